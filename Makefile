@@ -1,0 +1,44 @@
+# Every target creates or reuses the environment by itself: .tools/ holds a pinned uv,
+# .venv/ is synced from the committed uv.lock. Run `make help` for the list.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+PY := .venv/bin/python
+SCALE ?= 1
+SEED ?= 42
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONHASHSEED := 0
+
+.DEFAULT_GOAL := help
+.PHONY: help install data lint test bench clean
+
+help: ## List the targets and what they do
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  Variables: SCALE=$(SCALE) (1 = Beijing-sized pool), SEED=$(SEED)"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.installed: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: .venv/.installed ## Create or update .venv from the lock file
+
+data: install ## Build the simulated data pool under data/ (SCALE, SEED)
+	$(PY) -m pool.build --scale $(SCALE) --seed $(SEED)
+
+lint: install ## Ruff over the whole tree
+	$(PY) -m ruff check .
+
+test: install lint ## Lint, then the whole test suite
+	$(PY) -m pytest
+
+bench: install ## Benchmarks: prints a table, writes reports/bench.json
+	$(PY) -m evaluation.bench
+
+clean: ## Remove generated data, reports and the MLflow store (keeps .venv)
+	rm -rf data reports spark-warehouse metastore_db derby.log
+	find mlruns -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

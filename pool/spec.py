@@ -1,0 +1,76 @@
+"""The shapes every simulated scenario shares: configuration, declared sources, and output.
+
+A scenario module (``pool.scenarios.<name>``) exposes ``SOURCES: list[SourceSpec]`` and
+``simulate(config: SimConfig) -> ScenarioPool``. The declarations drive the catalog file, the
+validation schemas and the documentation, so a column exists in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How to simulate a pool. Same config, same bytes.
+
+    ``scale`` 1 is Beijing-sized; ``drift_month`` is the 0-based month index from which
+    fraudsters adapt (None: no drift).
+    """
+
+    seed: int = 42
+    scale: float = 1.0
+    start: date = date(2023, 1, 1)
+    months: int = 30
+    drift_month: int | None = None
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One declared column of an agency table.
+
+    ``dtype`` is one of: "string", "int64", "float64", "bool", "date", "datetime".
+    ``checks`` are simple declarative rules the validator enforces, e.g.
+    {"min": 0}, {"max": 100}, {"isin": [...]}, {"regex": "..."}, {"unique": True}.
+    """
+
+    name: str
+    dtype: str
+    meaning: str
+    unit: str = ""
+    nullable: bool = False
+    checks: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One agency table in the shared data pool."""
+
+    scenario: str
+    agency: str
+    table: str
+    description: str
+    keys: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+    date_column: str | None = None  # the business date of a record (point-in-time features)
+    filed_column: str | None = None  # when the record reached the pool (late filings)
+
+
+@dataclass
+class ScenarioPool:
+    """What a scenario simulation returns.
+
+    ``tables`` are the agency tables (written to ``data/pool/<scenario>/<table>.parquet``),
+    ``history`` the verification history of past leads (also in the pool: it is the
+    procuratorate's own case data), ``truth`` the true state of every entity (written to
+    ``data/truth/<scenario>.parquet``, never read by training).
+    """
+
+    scenario: str
+    entity: str
+    tables: dict[str, pd.DataFrame]
+    history: pd.DataFrame
+    truth: pd.DataFrame
