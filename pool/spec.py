@@ -12,6 +12,31 @@ from datetime import date
 
 import pandas as pd
 
+#: The 16 districts of Beijing, in the order of the official list (a district procuratorate
+#: sees the leads of its own district).
+DISTRICTS: tuple[str, ...] = (
+    "Dongcheng",
+    "Xicheng",
+    "Chaoyang",
+    "Fengtai",
+    "Shijingshan",
+    "Haidian",
+    "Mentougou",
+    "Fangshan",
+    "Tongzhou",
+    "Shunyi",
+    "Changping",
+    "Daxing",
+    "Huairou",
+    "Pinggu",
+    "Miyun",
+    "Yanqing",
+)
+#: Allowed ``ColumnSpec.dtype`` values and what they become on disk (Parquet) and in pandas:
+#: "string" (utf8, str), "int64", "float64", "bool", "date" (date32 on disk, datetime64[us] in
+#: pandas after ``pool.load``), "datetime" (timestamp[us]).
+DTYPES: tuple[str, ...] = ("string", "int64", "float64", "bool", "date", "datetime")
+
 
 @dataclass(frozen=True)
 class SimConfig:
