@@ -1,0 +1,191 @@
+"""The service's typed inputs and outputs (pydantic), shared by the routes and the OpenAPI spec.
+
+Every input model refuses unknown fields and non-finite numbers: a misspelt field or a NaN that
+slipped through another system must come back as a 422 naming it, never as a silent default.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_ROWS = 200_000
+MAX_EXPLAIN_ALL = 1_000
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.\-]+$")]
+EntityId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+FreeText = Annotated[str, StringConstraints(max_length=2000)]
+FeatureValue = Annotated[float | None, Field(allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """Base of every input: unknown fields and NaN/Infinity are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class FeatureRow(Strict):
+    """One entity's feature values; ``null`` marks a missing value."""
+
+    entity_id: EntityId
+    features: dict[Name, FeatureValue]
+
+
+class ScoreRequest(Strict):
+    """Score a batch: give feature ``rows``, or ``entity_ids`` from the pool's latest feature
+    table, or ``all_entities`` to score that whole table. Every row is scored; reasons (SHAP) are
+    computed only for the ``explain_top`` highest rows, or for all rows with ``explain_all``."""
+
+    scenario: Name
+    rows: list[FeatureRow] | None = Field(default=None, max_length=MAX_ROWS)
+    entity_ids: list[EntityId] | None = Field(default=None, max_length=MAX_ROWS)
+    all_entities: bool = False
+    explain_top: int = Field(default=0, ge=0, le=MAX_ROWS)
+    explain_all: bool = False
+    max_reasons: int = Field(default=5, ge=1, le=50)
+    layout: Literal["records", "columns"] = "records"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScoreRequest:
+        given = [self.rows is not None, self.entity_ids is not None, self.all_entities]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of rows, entity_ids or all_entities=true")
+        if (self.rows is not None and not self.rows) or (
+            self.entity_ids is not None and not self.entity_ids
+        ):
+            raise ValueError("rows or entity_ids must not be empty")
+        return self
+
+
+class ModelRef(BaseModel):
+    """Which registered model version made a score."""
+
+    name: str
+    version: str
+    alias: str
+    run_id: str | None = None
+
+
+class Reason(BaseModel):
+    """One feature's contribution to a score, in plain language, with its SHAP value."""
+
+    feature: str
+    value: float | None
+    shap: float
+    text: str
+
+
+class ScoredRow(BaseModel):
+    """One scored entity."""
+
+    entity_id: str
+    score: float
+    probability: float | None
+    percentile: float
+    rank: int
+    reasons: list[Reason] | None = None
+
+
+class ScoreResponse(BaseModel):
+    """Scores of a batch, in input order, with the model version that made them."""
+
+    scenario: str
+    model: ModelRef
+    percentile_basis: str
+    count: int
+    results: list[ScoredRow]
+
+
+class ScoreColumns(BaseModel):
+    """Scores of a batch as parallel columns (``layout=columns``): compact for large batches."""
+
+    scenario: str
+    model: ModelRef
+    percentile_basis: str
+    count: int
+    entity_id: list[str]
+    score: list[float]
+    probability: list[float | None]
+    percentile: list[float]
+    rank: list[int]
+    reasons: dict[str, list[Reason]]
+
+
+class AssignRequest(Strict):
+    """Hand a lead to a unit (交办) with an assignee and a deadline."""
+
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    assignee: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    deadline: date
+    note: FreeText | None = None
+
+
+class StartRequest(Strict):
+    """Start verifying a dispatched lead (核查)."""
+
+    note: FreeText | None = None
+
+
+class OutcomeRequest(Strict):
+    """The verified result of a lead."""
+
+    outcome: Literal["case_filed", "no_case", "invalid"]
+    amount_recovered: float = Field(default=0.0, ge=0, le=1e13, allow_inf_nan=False)
+    case_reference: Annotated[str, StringConstraints(max_length=128)] | None = None
+    note: FreeText | None = None
+
+
+class KeyRequest(Strict):
+    """Issue an API key; the secret is shown once in the answer and stored only hashed."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    role: Literal["system", "staff", "data_scientist", "admin"]
+    district: Name | None = None
+
+    @model_validator(mode="after")
+    def _staff_needs_district(self) -> KeyRequest:
+        if self.role == "staff" and not self.district:
+            raise ValueError("a staff key needs a district")
+        return self
+
+
+class KeyResponse(BaseModel):
+    key_id: str
+    secret: str
+    role: str
+    district: str | None
+
+
+class Principal(BaseModel):
+    """Who is calling (answer of /v1/whoami)."""
+
+    key_id: str
+    name: str
+    role: str
+    district: str | None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a status, a message and, for validation errors, the fields at fault."""
+
+    status: int
+    error: str
+    detail: list[dict] | None = None
+
+
+class LoadedModel(BaseModel):
+    scenario: str
+    alias: str
+    name: str
+    version: str | None
+    registry_version: str | None
+    loaded_at: datetime | None
+    last_error: str | None
+    percentile_basis: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    models: list[LoadedModel]
