@@ -17,6 +17,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pool.random import keyed_uniform
+
 OUTCOMES = ("case_filed", "no_case", "invalid")
 HISTORY_COLUMNS = (
     "lead_id",
@@ -29,6 +31,7 @@ HISTORY_COLUMNS = (
     "amount_recovered",
 )
 TIP_OFF = "tip_off"
+LEAD_KEY = ("entity_id", "flagged_on", "rule")
 
 
 @dataclass(frozen=True)
@@ -58,18 +61,21 @@ class HistoryParams:
 
 def tip_offs(
     truth: pd.DataFrame,
-    rng: np.random.Generator,
+    seed: int,
     params: HistoryParams,
     start: date,
     end: date,
 ) -> pd.DataFrame:
-    """Random tip-offs (举报) over the horizon, more likely for real frauds."""
-    p = params.tip_off_rate * np.where(
-        truth["is_fraud"].to_numpy(bool), params.tip_off_fraud_lift, 1.0
-    )
-    hit = rng.random(len(truth)) < np.clip(p, 0.0, 1.0)
-    span = (pd.Timestamp(end) - pd.Timestamp(start)).days
-    days = rng.integers(0, max(span, 1), len(truth))
+    """Random tip-offs (举报) over the horizon, more likely for real frauds.
+
+    Drawn per entity from its id, so an entity's tip-off does not depend on other entities.
+    """
+    fraud = truth["is_fraud"].to_numpy(bool)
+    p = params.tip_off_rate * np.where(fraud, params.tip_off_fraud_lift, 1.0)
+    keys = truth[["entity_id"]]
+    hit = keyed_uniform(keys, seed, "tip_off") < np.clip(p, 0.0, 1.0)
+    span = max((pd.Timestamp(end) - pd.Timestamp(start)).days, 1)
+    days = np.floor(keyed_uniform(keys, seed, "tip_off_day") * span).astype(np.int64)
     flags = pd.DataFrame(
         {
             "entity_id": truth["entity_id"].to_numpy(object),
@@ -97,29 +103,43 @@ def _one_lead_per_window(flags: pd.DataFrame, cooldown_days: int) -> pd.DataFram
     return flags.loc[keep].reset_index(drop=True)
 
 
-def _within_capacity(leads: pd.DataFrame, capacity: int, rng: np.random.Generator) -> pd.DataFrame:
+def _within_capacity(leads: pd.DataFrame, capacity: int, seed: int) -> pd.DataFrame:
     """Each district verifies at most ``capacity`` leads a month; tip-offs go first."""
     month = leads["flagged_on"].dt.to_period("M").astype(str)
-    priority = rng.random(len(leads)) + (leads["rule"] == TIP_OFF).to_numpy() * 1.0
+    priority = keyed_uniform(leads[list(LEAD_KEY)], seed, "priority")
+    priority = priority + (leads["rule"] == TIP_OFF).to_numpy() * 1.0
     ranked = leads.assign(_month=month, _prio=-priority)
     ranked["_rank"] = ranked.groupby(["district", "_month"])["_prio"].rank(method="first")
     kept = ranked.loc[ranked["_rank"] <= capacity]
     return kept.drop(columns=["_month", "_prio", "_rank"]).reset_index(drop=True)
 
 
-def _outcomes(leads: pd.DataFrame, rng: np.random.Generator, params: HistoryParams) -> np.ndarray:
+def _outcomes(leads: pd.DataFrame, seed: int, params: HistoryParams) -> np.ndarray:
     """Case if a fraud is found, no case otherwise, invalid when the data was wrong."""
     n = len(leads)
-    detect = (
-        leads["detect_prob"].to_numpy(float)
-        if "detect_prob" in leads
-        else np.full(n, params.detect_rate)
-    )
-    data_error = leads["data_error"].to_numpy(bool) if "data_error" in leads else np.zeros(n, bool)
+    if "detect_prob" in leads:
+        detect = leads["detect_prob"].to_numpy(float)
+    else:
+        detect = np.full(n, params.detect_rate)
+    if "data_error" in leads:
+        data_error = leads["data_error"].to_numpy(bool)
+    else:
+        data_error = np.zeros(n, bool)
     invalid_p = np.where(data_error, params.invalid_rate_data_error, params.invalid_rate)
-    u_invalid, u_found = rng.random(n), rng.random(n)
+    keys = leads[list(LEAD_KEY)]
+    u_invalid = keyed_uniform(keys, seed, "invalid")
+    u_found = keyed_uniform(keys, seed, "found")
     found = leads["is_fraud"].to_numpy(bool) & (u_found < detect)
     return np.where(u_invalid < invalid_p, "invalid", np.where(found, "case_filed", "no_case"))
+
+
+def _verification_dates(leads: pd.DataFrame, seed: int, params: HistoryParams) -> pd.Series:
+    """Verification closes some weeks after the lead was flagged."""
+    keys = leads[list(LEAD_KEY)]
+    span = params.delay_weeks_max - params.delay_weeks_min + 1
+    weeks = params.delay_weeks_min + np.floor(keyed_uniform(keys, seed, "weeks") * span)
+    days = np.floor(keyed_uniform(keys, seed, "days") * 7)
+    return leads["flagged_on"] + pd.to_timedelta((weeks * 7 + days).astype(np.int64), unit="D")
 
 
 def verification_history(
@@ -140,14 +160,15 @@ def verification_history(
     missing). ``truth`` has ``entity_id``, ``district``, ``is_fraud``, optionally ``detect_prob``
     and the ``amount_column`` (evaded amount) from which recoveries are drawn. Leads not verified
     by ``end`` are left out; ``lead_id`` is ``<prefix>-L<number>`` in flag order.
+
+    ``rng`` gives one seed; every draw about a lead is then keyed on (entity, flagged_on, rule),
+    so leads flagged before a drift month come out identical whatever happens after it.
     """
     params = params or HistoryParams()
+    seed = int(rng.integers(0, 2**62))
+    cols = [c for c in ("entity_id", "flagged_on", "rule", "data_error") if c in flags]
     all_flags = pd.concat(
-        [
-            flags[[c for c in ("entity_id", "flagged_on", "rule", "data_error") if c in flags]],
-            tip_offs(truth, rng, params, start, end),
-        ],
-        ignore_index=True,
+        [flags[cols], tip_offs(truth, seed, params, start, end)], ignore_index=True
     )
     all_flags["flagged_on"] = pd.to_datetime(all_flags["flagged_on"]).astype("datetime64[us]")
     if "data_error" in all_flags:
@@ -157,16 +178,15 @@ def verification_history(
         c for c in ("detect_prob", amount_column) if c and c in truth
     ]
     leads = leads.merge(truth[truth_cols], on="entity_id", how="inner", validate="many_to_one")
-    leads = _within_capacity(leads, params.capacity, rng)
-    weeks = rng.integers(params.delay_weeks_min, params.delay_weeks_max + 1, len(leads))
-    extra_days = rng.integers(0, 7, len(leads))
-    leads["verified_on"] = leads["flagged_on"] + pd.to_timedelta(weeks * 7 + extra_days, unit="D")
-    leads["outcome"] = _outcomes(leads, rng, params)
-    share = rng.uniform(params.recovery_min, params.recovery_max, len(leads))
-    owed = leads[amount_column].to_numpy(float) if amount_column in leads else np.zeros(len(leads))
-    leads["amount_recovered"] = np.where(
-        leads["outcome"] == "case_filed", np.round(owed * share, 2), 0.0
+    leads = _within_capacity(leads, params.capacity, seed)
+    leads["verified_on"] = _verification_dates(leads, seed, params)
+    leads["outcome"] = _outcomes(leads, seed, params)
+    share = params.recovery_min + keyed_uniform(leads[list(LEAD_KEY)], seed, "recovery") * (
+        params.recovery_max - params.recovery_min
     )
+    owed = leads[amount_column].to_numpy(float) if amount_column in leads else np.zeros(len(leads))
+    recovered = np.round(owed * share, 2)
+    leads["amount_recovered"] = np.where(leads["outcome"] == "case_filed", recovered, 0.0)
     leads = leads.loc[leads["verified_on"] <= pd.Timestamp(end)]
     leads = leads.sort_values(["flagged_on", "entity_id", "rule"], kind="stable").reset_index(
         drop=True

@@ -91,7 +91,8 @@ class ScenarioPool:
     ``tables`` are the agency tables (written to ``data/pool/<scenario>/<table>.parquet``),
     ``history`` the verification history of past leads (also in the pool: it is the
     procuratorate's own case data), ``truth`` the true state of every entity (written to
-    ``data/truth/<scenario>.parquet``, never read by training).
+    ``data/truth/<scenario>.parquet``, never read by training). ``truth_tables`` are optional
+    extra truth tables (e.g. per month), written to ``data/truth/<scenario>_<name>.parquet``.
     """
 
     scenario: str
@@ -99,3 +100,4 @@ class ScenarioPool:
     tables: dict[str, pd.DataFrame]
     history: pd.DataFrame
     truth: pd.DataFrame
+    truth_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
