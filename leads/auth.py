@@ -1,0 +1,100 @@
+"""API keys for the web service: created once, stored only as a hash, checked per request.
+
+A secret looks like ``<key_id>.<random>``: the key id (public, stored in clear) finds the row in
+one indexed lookup, and the random part is compared by hash in constant time. The random part
+has 256 bits of entropy, so one SHA-256 is enough (a slow password hash such as PBKDF2 only
+helps guessable secrets, and would cost every request tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidValue, MissingActor, UnknownStatus
+from .models import ROLES, ApiKey, AuditEntry
+from .store import LeadStore
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key, its holder's name, role and (for staff) district."""
+
+    key_id: str
+    name: str
+    role: str
+    district: str | None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _check_new_key(name: str, role: str, district: str | None, actor: str) -> None:
+    if not isinstance(actor, str) or not actor.strip():
+        raise MissingActor()
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidValue("name", name, "must be a non-empty string")
+    if role not in ROLES:
+        raise UnknownStatus(role, ROLES, field="role")
+    if role == "staff" and not (isinstance(district, str) and district.strip()):
+        raise InvalidValue("district", district, "staff keys need the district they serve")
+
+
+def create_api_key(
+    store: LeadStore, *, name: str, role: str, actor: str, district: str | None = None
+) -> tuple[str, str]:
+    """Create a key and return ``(key_id, secret)``. The secret is shown once, never stored."""
+    _check_new_key(name, role, district, actor)
+    key_id = secrets.token_hex(8)
+    secret = f"{key_id}.{secrets.token_urlsafe(32)}"
+
+    def operation(session: Session) -> None:
+        now = store.now()
+        session.add(ApiKey(key_id=key_id, secret_hash=_hash(secret), name=name.strip(),
+                           role=role, district=district, created_by=actor.strip(),
+                           created_at=now))
+        session.add(AuditEntry(actor=actor.strip(), role=None, action="create_api_key",
+                               object_type="api_key", object_id=key_id, at=now, reason=None,
+                               details={"name": name.strip(), "role": role,
+                                        "district": district}))
+
+    store.transaction(operation)
+    return key_id, secret
+
+
+def revoke_api_key(store: LeadStore, key_id: str, *, actor: str) -> bool:
+    """Revoke a key; True if it existed and was active."""
+    if not isinstance(actor, str) or not actor.strip():
+        raise MissingActor()
+
+    def operation(session: Session) -> bool:
+        row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id).with_for_update())
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = store.now()
+        session.add(AuditEntry(actor=actor.strip(), action="revoke_api_key",
+                               object_type="api_key", object_id=key_id, at=row.revoked_at,
+                               details={}))
+        return True
+
+    return store.transaction(operation)
+
+
+def authenticate(store: LeadStore, secret: str | None) -> Principal | None:
+    """The principal holding ``secret``, or None for a missing, unknown or revoked key."""
+    if not isinstance(secret, str) or "." not in secret:
+        return None
+    key_id = secret.split(".", 1)[0]
+    with store.reading() as session:
+        row = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+        if row is None or row.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(row.secret_hash, _hash(secret)):
+            return None
+        return Principal(key_id=row.key_id, name=row.name, role=row.role, district=row.district)

@@ -1,0 +1,114 @@
+"""Connections to the lead store: SQLite by default, PostgreSQL through a URL.
+
+SQLite runs in WAL mode with foreign keys on, ``synchronous=FULL`` (an acknowledged outcome
+survives a crash) and a busy timeout. Write transactions start with ``BEGIN IMMEDIATE`` so two
+writers queue for the lock instead of both reading and then failing to upgrade it; reads use a
+plain deferred ``BEGIN`` so they never block. PostgreSQL needs nothing special here: the store
+locks rows with ``SELECT ... FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+WRITE_OPTION = "leads_write"
+BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def default_url(data_root: str | os.PathLike[str] | None = None) -> str:
+    """The store URL: ``$LEADS_DB_URL``, else SQLite at ``<data root>/leads.db``.
+
+    The data root is ``data_root``, else ``$SUPERVISION_DATA``, else ``data`` (the shared
+    build root), so the store sits next to the pool it was built from.
+    """
+    env = os.environ.get("LEADS_DB_URL")
+    if env:
+        return env
+    root = Path(data_root or os.environ.get("SUPERVISION_DATA") or "data")
+    return f"sqlite:///{root / 'leads.db'}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True for a SQLite engine (changes how transactions begin)."""
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Pragmas every SQLite connection needs; autocommit so we control BEGIN ourselves."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """``BEGIN IMMEDIATE`` for writers (take the write lock up front), deferred for readers."""
+    immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings the store's guarantees rely on.
+
+    For a SQLite file the parent folder is created here (at call time, never at import).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, flagged so SQLite transactions begin with ``BEGIN IMMEDIATE``."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (default: the newest). Safe to call on every start.
+
+    Concurrent callers serialise: the migration runs in one write transaction (SQLite) or
+    under an advisory lock (PostgreSQL), see ``migrations/env.py``.
+    """
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    finally:
+        if isinstance(url_or_engine, str):
+            engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (None when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,185 @@
+"""Figures: hit-to-case conversion (线索成案率) with Wilson intervals, and the per-version
+counts the model-retirement logic reads.
+
+Conversion = cases / leads with a final outcome. ``invalid`` (the lead could not be verified:
+entity gone, data wrong) counts as final and as *not* a case: a model whose leads cannot be
+verified is failing its users just as one whose leads are verified and empty, and DOMAIN.md
+names "hard to verify" as a reason to retire a model. The ``invalid`` count is reported
+separately so a reader can tell the two apart.
+
+An outcome is credited to the model version that last scored the lead before it was recorded
+(snapshotted on the outcome row); a lead counts as *issued* by every version that scored it.
+Weeks are ISO weeks on the users' (Beijing) calendar: issued by the week a version first scored
+the lead, verified/cases by the week the outcome was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from .models import Lead, LeadScore, Outcome
+from .statuses import CASE_FILED, INVALID, NO_CASE
+from .store import LOCAL_TZ
+
+DIMENSIONS: tuple[str, ...] = ("scenario", "model_name", "model_version", "district", "week")
+COUNTS: tuple[str, ...] = ("issued", "verified", "cases", "no_case", "invalid")
+
+
+def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    Chosen over the normal approximation because conversion is often measured on a few dozen
+    verified leads and sits near 0 or 1, where the normal interval leaves [0, 1] or collapses.
+    With no trials the interval is the whole of [0, 1].
+    """
+    if trials < 0 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials, got {successes} of {trials}")
+    if trials == 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * ((p * (1 - p) + z * z / (4 * trials)) / trials) ** 0.5 / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class VersionConversion:
+    """One model version's record in the lead store (read by the retirement logic)."""
+
+    scenario: str
+    model_name: str
+    model_version: str
+    issued: int
+    verified: int
+    cases: int
+    no_case: int
+    invalid: int
+    amount_recovered: float
+    conversion: float | None
+    lower: float
+    upper: float
+
+
+def _iso_week(timestamps: pd.Series) -> pd.Series:
+    """'2026-W48' for each UTC timestamp, on the Beijing calendar."""
+    local = pd.to_datetime(timestamps, utc=True).dt.tz_convert(str(LOCAL_TZ))
+    iso = local.dt.isocalendar()
+    return iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+
+
+def issued_frame(engine: Engine) -> pd.DataFrame:
+    """One row per (lead, version that scored it) with the week it was first scored."""
+    query = (
+        select(Lead.id.label("lead_id"), Lead.scenario, Lead.district, LeadScore.model_name,
+               LeadScore.model_version, func.min(LeadScore.recorded_at).label("at"))
+        .join(LeadScore, LeadScore.lead_id == Lead.id)
+        .group_by(Lead.id, Lead.scenario, Lead.district, LeadScore.model_name,
+                  LeadScore.model_version)
+    )
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).mappings().all())
+    return _with_week(frame, ["lead_id", "scenario", "district", "model_name", "model_version"])
+
+
+def outcome_frame(engine: Engine) -> pd.DataFrame:
+    """One row per final outcome with the version it is credited to and its week."""
+    query = (
+        select(Lead.id.label("lead_id"), Lead.scenario, Lead.district, Outcome.model_name,
+               Outcome.model_version, Outcome.outcome, Outcome.amount_recovered,
+               Outcome.recorded_at.label("at"))
+        .join(Outcome, Outcome.lead_id == Lead.id)
+    )
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).mappings().all())
+    return _with_week(frame, ["lead_id", "scenario", "district", "model_name", "model_version",
+                              "outcome", "amount_recovered"])
+
+
+def _with_week(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=[*columns, "week"])
+    frame["week"] = _iso_week(frame["at"].map(lambda t: t.isoformat()))
+    return frame.drop(columns="at")
+
+
+def _finals_counts(outcomes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    flags = outcomes.assign(
+        verified=1,
+        cases=(outcomes["outcome"] == CASE_FILED).astype(int),
+        no_case=(outcomes["outcome"] == NO_CASE).astype(int),
+        invalid=(outcomes["outcome"] == INVALID).astype(int),
+        amount_recovered=outcomes["amount_recovered"].astype(float),
+    )
+    columns = ["verified", "cases", "no_case", "invalid", "amount_recovered"]
+    return flags.groupby(by, dropna=False)[columns].sum().reset_index()
+
+
+def conversion_table(
+    engine: Engine, by: Sequence[str] = ("scenario", "model_version"),
+    scenario: str | None = None, confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Issued, verified, cases, no_case, invalid, amount, conversion and its Wilson interval,
+    grouped by any of ``scenario, model_name, model_version, district, week``."""
+    by = list(by)
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown or not by:
+        raise ValueError(f"group by {unknown or by}: choose from {', '.join(DIMENSIONS)}")
+    issued, finals = issued_frame(engine), outcome_frame(engine)
+    if scenario is not None:
+        issued, finals = issued[issued.scenario == scenario], finals[finals.scenario == scenario]
+    issued_counts = issued.groupby(by, dropna=False).size().rename("issued").reset_index()
+    if issued.empty:
+        issued_counts = pd.DataFrame(columns=[*by, "issued"])
+    if finals.empty:
+        final_counts = pd.DataFrame(columns=[*by, "verified", "cases", "no_case", "invalid",
+                                             "amount_recovered"])
+    else:
+        final_counts = _finals_counts(finals, by)
+    table = issued_counts.merge(final_counts, on=by, how="outer")
+    return _add_rates(table, by, confidence)
+
+
+def _add_rates(table: pd.DataFrame, by: list[str], confidence: float) -> pd.DataFrame:
+    for column in COUNTS:
+        table[column] = table[column].fillna(0).astype(int)
+    table["amount_recovered"] = table["amount_recovered"].fillna(0.0).astype(float)
+    bounds = [wilson_interval(int(c), int(v), confidence)
+              for c, v in zip(table["cases"], table["verified"], strict=True)]
+    table["conversion"] = [c / v if v else None for c, v in
+                           zip(table["cases"], table["verified"], strict=True)]
+    table["lower"] = [b[0] for b in bounds]
+    table["upper"] = [b[1] for b in bounds]
+    return table.sort_values(by).reset_index(drop=True)
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    """Numeric versions in numeric order ("2" before "10"), others after, alphabetically."""
+    return (int(version), "") if version.isdigit() else (1 << 30, version)
+
+
+def conversion_by_version(
+    engine: Engine, scenario: str, confidence: float = 0.95
+) -> list[VersionConversion]:
+    """Per model version of ``scenario``: leads issued, verified, cases, conversion with a
+    Wilson interval. The model-retirement logic reads this."""
+    table = conversion_table(engine, ("scenario", "model_name", "model_version"), scenario,
+                             confidence)
+    rows = [
+        VersionConversion(
+            scenario=r.scenario, model_name=r.model_name, model_version=str(r.model_version),
+            issued=int(r.issued), verified=int(r.verified), cases=int(r.cases),
+            no_case=int(r.no_case), invalid=int(r.invalid),
+            amount_recovered=float(r.amount_recovered),
+            conversion=None if pd.isna(r.conversion) else float(r.conversion),
+            lower=float(r.lower), upper=float(r.upper),
+        )
+        for r in table.itertuples(index=False)
+    ]
+    return sorted(rows, key=lambda v: (v.model_name, _version_key(v.model_version)))
