@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -97,6 +98,13 @@ def install_lead_store_handler(app: FastAPI, base: type[Exception]) -> None:
         return error_response(_lead_store_status(exc), str(exc), detail or None)
 
 
+@dataclass
+class BodyLimit:
+    """The request size limit, mutable so a started service can apply its settings."""
+
+    max_bytes: int
+
+
 class BodyTooLarge(Exception):
     """Raised inside ``receive`` when a body passes the limit."""
 
@@ -108,9 +116,14 @@ class LimitsAndCatchAll:
     chunked upload cannot slip past. The catch-all logs the traceback under an incident id.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, limit: BodyLimit) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.limit = limit
+
+    @property
+    def max_bytes(self) -> int:
+        """The current limit (the service sets it from its settings when it starts)."""
+        return self.limit.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

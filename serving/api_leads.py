@@ -1,0 +1,192 @@
+"""Routes for supervision staff: ranked leads, one lead explained with its evidence, the outcome.
+
+A staff key reaches only its own district: lists are filtered to it, and a lead or a filter from
+another district is refused. Personal ID numbers are masked in everything returned unless the
+caller may reveal them and states why. Every read of a lead, every export and every change is
+written to the lead store's audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
+
+from . import access
+from .errors import ApiError
+from .masking import mask_value
+from .schemas import AssignRequest, OutcomeRequest, StartRequest
+from .security import Caller, require
+
+router = APIRouter(prefix="/v1")
+
+Status = Literal["new", "dispatched", "verifying", "case_filed", "no_case", "invalid"]
+District = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z]+$")]
+Scenario = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")]
+LeadId = Annotated[int, PathParam(ge=1, le=2**62, description="lead id")]
+CSV_COLUMNS = ("id", "scenario", "entity_id", "district", "score", "probability", "rank",
+               "status", "unit", "assignee", "deadline", "overdue", "model_name",
+               "model_version", "as_of", "top_reason")
+MAX_EXPORT = 100_000
+
+
+def plain(value: Any) -> Any:
+    """Views (frozen dataclasses with dates) as JSON-ready dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def shown(value: Any, reveal: bool) -> Any:
+    """``value`` as plain JSON, with ID numbers masked unless revealed."""
+    data = plain(value)
+    return data if reveal else mask_value(data)
+
+
+def scope_district(caller: Caller, district: str | None) -> str | None:
+    """The district a list is filtered on: a staff key's own, whatever it asked for."""
+    if caller.reach is access.Reach.ALL:
+        return district
+    if district is not None and district != caller.district:
+        raise ApiError(403, f"district {district!r} is outside your district ({caller.district})")
+    return caller.district
+
+
+def visible_lead(ctx: Any, caller: Caller, lead_id: int) -> Any:
+    """The lead if the caller may see it: unknown is 404, another district is 403."""
+    lead = ctx.store.get(lead_id)
+    caller.check_district(lead.district, f"lead {lead_id}")
+    return lead
+
+
+@router.get("/leads", summary="Ranked leads with filters and pagination")
+async def list_leads(
+    request: Request, caller: Annotated[Caller, Depends(require("leads.read"))],
+    scenario: Scenario = None, district: District = None, status: Status | None = None,
+    overdue: bool | None = None, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Most suspicious first. Staff see their own district only."""
+    ctx = request.app.state.ctx
+    filters = {"scenario": scenario, "district": scope_district(caller, district),
+               "status": status, "overdue": overdue}
+    total = await run_in_threadpool(lambda: ctx.store.count_leads(**filters))
+    items = await run_in_threadpool(lambda: ctx.store.list_leads(
+        **filters, limit=page_size, offset=(page - 1) * page_size))
+    ctx.audit(caller, "list_leads", "leads", None, {**filters, "page": page, "n": len(items)})
+    return {"total": total, "page": page, "page_size": page_size,
+            "items": [shown(lead, reveal=False) for lead in items]}
+
+
+def csv_rows(leads: list[Any]) -> str:
+    """Leads as CSV text (IDs masked), one row per lead, the top reason in plain language."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for lead in leads:
+        data = mask_value(plain(lead))
+        reasons = data.get("reasons") or []
+        top = reasons[0].get("text", "") if reasons and isinstance(reasons[0], dict) else ""
+        writer.writerow([data.get(c, "") if c != "top_reason" else top for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+@router.get("/leads/export.csv", summary="Export the filtered leads as CSV",
+            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+async def export_leads(
+    request: Request, caller: Annotated[Caller, Depends(require("leads.export"))],
+    scenario: Scenario = None, district: District = None, status: Status | None = None,
+    overdue: bool | None = None,
+) -> Response:
+    """Every matching lead (up to 100,000), IDs masked; the export is audited."""
+    ctx = request.app.state.ctx
+    filters = {"scenario": scenario, "district": scope_district(caller, district),
+               "status": status, "overdue": overdue}
+    leads = await run_in_threadpool(lambda: ctx.store.list_leads(**filters, limit=MAX_EXPORT))
+    ctx.audit(caller, "export_leads", "leads", None, {**filters, "n": len(leads)})
+    return Response(csv_rows(leads), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="leads.csv"'})
+
+
+def check_reveal(caller: Caller, reveal: bool, reason: str | None) -> None:
+    """Revealing ID numbers needs the permission and a stated reason."""
+    if not reveal:
+        return
+    if access.reach("ids.reveal", caller.role) is None:
+        raise ApiError(403, f"role {caller.role!r} may not reveal ID numbers")
+    if not reason or len(reason.strip()) < 5:
+        raise ApiError(422, "reveal=true needs a reason (at least 5 characters)",
+                       [{"loc": ["query", "reason"], "msg": "a stated reason is required",
+                         "type": "missing"}])
+
+
+@router.get("/leads/{lead_id}", summary="One lead: reasons, evidence, history")
+async def lead_detail(
+    lead_id: LeadId, request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+    reveal: bool = False, reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """The lead with its reasons, the source records behind it, its status history,
+    assignments, scores and outcome. ID numbers are masked unless ``reveal=true&reason=...``."""
+    ctx = request.app.state.ctx
+    check_reveal(caller, reveal, reason)
+    lead = await run_in_threadpool(visible_lead, ctx, caller, lead_id)
+    detail = await run_in_threadpool(ctx.store.detail, lead_id)
+    evidence = await run_in_threadpool(ctx.evidence, lead.scenario, lead.entity_id)
+    ctx.audit(caller, "read_lead_revealed" if reveal else "read_lead", "lead", str(lead_id),
+              None, reason=reason if reveal else None)
+    body = shown(detail, reveal)
+    body["evidence"] = shown(evidence, reveal)
+    body["revealed"] = reveal
+    return body
+
+
+@router.post("/leads/{lead_id}/assign", summary="Hand the lead to a unit (交办)")
+async def assign(lead_id: LeadId, body: AssignRequest,
+                 request: Request, caller: Annotated[Caller, Depends(require("leads.write"))]
+                 ) -> dict[str, Any]:
+    """Dispatch with unit, assignee and deadline; recorded in the history and audit log."""
+    ctx = request.app.state.ctx
+    await run_in_threadpool(visible_lead, ctx, caller, lead_id)
+    lead = await run_in_threadpool(lambda: ctx.store.dispatch(
+        lead_id, unit=body.unit, assignee=body.assignee, deadline=body.deadline,
+        actor=caller.actor, note=body.note, role=caller.role))
+    return shown(lead, reveal=False)
+
+
+@router.post("/leads/{lead_id}/start", summary="Start verifying the lead (核查)")
+async def start(lead_id: LeadId, body: StartRequest, request: Request,
+                caller: Annotated[Caller, Depends(require("leads.write"))]) -> dict[str, Any]:
+    """Move a dispatched lead to ``verifying``."""
+    ctx = request.app.state.ctx
+    await run_in_threadpool(visible_lead, ctx, caller, lead_id)
+    lead = await run_in_threadpool(lambda: ctx.store.start_verification(
+        lead_id, actor=caller.actor, note=body.note, role=caller.role))
+    return shown(lead, reveal=False)
+
+
+@router.post("/leads/{lead_id}/outcome", summary="Record the verified outcome")
+async def outcome(lead_id: LeadId, body: OutcomeRequest,
+                  request: Request, caller: Annotated[Caller, Depends(require("leads.write"))]
+                  ) -> dict[str, Any]:
+    """Case filed, no case or invalid; repeating the same outcome is harmless, a different
+    one is a 409."""
+    ctx = request.app.state.ctx
+    await run_in_threadpool(visible_lead, ctx, caller, lead_id)
+    result = await run_in_threadpool(lambda: ctx.store.record_outcome(
+        lead_id, outcome=body.outcome, amount_recovered=body.amount_recovered,
+        case_reference=body.case_reference, actor=caller.actor, note=body.note,
+        role=caller.role))
+    return shown(result, reveal=False)

@@ -1,0 +1,124 @@
+"""Routes for other systems and data scientists: score a batch, see and refresh the served models.
+
+Scoring runs in a worker thread (LightGBM and SHAP release the GIL), and the answer is serialised
+by pydantic-core straight from plain lists, because a 100,000-row answer built as pydantic objects
+would cost more than the scoring itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import pydantic_core
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from .hub import ServedModel
+from .schemas import Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
+from .scoring import (
+    finite_or_none,
+    frame_from_rows,
+    percentiles,
+    ranks,
+    rows_to_explain,
+    select_entities,
+)
+from .security import Caller, require
+
+router = APIRouter(prefix="/v1")
+
+
+def model_ref(served: ServedModel) -> dict[str, Any]:
+    """The version stamp every scored answer carries."""
+    return {"name": served.name, "version": served.version, "alias": served.alias,
+            "run_id": served.run_id}
+
+
+def batch_frame(ctx: Any, req: ScoreRequest, served: ServedModel) -> pd.DataFrame:
+    """The rows to score, from the request or from the latest feature table."""
+    if req.rows is not None:
+        return frame_from_rows(req.rows, served.columns)
+    table = ctx.features.table(req.scenario)
+    if req.entity_ids is not None:
+        return select_entities(table, req.entity_ids)
+    return table
+
+
+def score_batch(ctx: Any, req: ScoreRequest) -> dict[str, Any]:
+    """Score every row, explain the rows asked for, and shadow-score with the challenger."""
+    served = ctx.hub.get(req.scenario, "champion")
+    frame = batch_frame(ctx, req, served)
+    out = served.predict(frame)
+    scores = out["score"].to_numpy(dtype="float64")
+    challenger = ctx.hub.maybe(req.scenario, "challenger")
+    if challenger is not None and challenger.version != served.version:
+        ctx.shadow.submit(challenger, served, frame, scores)
+    picked = rows_to_explain(scores, req.explain_top, req.explain_all)
+    reasons = ctx.explain(served, frame.iloc[picked], req.max_reasons) if len(picked) else []
+    return {
+        "scenario": req.scenario, "model": model_ref(served),
+        "percentile_basis": served.reference_basis if served.reference is not None
+        else "this batch",
+        "count": len(scores), "entity_id": [str(e) for e in frame.index],
+        "score": scores.tolist(),
+        "probability": finite_or_none(out["probability"].to_numpy(dtype="float64")),
+        "percentile": np.round(percentiles(scores, served.reference), 3).tolist(),
+        "rank": ranks(scores).tolist(),
+        "reasons": {str(frame.index[i]): r for i, r in zip(picked, reasons, strict=True)},
+    }
+
+
+def as_records(columns: dict[str, Any]) -> dict[str, Any]:
+    """The column layout turned into one object per row (the default layout)."""
+    reasons = columns["reasons"]
+    results = [
+        {"entity_id": e, "score": s, "probability": p, "percentile": q, "rank": r,
+         "reasons": reasons.get(e)}
+        for e, s, p, q, r in zip(columns["entity_id"], columns["score"], columns["probability"],
+                                 columns["percentile"], columns["rank"], strict=True)
+    ]
+    head = {k: columns[k] for k in ("scenario", "model", "percentile_basis", "count")}
+    return {**head, "results": results}
+
+
+@router.post("/score", response_model=ScoreResponse | ScoreColumns,
+             summary="Score a batch of entities (feature rows, entity ids, or all)")
+async def score(req: ScoreRequest, request: Request,
+                caller: Annotated[Caller, Depends(require("score"))]) -> Response:
+    """Every row is scored; reasons only for the ``explain_top`` rows or with ``explain_all``.
+    The answer names the model version that made the scores."""
+    ctx = request.app.state.ctx
+    columns = await run_in_threadpool(score_batch, ctx, req)
+    body = columns if req.layout == "columns" else as_records(columns)
+    ctx.audit(caller, "score", "scenario", req.scenario,
+              {"rows": columns["count"], "model_version": columns["model"]["version"],
+               "explained": len(columns["reasons"])})
+    return Response(pydantic_core.to_json(body), media_type="application/json")
+
+
+@router.get("/models", response_model=list[LoadedModel], summary="Served model versions")
+async def models(request: Request, _: Annotated[Caller, Depends(require("models.read"))]
+                 ) -> list[LoadedModel]:
+    """What each scenario serves (champion) and shadows (challenger), with load errors."""
+    return [LoadedModel(**row) for row in request.app.state.ctx.hub.status()]
+
+
+@router.post("/models/refresh", response_model=list[str], summary="Poll the registry now")
+async def refresh(request: Request,
+                  caller: Annotated[Caller, Depends(require("models.refresh"))]) -> list[str]:
+    """Ask the registry where the aliases point now instead of waiting for the next poll."""
+    ctx = request.app.state.ctx
+    events = await run_in_threadpool(ctx.hub.refresh)
+    ctx.audit(caller, "models.refresh", "registry", None, {"events": events})
+    return events
+
+
+@router.get("/health", response_model=Health, summary="Health with the served versions")
+async def health(request: Request) -> Health:
+    """``ok`` when every scenario has a loaded champion; no key needed (probes)."""
+    rows = [LoadedModel(**row) for row in request.app.state.ctx.hub.status()]
+    champions = [r for r in rows if r.alias == "champion"]
+    ok = bool(champions) and all(r.version is not None for r in champions)
+    return Health(status="ok" if ok else "degraded", models=rows)

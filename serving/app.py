@@ -1,0 +1,135 @@
+"""The service's ASGI application: routes, error handling, limits and the staff web page.
+
+``create_app`` builds the FastAPI app without touching anything outside; ``build_context`` wires
+the real parts (registry, lead store, pool) from the settings. The BentoML service mounts the app
+and attaches the context when it starts, and the tests attach their own context the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from . import api_admin, api_leads, api_score, reasons
+from .errors import BodyLimit, LimitsAndCatchAll, install_handlers, install_lead_store_handler
+from .evidence import EvidenceIndex, pool_tables
+from .features import FeatureSource, manifest_stamp, pool_loader
+from .hub import ModelHub, ServedModel
+from .ledger import ledger_rows
+from .settings import DEFAULT_MAX_BODY, ServingSettings
+from .shadow import ShadowScorer
+
+log = logging.getLogger("serving")
+WEB = Path(__file__).resolve().parent / "web"
+
+
+@dataclass
+class ServiceContext:
+    """Everything the routes use, built once when the service starts."""
+
+    hub: ModelHub
+    features: FeatureSource
+    evidence_index: EvidenceIndex
+    store: Any
+    shadow: ShadowScorer
+    ledger: Callable[[], list[dict[str, Any]]]
+
+    def authenticate(self, secret: str) -> Any:
+        """The principal behind an API key (hashed keys in the lead store), or None."""
+        from leads.auth import authenticate
+
+        return authenticate(self.store, secret)
+
+    def explain(self, served: ServedModel, frame: pd.DataFrame, k: int) -> list[list[dict]]:
+        """SHAP reasons for the given rows, against the population's feature table."""
+        background = self.features.maybe_table(served.scenario)
+        if background is not None:
+            background = background.loc[:, list(served.columns)]
+        return reasons.explain(served, frame, k, background)
+
+    def evidence(self, scenario: str, entity_id: str) -> dict[str, Any]:
+        """The source records naming the entity, per agency table."""
+        return self.evidence_index.records(scenario, entity_id)
+
+    def audit(self, caller: Any, action: str, object_type: str, object_id: str | None,
+              details: dict[str, Any] | None = None, reason: str | None = None) -> None:
+        """Append to the lead store's audit log (a failure here fails the request)."""
+        self.store.audit(actor=caller.actor, role=caller.role, action=action,
+                         object_type=object_type, object_id=object_id, reason=reason,
+                         details=details)
+
+    def close(self) -> None:
+        """Stop polling and release the store."""
+        self.hub.stop()
+        self.store.close()
+
+
+def reference_scores(features: FeatureSource) -> Callable[[str, ServedModel], Any]:
+    """Percentile reference of a newly loaded model: its scores on the latest feature table.
+
+    Scoring the whole population before swapping also proves the new version works."""
+
+    def reference(scenario: str, served: ServedModel) -> Any:
+        table = features.maybe_table(scenario)
+        if table is None or not len(table):
+            return None
+        scores = served.predict(table)["score"].to_numpy(dtype="float64")
+        return scores, f"{len(table)} entities of the latest {scenario} feature table"
+
+    return reference
+
+
+def attach(app: FastAPI, ctx: ServiceContext, settings: ServingSettings) -> None:
+    """Give a created app its context and limits (the service does this when it starts)."""
+    app.state.ctx = ctx
+    app.state.limit.max_bytes = settings.max_body_bytes
+
+
+def build_context(settings: ServingSettings) -> ServiceContext:
+    """Wire the real parts: MLflow registry, lead store, pool feature tables and records."""
+    from leads.db import default_url
+    from leads.store import LeadStore
+    from training.mlflow_setup import open_client, resolve
+
+    client = open_client(resolve(tracking_uri=settings.tracking_uri))
+    stamp = manifest_stamp(settings.data_root)
+    features = FeatureSource(settings.feature_loader() or pool_loader(settings.data_root), stamp)
+    hub = ModelHub(client, settings.refresh_seconds, reference_scores(features))
+    store = LeadStore.open(settings.leads_url or default_url(settings.data_root))
+    ctx = ServiceContext(hub=hub, features=features,
+                         evidence_index=EvidenceIndex(pool_tables(settings.data_root), stamp),
+                         store=store, shadow=ShadowScorer(),
+                         ledger=lambda: ledger_rows(client, store))
+    hub.start()
+    return ctx
+
+
+def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The FastAPI app with every route, handler, the size limit and the web page."""
+    from leads.errors import LeadStoreError
+
+    app = FastAPI(title="Supervision leads", version="1",
+                  description="Explained scores, ranked leads and outcomes (see README).",
+                  openapi_url=None, docs_url=None, redoc_url=None)
+    install_handlers(app)
+    install_lead_store_handler(app, LeadStoreError)
+    for module in (api_score, api_leads, api_admin):
+        app.include_router(module.router)
+
+    @app.get("/ui", include_in_schema=False)
+    async def ui_root() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    app.mount("/ui", StaticFiles(directory=WEB, html=True), name="ui")
+
+    app.state.limit = BodyLimit(max_body_bytes)
+    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)
+    return app
