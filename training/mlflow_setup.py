@@ -1,13 +1,15 @@
-"""Where MLflow keeps runs, artifacts and the model registry, resolved once and created on first use.
+"""Where MLflow keeps runs, artifacts and the model registry; created on first use, not at import.
 
 The contract (DESIGN.md): tracking and registry in ``sqlite:///<root>/mlruns/mlflow.db`` and
 artifacts under ``<root>/mlruns/artifacts``. MLflow's plain-folder store refuses to start in
 MLflow 3, so the default is always the sqlite store. Nothing here touches the disk or the global
 MLflow state at import time: ``resolve`` only computes paths, ``open_client`` creates them.
 
-Overrides, strongest first: explicit arguments, then ``SUPERVISION_MLFLOW_URI`` /
-``SUPERVISION_MLFLOW_ARTIFACTS``, then ``MLFLOW_TRACKING_URI``, then the default under the root
-(``SUPERVISION_ROOT`` or the current directory).
+Strongest first: an explicit ``tracking_uri``; an explicit ``root`` (tests, the train job's
+``--root``); ``SUPERVISION_MLFLOW_URI`` / ``SUPERVISION_MLFLOW_ARTIFACTS``; ``MLFLOW_TRACKING_URI``;
+the default under ``SUPERVISION_ROOT`` or the current directory. An explicit root outranks the
+environment because ``mlflow.set_tracking_uri`` itself writes ``MLFLOW_TRACKING_URI``, so a
+process that opened one store would otherwise be stuck with it.
 """
 
 from __future__ import annotations
@@ -47,14 +49,16 @@ def resolve(root: Path | str | None = None, tracking_uri: str | None = None,
     point every process at one shared database through the environment.
     """
     base = Path(root or os.environ.get(ENV_ROOT) or Path.cwd()).resolve()
-    uri = tracking_uri or os.environ.get(ENV_URI) or os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        uri = f"sqlite:///{base / 'mlruns' / 'mlflow.db'}"
+    uri = tracking_uri
+    if not uri and root is None:
+        uri = os.environ.get(ENV_URI) or os.environ.get("MLFLOW_TRACKING_URI")
+    uri = uri or f"sqlite:///{base / 'mlruns' / 'mlflow.db'}"
     if uri.startswith("file:") or "://" not in uri:
         raise ValueError(
             f"MLflow tracking URI {uri!r} is a plain-folder store, which MLflow 3 refuses; "
             "use sqlite:///path/to/mlflow.db")
-    art = artifact_root or os.environ.get(ENV_ARTIFACTS) or base / "mlruns" / "artifacts"
+    art = artifact_root or (None if root is not None else os.environ.get(ENV_ARTIFACTS))
+    art = art or base / "mlruns" / "artifacts"
     return MlflowSettings(tracking_uri=uri, artifact_root=Path(art).resolve())
 
 

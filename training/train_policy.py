@@ -1,0 +1,66 @@
+"""Per-scenario policy of the ledger: the offline floor, the conversion bar, capacities.
+
+Why here and typed, not in a JSON string: every number that keeps or retires a model must be
+findable, reviewable in a diff, and documented with the reason it has that value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+ENV_REQUIRE_REAL = "SUPERVISION_REQUIRE_REAL_APPROVALS"
+ENV_CAPACITY = "SUPERVISION_DISTRICT_CAPACITY"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Thresholds for one scenario.
+
+    k: how many top-ranked backtest rows precision is measured on (a unit's verification budget).
+    floor: a candidate whose backtest precision@k is below this is dropped.
+    bar: a served version whose conversion interval lies wholly below this is retired.
+    min_verified: verified leads needed before conversion may retire a version.
+    capacity: leads written per district per run (a unit can verify only so many).
+    confidence: one-sided confidence of the paired comparison with the champion.
+    """
+
+    k: int = 50
+    floor: float = 0.2
+    bar: float = 0.15
+    min_verified: int = 30
+    capacity: int = 10
+    confidence: float = 0.9
+    n_boot: int = 500
+    seed: int = 0
+
+
+# Floors sit well below what the scorer measures on the default pool and above what the past
+# crude rules reach, so a broken pipeline is caught and a working one is not (see README).
+# Bars follow the real figures in DOMAIN.md: single models convert 5-72%; below ~15% a model's
+# leads waste the units' time.
+POLICIES: dict[str, Policy] = {
+    "fuel_tax": Policy(k=50, floor=0.3, bar=0.15),
+    "fake_certificates": Policy(k=50, floor=0.3, bar=0.15),
+    "mortgage_loans": Policy(k=50, floor=0.3, bar=0.15),
+    "bid_rigging": Policy(k=50, floor=0.3, bar=0.15),
+}
+
+
+def policy_for(scenario: str) -> Policy:
+    """The scenario's policy (a default one for scenarios added later), with the district
+    capacity overridable by ``SUPERVISION_DISTRICT_CAPACITY``."""
+    policy = POLICIES.get(scenario, Policy())
+    capacity = os.environ.get(ENV_CAPACITY)
+    if capacity:
+        if not capacity.isdigit() or int(capacity) < 1:
+            raise ValueError(f"{ENV_CAPACITY}={capacity!r}: expected a positive integer")
+        policy = replace(policy, capacity=int(capacity))
+    return policy
+
+
+def require_real_approvals(flag: bool | None = None) -> bool:
+    """Whether demo approvals are refused: an explicit flag wins, else the environment."""
+    if flag is not None:
+        return flag
+    return os.environ.get(ENV_REQUIRE_REAL, "").strip().lower() in {"1", "true", "yes", "on"}
