@@ -1,0 +1,81 @@
+"""Where feature expressions run: DuckDB (default, embedded) or Spark (local mode here).
+
+The feature definitions are Ibis expressions, so the same code compiles to DuckDB SQL or to
+Spark SQL. DuckDB needs no server and is the default; Spark is for pools beyond one machine.
+The Spark session is expensive to start (10-20 s), so one session is created on first use and
+reused for the life of the process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+from functools import lru_cache
+from typing import Any
+
+import ibis
+from ibis.backends import BaseBackend
+
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+
+class EngineError(RuntimeError):
+    """An engine that is unknown or cannot start."""
+
+
+def connect(engine: str = "duckdb") -> BaseBackend:
+    """An Ibis backend for ``engine`` ("duckdb" | "spark").
+
+    DuckDB: a fresh in-memory database per call (cheap, isolated). Spark: an Ibis backend on
+    the process-wide local session (see ``spark_session``).
+    """
+    if engine == "duckdb":
+        return ibis.duckdb.connect()
+    if engine == "spark":
+        return ibis.pyspark.connect(spark_session())
+    raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+@lru_cache(maxsize=1)
+def spark_session() -> Any:
+    """The single local Spark session: 2 cores, no UI, few shuffle partitions, quiet logs.
+
+    Its warehouse lives in a temporary folder removed at exit, so nothing is written to the
+    work tree; the session time zone is UTC so dates mean the same as in DuckDB.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - pyspark is a locked dependency
+        raise EngineError("the spark engine needs pyspark installed") from exc
+    warehouse = tempfile.mkdtemp(prefix="features-spark-")
+    atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
+    os.environ.setdefault("PYSPARK_PYTHON", _python())
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName("supervision-features")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "2")
+        .config("spark.sql.warehouse.dir", os.path.join(warehouse, "warehouse"))
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+        .config("spark.sql.ansi.enabled", "false")
+    )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - Java/Py4J failures come in many types
+        raise EngineError(f"cannot start local Spark (is Java installed?): {exc}") from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable

@@ -1,0 +1,180 @@
+"""Keys across agencies: normalise and validate codes and names inside the engine, and report joins.
+
+Agencies type the same key differently: full-width characters, blanks, hyphens, lower case,
+"O" for "0", a company suffix bracketed or dropped, and real typos that break the check
+character. The rules are those of ``pool.keys`` (credit code and ID check characters) and
+``pool.names`` (organisation names), written as Ibis expressions so they run on DuckDB and Spark
+alike. ``join_report`` counts, per source, the rows that attach to an entity and those that do
+not, by reason; nothing is dropped without being counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis import _
+from ibis.backends import BaseBackend
+
+from features.spec import KeyJoin, KeyKind
+from pool.defects import COMPANY_SUFFIXES
+from pool.keys import _ID_CHECK, _ID_WEIGHTS, _USCC_WEIGHTS, USCC_ALPHABET
+
+_HALF = "".join(chr(c) for c in range(0x21, 0x7F))
+_FULL = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F))
+_DIGITS = "0123456789"
+#: Join statuses, in report order.
+STATUSES: tuple[str, ...] = ("joined", "missing", "malformed", "invalid_check", "unknown_key")
+
+
+def halfwidth(text: ir.StringValue) -> ir.StringValue:
+    """Full-width ASCII variants (Ａ, １, －) mapped to their half-width forms."""
+    return text.translate(_FULL, _HALF)
+
+
+def normalise_code(raw: ir.StringValue) -> ir.StringValue:
+    """Canonical credit code / ID number: half-width, no blanks or separators, upper, O->0, I->1.
+
+    Mirrors ``pool.keys.normalise_code``; empty results become NULL.
+    """
+    text = halfwidth(raw.cast("string")).upper().re_replace(r"[\s\-_.\x{3000}]", "")
+    text = text.translate("OI", "01")
+    return ibis.ifelse(text.length() > 0, text, ibis.null("string"))
+
+
+def normalise_name(raw: ir.StringValue) -> ir.StringValue:
+    """Canonical organisation name: half-width, no blanks or brackets, no legal-form suffix.
+
+    Mirrors ``pool.names.normalise_name``.
+    """
+    text = halfwidth(raw.cast("string")).re_replace(r"[\s\x{3000}()（）]", "")
+    suffixes = "|".join(sorted(COMPANY_SUFFIXES, key=len, reverse=True))
+    text = text.re_replace(f"({suffixes})$", "")
+    return ibis.ifelse(text.length() > 0, text, ibis.null("string"))
+
+
+def _weighted_sum(code: ir.StringValue, alphabet: str, weights: tuple[int, ...]) -> ir.IntegerValue:
+    lit = ibis.literal(alphabet)
+    total = ibis.literal(0)
+    for pos, weight in enumerate(weights):
+        total = total + lit.find(code.substr(pos, 1)) * weight
+    return total
+
+
+def uscc_status(code: ir.StringValue) -> ir.StringValue:
+    """'ok', 'missing', 'malformed' (length/alphabet) or 'invalid_check' for a normalised code."""
+    allowed = "".join(USCC_ALPHABET)
+    well_formed = code.re_search(f"^[{allowed}]{{18}}$")
+    total = _weighted_sum(code, USCC_ALPHABET, _USCC_WEIGHTS)
+    expected = ibis.literal(USCC_ALPHABET).substr((31 - total % 31) % 31, 1)
+    return _status(code, well_formed, code.substr(17, 1) == expected)
+
+
+def id_status(code: ir.StringValue) -> ir.StringValue:
+    """'ok', 'missing', 'malformed' or 'invalid_check' for a normalised resident ID number."""
+    well_formed = code.re_search(r"^[0-9]{17}[0-9X]$")
+    total = _weighted_sum(code, _DIGITS, _ID_WEIGHTS)
+    expected = ibis.literal(_ID_CHECK).substr(total % 11, 1)
+    return _status(code, well_formed, code.substr(17, 1) == expected)
+
+
+def _status(code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.BooleanValue):
+    return (
+        ibis.cases(
+            (code.isnull(), "missing"),
+            (~well_formed, "malformed"),
+            (~check_ok, "invalid_check"),
+            else_="ok",
+        )
+    )
+
+
+def normalise(raw: ir.Value, kind: KeyKind) -> ir.StringValue:
+    """The canonical form of a key of the given kind."""
+    if kind in ("uscc", "id"):
+        return normalise_code(raw)
+    if kind == "name":
+        return normalise_name(raw)
+    text = raw.cast("string").strip()
+    return ibis.ifelse(text.length() > 0, text, ibis.null("string"))
+
+
+def key_status(key: ir.StringValue, kind: KeyKind) -> ir.StringValue:
+    """Validity of an already normalised key (check characters for codes)."""
+    if kind == "uscc":
+        return uscc_status(key)
+    if kind == "id":
+        return id_status(key)
+    return ibis.ifelse(key.isnull(), "missing", "ok")
+
+
+def normalise_sources(
+    tables: Mapping[str, ir.Table], joins: tuple[KeyJoin, ...]
+) -> dict[str, ir.Table]:
+    """Replace every declared key column (and each join target) by its canonical form.
+
+    Invalid codes stay in the column (normalised) so the report can count them; they simply
+    find no partner in a join.
+    """
+    out = dict(tables)
+    todo: dict[str, dict[str, KeyKind]] = {}
+    for join in joins:
+        todo.setdefault(join.source, {})[join.column] = join.kind
+        if join.target is not None:
+            todo.setdefault(join.target[0], {}).setdefault(join.target[1], join.kind)
+    for table, columns in todo.items():
+        if table in out:
+            t = out[table]
+            out[table] = t.mutate(**{c: normalise(t[c], k) for c, k in columns.items()})
+    return out
+
+
+def join_report(
+    con: BaseBackend, tables: Mapping[str, ir.Table], joins: tuple[KeyJoin, ...]
+) -> pd.DataFrame:
+    """Per declared join: rows, how many attach to an entity, and why the others do not.
+
+    ``tables`` must already be normalised (``normalise_sources``). A key is "unknown_key" when
+    it is valid but absent from the target column (e.g. a waybill for a station the registry
+    does not list).
+    """
+    rows = []
+    for join in joins:
+        src = tables[join.source]
+        status = key_status(src[join.column], join.kind)
+        probe = src.select(key=src[join.column], status=status)
+        if join.target is not None:
+            target = tables[join.target[0]]
+            known = target.select(tkey=target[join.target[1]]).filter(_.tkey.notnull()).distinct()
+            probe = probe.left_join(known, probe.key == known.tkey)
+            final = ibis.ifelse(
+                (probe.status == "ok") & probe.tkey.isnull(), "unknown_key", probe.status
+            )
+        else:
+            final = probe.status
+        final = ibis.ifelse(final == "ok", "joined", final)
+        counts = con.execute(probe.group_by(status=final).aggregate(n=probe.count()))
+        found = dict(zip(counts["status"], counts["n"].astype(int), strict=True))
+        row = {
+            "source": join.source,
+            "column": join.column,
+            "kind": join.kind,
+            "target": ".".join(join.target) if join.target else "",
+            "rows": int(sum(found.values())),
+        }
+        row.update({s: int(found.get(s, 0)) for s in STATUSES})
+        row["join_rate"] = row["joined"] / row["rows"] if row["rows"] else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["source", "column", "kind", "target", "rows", *STATUSES,
+                                       "join_rate"])
+
+
+def format_report(report: pd.DataFrame) -> str:
+    """The join report as a plain table for the console."""
+    if report.empty:
+        return "(no joins declared)"
+    shown = report.copy()
+    shown["join_rate"] = shown["join_rate"].map(lambda r: f"{r:.1%}")
+    return shown.to_string(index=False)

@@ -1,0 +1,1 @@
+"""Built-in scenario feature views, one module each, imported lazily by ``features.registry``."""

@@ -1,0 +1,154 @@
+"""Features declared as data: what a scenario computes, from what, and how a lead explains it.
+
+A ``ScenarioFeatures`` is one supervision model's feature view (in the Feast sense): the entity,
+the agency tables it reads, every feature with its description, unit, peer group, suspicious
+direction and a plain-language reason template, plus the function that builds the feature
+expression. The same object drives computation (``features.build``), documentation
+(``python -m features.docs``) and the reasons a lead shows (``reason()``), so a feature's meaning
+is written in exactly one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+
+    from pool.spec import SourceSpec
+
+Direction = Literal["high", "low", "both"]
+KeyKind = Literal["uscc", "id", "name", "text"]
+
+#: Columns every feature table carries besides the declared features.
+ID_COLUMNS: tuple[str, ...] = ("entity_id", "district")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One declared feature.
+
+    ``reason_template`` is a ``str.format`` template with the fields ``value`` (this entity's
+    value) and ``peer`` (the peer-group median, when ``peer_group`` is set), e.g.
+    "declared sales are {value:.0%} of litres delivered; district median {peer:.0%}".
+    ``direction`` says which way is suspicious: "high", "low" or "both" (far from peers).
+    """
+
+    name: str
+    description: str
+    unit: str
+    reason_template: str
+    direction: Direction = "high"
+    peer_group: str | None = None
+    entity: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"feature name {self.name!r} must be a valid identifier")
+        if self.direction not in ("high", "low", "both"):
+            raise ValueError(f"feature {self.name!r}: direction must be high, low or both")
+
+    def reason(self, value: float | None, peer: float | None = None) -> str:
+        """The plain-language reason for one entity's value (NaN shown as "unknown")."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return f"{self.description}: unknown"
+        if peer is None or (isinstance(peer, float) and math.isnan(peer)):
+            peer = float("nan")
+        try:
+            return self.reason_template.format(value=value, peer=peer)
+        except (ValueError, TypeError, KeyError):
+            return f"{self.description}: {value}"
+
+
+@dataclass(frozen=True)
+class KeyJoin:
+    """How one source's rows attach to the entity: the column holding the key and its kind.
+
+    ``kind`` is "uscc" (unified social credit code, check character validated), "id" (resident
+    ID number, check character validated), "name" (organisation name, normalised) or "text"
+    (an opaque identifier, trimmed). ``target`` names the entity-side source and column the key
+    must be found in (``None``: the source is the entity table itself).
+    """
+
+    source: str
+    column: str
+    kind: KeyKind
+    target: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a scenario's expression may know besides its sources: the as-of date and engine."""
+
+    as_of: date | None
+    engine: str
+
+
+BuildFn = Callable[["Mapping[str, ir.Table]", BuildContext], "ir.Table"]
+LoadFn = Callable[[str, "BuildContext"], "Mapping[str, pd.DataFrame]"]
+
+
+@dataclass(frozen=True)
+class ScenarioFeatures:
+    """One supervision model's feature view, declared before it is computed.
+
+    ``build`` receives the sources (Ibis tables, already filtered as of the build date and with
+    their keys normalised) and returns one row per entity with ``entity_id``, ``district`` and
+    one column per declared feature. ``sources`` are the pool's ``SourceSpec`` declarations it
+    reads (their ``date_column``/``filed_column`` drive the point-in-time filter); ``joins``
+    say how each source attaches to the entity, for the join report. ``load`` replaces the
+    default pool reader (used by ``bid_rigging``, whose data is not in the simulated pool);
+    ``labels`` replaces the default labels (outcomes in the verification history as of the date)
+    with a function returning ``entity_id`` and ``label``.
+    """
+
+    name: str
+    entity: str
+    key_column: str
+    sources: tuple[SourceSpec, ...]
+    features: tuple[FeatureSpec, ...]
+    build: BuildFn
+    joins: tuple[KeyJoin, ...] = ()
+    description: str = ""
+    labels: BuildFn | None = None
+    load: LoadFn | None = None
+    module: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.features]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"scenario {self.name!r}: duplicate feature names {dupes}")
+        clash = set(names) & {*ID_COLUMNS, "label", "feature_set_hash"}
+        if clash:
+            raise ValueError(f"scenario {self.name!r}: reserved column names {sorted(clash)}")
+        tables = {s.table for s in self.sources}
+        for join in self.joins:
+            if join.source not in tables:
+                raise ValueError(
+                    f"scenario {self.name!r}: join on unknown source {join.source!r}"
+                )
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Declared feature names, in declaration order (the feature table's column order)."""
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> FeatureSpec:
+        """The declaration of one feature, by name."""
+        for spec in self.features:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"scenario {self.name!r} has no feature {name!r}")
+
+    def source(self, table: str) -> SourceSpec:
+        """The declaration of one source, by table name."""
+        for spec in self.sources:
+            if spec.table == table:
+                return spec
+        raise KeyError(f"scenario {self.name!r} reads no source {table!r}")
