@@ -157,3 +157,28 @@ def authors_screens(data_root: str | os.PathLike | None = None) -> pd.DataFrame:
         per.insert(1, "country", country)
         rows.append(per.drop(columns="Tender"))
     return pd.concat(rows, ignore_index=True)
+
+
+def screen_match_rates(
+    features: pd.DataFrame, authors: pd.DataFrame, *, rtol: float = 1e-3, atol: float = 1e-3
+) -> pd.DataFrame:
+    """Share of tenders where our screen equals the authors' (to their 4-decimal rounding).
+
+    Compared on tenders where our value is defined (the authors store 0 where a screen is
+    undefined, e.g. CV of a one-bid tender; we store NaN). One row per country, one column per
+    screen, plus the number of tenders.
+    """
+    ours = features.assign(tender_id=features["entity_id"].str.rsplit(":", n=1).str[0])
+    ours = ours.groupby("tender_id", sort=False).first().reset_index()
+    both = ours.merge(authors, on="tender_id", how="inner", validate="one_to_one")
+    rows = []
+    for country, part in both.groupby("country", sort=True):
+        row: dict[str, object] = {"country": country, "tenders": len(part)}
+        for screen in SCREENS:
+            mine = part[screen.lower()].to_numpy(float)
+            theirs = part[screen].to_numpy(float)
+            defined = ~np.isnan(mine)
+            close = np.isclose(mine[defined], theirs[defined], rtol=rtol, atol=atol)
+            row[screen] = float(close.mean()) if defined.any() else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
