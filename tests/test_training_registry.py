@@ -259,3 +259,64 @@ def test_retirement_with_nothing_left_uses_the_fallback(store, toy_data):
     champion = reg.alias_version(client, SCENARIO, reg.CHAMPION)
     assert champion is not None and champion != v1
     assert reg.get_version(client, SCENARIO, champion).tags["kind"] == "detector"
+
+
+def test_approve_cli_records_both_lines_and_refuses_bad_input(store, toy_data, tmp_path, capsys):
+    from training.approve import main as approve_main
+
+    client, _, _ = store
+    _, y = toy_data
+    version = _register(store)
+    gate_candidate(client, SCENARIO, version, GateInput(y, _good_gate(y, 4)), POLICY)
+    base = ["--root", str(tmp_path), "--scenario", SCENARIO, "--version", str(version)]
+    assert approve_main([*base, "--line", "business", "--approver", "Li Wei"]) == 0
+    assert "awaiting data" in capsys.readouterr().out
+    assert approve_main([*base, "--line", "data", "--approver", "Zhang Min",
+                         "--note", "sources checked"]) == 0
+    assert reg.alias_version(client, SCENARIO, reg.CHAMPION) == version
+    assert approve_main([*base, "--line", "data", "--approver", "Zhang Min"]) == 2
+    assert "only a challenger" in capsys.readouterr().err
+    assert approve_main(["--root", str(tmp_path), "--scenario", "nope", "--version", "1",
+                         "--line", "data", "--approver", "X"]) == 2
+
+
+def test_ledger_joins_registry_and_lead_store(store, toy_data, tmp_path, capsys):
+    from datetime import date
+
+    from leads.runs import LeadRun
+    from leads.store import LeadStore
+    from training.ledger import ledger_rows
+    from training.ledger import main as ledger_main
+
+    client, settings, _ = store
+    _, y = toy_data
+    dropped = _register(store)
+    gate_candidate(client, SCENARIO, dropped, GateInput(y, -_good_gate(y, 4)), POLICY)
+    champ, _ = _champion(store, y, strength=4)
+    leads = pd.DataFrame({"entity_id": [f"e{i}" for i in range(7)], "district": "Haidian",
+                          "score": np.linspace(1, 0, 7), "rank": range(1, 8)})
+    lead_store = LeadStore.open(f"sqlite:///{tmp_path / 'leads.db'}")
+    try:
+        lead_store.upsert_leads(LeadRun.from_frame(
+            leads, run_id="r1", scenario=SCENARIO, model_name=reg.model_name(SCENARIO),
+            model_version=str(champ), as_of=date(2025, 6, 30)))
+        rows = {r.version: r for r in ledger_rows(client, lead_store)}
+    finally:
+        lead_store.close()
+    assert rows[champ].issued == 7 and rows[champ].verified == 0 and rows[champ].conversion is None
+    assert rows[champ].lifecycle == "champion" and rows[champ].aliases == "champion"
+    assert rows[champ].business_approval.startswith("demo-auto (")
+    assert rows[dropped].lifecycle == "dropped" and "below the floor" in rows[dropped].reason
+    assert rows[dropped].metric == "precision_at_40" and rows[dropped].backtest_n == len(y)
+
+    review_conversion(client, SCENARIO, settings,
+                      [VersionCounts(champ, issued=50, verified=40, cases=18)], POLICY, step=0)
+    out = tmp_path / "ledger.json"
+    assert ledger_main(["--root", str(tmp_path), "--no-store", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "champion" in printed and "dropped" in printed and "0.45 [" in printed
+    import json
+
+    doc = {r["version"]: r for r in json.loads(out.read_text())}
+    assert doc[champ]["cases"] == 18 and doc[champ]["conversion"] == pytest.approx(0.45)
+    assert doc[champ]["conversion_low"] < 0.45 < doc[champ]["conversion_high"]

@@ -98,9 +98,14 @@ def list_versions(client: MlflowClient, scenario: str) -> list[VersionInfo]:
         found = client.search_model_versions(f"name = '{model_name(scenario)}'")
     except MlflowException:
         return []
+    # search results carry no aliases in the sqlite store: read them from the model once
+    aliases = client.get_registered_model(model_name(scenario)).aliases if found else {}
     infos = [VersionInfo(scenario=scenario, version=int(mv.version),
                          lifecycle=mv.tags.get("lifecycle", CANDIDATE), tags=dict(mv.tags),
-                         run_id=mv.run_id, aliases=tuple(mv.aliases)) for mv in found]
+                         run_id=mv.run_id,
+                         aliases=tuple(sorted(a for a, v in aliases.items()
+                                              if str(v) == str(mv.version))))
+             for mv in found]
     return sorted(infos, key=lambda v: v.version)
 
 

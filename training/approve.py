@@ -1,0 +1,52 @@
+"""Record one line's certification of a model version (双认证):
+
+``python -m training.approve --scenario fuel_tax --version 3 --line business --approver "Li Wei"``
+
+The business line and the data department each approve; when both have, the version becomes the
+scenario's champion (the previous champion steps back to challenger). Who and when are written to
+the version's tags in the MLflow registry, where the ledger reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from training import registry as reg
+from training.lifecycle import LINES, approve
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training.approve",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", required=True, help="e.g. fuel_tax")
+    parser.add_argument("--version", required=True, type=int, help="registered version number")
+    parser.add_argument("--line", required=True, choices=LINES, help="which line approves")
+    parser.add_argument("--approver", required=True, help="the approving person's name")
+    parser.add_argument("--note", default="", help="what was checked")
+    parser.add_argument("--root", default=None, help="project root holding mlruns/")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from training.mlflow_setup import open_client, resolve
+
+    client = open_client(resolve(root=args.root))
+    if args.scenario not in reg.list_scenarios(client):
+        print(f"no registered model for scenario {args.scenario!r}; known: "
+              f"{', '.join(reg.list_scenarios(client)) or 'none'}", file=sys.stderr)
+        return 2
+    try:
+        decision = approve(client, args.scenario, args.version, args.line, args.approver,
+                           note=args.note)
+    except (reg.LifecycleError, ValueError, PermissionError) as exc:
+        print(f"approval refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"{reg.model_name(args.scenario)} v{args.version}: {decision.lifecycle} "
+          f"({decision.reason})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The model ledger (模型台账): every scenario and version with its lifecycle, approvals, offline
+metrics, leads, verified, cases and conversion.
+
+``python -m training.ledger [--json reports/ledger.json]`` prints it as a table (and writes it as
+JSON). Facts come from their two sources of truth: the MLflow registry (lifecycle, evidence and
+approvals as version tags, aliases) and the lead store (leads issued, verified, cases per version).
+The service shows the same rows through ``ledger_rows``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from training import registry as reg
+from training.ledger_stats import conversion
+
+REASON_TAGS = ("retire.reason", "champion.reason", "gate.reason")
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One version in the ledger."""
+
+    scenario: str
+    version: int
+    aliases: str
+    lifecycle: str
+    kind: str
+    business_approval: str
+    data_approval: str
+    approval_kind: str
+    metric: str
+    value: float | None
+    interval: str
+    backtest_n: int | None
+    issued: int
+    verified: int
+    cases: int
+    conversion: float | None
+    conversion_low: float | None
+    conversion_high: float | None
+    reason: str
+    trained_at: str
+
+
+def _approval(tags: dict[str, str], line: str) -> str:
+    """``who (when, kind)`` of one line's approval, or empty."""
+    who = tags.get(f"approval.{line}.by")
+    if not who:
+        return ""
+    return f"{who} ({tags.get(f'approval.{line}.at', '?')}, {tags.get(f'approval.{line}.kind')})"
+
+
+def _reason(tags: dict[str, str]) -> str:
+    """The latest decision's reason: retirement, then promotion, then the gate."""
+    for key in REASON_TAGS:
+        if tags.get(key):
+            return tags[key]
+    return ""
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return None if value is None or math.isnan(value) else value
+
+
+def _store_counts(store: Any, scenario: str) -> dict[int, tuple[int, int, int]]:
+    """(issued, verified, cases) per version of the scenario's model, from the lead store."""
+    if store is None:
+        return {}
+    counts = {}
+    for row in store.conversion_by_version(scenario):
+        if row.model_name == reg.model_name(scenario) and str(row.model_version).isdigit():
+            counts[int(row.model_version)] = (row.issued, row.verified, row.cases)
+    return counts
+
+
+def _tag_counts(tags: dict[str, str]) -> tuple[int, int, int]:
+    """The counts last logged by the conversion monitor (when no store is at hand)."""
+    return tuple(int(tags.get(f"leads.{k}", 0)) for k in ("issued", "verified", "cases"))
+
+
+def ledger_rows(client: MlflowClient, store: Any = None) -> list[LedgerRow]:
+    """Every version of every scenario, oldest first within a scenario."""
+    rows = []
+    for scenario in reg.list_scenarios(client):
+        store_counts = _store_counts(store, scenario)
+        for info in reg.list_versions(client, scenario):
+            t = info.tags
+            issued, verified, cases = store_counts.get(info.version) or _tag_counts(t)
+            conv = conversion(issued, verified, cases)
+            rows.append(LedgerRow(
+                scenario=scenario, version=info.version, aliases=",".join(sorted(info.aliases)),
+                lifecycle=info.lifecycle, kind=t.get("kind", ""),
+                business_approval=_approval(t, "business"), data_approval=_approval(t, "data"),
+                approval_kind=t.get("approval_kind", ""), metric=t.get("gate.metric", ""),
+                value=_float(t.get("gate.value")), interval=t.get("gate.interval", ""),
+                backtest_n=int(t["gate.n"]) if t.get("gate.n") else None,
+                issued=issued, verified=verified, cases=cases,
+                conversion=None if verified == 0 else conv.value,
+                conversion_low=None if verified == 0 else conv.low,
+                conversion_high=None if verified == 0 else conv.high,
+                reason=_reason(t), trained_at=t.get("trained_at", "")))
+    return rows
+
+
+def ledger_table(rows: list[LedgerRow]) -> pd.DataFrame:
+    """The ledger as a compact table for a terminal."""
+    def conv(r: LedgerRow) -> str:
+        if r.conversion is None:
+            return "-"
+        return f"{r.conversion:.2f} [{r.conversion_low:.2f}, {r.conversion_high:.2f}]"
+
+    return pd.DataFrame([{
+        "scenario": r.scenario, "v": r.version, "alias": r.aliases or "-",
+        "lifecycle": r.lifecycle, "kind": r.kind,
+        "approvals": _approvals_short(r),
+        "offline": f"{r.metric}={r.value:.2f} {r.interval} n={r.backtest_n}"
+        if r.value is not None else "-",
+        "leads": r.issued, "verified": r.verified, "cases": r.cases, "conversion": conv(r),
+        "reason": r.reason[:70]} for r in rows])
+
+
+def _approvals_short(r: LedgerRow) -> str:
+    names = [a.split(" (")[0] for a in (r.business_approval, r.data_approval) if a]
+    if not names:
+        return "-"
+    return f"{len(names)}/2 {r.approval_kind}: {', '.join(names)}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training.ledger",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="project root holding mlruns/ (default: current directory)")
+    parser.add_argument("--data", default=None,
+                        help="data root holding leads.db (default $SUPERVISION_DATA or data)")
+    parser.add_argument("--no-store", action="store_true",
+                        help="skip the lead store; use the counts last logged to MLflow")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from training.mlflow_setup import open_client, resolve
+
+    client = open_client(resolve(root=args.root))
+    store = None
+    if not args.no_store:
+        from leads.db import default_url
+        from leads.store import LeadStore
+
+        store = LeadStore.open(default_url(args.data))
+    try:
+        rows = ledger_rows(client, store)
+    finally:
+        if store is not None:
+            store.close()
+    if not rows:
+        print("the ledger is empty: no registered model yet (run `make train`)")
+    else:
+        with pd.option_context("display.width", 250, "display.max_colwidth", 80):
+            print(ledger_table(rows).to_string(index=False))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
