@@ -1,0 +1,253 @@
+"""Build the simulated data pool: ``python -m pool.build --scale 1 --seed 42``.
+
+Simulates every scenario, writes each agency table as Parquet with its declared types, the
+verification history beside them and the ground truth apart (``truth/``), then validates what
+was written by loading it back through ``pool.load``. Everything is written into a temporary
+folder under the data root and moved into place only when the whole build succeeded, so a failed
+build never leaves a half pool. Same configuration, same bytes: no timestamps or host details
+are written anywhere, and ``manifest.json`` records the configuration and the sha256 of every file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pool.arrow import PoolTypeError, to_arrow_table
+from pool.catalog import build_catalog
+from pool.load import PoolError, data_root, load_pool, load_truth, source_path, truth_path
+from pool.scenarios import SCENARIOS, available_scenarios, get_scenario
+from pool.schemas import history_source
+from pool.spec import ScenarioPool, SimConfig
+
+MANIFEST_VERSION = 1
+PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """One file of the build, for the manifest and the summary table."""
+
+    scenario: str
+    table: str
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write(table: pa.Table, path: Path, root: Path, scenario: str, name: str) -> WrittenFile:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+    rel = path.relative_to(root).as_posix()
+    return WrittenFile(scenario, name, rel, table.num_rows, path.stat().st_size, sha256_of(path))
+
+
+def _plain_table(df: pd.DataFrame) -> pa.Table:
+    """Arrow table of a frame without pandas metadata (truth has no declared column list)."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    return table.replace_schema_metadata(None)
+
+
+def write_scenario(pool: ScenarioPool, root: Path) -> list[WrittenFile]:
+    """Write one simulated scenario under ``root`` (tables, history, truth)."""
+    specs = {s.table: s for s in get_scenario(pool.scenario).SOURCES}
+    undeclared = sorted(set(pool.tables) - set(specs))
+    missing = sorted(set(specs) - set(pool.tables))
+    if undeclared or missing:
+        raise PoolTypeError(
+            f"{pool.scenario}: simulated tables do not match SOURCES "
+            f"(undeclared: {undeclared}, missing: {missing})"
+        )
+    written = []
+    for name, spec in specs.items():
+        arrow = to_arrow_table(pool.tables[name], spec)
+        written.append(
+            _write(arrow, source_path(root, pool.scenario, name), root, pool.scenario, name)
+        )
+    hist = history_source(pool.scenario)
+    arrow = to_arrow_table(pool.history, hist)
+    written.append(
+        _write(arrow, source_path(root, pool.scenario, hist.table), root, pool.scenario, hist.table)
+    )
+    written.append(
+        _write(
+            _plain_table(pool.truth), truth_path(root, pool.scenario), root, pool.scenario, "truth"
+        )
+    )
+    for extra, frame in sorted(getattr(pool, "truth_tables", {}).items()):
+        path = truth_path(root, f"{pool.scenario}_{extra}")
+        written.append(_write(_plain_table(frame), path, root, pool.scenario, f"truth_{extra}"))
+    return written
+
+
+def _manifest(config: SimConfig, scenarios: list[str], files: list[WrittenFile]) -> dict:
+    cfg = asdict(config)
+    cfg["start"] = config.start.isoformat()
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "config": cfg,
+        "scenarios": scenarios,
+        "files": {f.path: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows} for f in files},
+    }
+
+
+def _dump_json(doc: dict, path: Path) -> None:
+    path.write_text(
+        json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8"
+    )
+
+
+def _swap_into_place(staging: Path, root: Path) -> None:
+    """Replace ``root/pool`` and ``root/truth`` by the staged ones, old ones removed after."""
+    for sub in ("pool", "truth"):
+        target, old = root / sub, root / f".{sub}.old-{os.getpid()}"
+        if target.exists():
+            target.rename(old)
+        (staging / sub).rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build(
+    config: SimConfig, root: str | os.PathLike | None, scenarios: list[str]
+) -> list[WrittenFile]:
+    """Simulate, write, validate and publish the pool; returns every file written.
+
+    Scenarios are simulated one at a time and released after writing, so peak memory is that of
+    the largest scenario, not of the sum.
+    """
+    root = data_root(root)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".build-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        files: list[WrittenFile] = []
+        entities: dict[str, str] = {}
+        for name in scenarios:
+            pool = get_scenario(name).simulate(config)
+            entities[name] = pool.entity
+            files.extend(write_scenario(pool, staging))
+            del pool
+            load_pool(staging, name)
+            load_truth(staging, name)
+        catalog_path = staging / "pool" / "catalog.json"
+        _dump_json(build_catalog(scenarios, entities), catalog_path)
+        files.append(
+            WrittenFile(
+                "*",
+                "catalog",
+                "pool/catalog.json",
+                0,
+                catalog_path.stat().st_size,
+                sha256_of(catalog_path),
+            )
+        )
+        _dump_json(_manifest(config, scenarios, files), staging / "pool" / "manifest.json")
+        _swap_into_place(staging, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return files
+
+
+def summary(files: list[WrittenFile]) -> pd.DataFrame:
+    """Scenario, table, rows and size of every written table (the catalog left out)."""
+    rows = [
+        {"scenario": f.scenario, "table": f.table, "rows": f.rows, "KiB": round(f.bytes / 1024, 1)}
+        for f in files
+        if f.scenario != "*"
+    ]
+    return pd.DataFrame(rows)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pool.build", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="1 = Beijing-sized (default 1)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--months", type=int, default=30, help="months simulated (default 30)")
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=date(2023, 1, 1),
+        help="first month, YYYY-MM-01 (default 2023-01-01)",
+    )
+    parser.add_argument(
+        "--drift-month",
+        type=int,
+        default=None,
+        help="0-based month from which fraudsters adapt (default: no drift)",
+    )
+    parser.add_argument(
+        "--data", default=None, help="data root (default $SUPERVISION_DATA or ./data)"
+    )
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        choices=SCENARIOS,
+        default=None,
+        help="scenarios to build (default: every one that exists)",
+    )
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """A validated ``SimConfig`` from parsed arguments; bad values exit with a clear message."""
+    if args.scale <= 0:
+        raise SystemExit("--scale must be positive")
+    if not 1 <= args.months <= 120:
+        raise SystemExit("--months must be between 1 and 120")
+    if args.start.day != 1:
+        raise SystemExit("--start must be the first day of a month")
+    if args.drift_month is not None and not 0 < args.drift_month < args.months:
+        raise SystemExit(f"--drift-month must be between 1 and {args.months - 1}")
+    return SimConfig(
+        seed=args.seed,
+        scale=args.scale,
+        start=args.start,
+        months=args.months,
+        drift_month=args.drift_month,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = config_from_args(args)
+    scenarios = args.scenarios or available_scenarios()
+    try:
+        files = build(config, args.data, scenarios)
+    except (PoolError, PoolTypeError) as exc:
+        print(f"pool build failed, nothing written:\n{exc}", file=sys.stderr)
+        return 1
+    table = summary(files)
+    print(table.to_string(index=False))
+    print(
+        f"\nwrote {len(files)} files under {data_root(args.data)} "
+        f"(scale {config.scale}, seed {config.seed}, {config.months} months, "
+        f"drift {config.drift_month})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Load the simulated pool, validated: nothing downstream ever sees a table that broke its schema.
+
+``load_source`` / ``load_pool`` / ``load_truth`` read Parquet files under a data root (default
+``data/``, env ``SUPERVISION_DATA``), turn them into pandas with the declared dtypes and validate
+them lazily, so one error lists every failure: the source (``scenario.table``), the column, the
+rule and how many rows break it. A missing, truncated or unreadable file raises ``PoolFileError``
+naming the source and the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pool.arrow import to_pandas
+from pool.scenarios import sources
+from pool.schemas import HISTORY_TABLE, history_source, source_schema, truth_source
+from pool.spec import SourceSpec
+
+DEFAULT_ROOT = "data"
+MAX_EXAMPLES = 3
+
+
+class PoolError(Exception):
+    """Base class of every error about the pool's files or contents."""
+
+
+class PoolFileError(PoolError):
+    """A pool file is missing, truncated or not Parquet."""
+
+
+class PoolValidationError(PoolError, ValueError):
+    """A table broke its schema. ``failures`` has one row per (column, rule)."""
+
+    def __init__(self, source: str, failures: pd.DataFrame, n_rows: int) -> None:
+        self.source = source
+        self.failures = failures
+        lines = [f"{source}: {len(failures)} schema rule(s) broken ({n_rows} rows checked)"]
+        for row in failures.itertuples(index=False):
+            lines.append(f"  - column {row.column!r}, rule {row.rule}: {row.detail}")
+        super().__init__("\n".join(lines))
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: ``root`` if given, else ``$SUPERVISION_DATA``, else ``data``."""
+    return Path(root if root is not None else os.environ.get("SUPERVISION_DATA", DEFAULT_ROOT))
+
+
+def source_path(root: str | os.PathLike | None, scenario: str, table: str) -> Path:
+    """Where a table of the pool lives."""
+    return data_root(root) / "pool" / scenario / f"{table}.parquet"
+
+
+def truth_path(root: str | os.PathLike | None, scenario: str) -> Path:
+    """Where the ground truth of a scenario lives (apart from the pool)."""
+    return data_root(root) / "truth" / f"{scenario}.parquet"
+
+
+def spec_for(scenario: str, table: str) -> SourceSpec:
+    """The declaration of ``scenario.table`` (agency table or verification history)."""
+    if table == HISTORY_TABLE:
+        return history_source(scenario)
+    for spec in sources(scenario):
+        if spec.table == table:
+            return spec
+    known = [s.table for s in sources(scenario)] + [HISTORY_TABLE]
+    raise KeyError(f"{scenario} has no table {table!r}; known: {', '.join(known)}")
+
+
+def _summarise(err: pandera.errors.SchemaErrors) -> pd.DataFrame:
+    """One row per (column, rule) with the number of rows breaking it and a few examples."""
+    cases = err.failure_cases.copy()
+    cases["column"] = cases["column"].fillna("<table>").astype(str)
+    cases["rule"] = cases["check"].astype(str)
+    rows = []
+    for (column, rule), group in cases.groupby(["column", "rule"], sort=True):
+        index = group["index"].dropna()
+        examples = ", ".join(str(v) for v in group["failure_case"].head(MAX_EXAMPLES))
+        if len(index):
+            detail = f"{index.nunique()} rows break it (e.g. values {examples})"
+        elif column == "<table>":
+            detail = f"offending column(s): {examples}"
+        else:
+            detail = f"whole column fails (found {examples})"
+        rows.append(
+            {"column": column, "rule": rule, "n_rows": int(index.nunique()), "detail": detail}
+        )
+    return pd.DataFrame(rows, columns=["column", "rule", "n_rows", "detail"])
+
+
+def validate(df: pd.DataFrame, spec: SourceSpec, *, strict: bool = True) -> pd.DataFrame:
+    """Validate a frame against its declaration; raise ``PoolValidationError`` listing all failures."""
+    try:
+        return source_schema(spec, strict=strict).validate(df, lazy=True)
+    except pandera.errors.SchemaErrors as err:
+        raise PoolValidationError(
+            f"{spec.scenario}.{spec.table}", _summarise(err), len(df)
+        ) from None
+
+
+def read_table(path: Path, source: str) -> pa.Table:
+    """Read a Parquet file, turning every I/O or format failure into ``PoolFileError``."""
+    if not path.is_file():
+        raise PoolFileError(f"{source}: file {path} is missing (build the pool with `make data`)")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, ValueError) as exc:
+        raise PoolFileError(
+            f"{source}: file {path} is unreadable (truncated or not Parquet): {exc}"
+        ) from exc
+
+
+def load_source(root: str | os.PathLike | None, scenario: str, table: str) -> pd.DataFrame:
+    """One validated table of the pool (an agency table or ``verification_history``)."""
+    spec = spec_for(scenario, table)
+    source = f"{scenario}.{table}"
+    frame = to_pandas(read_table(source_path(root, scenario, table), source), spec)
+    return validate(frame, spec)
+
+
+def load_pool(root: str | os.PathLike | None, scenario: str) -> dict[str, pd.DataFrame]:
+    """Every table of a scenario, validated, keyed by table name (history included).
+
+    Validates every table before returning any, so a bad file stops the whole load.
+    """
+    tables = [s.table for s in sources(scenario)] + [HISTORY_TABLE]
+    return {table: load_source(root, scenario, table) for table in tables}
+
+
+def load_truth(root: str | os.PathLike | None, scenario: str) -> pd.DataFrame:
+    """The ground truth of a scenario. For evaluation only: training must never call this."""
+    spec = truth_source(scenario)
+    source = f"{scenario}.truth"
+    table = read_table(truth_path(root, scenario), source)
+    return validate(to_pandas(table, spec), spec, strict=False)
