@@ -166,6 +166,16 @@ def upsert_worker(url: str, entity: str, runs: int, worker: int) -> None:
         opened.close()
 
 
+def mixed_worker(
+    url: str, lead_id: int, reassigns: int, entity: str, upserts: int, outcome_ids: list[int],
+    worker: int,
+) -> None:
+    """One process doing three kinds of writes that race with its siblings' on purpose."""
+    reassign_worker(url, lead_id, reassigns, worker)
+    upsert_worker(url, entity, upserts, worker)
+    outcome_worker(url, outcome_ids, "no_case")
+
+
 def outcome_worker(url: str, lead_ids: list[int], outcome: str, connection: Any = None) -> None:
     """Record one outcome per lead; after each commit, acknowledge the lead id on the pipe."""
     opened = LeadStore.open(url, migrate=False)
