@@ -142,6 +142,25 @@ def _verification_dates(leads: pd.DataFrame, seed: int, params: HistoryParams) -
     return leads["flagged_on"] + pd.to_timedelta((weeks * 7 + days).astype(np.int64), unit="D")
 
 
+def _accrued_by(leads: pd.DataFrame, accrued: pd.DataFrame) -> np.ndarray:
+    """Amount owed by each lead's entity for the periods that started before verification."""
+    table = accrued[["entity_id", "period", "amount"]].copy()
+    table["period"] = pd.to_datetime(table["period"]).astype("datetime64[us]")
+    table = table.sort_values(["entity_id", "period"], kind="stable")
+    table["owed"] = table.groupby("entity_id")["amount"].cumsum()
+    probe = leads[["entity_id", "verified_on"]].reset_index(names="_row")
+    probe = probe.sort_values("verified_on", kind="stable")
+    joined = pd.merge_asof(
+        probe,
+        table.sort_values("period", kind="stable")[["entity_id", "period", "owed"]],
+        left_on="verified_on",
+        right_on="period",
+        by="entity_id",
+        direction="backward",
+    )
+    return joined.sort_values("_row")["owed"].fillna(0.0).to_numpy(float)
+
+
 def verification_history(
     flags: pd.DataFrame,
     truth: pd.DataFrame,
@@ -152,6 +171,7 @@ def verification_history(
     prefix: str,
     params: HistoryParams | None = None,
     amount_column: str | None = None,
+    accrued: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Closed leads of the past, one row per verified lead, columns ``HISTORY_COLUMNS``.
 
@@ -163,6 +183,9 @@ def verification_history(
 
     ``rng`` gives one seed; every draw about a lead is then keyed on (entity, flagged_on, rule),
     so leads flagged before a drift month come out identical whatever happens after it.
+    ``accrued`` (optional: ``entity_id``, ``period``, ``amount``) is the amount owed per entity and
+    period; when given, a case recovers a share of what had accrued by its verification date
+    rather than of the whole-horizon ``amount_column``.
     """
     params = params or HistoryParams()
     seed = int(rng.integers(0, 2**62))
@@ -184,7 +207,12 @@ def verification_history(
     share = params.recovery_min + keyed_uniform(leads[list(LEAD_KEY)], seed, "recovery") * (
         params.recovery_max - params.recovery_min
     )
-    owed = leads[amount_column].to_numpy(float) if amount_column in leads else np.zeros(len(leads))
+    if accrued is not None:
+        owed = _accrued_by(leads, accrued)
+    elif amount_column in leads:
+        owed = leads[amount_column].to_numpy(float)
+    else:
+        owed = np.zeros(len(leads))
     recovered = np.round(owed * share, 2)
     leads["amount_recovered"] = np.where(leads["outcome"] == "case_filed", recovered, 0.0)
     leads = leads.loc[leads["verified_on"] <= pd.Timestamp(end)]

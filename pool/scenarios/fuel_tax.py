@@ -61,6 +61,7 @@ def simulate(config: SimConfig) -> ScenarioPool:
     truth = station_truth(config, companies, stations, fraud, declared)
     entity = truth["entity_id"].to_numpy(object)
     flags = crude_flags(config, entity, declared, facts, totals)
+    monthly = monthly_truth(config, entity, sold, delivered, declared, facts)
     end = month_starts(config)[-1] + pd.offsets.MonthEnd(0)
     history = verification_history(
         flags,
@@ -71,9 +72,10 @@ def simulate(config: SimConfig) -> ScenarioPool:
         prefix="FT",
         params=HistoryParams(capacity=max(1, round(2 * config.scale))),
         amount_column="evaded_tax_yuan",
+        accrued=monthly.rename(columns={"evaded_tax_yuan": "amount"}),
     )
     extra = {
-        "monthly": monthly_truth(config, entity, sold, delivered, declared, facts),
+        "monthly": monthly,
         "suppliers": supplier_truth(companies, fraud, n_crooked(config.scale)),
     }
     return ScenarioPool(SCENARIO, ENTITY, tables, history, truth, truth_tables=extra)
