@@ -173,10 +173,20 @@ def fake_domain_table(
     )
 
 
-def icp_numbers(n: int, rng: np.random.Generator) -> np.ndarray:
-    """ICP filing numbers as printed at the foot of a Chinese website."""
-    prov = np.array(["京", "冀", "豫", "鲁", "川", "皖", "浙", "粤"])
+_ICP_PROVINCE = {"": "京", "11": "京", "13": "冀", "41": "豫", "37": "鲁", "51": "川", "34": "皖",
+                 "23": "黑", "22": "吉"}
+
+
+def icp_numbers(n: int, rng: np.random.Generator, provinces: np.ndarray | None = None) -> np.ndarray:
+    """ICP filing numbers as printed at the foot of a Chinese website (province abbreviation)."""
+    if provinces is None:
+        provinces = rng.choice(np.array(["京", "冀", "豫", "鲁", "川", "皖", "浙", "粤"]), n)
     digits = np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8)
-    return np.char.add(
-        np.char.add(np.char.add(rng.choice(prov, n), "ICP备"), digits), "号-1"
-    ).astype(object)
+    return np.char.add(np.char.add(np.char.add(provinces, "ICP备"), digits), "号-1").astype(object)
+
+
+def reference_icp(rng: np.random.Generator, table: pd.DataFrame) -> np.ndarray:
+    """ICP numbers of the reference domains: the province a government site serves, else Beijing."""
+    serves = {d: p for d, (_, p) in OFFICIAL.items()}
+    prov = table["domain"].map(serves).fillna("").map(_ICP_PROVINCE).to_numpy(dtype="U1")
+    return icp_numbers(len(table), rng, prov)

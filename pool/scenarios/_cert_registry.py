@@ -13,20 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pool.scenarios._cert_world import (
-    LOOKALIKE,
-    NO_EXAM,
-    NONE,
-    NOT_IN_REGISTRY,
-    OTHER_HOLDER,
-    WRONG_JOB,
-    Records,
-)
+from pool.scenarios._cert_world import LOOKALIKE, NO_EXAM, NONE, WRONG_JOB, Records
 from pool.scenarios._people import (
     DISTRICT_CODES,
     ORIGIN_CODES,
     ORIGIN_WEIGHTS,
-    add_months,
     birth_days,
     id_numbers,
     old_15_digit,
@@ -41,7 +32,8 @@ REVIEW_DAYS = 3 * YEAR
 SITE_JOB_WEIGHTS = np.array([32, 22, 28, 12, 3, 1.5, 0.3, 0.4, 0.3, 0.3, 0.2])
 COMMON_JOBS = 4
 #: Shares of honest certificates with an innocent registry oddity at first presentation.
-LATE_ENTRY, EXPIRED, OVERDUE = 0.015, 0.05, 0.04
+LATE_ENTRY, EXPIRED, OVERDUE = 0.015, 0.03, 0.025
+REVOKED_LATER = 0.01  # honest certificates revoked after their last presentation
 BACKGROUND_SHARE = 0.5  # registry certificates of people not seen on any site, per honest one
 _BEIJING = np.array(list(DISTRICT_CODES.values()))
 
@@ -120,9 +112,14 @@ def _scores(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def honest_certificates(
-    rng: np.random.Generator, rec: Records, people: People, n_workers: int, n_certs: int
+    rng: np.random.Generator, rec: Records, people: People, n_workers: int, n_certs: int,
+    end: int,
 ) -> tuple[Registry, np.ndarray]:
-    """Honest workers' certificates and, per honest record, the certificate presented."""
+    """Honest workers' certificates and, per honest record, the certificate presented.
+
+    A few are revoked after their holder's last presentation (a later violation): a revocation
+    date alone does not mean the card shown on site was bad.
+    """
     honest = np.flatnonzero(rec.pattern == NONE)
     holder = np.concatenate([np.arange(n_workers), rng.integers(0, n_workers, n_certs - n_workers)])
     job = weighted_choice(n_certs, SITE_JOB_WEIGHTS, rng)
@@ -142,14 +139,18 @@ def honest_certificates(
     age = np.where(overdue, rng.integers(REVIEW_DAYS + 30, 6 * YEAR - 30, n_certs), age)
     age = np.where(late, rng.integers(3, 40, n_certs), age)
     issued = p0 - age
-    review = _review(issued, p0, rng, 0.9)
+    review = _review(issued, p0, rng, 0.96)
+    p_last = np.zeros(n_certs, dtype="int64")
+    np.maximum.at(p_last, rec_cert[honest], rec.day[honest])
+    revoked = p_last + rng.integers(30, 400, n_certs)
+    revoked = np.where((rng.random(n_certs) < REVOKED_LATER) & (revoked < end), revoked, -1)
     entered = np.where(late, p0 + rng.integers(15, 120, n_certs), issued + rng.integers(0, 10, n_certs))
     reg = Registry(
         holder=holder,
         job=job,
         issued=issued,
         last_review=np.where(overdue | late, -1, review),
-        revoked=np.full(n_certs, -1),
+        revoked=revoked,
         score=_scores(n_certs, rng),
         area=issuing_area(people.origin[holder], rng),
         entered=entered,
@@ -284,12 +285,3 @@ def old_ids(people: People) -> np.ndarray:
     """The ID number as the site system holds it: 15 digits for some older workers."""
     return np.where(people.old_id, old_15_digit(people.id18), people.id18)
 
-
-__all__ = [
-    "NOT_IN_REGISTRY",
-    "OTHER_HOLDER",
-    "People",
-    "Registry",
-    "Declared",
-    "add_months",
-]

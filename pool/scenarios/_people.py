@@ -167,7 +167,7 @@ def _digits(n: int, width: int, rng: np.random.Generator) -> np.ndarray:
 def id_check_chars(bodies: np.ndarray) -> np.ndarray:
     """Check characters of 17-digit ID bodies (GB 11643), vectorised ``pool.keys.id_check_char``."""
     b = np.asarray(bodies, dtype="U17")
-    digits = b.view("U1").reshape(len(b), 17).astype("int64")
+    digits = b.view(np.uint32).reshape(len(b), 17).astype("int64") - ord("0")
     total = digits @ np.asarray(_ID_WEIGHTS, dtype="int64")
     return np.asarray(list(_ID_CHECK))[total % 11]
 

@@ -28,7 +28,6 @@ from pool.scenarios._cert_registry import (
     Declared,
     People,
     Registry,
-    add_months,
     assign_numbers,
     background_certificates,
     concat_registries,
@@ -54,6 +53,7 @@ from pool.scenarios._cert_world import (
     draw_world,
 )
 from pool.scenarios._people import (
+    add_months,
     days_to_dates,
     streams,
     to_days,
@@ -126,7 +126,7 @@ def _certificates(
     fake_rows = np.flatnonzero(~honest)
     n_bg = max(50, round(BACKGROUND_SHARE * n_certs))
     people = draw_people(rng_people, n_workers + len(fake_rows) + n_bg, int(bounds[0]))
-    reg_h, cert = honest_certificates(rng, rec, people, n_workers, n_certs)
+    reg_h, cert = honest_certificates(rng, rec, people, n_workers, n_certs, int(bounds[-1]))
     person = np.zeros(n, dtype="int64")
     person[honest] = reg_h.holder[cert[honest]]
     person[fake_rows] = n_workers + np.arange(len(fake_rows))
@@ -188,7 +188,7 @@ def _domains(
     domain[use_b] = blatant[b_idx[use_b]]
     domain[use_a] = aged[a_idx[use_a]]
     ref = dom.reference_domains()
-    ref["icp_filing"] = dom.icp_numbers(len(ref), rng)
+    ref["icp_filing"] = dom.reference_icp(rng, ref)
     day = pd.Series(rec.day)
     parts = [
         ref,
@@ -231,7 +231,7 @@ def _site_table(
     presented = days_to_dates(rec.day)
     site = pd.DataFrame(
         {
-            "site_record_id": "SR" + pd.Series(np.arange(1, n + 1) + 10**8).astype(str).str[1:],
+            "site_record_id": "SR" + pd.Series(np.arange(1, n + 1) + 10**9).astype(str).str[1:],
             "site_id": world.site_id[rec.site],
             "district": world.site_district[rec.site],
             "employer_code": emp_code,
