@@ -104,7 +104,9 @@ def _strip_suffix(name: str) -> tuple[str, str]:
 def _name_variant(name: str, kind: str, rng: np.random.Generator) -> str:
     stem, suffix = _strip_suffix(name)
     if kind == "fullwidth":
-        return name.translate(_FULLWIDTH)
+        if any(ord(c) < 0x7F for c in name):
+            return name.translate(_FULLWIDTH)
+        return f"{name[:2]}\u3000{name[2:]}"  # an IME's full-width blank in an all-CJK name
     if kind == "spaces":
         cut = int(rng.integers(1, max(len(stem), 2)))
         return f" {stem[:cut]} {stem[cut:]}{suffix} "
@@ -123,7 +125,7 @@ def vary_names(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rewrite a share of company names the way another agency types them.
 
-    Variants: full-width characters, stray spaces, the legal-form suffix in brackets or dropped,
+    Variants: full-width characters (a full-width blank in an all-CJK name), stray spaces, the legal-form suffix in brackets or dropped,
     and a branch suffix. Returns the new names and the variant kind per row ("" if unchanged), so
     tests can check each kind is present and joins on raw names fail without normalisation.
     """
