@@ -44,6 +44,7 @@ MONTH_WEIGHTS = np.array([0.6, 0.5, 1.0, 1.1, 1.1, 1.1, 1.0, 1.0, 1.1, 1.0, 0.9,
 FOREMEN_PER_EMPLOYER = 4
 EMPLOYERS_PER_SITE = 3
 RING_FOREMEN = 3
+RING_TEAM_HONEST = 0.3  # share of a ring employer's honest workers brought by the ring's foremen
 
 _NAME_CHARS = np.array(list("宏建达兴盛华安泰鑫恒城通嘉诚利源瑞丰顺德广鼎宇晟腾龙峰辉振联"))
 _NAME_SUFFIX = np.array(
@@ -61,9 +62,11 @@ class World:
     site_employers: np.ndarray  # (n_sites, EMPLOYERS_PER_SITE) employer indices
     employer_code: np.ndarray
     employer_name: np.ndarray
-    foreman_id: np.ndarray  # employer e has foremen e*4 .. e*4+3
+    foreman_id: np.ndarray  # employer e has foremen e*4 .. e*4+3; ring foremen come after
     foreman_name: np.ndarray
+    foreman_employer: np.ndarray
     ring_foremen: np.ndarray  # (n_rings, RING_FOREMEN) foreman indices
+    employer_ring: np.ndarray  # ring working through each employer, -1 if none
     ring_sites: tuple[np.ndarray, ...]  # sites where each ring's employer works
 
 
@@ -71,7 +74,7 @@ def draw_world(rng: np.random.Generator, scale: float, ref_day: int) -> World:
     """Sites, employers and rings, sized to the scale (about 800 sites at scale 1)."""
     n_sites = max(12, round(800 * scale))
     n_emp = max(8, round(300 * scale))
-    n_rings = max(2, round(5 * scale))
+    n_rings = max(1, round(5 * scale))
     district_idx = weighted_choice(n_sites, SITE_DISTRICT_WEIGHTS, rng)
     site_district = np.asarray(DISTRICTS, dtype=object)[district_idx]
     codes = np.array([DISTRICT_CODES[d] for d in DISTRICTS])[district_idx]
@@ -86,11 +89,16 @@ def draw_world(rng: np.random.Generator, scale: float, ref_day: int) -> World:
     chars = rng.choice(_NAME_CHARS, size=(n_emp, 3))
     stems = np.char.add(np.char.add(chars[:, 0], chars[:, 1]), chars[:, 2])
     names = np.char.add(np.char.add("北京", stems), rng.choice(_NAME_SUFFIX, size=n_emp))
-    n_foremen = n_emp * FOREMEN_PER_EMPLOYER
+    n_regular = n_emp * FOREMEN_PER_EMPLOYER
+    n_foremen = n_regular + n_rings * RING_FOREMEN
     foreman_births = birth_days(n_foremen, ref_day, rng, mean_age=46, sd=7, lo=30)
     ring_emp = rng.choice(n_emp, size=n_rings, replace=False)
-    slots = np.argsort(rng.random((n_rings, FOREMEN_PER_EMPLOYER)), axis=1)[:, :RING_FOREMEN]
-    ring_foremen = ring_emp[:, None] * FOREMEN_PER_EMPLOYER + slots
+    ring_foremen = n_regular + np.arange(n_rings * RING_FOREMEN).reshape(n_rings, RING_FOREMEN)
+    foreman_employer = np.concatenate(
+        [np.repeat(np.arange(n_emp), FOREMEN_PER_EMPLOYER), np.repeat(ring_emp, RING_FOREMEN)]
+    )
+    employer_ring = np.full(n_emp, -1)
+    employer_ring[ring_emp] = np.arange(n_rings)
     # A ring's employer works on a few sites at least (counterfeit buyers follow their foreman).
     extra_sites = rng.integers(0, n_sites, size=(n_rings, 3))
     site_employers[extra_sites.ravel(), 0] = np.repeat(ring_emp, 3)
@@ -104,7 +112,9 @@ def draw_world(rng: np.random.Generator, scale: float, ref_day: int) -> World:
         employer_name=names.astype(object),
         foreman_id=id_numbers(foreman_births, rng),
         foreman_name=person_names(n_foremen, rng),
+        foreman_employer=foreman_employer,
         ring_foremen=ring_foremen,
+        employer_ring=employer_ring,
         ring_sites=ring_sites,
     )
 
@@ -127,8 +137,9 @@ def draw_records(
 ) -> Records:
     """Site records: pattern, presentation day, site, employer, foreman and ring.
 
-    Ring sales go through the ring's foremen, so fakes cluster at one employer and its team
-    leaders; everyone else registers at a site drawn by its size.
+    Ring sales go through the ring's own team leaders at one employer, so fakes cluster there
+    (those team leaders also bring some honest workers); everyone else registers at a site drawn
+    by its size with one of the employer's regular team leaders.
     """
     pattern = weighted_choice(n, np.r_[1.0 - PATTERN_RATES.sum(), PATTERN_RATES[1:]], rng)
     calendar = (
@@ -153,6 +164,11 @@ def draw_records(
         rows = ring == r
         cand = world.ring_sites[r]
         site[rows] = cand[(u_site[rows] * len(cand)).astype("int64")]
+    # Some honest workers of a ring's employer come through the ring's team leaders too.
+    emp_ring = world.employer_ring[employer]
+    with_ring_team = (emp_ring >= 0) & (rng.random(n) < RING_TEAM_HONEST)
+    ring_team = world.ring_foremen[np.maximum(emp_ring, 0), rng.integers(0, RING_FOREMEN, n)]
+    foreman = np.where(with_ring_team, ring_team, foreman)
     foreman = np.where(in_ring, ring_foreman, foreman)
-    employer = np.where(in_ring, ring_foreman // FOREMEN_PER_EMPLOYER, employer)
+    employer = np.where(in_ring, world.foreman_employer[ring_foreman], employer)
     return Records(pattern, month, day, ring, site, employer, foreman)
