@@ -8,7 +8,8 @@ names "hard to verify" as a reason to retire a model. The ``invalid`` count is r
 separately so a reader can tell the two apart.
 
 An outcome is credited to the model version that last scored the lead before it was recorded
-(snapshotted on the outcome row); a lead counts as *issued* by every version that scored it.
+(snapshotted on the outcome row); a lead counts as *issued* by every version that scored it,
+and once (in the week it was first scored) when the grouping does not split versions.
 Weeks are ISO weeks on the users' (Beijing) calendar: issued by the week a version first scored
 the lead, verified/cases by the week the outcome was recorded.
 """
@@ -109,6 +110,13 @@ def _with_week(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.drop(columns="at")
 
 
+def _first_issue(issued: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Count a lead once per group: a lead re-scored by a later version is one lead unless the
+    grouping splits versions, and it belongs to the week it was first issued."""
+    keys = ["lead_id", *(d for d in by if d != "week")]
+    return issued.sort_values("week", kind="stable").drop_duplicates(keys)
+
+
 def _finals_counts(outcomes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     flags = outcomes.assign(
         verified=1,
@@ -134,6 +142,7 @@ def conversion_table(
     issued, finals = issued_frame(engine), outcome_frame(engine)
     if scenario is not None:
         issued, finals = issued[issued.scenario == scenario], finals[finals.scenario == scenario]
+    issued = _first_issue(issued, by)
     issued_counts = issued.groupby(by, dropna=False).size().rename("issued").reset_index()
     if issued.empty:
         issued_counts = pd.DataFrame(columns=[*by, "issued"])

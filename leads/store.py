@@ -115,6 +115,11 @@ class LeadStore:
         return self._reads()
 
     # ----------------------------------------------------------------- time
+    @property
+    def clock(self) -> Clock:
+        """The callable this store reads the time from."""
+        return self._clock
+
     def now(self) -> datetime:
         """The store's current time (aware, UTC)."""
         moment = self._clock()

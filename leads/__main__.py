@@ -1,0 +1,7 @@
+"""``python -m leads``: see :mod:`leads.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
