@@ -145,10 +145,12 @@ def _verification_dates(leads: pd.DataFrame, seed: int, params: HistoryParams) -
 def _accrued_by(leads: pd.DataFrame, accrued: pd.DataFrame) -> np.ndarray:
     """Amount owed by each lead's entity for the periods that started before verification."""
     table = accrued[["entity_id", "period", "amount"]].copy()
+    table["entity_id"] = table["entity_id"].astype(str)
     table["period"] = pd.to_datetime(table["period"]).astype("datetime64[us]")
     table = table.sort_values(["entity_id", "period"], kind="stable")
     table["owed"] = table.groupby("entity_id")["amount"].cumsum()
     probe = leads[["entity_id", "verified_on"]].reset_index(names="_row")
+    probe["entity_id"] = probe["entity_id"].astype(str)
     probe = probe.sort_values("verified_on", kind="stable")
     joined = pd.merge_asof(
         probe,
