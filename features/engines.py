@@ -13,11 +13,14 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
+from ibis.expr.types.relations import CachedTable
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
@@ -79,3 +82,24 @@ def _python() -> str:
     import sys
 
     return sys.executable
+
+
+def materialise(con: BaseBackend, table: ir.Table, name: str) -> ir.Table:
+    """Compute ``table`` once inside the engine and return a handle on the stored result.
+
+    Used for the normalised sources, which the join report and several features read. DuckDB
+    hands the result over as Arrow (no copy through pandas) and gets it back as an in-memory
+    table; Spark keeps a cached DataFrame, which ``release`` unpersists. (Ibis's ``cache()`` and
+    ``create_table(overwrite=True)`` emit a DROP statement the locked sqlglot renders wrongly
+    for DuckDB, so they are avoided there.)
+    """
+    if con.name == "duckdb":
+        return ibis.memtable(con.to_pyarrow(table))
+    return table.cache()
+
+
+def release(tables: Iterable[ir.Table]) -> None:
+    """Free what ``materialise`` cached on Spark (no-op for DuckDB temporary tables)."""
+    for table in tables:
+        if isinstance(table, CachedTable):
+            table.release()

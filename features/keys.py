@@ -18,8 +18,9 @@ import pandas as pd
 from ibis import _
 from ibis.backends import BaseBackend
 
+from features.engines import materialise
 from features.spec import KeyJoin, KeyKind
-from pool.defects import COMPANY_SUFFIXES
+from pool.defects import BRANCH_SUFFIXES, COMPANY_SUFFIXES
 from pool.keys import _ID_CHECK, _ID_WEIGHTS, _USCC_WEIGHTS, USCC_ALPHABET
 
 _HALF = "".join(chr(c) for c in range(0x21, 0x7F))
@@ -45,14 +46,21 @@ def normalise_code(raw: ir.StringValue) -> ir.StringValue:
 
 
 def normalise_name(raw: ir.StringValue) -> ir.StringValue:
-    """Canonical organisation name: half-width, no blanks or brackets, no legal-form suffix.
+    """Canonical organisation name: half-width, no blanks or brackets, no branch or legal suffix.
 
-    Mirrors ``pool.names.normalise_name``.
+    Mirrors ``pool.names.normalise_name(..., drop_branch=True)``: a trailing branch word
+    ("加油站", "分公司") names a site of the same company, which is the entity agencies mean.
+    Regular-expression alternation takes the leftmost (so longest) suffix, as the pool does.
     """
     text = halfwidth(raw.cast("string")).re_replace(r"[\s\x{3000}()（）]", "")
-    suffixes = "|".join(sorted(COMPANY_SUFFIXES, key=len, reverse=True))
-    text = text.re_replace(f"({suffixes})$", "")
+    no_branch = text.re_replace(f"({_alternation(BRANCH_SUFFIXES)})$", "")
+    text = ibis.ifelse(no_branch.length() > 0, no_branch, text)
+    text = text.re_replace(f"({_alternation(COMPANY_SUFFIXES)})$", "")
     return ibis.ifelse(text.length() > 0, text, ibis.null("string"))
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
 
 
 def _weighted_sum(code: ir.StringValue, alphabet: str, weights: tuple[int, ...]) -> ir.IntegerValue:
@@ -111,12 +119,15 @@ def key_status(key: ir.StringValue, kind: KeyKind) -> ir.StringValue:
 
 
 def normalise_sources(
-    tables: Mapping[str, ir.Table], joins: tuple[KeyJoin, ...]
+    tables: Mapping[str, ir.Table],
+    joins: tuple[KeyJoin, ...],
+    con: BaseBackend | None = None,
 ) -> dict[str, ir.Table]:
     """Replace every declared key column (and each join target) by its canonical form.
 
     Invalid codes stay in the column (normalised) so the report can count them; they simply
-    find no partner in a join.
+    find no partner in a join. With ``con``, each normalised table is materialised once in the
+    engine, so neither the report nor the features recompute the string work.
     """
     out = dict(tables)
     todo: dict[str, dict[str, KeyKind]] = {}
@@ -128,6 +139,8 @@ def normalise_sources(
         if table in out:
             t = out[table]
             out[table] = t.mutate(**{c: normalise(t[c], k) for c, k in columns.items()})
+            if con is not None:
+                out[table] = materialise(con, out[table], table)
     return out
 
 
