@@ -30,6 +30,7 @@ from pool.scenarios._people import (
 from pool.spec import DISTRICTS
 
 YEAR = 365
+HONEST_DORMANT = 0.02  # honest borrowers whose company declares no revenue (a holding shell)
 _DISTRICTS = np.asarray(DISTRICTS, dtype=object)
 INDUSTRIES = np.array(["trade", "technology", "media", "catering", "building_materials",
                        "consulting", "logistics", "apparel"])
@@ -156,6 +157,7 @@ def draw_companies(
                                    _INDUSTRY_CN[industry]), "有限公司")
     revenue = rng.lognormal(np.log(4.5e5), 1.0, n)
     revenue = np.where(pat == SUBTLE, rng.lognormal(np.log(9e4), 0.5, n), revenue)
+    dormant = (pat == NONE) & (rng.random(n) < HONEST_DORMANT)
     return Companies(
         code=uscc_codes(district, rng),
         name=name.astype(object),
@@ -168,7 +170,7 @@ def draw_companies(
         seller_id=id_numbers(birth_days(n, ref_day, rng, mean_age=45, sd=10, lo=22), rng),
         share_pct=pct,
         consideration=consideration,
-        quarterly_revenue=np.where(shell, 0.0, revenue),
+        quarterly_revenue=np.where(shell | dormant, 0.0, revenue),
         young_ramp=(pat == NONE) & (loans.day - founded < 365),
     )
 

@@ -22,23 +22,28 @@ def _ids(prefix: str, n: int) -> pd.Series:
 
 
 def shareholder_table(rng: np.random.Generator, comp: Companies, hh: Households, end: int) -> pd.DataFrame:
-    """Share transfers to the borrowers (a shell's sale for about 20,000 yuan among them)."""
-    keep = (comp.transfer_day >= 0) & (comp.transfer_day < end)
-    change = days_to_dates(comp.transfer_day[keep])
+    """Share transfers to the borrowers (a shell's sale for about 20,000 yuan among them).
+
+    Recording delays are drawn for every company before filtering and ids follow the loans, so
+    a transfer that drift adds or moves shifts no other record.
+    """
+    n = len(comp.code)
+    change = days_to_dates(np.maximum(comp.transfer_day, 0))
+    recorded = defects.filing_dates(change, rng, late_rate=0.05, very_late_rate=0.01, deadline_days=20)
     table = pd.DataFrame(
         {
-            "credit_code": comp.code[keep],
+            "change_id": _ids("SC", n),
+            "credit_code": comp.code,
             "change_date": change,
-            "from_holder_id": comp.seller_id[keep],
-            "to_holder_id": hh.borrower_id[keep],
-            "share_pct": comp.share_pct[keep],
-            "consideration_yuan": comp.consideration[keep],
-            "recorded_on": defects.filing_dates(change, rng, late_rate=0.05, very_late_rate=0.01,
-                                                deadline_days=20),
+            "from_holder_id": comp.seller_id,
+            "to_holder_id": hh.borrower_id,
+            "share_pct": comp.share_pct,
+            "consideration_yuan": comp.consideration,
+            "recorded_on": recorded,
         }
-    ).sort_values("change_date", kind="stable").reset_index(drop=True)
-    table.insert(0, "change_id", _ids("SC", len(table)))
-    return table
+    )
+    keep = (comp.transfer_day >= 0) & (comp.transfer_day < end)
+    return table.loc[keep].sort_values("change_date", kind="stable").reset_index(drop=True)
 
 
 def quarter_ends(start: int, end: int) -> np.ndarray:
@@ -53,19 +58,21 @@ def quarter_ends(start: int, end: int) -> np.ndarray:
 def tax_table(rng: np.random.Generator, comp: Companies, start: int, end: int) -> pd.DataFrame:
     """Quarterly filings from founding (or a year before the window) to the extract day.
 
-    Genuine companies declare revenue around their typical level (ramping up in the first
+    Genuine companies declare revenue around their typical level (ramping up in their first
     year); shells file zero or nothing. Defects: missing quarters, late and amended filings.
+    Everything is drawn on the full company-by-quarter grid and filtered last, so a founding date
+    moved by drift changes that company's rows only.
     """
     qe = quarter_ends(start, end)
-    first = np.searchsorted(qe, comp.founded, side="left")
-    count = len(qe) - first
-    company = np.repeat(np.arange(len(first)), count)
-    within = np.arange(len(company)) - np.repeat(np.cumsum(count) - count, count)
-    quarter = first[company] + within
-    ramp = np.where(comp.young_ramp[company], np.minimum(1.0, (within + 1) / 3.0), 1.0)
-    revenue = np.round(comp.quarterly_revenue[company] * rng.uniform(0.6, 1.4, len(company)) * ramp, 2)
-    shell = comp.quarterly_revenue[company] == 0
-    keep = ~(shell & (rng.random(len(company)) < SHELL_MISSING))
+    n, q = len(comp.code), len(qe)
+    company = np.repeat(np.arange(n), q)
+    quarter = np.tile(np.arange(q), n)
+    founded_q = np.searchsorted(qe, comp.founded, side="left")
+    since = quarter - founded_q[company]
+    ramp = np.where(comp.young_ramp[company], np.minimum(1.0, (since + 1) / 3.0), 1.0)
+    noise = rng.uniform(0.6, 1.4, n * q)
+    revenue = np.round(comp.quarterly_revenue[company] * noise * ramp, 2)
+    shell_gap = (comp.quarterly_revenue[company] == 0) & (rng.random(n * q) < SHELL_MISSING)
     qdates = days_to_dates(qe[quarter])
     table = pd.DataFrame(
         {
@@ -74,12 +81,15 @@ def tax_table(rng: np.random.Generator, comp: Companies, start: int, end: int) -
             "revenue_yuan": revenue,
             "vat_yuan": np.round(revenue * VAT_RATE, 2),
             "filed_on": defects.filing_dates(qdates, rng, late_rate=0.06, very_late_rate=0.015),
+            "_keep": (since >= 0) & ~shell_gap,
         }
     )
-    table = table.loc[keep & (table["filed_on"] < days_to_dates(np.array([end])).iloc[0]).to_numpy()]
-    table = defects.drop_rows(table.reset_index(drop=True), 0.03, rng)
-    return defects.duplicate_rows(table, 0.02, rng, amend_columns=("revenue_yuan", "vat_yuan"),
-                                  filed_column="filed_on")
+    table = defects.drop_rows(table, 0.03, rng)
+    table = defects.duplicate_rows(table, 0.02, rng, amend_columns=("revenue_yuan", "vat_yuan"),
+                                   filed_column="filed_on")
+    cutoff = days_to_dates(np.array([end])).iloc[0]
+    keep = table.pop("_keep").to_numpy(bool) & (table["filed_on"] < cutoff).to_numpy()
+    return table.loc[keep].reset_index(drop=True)
 
 
 def buyer_of(buys: Purchases, hh: Households) -> tuple[np.ndarray, np.ndarray]:

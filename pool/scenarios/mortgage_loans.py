@@ -191,6 +191,7 @@ def _oddities(
     fair = market_value(col.district, col.area, loans.day)
     flags = {
         "young_company": honest & (loans.day - comp.founded < 183),
+        "zero_revenue": honest & (comp.quarterly_revenue == 0),
         "household_purchase_90d": honest & near,
         "high_appraisal": honest & (col.appraisal > 1.1 * fair),
         "recent_collateral": honest & (loans.day - col.bought_on <= 730),
