@@ -51,8 +51,6 @@ class ServiceContext:
     def explain(self, served: ServedModel, frame: pd.DataFrame, k: int) -> list[list[dict]]:
         """SHAP reasons for the given rows, against the population's feature table."""
         background = self.features.maybe_table(served.scenario)
-        if background is not None:
-            background = background.loc[:, list(served.columns)]
         return reasons.explain(served, frame, k, background)
 
     def evidence(self, scenario: str, entity_id: str) -> dict[str, Any]:

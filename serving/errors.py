@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -105,8 +105,12 @@ class BodyLimit:
     max_bytes: int
 
 
-class BodyTooLarge(Exception):
-    """Raised inside ``receive`` when a body passes the limit."""
+class BodyTooLarge(HTTPException):
+    """Raised inside ``receive`` when a body passes the limit (an HTTPException, so FastAPI's
+    body reader passes it on instead of calling it a parse error)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body larger than the limit of {max_bytes} bytes")
 
 
 class LimitsAndCatchAll:
@@ -163,7 +167,7 @@ class LimitsAndCatchAll:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge()
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         return limited
