@@ -141,8 +141,9 @@ def invoices_table(
         df["vat_yuan"].to_numpy()[keep],
         np.where(product[keep] < len(OIL_PRODUCTS), litres[keep], 0.0),
     )
-    df = df.loc[keep].sort_values(["issued_on", "invoice_no"], kind="stable")
-    return df.reset_index(drop=True), totals
+    rows = np.flatnonzero(keep)
+    rows = rows[np.lexsort((rows, issued[rows]))]  # by issue date, then number
+    return df.iloc[rows].reset_index(drop=True), totals
 
 
 def _totals(

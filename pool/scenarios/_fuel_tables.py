@@ -141,5 +141,6 @@ def waybills_table(config: SimConfig, companies: Companies, loads: Loads) -> pd.
             "shipped_at": loads.shipped_at.astype("datetime64[us]"),
         }
     )
-    df = drop_rows(df, 0.005, rng)
-    return df.sort_values(["shipped_at", "waybill_no"], kind="stable").reset_index(drop=True)
+    df = drop_rows(df.assign(_seq=np.arange(len(df))), 0.005, rng)
+    order = np.lexsort((df["_seq"].to_numpy(), df["shipped_at"].to_numpy()))
+    return df.iloc[order].drop(columns="_seq").reset_index(drop=True)
