@@ -35,11 +35,13 @@ class Decision:
 class GateInput:
     """Backtest rows for the gate: verified labels (0/1), the candidate's scores and, when the
     champion can score the same rows, its scores too. Without champion scores the gate falls back
-    to comparing intervals with the champion's recorded precision@k."""
+    to comparing intervals with the champion's recorded precision@k. ``paired`` restricts the
+    comparison to rows the champion had not learnt from (outcomes known after its as-of date)."""
 
     labels: np.ndarray
     candidate: np.ndarray
     champion: np.ndarray | None = None
+    paired: np.ndarray | None = None  # rows where the champion's scores are fair (boolean mask)
 
 
 def gate_candidate(client: MlflowClient, scenario: str, version: int, data: GateInput,
@@ -72,8 +74,10 @@ def gate_candidate(client: MlflowClient, scenario: str, version: int, data: Gate
 def _beats_champion(client: MlflowClient, scenario: str, champion: int, data: GateInput,
                     pk, policy: Policy) -> tuple[bool, str, dict]:
     """Paired bootstrap when the champion scored the same rows, else interval overlap."""
-    if data.champion is not None:
-        cmp = paired_bootstrap(data.labels, data.candidate, data.champion, policy.k,
+    mask = np.ones(len(data.labels), bool) if data.paired is None else data.paired
+    if data.champion is not None and mask.sum() >= min(policy.k, len(mask)):
+        cmp = paired_bootstrap(data.labels[mask], data.candidate[mask], data.champion[mask],
+                               policy.k,
                                n_boot=policy.n_boot, confidence=policy.confidence,
                                seed=policy.seed)
         better = cmp.diff_low > 0
@@ -83,7 +87,7 @@ def _beats_champion(client: MlflowClient, scenario: str, champion: int, data: Ga
         return better, reason, {"gate.method": "paired_bootstrap",
                                 "gate.diff": f"{cmp.diff:.4f}",
                                 "gate.diff_interval": f"[{cmp.diff_low:.4f}, {cmp.diff_high:.4f}]",
-                                "gate.n_boot": cmp.n_boot}
+                                "gate.n_boot": cmp.n_boot, "gate.paired_n": int(mask.sum())}
     tags = reg.get_version(client, scenario, champion).tags
     champ_high = _interval_high(tags.get("gate.interval"))
     if champ_high is None:

@@ -1,0 +1,375 @@
+"""``make train``: for every scenario, build features, fit and backtest a candidate, record it in
+MLflow, register it, gate it, certify it (labelled demo approvals unless real ones are
+mandatory), promote it, and write the served champion's top leads per district to the lead store.
+
+``python -m training.train [--scenarios ...] [--data data] [--seed 42] [--root .]``
+
+Ends with a table: scenario, version, lifecycle, precision@k, what changed. A pool that fails
+validation stops the job before anything is registered. Same seed, same data: same metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from training import registry as reg
+from training.lifecycle import Decision, GateInput, certify_demo, gate_candidate, mark_baseline
+from training.mlflow_setup import MlflowSettings, experiment_id, open_client, resolve
+from training.train_data import (
+    REAL_SCENARIOS,
+    backtest_split,
+    data_hash,
+    ensure_pool,
+    latest_as_of,
+    trainable_scenarios,
+    validate_pool,
+)
+from training.train_leads import leads_sample, ranked_leads, write_leads
+from training.train_policy import Policy, policy_for, require_real_approvals
+from training.train_run import (
+    BacktestResult,
+    code_version,
+    plot_pr_curve,
+    plot_precision_at_k,
+    record_run,
+    run_backtest,
+    shap_summary,
+)
+
+HOLDOUT_MONTHS = {"fuel_tax": 12, "fake_certificates": 6, "mortgage_loans": 6}
+
+
+@dataclass
+class Job:
+    """What every scenario's training shares: where things are and how to decide."""
+
+    data: str | None
+    seed: int
+    settings: MlflowSettings
+    client: MlflowClient
+    store: Any
+    require_real: bool
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, scenario: str, name: str):
+        """Time one stage of one scenario (the benchmark reads these)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            per = self.timings.setdefault(scenario, {})
+            per[name] = per.get(name, 0.0) + time.perf_counter() - started
+
+
+@dataclass
+class Outcome:
+    """One scenario's result for the final table."""
+
+    scenario: str
+    version: int
+    lifecycle: str
+    precision: str
+    changed: str
+    champion: int | None
+    leads: int
+    metrics: dict[str, float]
+
+
+@dataclass
+class Candidate:
+    """A fitted candidate with its features and backtest."""
+
+    scenario: str
+    as_of: date | None
+    table: Any
+    columns: list[str]
+    model: Any
+    backtest: BacktestResult
+    hashes: dict[str, str]
+
+
+def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
+    """Features as of the latest date, time-ordered backtest, then the fit on everything known."""
+    from features.build import build_features
+    from training.scorers import default_scorer
+
+    as_of = latest_as_of(job.data, scenario)
+    with job.stage(scenario, "features"):
+        table = build_features(scenario, as_of, job.data)
+        columns = list(table.feature_names)
+        split = backtest_split(scenario, job.data, table, as_of,
+                               HOLDOUT_MONTHS.get(scenario, 6))
+    with job.stage(scenario, "backtest"):
+        result = run_backtest(split, columns, lambda: default_scorer(random_state=job.seed),
+                              policy.k)
+    with job.stage(scenario, "fit"):
+        frame = table.frame
+        model = default_scorer(random_state=job.seed).fit(
+            frame[columns], frame["label"].to_numpy(dtype=float))
+    hashes = {"feature_set_hash": table.hash, "data_hash": data_hash(job.data, scenario),
+              "code_version": code_version()}
+    return Candidate(scenario, as_of, table, columns, model, result, hashes)
+
+
+def champion_scores(job: Job, cand: Candidate) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The current champion's scores on the candidate's holdout rows, and the mask of rows it
+    had not learnt from (outcomes known after its as-of date); (None, None) if it cannot score
+    them (different feature set)."""
+    champion = reg.alias_version(job.client, cand.scenario, reg.CHAMPION)
+    if champion is None:
+        return None, None
+    tags = reg.get_version(job.client, cand.scenario, champion).tags
+    if tags.get("feature_set_hash") != cand.hashes["feature_set_hash"]:
+        return None, None
+    model = mlflow.pyfunc.load_model(f"models:/{reg.model_name(cand.scenario)}/{champion}")
+    scores = model.predict(cand.backtest.holdout)["score"].to_numpy()
+    trained = tags.get("as_of", "None")
+    if trained == "None":
+        return scores, np.zeros(len(scores), bool)
+    fair = (cand.backtest.known_on > pd.Timestamp(trained)).to_numpy()
+    return scores, fair
+
+
+def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, str, pd.DataFrame]:
+    """MLflow run + registered version; returns (version, run id, ranked leads of the
+    candidate)."""
+    from features import registry as feature_registry
+
+    specs = list(feature_registry.get(cand.scenario).features)
+    with job.stage(cand.scenario, "explain"):
+        picked, extra = ranked_leads(cand.model, "scorer", cand.columns, cand.table.frame,
+                                     policy.capacity, specs)
+        contrib = _shap_sample(cand, job.seed)
+    params = {"scenario": cand.scenario, "seed": job.seed, "as_of": cand.as_of,
+              "model": type(cand.model).__name__, "k": policy.k, "floor": policy.floor,
+              "n_entities": len(cand.table.frame),
+              "n_labelled": int(cand.table.frame["label"].notna().sum()),
+              **{f"scorer.{k}": v for k, v in cand.model.get_params(deep=False).items()
+                 if isinstance(v, int | float | str | bool | type(None))}}
+    tags = {**cand.hashes, "scenario": cand.scenario, "kind": "scorer",
+            "as_of": str(cand.as_of)}
+    artifacts = {
+        "plots/precision_at_k.png": lambda p: plot_precision_at_k(cand.backtest, p),
+        "plots/pr_curve.png": lambda p: plot_pr_curve(cand.backtest, p),
+        "shap/shap_summary.png": lambda p: shap_summary(contrib, p.parent),
+        "leads/ranked_leads_sample.csv": leads_sample(picked),
+        "data/join_report.csv": cand.table.join_report,
+    }
+    with job.stage(cand.scenario, "mlflow"):
+        exp = experiment_id(job.client, reg.model_name(cand.scenario), job.settings)
+        record = record_run(exp, f"train-{cand.scenario}", params,
+                            {**cand.backtest.metrics, **extra}, tags, artifacts, cand.model,
+                            cand.columns, cand.table.frame, kind="scorer")
+        version = reg.register_version(job.client, cand.scenario, record.model.model_uri,
+                                       record.run_id, {**tags, "trained_at": reg.now_iso(),
+                                                       "seed": job.seed})
+    return version, record.run_id, picked
+
+
+def _shap_sample(cand: Candidate, seed: int, n: int = 300) -> pd.DataFrame:
+    """SHAP contributions of a reproducible sample of rows (for the summary artifact)."""
+    from training.explain import explain_scorer
+
+    frame = cand.table.frame
+    rows = frame.sample(min(n, len(frame)), random_state=seed).index
+    exps = explain_scorer(cand.model, frame, list(rows))
+    return pd.DataFrame([e.contributions for e in exps])
+
+
+def decide(job: Job, cand: Candidate, version: int, policy: Policy) -> list[Decision]:
+    """Gate, then (demo) certification: which lifecycle the new version ends in."""
+    with job.stage(cand.scenario, "gate"):
+        champ, fair = champion_scores(job, cand)
+        bt = cand.backtest
+        decision = gate_candidate(job.client, cand.scenario, version,
+                                  GateInput(bt.labels, bt.scores, champ, fair), policy)
+    decisions = [decision]
+    if decision.lifecycle == reg.CHALLENGER and not job.require_real:
+        with job.stage(cand.scenario, "mlflow"):
+            decisions.append(certify_demo(job.client, cand.scenario, version, False))
+    return decisions
+
+
+def ensure_detector(job: Job, cand: Candidate) -> int:
+    """Register the unsupervised detector baseline once per scenario (the last fallback)."""
+    existing = [v for v in reg.list_versions(job.client, cand.scenario)
+                if v.tags.get("kind") == "detector" and v.lifecycle != reg.RETIRED]
+    if existing:
+        return existing[-1].version
+    from training.detectors import default_detector
+
+    with job.stage(cand.scenario, "fit"):
+        detector = default_detector(random_state=job.seed).fit(cand.table.frame[cand.columns])
+    with job.stage(cand.scenario, "mlflow"):
+        exp = experiment_id(job.client, reg.model_name(cand.scenario), job.settings)
+        tags = {**cand.hashes, "scenario": cand.scenario, "kind": "detector",
+                "as_of": str(cand.as_of)}
+        record = record_run(exp, f"detector-{cand.scenario}", {"seed": job.seed}, {}, tags, {},
+                            detector, cand.columns, cand.table.frame, kind="detector")
+        version = reg.register_version(job.client, cand.scenario, record.model.model_uri,
+                                       record.run_id, {**tags, "trained_at": reg.now_iso()})
+        mark_baseline(job.client, cand.scenario, version)
+    return version
+
+
+def serve_leads(job: Job, cand: Candidate, version: int, picked: pd.DataFrame, run_id: str,
+                policy: Policy) -> int:
+    """Write the champion's leads: the candidate's own if it won, else the champion's."""
+    champion = reg.alias_version(job.client, cand.scenario, reg.CHAMPION)
+    if champion is None:
+        return 0
+    with job.stage(cand.scenario, "leads"):
+        if champion != version:
+            picked = _champion_leads(job, cand, champion, policy)
+            if picked is None:
+                return 0
+        write_leads(job.store, picked, run_id, cand.scenario, reg.model_name(cand.scenario),
+                    champion, cand.as_of)
+    return len(picked)
+
+
+def _champion_leads(job: Job, cand: Candidate, champion: int,
+                    policy: Policy) -> pd.DataFrame | None:
+    """Rank with the served champion (loaded from the registry, as the service does)."""
+    from features import registry as feature_registry
+    from training.pyfunc import load_estimator
+
+    info = reg.get_version(job.client, cand.scenario, champion)
+    if info.tags.get("feature_set_hash") != cand.hashes["feature_set_hash"]:
+        print(f"  {cand.scenario}: champion v{champion} uses another feature set; no leads written")
+        return None
+    source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
+    estimator = load_estimator(source)
+    specs = list(feature_registry.get(cand.scenario).features)
+    picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), cand.columns,
+                             cand.table.frame, policy.capacity, specs)
+    return picked
+
+
+def what_changed(job: Job, cand: Candidate, previous: int | None) -> str:
+    """Compare with the champion before this run: data, features, code, metric."""
+    if previous is None:
+        return "first version"
+    tags = reg.get_version(job.client, cand.scenario, previous).tags
+    parts = [name for name, key in (("data", "data_hash"), ("features", "feature_set_hash"),
+                                    ("code", "code_version"))
+             if tags.get(key) != cand.hashes[key]]
+    value = tags.get("gate.value")
+    delta = (f"; p@k {cand.backtest.metrics['precision_at_k'] - float(value):+.3f} vs "
+             f"v{previous}") if value else f"; vs v{previous}"
+    return (", ".join(parts) + " changed" if parts else "nothing changed") + delta
+
+
+def train_scenario(job: Job, scenario: str) -> Outcome:
+    """The whole chain for one scenario."""
+    policy = policy_for(scenario)
+    cand = fit_candidate(job, scenario, policy)
+    previous = reg.alias_version(job.client, scenario, reg.CHAMPION) if scenario in \
+        reg.list_scenarios(job.client) else None
+    version, run_id, picked = record_candidate(job, cand, policy)
+    decisions = decide(job, cand, version, policy)
+    ensure_detector(job, cand)
+    n_leads = serve_leads(job, cand, version, picked, run_id, policy)
+    m = cand.backtest.metrics
+    return Outcome(scenario, version, decisions[-1].lifecycle,
+                   f"{m['precision_at_k']:.3f} [{m['precision_at_k_low']:.2f}, "
+                   f"{m['precision_at_k_high']:.2f}] @{int(m['k'])}",
+                   what_changed(job, cand, previous) + f" ({decisions[0].reason})",
+                   reg.alias_version(job.client, scenario, reg.CHAMPION), n_leads, m)
+
+
+def open_job(data: str | None, seed: int, root: Path | None, require_real: bool | None,
+             leads_url: str | None = None) -> Job:
+    """Open the MLflow store and the lead store."""
+    from leads.db import default_url
+    from leads.store import LeadStore
+
+    settings = resolve(root=root)
+    client = open_client(settings)
+    store = LeadStore.open(leads_url or default_url(data))
+    return Job(data, seed, settings, client, store, require_real_approvals(require_real))
+
+
+def run(scenarios: list[str] | None = None, data: str | None = None, seed: int = 42,
+        root: Path | None = None, scale: float = 1.0, require_real: bool | None = None,
+        leads_url: str | None = None,
+        on_result: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], Job]:
+    """Train every scenario; the pool is built if absent and validated before anything else."""
+    scenarios = scenarios or trainable_scenarios()
+    ensure_pool(data, seed, scale, scenarios)
+    validate_pool(data, scenarios)
+    job = open_job(data, seed, root, require_real, leads_url)
+    outcomes = []
+    try:
+        for scenario in scenarios:
+            outcome = train_scenario(job, scenario)
+            outcomes.append(outcome)
+            if on_result:
+                on_result(outcome)
+    finally:
+        job.store.close()
+    return outcomes, job
+
+
+def summary_table(outcomes: list[Outcome]) -> pd.DataFrame:
+    """The table ``make train`` ends with."""
+    return pd.DataFrame([{"scenario": o.scenario, "version": o.version,
+                          "lifecycle": o.lifecycle, "champion": o.champion,
+                          "precision@k [95% CI]": o.precision, "leads": o.leads,
+                          "what changed": o.changed} for o in outcomes])
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training.train",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--scenarios", nargs="+", default=None,
+                        help="default: every scenario with data and declared features")
+    parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--scale", type=float, default=1.0, help="pool scale if it must be built")
+    parser.add_argument("--root", type=Path, default=None, help="project root holding mlruns/")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pool.load import PoolError
+
+    args = parse_args(argv)
+    unknown = sorted(set(args.scenarios or []) - set(trainable_scenarios()) -
+                     set(REAL_SCENARIOS))
+    if unknown:
+        print(f"unknown scenario(s) {unknown}; trainable: {trainable_scenarios()}",
+              file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        outcomes, _ = run(args.scenarios, args.data, args.seed, args.root, args.scale,
+                          on_result=lambda o: print(f"  {o.scenario}: v{o.version} {o.lifecycle}",
+                                                    flush=True))
+    except PoolError as exc:
+        print(f"training stopped, nothing registered: the pool failed validation\n{exc}",
+              file=sys.stderr)
+        return 1
+    with pd.option_context("display.width", 250, "display.max_colwidth", 120):
+        print(summary_table(outcomes).to_string(index=False))
+    print(f"\ntrained {len(outcomes)} scenario(s) in {time.perf_counter() - started:.0f} s; "
+          "`python -m training.ledger` shows every version")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

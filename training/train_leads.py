@@ -1,0 +1,80 @@
+"""Leads out: score every entity, keep the top of each district up to its capacity, explain each
+pick with its top SHAP reasons, and write them to the lead store under the served version.
+
+Why per district: a district procuratorate sees and verifies only its own leads, so one busy
+district must not crowd out the others' lists.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.explain import explain_detector, explain_scorer
+from training.pyfunc import score_frame
+
+
+def top_per_district(frame: pd.DataFrame, scored: pd.DataFrame, capacity: int) -> pd.DataFrame:
+    """The ``capacity`` highest-scored entities of each district, ranked 1.. within it.
+
+    Ties are broken by entity id so the same scores always give the same list.
+    """
+    ranked = pd.DataFrame({"entity_id": frame["entity_id"].to_numpy(),
+                           "district": frame["district"].to_numpy(),
+                           "score": scored["score"].to_numpy(),
+                           "probability": scored["probability"].to_numpy()},
+                          index=frame.index)
+    ranked = ranked.sort_values(["district", "score", "entity_id"],
+                                ascending=[True, False, True], kind="stable")
+    ranked["rank"] = ranked.groupby("district").cumcount() + 1
+    return ranked[ranked["rank"] <= capacity]
+
+
+def explanations(estimator: Any, kind: str, frame: pd.DataFrame, rows: list,
+                 specs: list) -> tuple[list, dict[str, float]]:
+    """SHAP explanations of ``rows`` and, for a detector, its surrogate's fidelity."""
+    if kind == "detector":
+        surrogate, exps = explain_detector(estimator, frame, rows, specs, top_n=4)
+        return exps, {"surrogate_r2": surrogate.r2, "surrogate_spearman": surrogate.spearman}
+    return explain_scorer(estimator, frame, rows, specs, top_n=4), {}
+
+
+def reasons_of(explanation: Any, frame: pd.DataFrame, top_n: int = 4) -> list[dict]:
+    """The top positive contributions as {feature, value, contribution, text} records."""
+    ranked = sorted(((c, n) for n, c in explanation.contributions.items() if c > 0),
+                    reverse=True)[:top_n]
+    out = []
+    for (contribution, name), text in zip(ranked, explanation.reasons, strict=False):
+        value = frame.at[explanation.row, name] if name in frame.columns else np.nan
+        out.append({"feature": name, "value": None if pd.isna(value) else float(value),
+                    "contribution": round(float(contribution), 6), "text": text})
+    return out
+
+
+def ranked_leads(estimator: Any, kind: str, columns: list[str], frame: pd.DataFrame,
+                 capacity: int, specs: list) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Score every entity, pick the top per district, attach reasons."""
+    scored = score_frame(estimator, columns, frame)
+    picked = top_per_district(frame, scored, capacity)
+    exps, extra = explanations(estimator, kind, frame, list(picked.index), specs)
+    picked = picked.assign(reasons=[reasons_of(e, frame) for e in exps])
+    return picked.reset_index(drop=True), extra
+
+
+def leads_sample(picked: pd.DataFrame, n: int = 50) -> pd.DataFrame:
+    """A flat, readable sample of the ranked leads for the run's artifacts."""
+    top = picked.sort_values("score", ascending=False, kind="stable").head(n)
+    return top.assign(reasons=[" | ".join(r["text"] for r in rs) for rs in top["reasons"]])
+
+
+def write_leads(store: Any, picked: pd.DataFrame, run_id: str, scenario: str,
+                model_name: str, version: int, as_of: date | None) -> Any:
+    """Upsert the picked leads into the lead store (an entity's open lead is re-scored)."""
+    from leads.runs import LeadRun
+
+    run = LeadRun.from_frame(picked, run_id=run_id, scenario=scenario, model_name=model_name,
+                             model_version=str(version), as_of=as_of or date.today())
+    return store.upsert_leads(run, actor="training")
