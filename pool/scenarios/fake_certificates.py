@@ -52,6 +52,7 @@ from pool.scenarios._cert_world import (
     draw_records,
     draw_world,
 )
+from pool.scenarios._oddity import join_flags
 from pool.scenarios._people import (
     add_months,
     days_to_dates,
@@ -286,7 +287,7 @@ def _registry_table(reg: Registry, people: People) -> pd.DataFrame:
 def _oddities(
     rec: Records, people: People, reg: Registry, dec: Declared, exams: pd.DataFrame,
     masks: dict[str, np.ndarray],
-) -> pd.Series:
+) -> np.ndarray:
     """Innocent reasons a record looks odd, "+"-joined ("none" if none), for evaluation.
 
     Registry lapses (expired, overdue review, entered late), no exam on file (old certificates),
@@ -297,27 +298,27 @@ def _oddities(
     expired = honest & (rec.day > add_months(reg.issued, VALID_MONTHS)[c])
     last = reg.last_review[c]
     overdue = honest & ~expired & (rec.day - reg.issued[c] > REVIEW_DAYS) & ((last < 0) | (last > rec.day))
-    passed = exams.loc[exams["passed"], "candidate_id"] + "|" + exams.loc[exams["passed"], "job_type"]
-    key = pd.Series(people.id18[dec.person], dtype=object) + "|" + np.asarray(JOB_TYPES, dtype=object)[dec.job]
+    ok = exams["passed"].to_numpy(bool)
+    passed = np.char.add(np.char.add(exams["candidate_id"].to_numpy(str)[ok], "|"),
+                         exams["job_type"].to_numpy(str)[ok])
+    key = np.char.add(np.char.add(people.id18[dec.person].astype(str), "|"),
+                      np.asarray(JOB_TYPES)[dec.job])
     held = np.bincount(reg.holder[reg.kind == 0], minlength=len(people.id18))
     flags = {
         "expired": expired,
         "overdue_review": overdue,
         "late_registry": honest & (reg.entered[c] > rec.day),
-        "no_exam_record": honest & ~key.isin(set(passed)).to_numpy(),
+        "no_exam_record": honest & ~np.isin(key, passed),
         "multi_cert": honest & (held[dec.person] > 1),
         "old_id": people.old_id[dec.person],
         **masks,
     }
-    joined = pd.Series("", index=range(len(rec.pattern)), dtype=object)
-    for name, mask in flags.items():
-        joined = joined.where(~mask, joined + "+" + name)
-    return joined.str.lstrip("+").replace("", "none")
+    return join_flags(flags)
 
 
 def _truth(
     rng: np.random.Generator, rec: Records, world: World, pattern: np.ndarray,
-    drifted: np.ndarray, oddities: pd.Series, site: pd.DataFrame,
+    drifted: np.ndarray, oddities: np.ndarray, site: pd.DataFrame,
 ) -> pd.DataFrame:
     """One row per site record: the planted pattern, ring, drift and innocent oddities."""
     ids = site["site_record_id"].drop_duplicates().to_numpy(object)
@@ -333,7 +334,7 @@ def _truth(
             "pattern": names,
             "ring_id": ring.where(rec.ring >= 0, None),
             "drifted": drifted,
-            "oddities": oddities.to_numpy(object),
+            "oddities": oddities,
             "presented_on": days_to_dates(rec.day),
             "detect_prob": pd.Series(names).map(DETECT_PROB).fillna(0.0).to_numpy(),
             "penalty_yuan": np.where(fraud, penalty, 0.0),

@@ -49,6 +49,7 @@ from pool.scenarios._loan_world import (
     draw_loans,
     draw_world,
 )
+from pool.scenarios._oddity import join_flags
 from pool.scenarios._people import add_months, days_to_dates, streams, to_days
 from pool.spec import ScenarioPool, SimConfig
 
@@ -182,7 +183,7 @@ def _company_table(comp: Companies, hh: Households) -> pd.DataFrame:
 def _oddities(
     loans: Loans, hh: Households, comp: Companies, col: Collateral, buys: Purchases,
     contacts: Contacts, world: LoanWorld, masks: dict[str, np.ndarray],
-) -> pd.Series:
+) -> np.ndarray:
     """Innocent reasons an honest loan looks odd, "+"-joined ("none" if none)."""
     honest = loans.pattern == NONE
     near = np.zeros(len(honest), dtype=bool)
@@ -200,10 +201,7 @@ def _oddities(
         "incubator_address": honest & np.isin(comp.address, world.incubator_address),
         **masks,
     }
-    joined = pd.Series("", index=range(len(honest)), dtype=object)
-    for name, mask in flags.items():
-        joined = joined.where(~mask, joined + "+" + name)
-    return joined.str.lstrip("+").replace("", "none")
+    return join_flags(flags)
 
 
 def _truth(
@@ -223,7 +221,7 @@ def _truth(
             "pattern": names,
             "ring_id": ring.where(loans.ring >= 0, None),
             "drifted": drifted,
-            "oddities": _oddities(loans, hh, comp, col, buys, contacts, world, masks).to_numpy(object),
+            "oddities": _oddities(loans, hh, comp, col, buys, contacts, world, masks),
             "loan_date": days_to_dates(loans.day),
             "detect_prob": pd.Series(names).map(DETECT_PROB).fillna(0.0).to_numpy(),
             "misused_yuan": np.where(fraud, col.amount, 0.0),
