@@ -1,0 +1,180 @@
+"""Serving through real HTTP: ``bentoml serve`` started on a free loopback port, and the staff web
+page driven in headless Chromium (Debian's ``chromium`` through Playwright).
+
+One server serves the whole module (starting BentoML takes a while); it is stopped by its
+process group id at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serving.sandbox import SCENARIO, cached
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory):
+    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
+    return cached(template, tmp_path_factory.mktemp("http") / "sbx")
+
+
+@pytest.fixture(scope="module")
+def server(sandbox, tmp_path_factory):
+    """``bentoml serve`` on 127.0.0.1 and a free port, waited on /readyz, stopped by PID."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("http-log") / "serve.log").open("w")
+    env = {**os.environ, **sandbox.env(refresh_seconds=1.0), "BENTOML_HOME":
+           str(sandbox.root / "bentoml")}
+    bentoml = Path(sys.executable).parent / "bentoml"
+    proc = subprocess.Popen(
+        [str(bentoml), "serve", "serving.service:SupervisionLeads", "--host", "127.0.0.1",
+         "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"bentoml serve exited with {proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"service not ready within 240 s; see {log.name}")
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def bearer(sandbox, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {sandbox.keys[who]}"}
+
+
+def test_probes_and_openapi(server) -> None:
+    assert httpx.get(f"{server}/readyz").status_code == 200
+    assert httpx.get(f"{server}/healthz").status_code == 200
+    health = httpx.get(f"{server}/v1/health").json()
+    assert health["status"] == "ok"
+    assert any(m["alias"] == "champion" and m["version"] == "1" for m in health["models"])
+    spec = httpx.get(f"{server}/docs.json").json()
+    assert {"/v1/score", "/v1/leads", "/v1/leads/{lead_id}/outcome", "/v1/ledger"} <= set(
+        spec["paths"])
+
+
+def test_score_over_http(server, sandbox) -> None:
+    got = httpx.post(f"{server}/v1/score", headers=bearer(sandbox, "system"), timeout=60,
+                     json={"scenario": SCENARIO, "all_entities": True, "explain_top": 5})
+    assert got.status_code == 200, got.text
+    data = got.json()
+    assert data["model"] == {**data["model"], "version": "1", "alias": "champion"}
+    explained = sorted((r for r in data["results"] if r["reasons"]), key=lambda r: r["rank"])
+    assert [r["rank"] for r in explained] == [1, 2, 3, 4, 5]
+    assert httpx.post(f"{server}/v1/score", json={"scenario": SCENARIO, "all_entities": True}
+                      ).status_code == 401
+    assert httpx.post(f"{server}/v1/score", headers=bearer(sandbox, "system"),
+                      json={"scenario": SCENARIO, "all_entities": "yes please"}
+                      ).status_code == 422
+
+
+def test_outcome_loop_over_http(server, sandbox) -> None:
+    staff = bearer(sandbox, "staff:Chaoyang")
+    listed = httpx.get(f"{server}/v1/leads", params={"status": "new"}, headers=staff).json()
+    assert listed["items"] and {i["district"] for i in listed["items"]} == {"Chaoyang"}
+    lead = listed["items"][-1]["id"]
+    deadline = (date.today() + timedelta(days=10)).isoformat()
+    steps = [("assign", {"unit": "Chaoyang unit 2", "assignee": "Li", "deadline": deadline}),
+             ("start", {}), ("outcome", {"outcome": "no_case", "note": "sales explained"})]
+    for step, body in steps:
+        got = httpx.post(f"{server}/v1/leads/{lead}/{step}", json=body, headers=staff)
+        assert got.status_code == 200, (step, got.text)
+    closed = httpx.get(f"{server}/v1/leads", params={"status": "no_case"}, headers=staff).json()
+    assert lead in [i["id"] for i in closed["items"]]
+    foreign = httpx.get(f"{server}/v1/leads/{lead}", headers=bearer(sandbox, "staff:Haidian"))
+    assert foreign.status_code == 403
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
+    """Log in with a staff key, open a lead, dispatch, verify, record an outcome, see it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shot = tmp_path_factory.getbasetemp() / "serving-web.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server}/ui/")
+            page.fill("#key", "not-a-key")
+            page.click("#login-form button")
+            expect(page.locator("#login-error")).to_contain_text("401")
+            page.fill("#key", sandbox.keys["staff:Haidian"])
+            page.click("#login-form button")
+            expect(page.locator("#who-text")).to_contain_text("Haidian")
+            rows = page.locator("#leads tbody tr")
+            expect(rows.first).to_be_visible()
+            districts = rows.locator("td:nth-child(4)").all_inner_texts()
+            assert districts and set(districts) == {"Haidian"}
+            page.select_option("#f-status", "new")
+            page.click("#filters button")
+            expect(rows.first).to_contain_text("new")
+            rows.first.click()
+            expect(page.locator("#d-title")).to_contain_text("Lead")
+            title = page.locator("#d-title").inner_text()
+            lead_id = title.split()[1].rstrip(":")
+            expect(page.locator("#chart rect").first).to_be_visible()
+            assert page.locator("#chart rect").count() >= 3
+            expect(page.locator("#d-reasons")).to_contain_text("********")
+            deadline = (date.today() + timedelta(days=7)).isoformat()
+            page.fill("#assign-form input[name=unit]", "Haidian tax unit")
+            page.fill("#assign-form input[name=assignee]", "Zhang")
+            page.fill("#assign-form input[name=deadline]", deadline)
+            page.click("#assign-form button")
+            expect(page.locator("#action-message")).to_have_text("Dispatched.")
+            page.click("#start-form button")
+            expect(page.locator("#action-message")).to_have_text("Verification started.")
+            page.select_option("#outcome-form select[name=outcome]", "case_filed")
+            page.fill("#outcome-form input[name=amount_recovered]", "880000")
+            page.fill("#outcome-form input[name=case_reference]", "京海检 2025 31")
+            page.click("#outcome-form button")
+            expect(page.locator("#action-message")).to_have_text("Outcome recorded.")
+            page.select_option("#f-status", "case_filed")
+            page.click("#filters button")
+            row = page.locator(f"#leads tbody tr[data-lead-id='{lead_id}']")
+            expect(row).to_contain_text("case_filed")
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    got = httpx.get(f"{server}/v1/leads/{lead_id}", headers=bearer(sandbox, "admin")).json()
+    assert got["outcome"]["outcome"] == "case_filed"
+    assert got["outcome"]["amount_recovered"] == 880000
