@@ -59,9 +59,11 @@ def joined(pool):
         {
             "pattern": truth["pattern"],
             "in_registry": found["holder_id"].notna(),
-            "holder_mismatch": found["holder_id"].notna() & (worker.str.len() == 18)
+            "holder_mismatch": found["holder_id"].notna()
+            & (worker.str.len() == 18)
             & (found["holder_id"] != worker),
-            "job_mismatch": found["job_type"].notna() & (found["job_type"] != site["declared_job_type"]),
+            "job_mismatch": found["job_type"].notna()
+            & (found["job_type"] != site["declared_job_type"]),
             "no_exam_digital": found["issued_on"].ge(pd.Timestamp("2019-01-01"))
             & ~(found["holder_id"] + "|" + found["job_type"]).isin(passed),
             "no_exam_any": ~(worker + "|" + site["declared_job_type"]).isin(passed),
@@ -70,11 +72,13 @@ def joined(pool):
             "expired": found["expires_on"] < site["presented_on"],
             "revoked_ever": found["revoked_on"].notna(),
             "not_listed": drec["on_official_list"].eq(False),
-            "not_government": drec["registrant_kind"].ne("government") & drec["registrant_kind"].notna(),
+            "not_government": drec["registrant_kind"].ne("government")
+            & drec["registrant_kind"].notna(),
             "domain_young_1y": (site["presented_on"] - drec["registered_on"]).dt.days < 365,
             "domain_young_90d": (site["presented_on"] - drec["registered_on"]).dt.days < 90,
             "no_icp": drec["icp_filing"].isna() & drec.index.notna(),
-            "name_mismatch": found["holder_name"].notna() & (found["holder_name"] != site["worker_name"]),
+            "name_mismatch": found["holder_name"].notna()
+            & (found["holder_name"] != site["worker_name"]),
             "score_low": found["exam_score"] < 84,
             "no_qr": site["lookup_url"].isna(),
         }
@@ -115,8 +119,13 @@ def test_every_table_passes_its_schema(pool) -> None:
 
 def test_patterns_at_intended_prevalence(pool) -> None:
     share = pool.truth["pattern"].value_counts(normalize=True)
-    expected = {"not_in_registry": 0.012, "other_holder": 0.006, "wrong_job_type": 0.004,
-                "no_exam": 0.004, "lookalike_domain": 0.006}
+    expected = {
+        "not_in_registry": 0.012,
+        "other_holder": 0.006,
+        "wrong_job_type": 0.004,
+        "no_exam": 0.004,
+        "lookalike_domain": 0.006,
+    }
     for pattern, rate in expected.items():
         assert share.get(pattern, 0.0) == pytest.approx(rate, abs=max(0.5 * rate, 0.002)), pattern
     assert 0.025 < pool.truth["is_fraud"].mean() < 0.045
@@ -134,7 +143,11 @@ def test_each_pattern_visible_through_its_join(joined) -> None:
     assert joined.loc[p == "no_exam", "no_exam_digital"].mean() > 0.95
     lad = joined.loc[p == "lookalike_domain"]
     assert (lad["lapsed"] & lad["not_listed"]).mean() > 0.95
-    assert lad["in_registry"].all() and not lad["holder_mismatch"].any() and not lad["job_mismatch"].any()
+    assert (
+        lad["in_registry"].all()
+        and not lad["holder_mismatch"].any()
+        and not lad["job_mismatch"].any()
+    )
 
 
 def _single_rule_reach(joined: pd.DataFrame, pattern: str) -> pd.DataFrame:
@@ -172,7 +185,9 @@ def test_blatant_pattern_caught_by_one_rule(joined) -> None:
 def test_fakes_cluster_at_ring_foremen(pool) -> None:
     site = pool.tables["site_workers"].drop_duplicates("site_record_id")
     truth = pool.truth.set_index("entity_id").loc[site["site_record_id"]]
-    fake_share = pd.Series(truth["is_fraud"].to_numpy(), index=site["foreman_id"]).groupby(level=0).mean()
+    fake_share = (
+        pd.Series(truth["is_fraud"].to_numpy(), index=site["foreman_id"]).groupby(level=0).mean()
+    )
     ring_foremen = site.loc[truth["ring_id"].notna().to_numpy(), "foreman_id"].unique()
     assert fake_share.loc[ring_foremen].median() > 0.3
     assert fake_share.drop(ring_foremen).mean() < 0.05
@@ -205,7 +220,14 @@ def test_defects_present(pool) -> None:
     assert site["site_record_id"].duplicated().sum() > 0  # uploaded twice
     assert (site["recorded_on"] - site["presented_on"]).dt.days.max() > 30  # late uploads
     odd = pool.truth["oddities"]
-    for kind in ("expired", "overdue_review", "late_registry", "name_variant", "multi_cert", "old_id"):
+    for kind in (
+        "expired",
+        "overdue_review",
+        "late_registry",
+        "name_variant",
+        "multi_cert",
+        "old_id",
+    ):
         assert odd.str.contains(kind).any(), kind
     honest = pool.truth["pattern"] == "none"
     assert 0.02 < odd[honest].str.contains("expired").mean() < 0.12
@@ -235,8 +257,9 @@ def test_drift_defeats_the_registry_lookup(pool, drifted) -> None:
     def found_share(p) -> float:
         site = p.tables["site_workers"].drop_duplicates("site_record_id").reset_index(drop=True)
         truth = p.truth.set_index("entity_id").loc[site["site_record_id"]].reset_index()
-        late = truth["is_fraud"] & (truth["presented_on"] >= pd.Timestamp(2023, 1, 1)
-                                    + pd.DateOffset(months=DRIFT_MONTH))
+        late = truth["is_fraud"] & (
+            truth["presented_on"] >= pd.Timestamp(2023, 1, 1) + pd.DateOffset(months=DRIFT_MONTH)
+        )
         late &= truth["pattern"].isin(COUNTERFEIT)
         keys = _cert_key(site.loc[late, "declared_cert_no"])
         return keys.isin(set(p.tables["certificate_registry"]["cert_no"])).mean()

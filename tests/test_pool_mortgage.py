@@ -36,16 +36,31 @@ def _household_purchases(t: dict[str, pd.DataFrame], loans: pd.DataFrame) -> pd.
     apps = t["loan_applications"].set_index("loan_id")
     people = pd.concat(
         [
-            pd.DataFrame({"loan_id": loans.index, "person": loans["borrower_key"].to_numpy(),
-                          "who": "borrower"}),
-            pd.DataFrame({"loan_id": loans.index, "person": apps["spouse_id"].reindex(loans.index)
-                          .to_numpy(), "who": "spouse"}).dropna(subset=["person"]),
+            pd.DataFrame(
+                {
+                    "loan_id": loans.index,
+                    "person": loans["borrower_key"].to_numpy(),
+                    "who": "borrower",
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "loan_id": loans.index,
+                    "person": apps["spouse_id"].reindex(loans.index).to_numpy(),
+                    "who": "spouse",
+                }
+            ).dropna(subset=["person"]),
         ]
     )
     tx = t["property_transactions"].assign(person=lambda d: d["buyer_id"].map(normalise_code))
     buys = people.merge(tx[["person", "property_id", "contract_on"]], on="person")
-    buys = buys[buys["property_id"].to_numpy() != loans.loc[buys["loan_id"], "collateral_property_id"].to_numpy()]
-    buys["after"] = (buys["contract_on"] - loans.loc[buys["loan_id"], "loan_date"].to_numpy()).dt.days
+    buys = buys[
+        buys["property_id"].to_numpy()
+        != loans.loc[buys["loan_id"], "collateral_property_id"].to_numpy()
+    ]
+    buys["after"] = (
+        buys["contract_on"] - loans.loc[buys["loan_id"], "loan_date"].to_numpy()
+    ).dt.days
     return buys
 
 
@@ -62,12 +77,21 @@ def joined(pool) -> pd.DataFrame:
     transfer_age = (loans["loan_date"] - code.map(last)).dt.days
     tax = t["tax_filings"].drop_duplicates(["credit_code", "quarter_end"], keep="last")
     revenue = code.map(tax.groupby("credit_code")["revenue_yuan"].mean()).fillna(0.0)
-    tx = t["property_transactions"].drop_duplicates("property_id", keep="last").set_index("property_id")
+    tx = (
+        t["property_transactions"]
+        .drop_duplicates("property_id", keep="last")
+        .set_index("property_id")
+    )
     coll = tx.reindex(loans["collateral_property_id"].to_numpy())
-    coll_age = (loans["loan_date"].to_numpy() - coll["contract_on"].to_numpy()) / np.timedelta64(1, "D")
+    coll_age = (loans["loan_date"].to_numpy() - coll["contract_on"].to_numpy()) / np.timedelta64(
+        1, "D"
+    )
     ratio = loans["appraisal_value_yuan"].to_numpy() / coll["price_yuan"].to_numpy()
-    fair = market_value(coll["district"].to_numpy(), coll["area_sqm"].to_numpy(),
-                        (loans["loan_date"].to_numpy().astype("datetime64[D]").astype("int64")))
+    fair = market_value(
+        coll["district"].to_numpy(),
+        coll["area_sqm"].to_numpy(),
+        (loans["loan_date"].to_numpy().astype("datetime64[D]").astype("int64")),
+    )
     buys = _household_purchases(t, loans)
 
     def bought(lo: int, hi: int, who: tuple[str, ...] = ("borrower", "spouse")) -> np.ndarray:
@@ -144,7 +168,11 @@ def test_every_table_passes_its_schema(pool) -> None:
 
 def test_patterns_at_intended_prevalence(pool) -> None:
     share = pool.truth["pattern"].value_counts(normalize=True)
-    for pattern, rate in {"shell_bridge": 0.04, "shell_buy_after": 0.035, "subtle_spouse": 0.045}.items():
+    for pattern, rate in {
+        "shell_bridge": 0.04,
+        "shell_buy_after": 0.035,
+        "subtle_spouse": 0.045,
+    }.items():
         assert share[pattern] == pytest.approx(rate, abs=0.4 * rate), pattern
     assert 0.09 < pool.truth["is_fraud"].mean() < 0.15  # misuse in the low teens percent
     blatant = pool.truth[pool.truth["pattern"].isin(BLATANT)]
@@ -153,8 +181,14 @@ def test_patterns_at_intended_prevalence(pool) -> None:
 
 def test_each_pattern_visible_through_its_join(joined) -> None:
     p = joined["pattern"]
-    bridge, after, subtle = joined[p == "shell_bridge"], joined[p == "shell_buy_after"], joined[p == "subtle_spouse"]
-    assert (bridge["collateral_bought_90d"] & bridge["appraisal_over_recent_price_1_3"]).mean() > 0.95
+    bridge, after, subtle = (
+        joined[p == "shell_bridge"],
+        joined[p == "shell_buy_after"],
+        joined[p == "subtle_spouse"],
+    )
+    assert (
+        bridge["collateral_bought_90d"] & bridge["appraisal_over_recent_price_1_3"]
+    ).mean() > 0.95
     assert (after["household_buy_0_365"] & after["zero_revenue"]).mean() > 0.9
     for frame in (bridge, after):
         assert (frame["transfer_180d"] | frame["young_6m"]).mean() > 0.95  # shell bought or founded
@@ -169,7 +203,11 @@ def test_subtle_pattern_escapes_every_single_rule(joined) -> None:
     reach = _reach(joined, ("subtle_spouse",))
     caught = reach[(reach["recall"] >= 0.5) & (reach["precision"] >= 0.5)]
     assert caught.empty, caught
-    combo = joined["household_buy_60_365"] & joined["revenue_lt_300k"] & joined["appraisal_over_fair_1_1"]
+    combo = (
+        joined["household_buy_60_365"]
+        & joined["revenue_lt_300k"]
+        & joined["appraisal_over_fair_1_1"]
+    )
     target, honest = joined["pattern"] == "subtle_spouse", joined["pattern"] == "none"
     assert (combo & target).sum() / (combo & (target | honest)).sum() > reach["precision"].max()
 
@@ -202,7 +240,12 @@ def test_innocent_oddities_present(pool, joined) -> None:
     assert 0.02 < odd.str.contains("household_purchase_90d").mean() < 0.1
     assert odd.str.contains("shared_accountant_phone").mean() > 0.01
     assert odd.str.contains("broker").mean() > 0.2
-    loans = pool.tables["loans"].drop_duplicates("loan_id").set_index("loan_id").loc[honest["entity_id"]]
+    loans = (
+        pool.tables["loans"]
+        .drop_duplicates("loan_id")
+        .set_index("loan_id")
+        .loc[honest["entity_id"]]
+    )
     hot = loans["collateral_property_id"].str[1:7].isin(["110101", "110102", "110105", "110108"])
     high = odd.str.contains("high_appraisal").to_numpy()
     assert high[hot.to_numpy()].mean() > 3 * high[~hot.to_numpy()].mean()
@@ -238,7 +281,9 @@ def test_drift_changes_only_what_comes_after(pool, drifted) -> None:
     pd.testing.assert_frame_equal(a["loans"][early], b["loans"][early])
     ids = a["loans"].loc[early, "loan_id"].unique()
     for name, key in (("loan_applications", "loan_id"),):
-        pd.testing.assert_frame_equal(a[name][a[name][key].isin(ids)], b[name][b[name][key].isin(ids)])
+        pd.testing.assert_frame_equal(
+            a[name][a[name][key].isin(ids)], b[name][b[name][key].isin(ids)]
+        )
     codes = a["loans"].loc[early, "company_code"].map(normalise_code)
     for name in ("companies", "tax_filings", "shareholder_changes"):
         fa = a[name][a[name]["credit_code"].isin(codes)].reset_index(drop=True)
@@ -260,7 +305,9 @@ def test_drift_fades_network_and_shell_signals(pool, drifted) -> None:
         truth = p.truth.set_index("entity_id").loc[apps["loan_id"]]
         late = (truth["loan_date"] >= cut).to_numpy() & truth["ring_id"].notna().to_numpy()
         shared = apps["contact_phone"].map(apps["contact_phone"].value_counts()) >= 3
-        loans = p.tables["loans"].drop_duplicates("loan_id").set_index("loan_id").loc[apps["loan_id"]]
+        loans = (
+            p.tables["loans"].drop_duplicates("loan_id").set_index("loan_id").loc[apps["loan_id"]]
+        )
         changes = p.tables["shareholder_changes"].groupby("credit_code")["change_date"].max()
         held = (loans["loan_date"] - loans["company_code"].map(normalise_code).map(changes)).dt.days
         return shared.to_numpy()[late].mean(), (held.to_numpy()[late] < 180).mean()

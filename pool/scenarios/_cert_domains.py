@@ -128,7 +128,9 @@ def honest_domains(rng: np.random.Generator, area: np.ndarray) -> np.ndarray:
     beijing = np.char.startswith(area, "11")
     third = np.asarray(list(THIRD_PARTY), dtype=object)[rng.integers(0, len(THIRD_PARTY), n)]
     province = provincial_domain(area.astype("U2"))
-    official = np.where(~beijing & (v < 0.35), province, np.where(beijing & (v < 0.13), BEIJING, NATIONAL))
+    official = np.where(
+        ~beijing & (v < 0.35), province, np.where(beijing & (v < 0.13), BEIJING, NATIONAL)
+    )
     return np.where(u < 0.04, None, np.where(u < 0.12, third, official))
 
 
@@ -173,11 +175,22 @@ def fake_domain_table(
     )
 
 
-_ICP_PROVINCE = {"": "京", "11": "京", "13": "冀", "41": "豫", "37": "鲁", "51": "川", "34": "皖",
-                 "23": "黑", "22": "吉"}
+_ICP_PROVINCE = {
+    "": "京",
+    "11": "京",
+    "13": "冀",
+    "41": "豫",
+    "37": "鲁",
+    "51": "川",
+    "34": "皖",
+    "23": "黑",
+    "22": "吉",
+}
 
 
-def icp_numbers(n: int, rng: np.random.Generator, provinces: np.ndarray | None = None) -> np.ndarray:
+def icp_numbers(
+    n: int, rng: np.random.Generator, provinces: np.ndarray | None = None
+) -> np.ndarray:
     """ICP filing numbers as printed at the foot of a Chinese website (province abbreviation)."""
     if provinces is None:
         provinces = rng.choice(np.array(["京", "冀", "豫", "鲁", "川", "皖", "浙", "粤"]), n)

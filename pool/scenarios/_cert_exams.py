@@ -42,8 +42,12 @@ INSTITUTIONS = np.array(
 
 
 def _attempts(
-    rng: np.random.Generator, person: np.ndarray, job: np.ndarray, exam_on: np.ndarray,
-    theory: np.ndarray, passed: np.ndarray,
+    rng: np.random.Generator,
+    person: np.ndarray,
+    job: np.ndarray,
+    exam_on: np.ndarray,
+    theory: np.ndarray,
+    passed: np.ndarray,
 ) -> pd.DataFrame:
     """Attempt rows; failed attempts fail the theory or the practical part."""
     n = len(person)
@@ -66,8 +70,12 @@ def _attempts(
 
 
 def exam_table(
-    rng: np.random.Generator, reg: Registry, insider: np.ndarray, people: People,
-    rec: Records, dec: Declared,
+    rng: np.random.Generator,
+    reg: Registry,
+    insider: np.ndarray,
+    people: People,
+    rec: Records,
+    dec: Declared,
 ) -> pd.DataFrame:
     """The training and exam table with its defects (missing, late and duplicated records)."""
     n = len(reg.holder)
@@ -82,8 +90,12 @@ def exam_table(
     buyers = (rec.pattern == NOT_IN_REGISTRY) & (rng.random(len(rec.pattern)) < BUYER_FAILED)
     m = len(rec.pattern)
     bought = _attempts(
-        rng, dec.person, dec.job, rec.day - rng.integers(30, 400, m),
-        np.round(rng.uniform(40.0, 79.9, m), 1), np.zeros(m, bool),
+        rng,
+        dec.person,
+        dec.job,
+        rec.day - rng.integers(30, 400, m),
+        np.round(rng.uniform(40.0, 79.9, m), 1),
+        np.zeros(m, bool),
     )
     rows = pd.concat([passing.loc[has], failed.loc[retake], bought.loc[buyers]], ignore_index=True)
     rows = rows.iloc[np.lexsort((rng.random(len(rows)), rows["day"].to_numpy()))]
@@ -97,7 +109,7 @@ def exam_table(
             "candidate_name": people.name[person],
         }
     )
-    out = pd.concat([out, rows.drop(columns=[])], axis=1)
+    out = pd.concat([out, rows], axis=1)
     out.insert(6, "exam_on", exam_day)
     out["recorded_on"] = defects.filing_dates(
         exam_day, rng, late_rate=0.05, very_late_rate=0.02, deadline_days=10

@@ -62,7 +62,7 @@ class Registry:
     area: np.ndarray
     entered: np.ndarray
     kind: np.ndarray
-    cert_no: np.ndarray = None  # type: ignore[assignment]
+    cert_no: np.ndarray | None = None  # set by ``assign_numbers``
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,11 @@ def _scores(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def honest_certificates(
-    rng: np.random.Generator, rec: Records, people: People, n_workers: int, n_certs: int,
+    rng: np.random.Generator,
+    rec: Records,
+    people: People,
+    n_workers: int,
+    n_certs: int,
     end: int,
 ) -> tuple[Registry, np.ndarray]:
     """Honest workers' certificates and, per honest record, the certificate presented.
@@ -125,7 +129,9 @@ def honest_certificates(
     job = weighted_choice(n_certs, SITE_JOB_WEIGHTS, rng)
     first = job[holder]  # a worker's first certificate is the one with his own index
     second = np.arange(n_certs) >= n_workers
-    job = np.where(second & (job == first), (first + 1 + rng.integers(0, 3, n_certs)) % COMMON_JOBS, job)
+    job = np.where(
+        second & (job == first), (first + 1 + rng.integers(0, 3, n_certs)) % COMMON_JOBS, job
+    )
     assign = np.concatenate([np.arange(n_certs), rng.integers(0, n_certs, len(honest) - n_certs)])
     rec_cert = np.full(len(rec.pattern), -1)
     rec_cert[honest] = assign[rng.permutation(len(honest))]
@@ -144,7 +150,9 @@ def honest_certificates(
     np.maximum.at(p_last, rec_cert[honest], rec.day[honest])
     revoked = p_last + rng.integers(30, 400, n_certs)
     revoked = np.where((rng.random(n_certs) < REVOKED_LATER) & (revoked < end), revoked, -1)
-    entered = np.where(late, p0 + rng.integers(15, 120, n_certs), issued + rng.integers(0, 10, n_certs))
+    entered = np.where(
+        late, p0 + rng.integers(15, 120, n_certs), issued + rng.integers(0, 10, n_certs)
+    )
     reg = Registry(
         holder=holder,
         job=job,
@@ -160,8 +168,13 @@ def honest_certificates(
 
 
 def own_certificates(
-    rng: np.random.Generator, rec: Records, rows: np.ndarray, persons: np.ndarray,
-    declared_job: np.ndarray, people: People, digitised: int,
+    rng: np.random.Generator,
+    rec: Records,
+    rows: np.ndarray,
+    persons: np.ndarray,
+    declared_job: np.ndarray,
+    people: People,
+    digitised: int,
 ) -> tuple[Registry, np.ndarray]:
     """Registry rows that belong to fraudulent workers themselves, and their declared jobs.
 
@@ -187,8 +200,9 @@ def own_certificates(
     issued = np.where(lapsed & ~revoked_kind, p - rng.integers(6 * YEAR + 30, 9 * YEAR, n), issued)
     issued = np.where(revoked_kind, p - rng.integers(YEAR, 5 * YEAR, n), issued)
     revoked = np.where(revoked_kind, p - np.minimum(rng.integers(30, 700, n), p - issued - 10), -1)
-    score = np.where(noex, np.round(np.clip(80.0 + np.abs(rng.normal(0, 2.5, n)), 80, 100), 1),
-                     _scores(n, rng))
+    score = np.where(
+        noex, np.round(np.clip(80.0 + np.abs(rng.normal(0, 2.5, n)), 80, 100), 1), _scores(n, rng)
+    )
     reg = Registry(
         holder=persons,
         job=job,
@@ -226,7 +240,17 @@ def background_certificates(
 
 def concat_registries(parts: list[Registry]) -> Registry:
     """One registry from several parts (fields concatenated in order)."""
-    fields = ("holder", "job", "issued", "last_review", "revoked", "score", "area", "entered", "kind")
+    fields = (
+        "holder",
+        "job",
+        "issued",
+        "last_review",
+        "revoked",
+        "score",
+        "area",
+        "entered",
+        "kind",
+    )
     return Registry(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
 
 
@@ -251,10 +275,12 @@ def assign_numbers(rng: np.random.Generator, reg: Registry, n_fabricated: int) -
     """Number every registry row; return ``n_fabricated`` serials that are in no registry row."""
     serials = _serials(rng, len(reg.holder) + n_fabricated)
     reg.cert_no = number_cert(reg.area, reg.issued, serials[: len(reg.holder)])
-    return serials[len(reg.holder):]
+    return serials[len(reg.holder) :]
 
 
-def donors(rng: np.random.Generator, reg: Registry, jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def donors(
+    rng: np.random.Generator, reg: Registry, jobs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Registry rows a counterfeiter copies: any certificate, and one of the declared job type."""
     cand = np.flatnonzero(reg.kind != 1)
     n = len(jobs)
@@ -269,7 +295,10 @@ def donors(rng: np.random.Generator, reg: Registry, jobs: np.ndarray) -> tuple[n
 
 
 def fabricated_numbers(
-    rng: np.random.Generator, people: People, persons: np.ndarray, day: np.ndarray,
+    rng: np.random.Generator,
+    people: People,
+    persons: np.ndarray,
+    day: np.ndarray,
     free_serials: np.ndarray,
 ) -> np.ndarray:
     """Numbers printed on counterfeit cards: well-formed but unregistered, or the holder's ID."""
@@ -284,4 +313,3 @@ def fabricated_numbers(
 def old_ids(people: People) -> np.ndarray:
     """The ID number as the site system holds it: 15 digits for some older workers."""
     return np.where(people.old_id, old_15_digit(people.id18), people.id18)
-

@@ -54,7 +54,9 @@ def draw_purchases(rng: np.random.Generator, loans: Loans, hh: Households, end: 
     offset = np.where(pat == SUBTLE, rng.integers(60, 366, n), offset)
     buys = near | other | (pat == BUY_AFTER) | (pat == SUBTLE)
     spouse = (rng.random(n) < np.where(pat == BUY_AFTER, 0.3, 0.4)) & married
-    kind = np.where(pat == SUBTLE, np.array([1, 0, 2])[np.maximum(hh.subtle_mode, 0)], spouse.astype("int64"))
+    kind = np.where(
+        pat == SUBTLE, np.array([1, 0, 2])[np.maximum(hh.subtle_mode, 0)], spouse.astype("int64")
+    )
     contract = day + offset
     district = np.asarray(DISTRICTS, dtype=object)[weighted_choice(n, HOME_WEIGHTS, rng)]
     area = np.round(np.clip(rng.lognormal(np.log(90), 0.3, n), 35, 250), 1)
@@ -126,4 +128,3 @@ def draw_contacts(
     agent = np.where(ring_agent, world.ring_agent[ring, slot], agent)
     agent_phone = np.where(ring_agent, world.ring_agent_phone[ring, slot], agent_phone)
     return Contacts(phone, address, agent, agent_phone, loans.day - rng.integers(7, 46, n))
-

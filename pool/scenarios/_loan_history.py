@@ -7,6 +7,7 @@ months" (which mostly flags genuine young businesses). Tip-offs come from ``pool
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pool.history import HistoryParams, verification_history
@@ -55,7 +56,7 @@ def young_company_rule(loans: pd.DataFrame, companies: pd.DataFrame) -> pd.DataF
 
 
 def loan_history(
-    rng,
+    rng: np.random.Generator,
     tables: dict[str, pd.DataFrame],
     truth: pd.DataFrame,
     config: SimConfig,

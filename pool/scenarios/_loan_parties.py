@@ -32,8 +32,18 @@ from pool.spec import DISTRICTS
 YEAR = 365
 HONEST_DORMANT = 0.02  # honest borrowers whose company declares no revenue (a holding shell)
 _DISTRICTS = np.asarray(DISTRICTS, dtype=object)
-INDUSTRIES = np.array(["trade", "technology", "media", "catering", "building_materials",
-                       "consulting", "logistics", "apparel"])
+INDUSTRIES = np.array(
+    [
+        "trade",
+        "technology",
+        "media",
+        "catering",
+        "building_materials",
+        "consulting",
+        "logistics",
+        "apparel",
+    ]
+)
 _INDUSTRY_CN = np.array(["商贸", "科技", "文化传媒", "餐饮管理", "建材", "咨询", "物流", "服装"])
 _NAME_CHARS = np.array(list("鑫瑞华盛通达恒信博远嘉和丰泰宏昌润德永兴佳亿源辰浩金创"))
 
@@ -103,7 +113,9 @@ class Companies:
     young_ramp: np.ndarray  # revenue still ramping up (a genuinely new business)
 
 
-def _company_dates(rng: np.random.Generator, loans: Loans, drifted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _company_dates(
+    rng: np.random.Generator, loans: Loans, drifted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Founding and transfer days of every company (transfer -1 when none).
 
     Shells are either dormant companies bought weeks before the loan or freshly founded; after
@@ -112,10 +124,16 @@ def _company_dates(rng: np.random.Generator, loans: Loans, drifted: np.ndarray) 
     n, day, pat = len(loans.pattern), loans.day, loans.pattern
     shell = np.isin(pat, (BRIDGE, BUY_AFTER))
     u = rng.random(n)
-    honest_age = np.where(u < 0.08, rng.integers(30, 181, n),
-                          np.where(u < 0.2, rng.integers(183, 731, n), rng.integers(731, 20 * YEAR, n)))
-    honest_transfer = np.where((rng.random(n) < 0.1) & (honest_age > 400),
-                               day - rng.integers(180, np.maximum(honest_age - 30, 181), n), -1)
+    honest_age = np.where(
+        u < 0.08,
+        rng.integers(30, 181, n),
+        np.where(u < 0.2, rng.integers(183, 731, n), rng.integers(731, 20 * YEAR, n)),
+    )
+    honest_transfer = np.where(
+        (rng.random(n) < 0.1) & (honest_age > 400),
+        day - rng.integers(180, np.maximum(honest_age - 30, 181), n),
+        -1,
+    )
     fresh = rng.random(n) < 0.3
     shell_transfer = day - rng.integers(10, 91, n)
     drift_transfer = day - rng.integers(180, 541, n)
@@ -126,8 +144,12 @@ def _company_dates(rng: np.random.Generator, loans: Loans, drifted: np.ndarray) 
     shell_transfer = np.where(drifted, drift_transfer, shell_transfer)
     subtle_age = rng.integers(2 * YEAR, 8 * YEAR, n)
     subtle_transfer = np.where(rng.random(n) < 0.4, day - rng.integers(YEAR, 2 * YEAR, n), -1)
-    founded = np.where(shell, shell_founded, np.where(pat == SUBTLE, day - subtle_age, day - honest_age))
-    transfer = np.where(shell, shell_transfer, np.where(pat == SUBTLE, subtle_transfer, honest_transfer))
+    founded = np.where(
+        shell, shell_founded, np.where(pat == SUBTLE, day - subtle_age, day - honest_age)
+    )
+    transfer = np.where(
+        shell, shell_transfer, np.where(pat == SUBTLE, subtle_transfer, honest_transfer)
+    )
     return founded, transfer
 
 
@@ -144,7 +166,11 @@ def draw_companies(
     virtual = world.ring_virtual_office[np.maximum(loans.ring, 0)]
     u = rng.random(n)
     address = np.where(u < 0.15, incubator, own_office)
-    address = np.where(shell & (loans.ring >= 0) & (u < 0.6), virtual, np.where(shell & (u < 0.3), incubator, address))
+    address = np.where(
+        shell & (loans.ring >= 0) & (u < 0.6),
+        virtual,
+        np.where(shell & (u < 0.3), incubator, address),
+    )
     capital = np.round(rng.lognormal(np.log(1e6), 0.8, n), -4)
     capital = np.where(shell, rng.choice(np.array([1e6, 2e6, 3e6, 5e6]), n), capital)
     capital = np.where(pat == SUBTLE, np.round(rng.lognormal(np.log(5e5), 0.6, n), -4), capital)
@@ -153,8 +179,12 @@ def draw_companies(
     consideration = np.where(shell, np.round(rng.uniform(8_000, 30_000, n), -3), price)
     industry = rng.integers(0, len(INDUSTRIES), n)
     chars = rng.choice(_NAME_CHARS, size=(n, 2))
-    name = np.char.add(np.char.add(np.char.add("北京", np.char.add(chars[:, 0], chars[:, 1])),
-                                   _INDUSTRY_CN[industry]), "有限公司")
+    name = np.char.add(
+        np.char.add(
+            np.char.add("北京", np.char.add(chars[:, 0], chars[:, 1])), _INDUSTRY_CN[industry]
+        ),
+        "有限公司",
+    )
     revenue = rng.lognormal(np.log(4.5e5), 1.0, n)
     revenue = np.where(pat == SUBTLE, rng.lognormal(np.log(9e4), 0.5, n), revenue)
     dormant = (pat == NONE) & (rng.random(n) < HONEST_DORMANT)
@@ -201,7 +231,9 @@ def _appraisal_factor(rng: np.random.Generator, pat: np.ndarray, hot: np.ndarray
     return np.where(pat == SUBTLE, rng.uniform(1.08, 1.22, n), factor)
 
 
-def draw_collateral(rng: np.random.Generator, loans: Loans, hh: Households, world: LoanWorld) -> Collateral:
+def draw_collateral(
+    rng: np.random.Generator, loans: Loans, hh: Households, world: LoanWorld
+) -> Collateral:
     """The home pledged for each loan; a bridge home was bought with the fixer's cash weeks ago."""
     n, pat, day = len(loans.pattern), loans.pattern, loans.day
     district = hh.home_district
@@ -213,7 +245,9 @@ def draw_collateral(rng: np.random.Generator, loans: Loans, hh: Households, worl
     bought = day - age
     price = np.round(market_value(district, area, bought) * rng.normal(1.0, 0.04, n), -3)
     had_loan = (age > 60) & (rng.random(n) < 0.6)
-    released = np.minimum(bought + rng.integers(3 * YEAR, 15 * YEAR, n), day - rng.integers(30, 366, n))
+    released = np.minimum(
+        bought + rng.integers(3 * YEAR, 15 * YEAR, n), day - rng.integers(30, 366, n)
+    )
     released = np.maximum(released, bought + 90)
     hot = np.isin(district, HOT_DISTRICTS)
     fair = market_value(district, area, day)

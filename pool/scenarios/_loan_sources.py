@@ -39,14 +39,28 @@ LOANS = SourceSpec(
         ColumnSpec("company_name", "string", "name of the borrowing business, as typed"),
         ColumnSpec("amount_yuan", "float64", "amount lent", unit="yuan", checks={"min": 0}),
         ColumnSpec("term_months", "int64", "term of the loan", unit="months", checks={"min": 1}),
-        ColumnSpec("annual_rate", "float64", "annual interest rate", unit="fraction",
-                   checks={"min": 0, "max": 0.2}),
+        ColumnSpec(
+            "annual_rate",
+            "float64",
+            "annual interest rate",
+            unit="fraction",
+            checks={"min": 0, "max": 0.2},
+        ),
         ColumnSpec("loan_date", "date", "day the loan was granted"),
-        ColumnSpec("stated_purpose", "string", "purpose stated in the contract",
-                   checks={"isin": list(PURPOSES)}),
+        ColumnSpec(
+            "stated_purpose",
+            "string",
+            "purpose stated in the contract",
+            checks={"isin": list(PURPOSES)},
+        ),
         ColumnSpec("collateral_property_id", "string", "property pledged as collateral"),
-        ColumnSpec("appraisal_value_yuan", "float64", "collateral value per the bank's appraiser",
-                   unit="yuan", checks={"min": 0}),
+        ColumnSpec(
+            "appraisal_value_yuan",
+            "float64",
+            "collateral value per the bank's appraiser",
+            unit="yuan",
+            checks={"min": 0},
+        ),
         ColumnSpec("appraisal_firm", "string", "appraisal firm the bank used"),
         ColumnSpec("reported_on", "date", "day the bank reported the loan"),
     ),
@@ -64,13 +78,22 @@ APPLICATIONS = SourceSpec(
         ColumnSpec("applied_on", "date", "day the application was filed"),
         ColumnSpec("contact_phone", "string", "phone given on the application"),
         ColumnSpec("contact_address", "string", "mailing address given on the application"),
-        ColumnSpec("agent_name", "string", "loan agent (broker) named on the file, empty if none",
-                   nullable=True),
+        ColumnSpec(
+            "agent_name",
+            "string",
+            "loan agent (broker) named on the file, empty if none",
+            nullable=True,
+        ),
         ColumnSpec("agent_phone", "string", "agent's phone, empty if no agent", nullable=True),
-        ColumnSpec("marital_status", "string", "borrower's declared marital status",
-                   checks={"isin": ["married", "single", "divorced"]}),
-        ColumnSpec("spouse_id", "string", "spouse's resident ID number, empty if none",
-                   nullable=True),
+        ColumnSpec(
+            "marital_status",
+            "string",
+            "borrower's declared marital status",
+            checks={"isin": ["married", "single", "divorced"]},
+        ),
+        ColumnSpec(
+            "spouse_id", "string", "spouse's resident ID number, empty if none", nullable=True
+        ),
         ColumnSpec("spouse_name", "string", "spouse's name, empty if none", nullable=True),
     ),
 )
@@ -83,12 +106,21 @@ COMPANIES = SourceSpec(
     keys=("credit_code",),
     date_column="founded_on",
     columns=(
-        ColumnSpec("credit_code", "string", "unified social credit code",
-                   checks={"unique": True, "regex": r"^[0-9A-HJ-NPQRTUWXY]{18}$"}),
+        ColumnSpec(
+            "credit_code",
+            "string",
+            "unified social credit code",
+            checks={"unique": True, "regex": r"^[0-9A-HJ-NPQRTUWXY]{18}$"},
+        ),
         ColumnSpec("name", "string", "registered name"),
         ColumnSpec("founded_on", "date", "day the company was founded"),
-        ColumnSpec("registered_capital_yuan", "float64", "subscribed registered capital",
-                   unit="yuan", checks={"min": 0}),
+        ColumnSpec(
+            "registered_capital_yuan",
+            "float64",
+            "subscribed registered capital",
+            unit="yuan",
+            checks={"min": 0},
+        ),
         ColumnSpec("district", "string", "district of registration", checks=_DISTRICT),
         ColumnSpec("registered_address", "string", "registered address"),
         ColumnSpec("industry", "string", "industry as registered"),
@@ -110,10 +142,20 @@ SHAREHOLDER_CHANGES = SourceSpec(
         ColumnSpec("change_date", "date", "day the transfer took effect"),
         ColumnSpec("from_holder_id", "string", "ID number of the seller"),
         ColumnSpec("to_holder_id", "string", "ID number of the buyer"),
-        ColumnSpec("share_pct", "float64", "share transferred", unit="percent",
-                   checks={"min": 0, "max": 100}),
-        ColumnSpec("consideration_yuan", "float64", "price paid for the shares", unit="yuan",
-                   checks={"min": 0}),
+        ColumnSpec(
+            "share_pct",
+            "float64",
+            "share transferred",
+            unit="percent",
+            checks={"min": 0, "max": 100},
+        ),
+        ColumnSpec(
+            "consideration_yuan",
+            "float64",
+            "price paid for the shares",
+            unit="yuan",
+            checks={"min": 0},
+        ),
         ColumnSpec("recorded_on", "date", "day the registry recorded the change"),
     ),
 )
@@ -132,9 +174,16 @@ TAX_FILINGS = SourceSpec(
     columns=(
         ColumnSpec("credit_code", "string", "filing company"),
         ColumnSpec("quarter_end", "date", "last day of the quarter filed"),
-        ColumnSpec("revenue_yuan", "float64", "declared revenue for the quarter", unit="yuan",
-                   checks={"min": 0}),
-        ColumnSpec("vat_yuan", "float64", "VAT paid for the quarter", unit="yuan", checks={"min": 0}),
+        ColumnSpec(
+            "revenue_yuan",
+            "float64",
+            "declared revenue for the quarter",
+            unit="yuan",
+            checks={"min": 0},
+        ),
+        ColumnSpec(
+            "vat_yuan", "float64", "VAT paid for the quarter", unit="yuan", checks={"min": 0}
+        ),
         ColumnSpec("filed_on", "date", "day the filing reached the tax bureau"),
     ),
 )
@@ -157,8 +206,9 @@ PROPERTY_TRANSACTIONS = SourceSpec(
         ColumnSpec("area_sqm", "float64", "floor area", unit="m2", checks={"min": 10}),
         ColumnSpec("buyer_id", "string", _ID),
         ColumnSpec("buyer_name", "string", "buyer's name"),
-        ColumnSpec("buyer_spouse_id", "string", "buyer's spouse's ID number, empty if none",
-                   nullable=True),
+        ColumnSpec(
+            "buyer_spouse_id", "string", "buyer's spouse's ID number, empty if none", nullable=True
+        ),
         ColumnSpec("price_yuan", "float64", "contract price", unit="yuan", checks={"min": 0}),
         ColumnSpec("contract_on", "date", "day the contract was signed"),
         ColumnSpec("registered_on", "date", "day the transfer was registered"),
@@ -177,13 +227,16 @@ MORTGAGE_REGISTRATIONS = SourceSpec(
         ColumnSpec("property_id", "string", "mortgaged property"),
         ColumnSpec("mortgagee_bank", "string", "bank holding the mortgage"),
         ColumnSpec("mortgagor_id", "string", "owner who pledged the property"),
-        ColumnSpec("kind", "string", "what the mortgage secures",
-                   checks={"isin": list(MORTGAGE_KINDS)}),
-        ColumnSpec("secured_amount_yuan", "float64", "amount secured", unit="yuan",
-                   checks={"min": 0}),
+        ColumnSpec(
+            "kind", "string", "what the mortgage secures", checks={"isin": list(MORTGAGE_KINDS)}
+        ),
+        ColumnSpec(
+            "secured_amount_yuan", "float64", "amount secured", unit="yuan", checks={"min": 0}
+        ),
         ColumnSpec("registered_on", "date", "day the mortgage was registered"),
-        ColumnSpec("released_on", "date", "day it was released, empty if outstanding",
-                   nullable=True),
+        ColumnSpec(
+            "released_on", "date", "day it was released, empty if outstanding", nullable=True
+        ),
     ),
 )
 

@@ -21,7 +21,9 @@ def _ids(prefix: str, n: int) -> pd.Series:
     return prefix + pd.Series(np.arange(1, n + 1) + 10**9).astype(str).str[1:]
 
 
-def shareholder_table(rng: np.random.Generator, comp: Companies, hh: Households, end: int) -> pd.DataFrame:
+def shareholder_table(
+    rng: np.random.Generator, comp: Companies, hh: Households, end: int
+) -> pd.DataFrame:
     """Share transfers to the borrowers (a shell's sale for about 20,000 yuan among them).
 
     Recording delays are drawn for every company before filtering and ids follow the loans, so
@@ -29,7 +31,9 @@ def shareholder_table(rng: np.random.Generator, comp: Companies, hh: Households,
     """
     n = len(comp.code)
     change = days_to_dates(np.maximum(comp.transfer_day, 0))
-    recorded = defects.filing_dates(change, rng, late_rate=0.05, very_late_rate=0.01, deadline_days=20)
+    recorded = defects.filing_dates(
+        change, rng, late_rate=0.05, very_late_rate=0.01, deadline_days=20
+    )
     table = pd.DataFrame(
         {
             "change_id": _ids("SC", n),
@@ -85,8 +89,9 @@ def tax_table(rng: np.random.Generator, comp: Companies, start: int, end: int) -
         }
     )
     table = defects.drop_rows(table, 0.03, rng)
-    table = defects.duplicate_rows(table, 0.02, rng, amend_columns=("revenue_yuan", "vat_yuan"),
-                                   filed_column="filed_on")
+    table = defects.duplicate_rows(
+        table, 0.02, rng, amend_columns=("revenue_yuan", "vat_yuan"), filed_column="filed_on"
+    )
     cutoff = days_to_dates(np.array([end])).iloc[0]
     keep = table.pop("_keep").to_numpy(bool) & (table["filed_on"] < cutoff).to_numpy()
     return table.loc[keep].reset_index(drop=True)
@@ -95,9 +100,12 @@ def tax_table(rng: np.random.Generator, comp: Companies, start: int, end: int) -
 def buyer_of(buys: Purchases, hh: Households) -> tuple[np.ndarray, np.ndarray]:
     """ID number and name of the buyer of each purchase."""
     i, kind = buys.loan, buys.buyer_kind
-    ids = np.select([kind == 0, kind == 1], [hh.borrower_id[i], hh.spouse_id[i]], hh.ex_spouse_id[i])
-    names = np.select([kind == 0, kind == 1], [hh.borrower_name[i], hh.spouse_name[i]],
-                      hh.ex_spouse_name[i])
+    ids = np.select(
+        [kind == 0, kind == 1], [hh.borrower_id[i], hh.spouse_id[i]], hh.ex_spouse_id[i]
+    )
+    names = np.select(
+        [kind == 0, kind == 1], [hh.borrower_name[i], hh.spouse_name[i]], hh.ex_spouse_name[i]
+    )
     return ids, names
 
 
@@ -133,8 +141,13 @@ def transaction_table(
 
 
 def mortgage_table(
-    rng: np.random.Generator, loans: Loans, hh: Households, world: LoanWorld, col: Collateral,
-    buys: Purchases, end: int,
+    rng: np.random.Generator,
+    loans: Loans,
+    hh: Households,
+    world: LoanWorld,
+    col: Collateral,
+    buys: Purchases,
+    end: int,
 ) -> pd.DataFrame:
     """Mortgages: the business loan on each collateral, old home loans, new purchases' loans."""
     n = len(loans.pattern)
@@ -147,15 +160,26 @@ def mortgage_table(
     buyer, _ = buyer_of(buys, hh)
     frame = pd.DataFrame(
         {
-            "property_id": np.concatenate([col.property_id, col.property_id[old], buys.property_id[new]]),
-            "mortgagee_bank": np.concatenate([bank, BANKS[rng.integers(0, len(BANKS), n)][old], new_bank[new]]),
+            "property_id": np.concatenate(
+                [col.property_id, col.property_id[old], buys.property_id[new]]
+            ),
+            "mortgagee_bank": np.concatenate(
+                [bank, BANKS[rng.integers(0, len(BANKS), n)][old], new_bank[new]]
+            ),
             "mortgagor_id": np.concatenate([hh.borrower_id, hh.borrower_id[old], buyer[new]]),
-            "kind": np.repeat(np.array(["business_loan", "home_loan", "home_loan"], dtype=object),
-                              [n, old.sum(), new.sum()]),
-            "secured_amount_yuan": np.concatenate([col.amount, col.home_loan_amount[old],
-                                                   buys.home_loan_amount[new]]),
-            "reg_day": np.concatenate([loans.day - rng.integers(0, 8, n), old_reg[old], new_reg[new]]),
-            "rel_day": np.concatenate([np.full(n, -1), col.home_loan_released[old], np.full(new.sum(), -1)]),
+            "kind": np.repeat(
+                np.array(["business_loan", "home_loan", "home_loan"], dtype=object),
+                [n, old.sum(), new.sum()],
+            ),
+            "secured_amount_yuan": np.concatenate(
+                [col.amount, col.home_loan_amount[old], buys.home_loan_amount[new]]
+            ),
+            "reg_day": np.concatenate(
+                [loans.day - rng.integers(0, 8, n), old_reg[old], new_reg[new]]
+            ),
+            "rel_day": np.concatenate(
+                [np.full(n, -1), col.home_loan_released[old], np.full(new.sum(), -1)]
+            ),
         }
     )
     frame = frame.loc[frame["reg_day"] < end].sort_values("reg_day", kind="stable")

@@ -65,14 +65,19 @@ def draw_world(rng: np.random.Generator, scale: float) -> LoanWorld:
     ring_branch = rng.integers(0, n_branch, n_rings)
     ring_district = _DISTRICTS[weighted_choice(n_rings, BUSINESS_WEIGHTS, rng)]
     n_officers = n_branch * OFFICERS_PER_BRANCH
-    officer_id = np.char.add("E", np.char.zfill((rng.permutation(n_officers) + 100_000).astype(str), 7))
+    officer_id = np.char.add(
+        "E", np.char.zfill((rng.permutation(n_officers) + 100_000).astype(str), 7)
+    )
     return LoanWorld(
-        branch_id=np.char.add("BR", np.char.zfill(np.arange(1, n_branch + 1).astype(str), 5)).astype(object),
+        branch_id=np.char.add(
+            "BR", np.char.zfill(np.arange(1, n_branch + 1).astype(str), 5)
+        ).astype(object),
         branch_bank=bank.astype(object),
         branch_district=district,
         officer_id=officer_id.astype(object),
         ring_branch=ring_branch,
-        ring_officer=ring_branch * OFFICERS_PER_BRANCH + rng.integers(0, OFFICERS_PER_BRANCH, n_rings),
+        ring_officer=ring_branch * OFFICERS_PER_BRANCH
+        + rng.integers(0, OFFICERS_PER_BRANCH, n_rings),
         ring_phone=phone_numbers(2 * n_rings, rng).reshape(n_rings, 2),
         ring_office=addresses(ring_district, rng, office=True),
         ring_agent=person_names(2 * n_rings, rng).reshape(n_rings, 2),
@@ -84,7 +89,8 @@ def draw_world(rng: np.random.Generator, scale: float) -> LoanWorld:
         broker_weight=1.0 / np.arange(1, n_brokers + 1) ** 0.8,
         accountant_phone=phone_numbers(max(3, round(60 * scale)), rng),
         incubator_address=addresses(
-            _DISTRICTS[weighted_choice(max(3, round(30 * scale)), BUSINESS_WEIGHTS, rng)], rng,
+            _DISTRICTS[weighted_choice(max(3, round(30 * scale)), BUSINESS_WEIGHTS, rng)],
+            rng,
             office=True,
         ),
     )
@@ -106,7 +112,7 @@ class Loans:
 
 
 def draw_loans(rng: np.random.Generator, world: LoanWorld, n: int, bounds: np.ndarray) -> Loans:
-    """Loans over the window, sorted by date; ring loans go through the ring's branch and officer."""
+    """Loans over the window, sorted by date; ring loans go via the ring's branch and officer."""
     pattern = weighted_choice(n, np.r_[1.0 - PATTERN_RATES.sum(), PATTERN_RATES[1:]], rng)
     month = rng.integers(0, len(bounds) - 1, n)
     day = bounds[month] + (rng.random(n) * np.diff(bounds)[month]).astype("int64")
@@ -121,11 +127,21 @@ def draw_loans(rng: np.random.Generator, world: LoanWorld, n: int, bounds: np.nd
     officer = np.where(complicit, world.ring_officer[np.maximum(ring, 0)], officer)
     fraud = pattern != NONE
     purpose = np.where(
-        fraud, weighted_choice(n, np.array([6, 3, 0.5, 0.5, 0.2]), rng),
+        fraud,
+        weighted_choice(n, np.array([6, 3, 0.5, 0.5, 0.2]), rng),
         weighted_choice(n, np.array([5, 3, 1.5, 1.5, 1.0]), rng),
     )
     term = np.array([36, 60, 120])[weighted_choice(n, np.array([3, 4, 3]), rng)]
     rate = np.round(rng.uniform(0.030, 0.045, n), 4)
     order = np.argsort(day, kind="stable")
-    return Loans(pattern[order], month[order], day[order], ring[order], branch[order],
-                 officer[order], purpose[order], term[order], rate[order])
+    return Loans(
+        pattern[order],
+        month[order],
+        day[order],
+        ring[order],
+        branch[order],
+        officer[order],
+        purpose[order],
+        term[order],
+        rate[order],
+    )

@@ -153,7 +153,14 @@ def _certificates(
     job[own_rows] = shown
     insider = np.zeros(len(reg.holder), dtype=bool)
     insider[n_certs + np.flatnonzero(rec.pattern[own_rows] == NO_EXAM)] = True
-    dec = Declared(person, cert, own, job, fabricated, np.where(other | (rec.pattern == NOT_IN_REGISTRY), match_donor, cert))
+    dec = Declared(
+        person,
+        cert,
+        own,
+        job,
+        fabricated,
+        np.where(other | (rec.pattern == NOT_IN_REGISTRY), match_donor, cert),
+    )
     return people, reg, dec, insider
 
 
@@ -166,8 +173,13 @@ def _drift_mask(rec: Records, config: SimConfig) -> np.ndarray:
 
 
 def _domains(
-    rng: np.random.Generator, rec: Records, reg: Registry, dec: Declared, drifted: np.ndarray,
-    n_rings: int, scale: float,
+    rng: np.random.Generator,
+    rec: Records,
+    reg: Registry,
+    dec: Declared,
+    drifted: np.ndarray,
+    n_rings: int,
+    scale: float,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The QR domain of every record and the registration table of all domains seen.
 
@@ -180,7 +192,7 @@ def _domains(
     blatant, b_pick = dom.fake_domains(rng, n, n_rings, scale, aged=False)
     aged, a_pick = dom.fake_domains(rng, n, n_rings, scale, aged=True)
     names = dom.unique_names(np.concatenate([blatant, aged]))
-    blatant, aged = names[: len(blatant)], names[len(blatant):]
+    blatant, aged = names[: len(blatant)], names[len(blatant) :]
     b_idx = np.where(rec.ring >= 0, rec.ring, b_pick)
     a_idx = np.where(rec.ring >= 0, rec.ring, a_pick)
     counterfeit = np.isin(rec.pattern, (NOT_IN_REGISTRY, OTHER_HOLDER))
@@ -198,7 +210,9 @@ def _domains(
     ]
     table = pd.concat(parts, ignore_index=True)
     table["registered_on"] = days_to_dates(table["registered_on"].to_numpy("int64"))
-    return domain, table[["domain", "registered_on", "registrant_kind", "icp_filing", "on_official_list"]]
+    return domain, table[
+        ["domain", "registered_on", "registrant_kind", "icp_filing", "on_official_list"]
+    ]
 
 
 def _lookup_urls(domain: np.ndarray, number: np.ndarray) -> pd.Series:
@@ -210,8 +224,13 @@ def _lookup_urls(domain: np.ndarray, number: np.ndarray) -> pd.Series:
 
 
 def _site_table(
-    rng: np.random.Generator, world: World, rec: Records, people: People, dec: Declared,
-    number: np.ndarray, domain: np.ndarray,
+    rng: np.random.Generator,
+    world: World,
+    rec: Records,
+    people: People,
+    dec: Declared,
+    number: np.ndarray,
+    domain: np.ndarray,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Real-name site records as the housing system holds them, with their typing defects.
 
@@ -221,7 +240,9 @@ def _site_table(
     n = len(rec.pattern)
     ids = old_ids(people)[dec.person]
     varied_ids, id_kind = defects.vary_codes(ids, 0.02, rng)
-    corrupted, bad = defects.corrupt_check_chars(ids, 0.004, rng, alphabet=defects.ID_CHECK_ALPHABET)
+    corrupted, bad = defects.corrupt_check_chars(
+        ids, 0.004, rng, alphabet=defects.ID_CHECK_ALPHABET
+    )
     bad = bad & (pd.Series(ids).str.len().to_numpy() == 18) & (id_kind == "")
     names, renamed = vary_person_names(people.name[dec.person], 0.03, rng)
     drop_t = rng.random(n) < 0.015
@@ -285,7 +306,11 @@ def _registry_table(reg: Registry, people: People) -> pd.DataFrame:
 
 
 def _oddities(
-    rec: Records, people: People, reg: Registry, dec: Declared, exams: pd.DataFrame,
+    rec: Records,
+    people: People,
+    reg: Registry,
+    dec: Declared,
+    exams: pd.DataFrame,
     masks: dict[str, np.ndarray],
 ) -> np.ndarray:
     """Innocent reasons a record looks odd, "+"-joined ("none" if none), for evaluation.
@@ -297,12 +322,20 @@ def _oddities(
     c = np.maximum(dec.own, 0)
     expired = honest & (rec.day > add_months(reg.issued, VALID_MONTHS)[c])
     last = reg.last_review[c]
-    overdue = honest & ~expired & (rec.day - reg.issued[c] > REVIEW_DAYS) & ((last < 0) | (last > rec.day))
+    overdue = (
+        honest
+        & ~expired
+        & (rec.day - reg.issued[c] > REVIEW_DAYS)
+        & ((last < 0) | (last > rec.day))
+    )
     ok = exams["passed"].to_numpy(bool)
-    passed = np.char.add(np.char.add(exams["candidate_id"].to_numpy(str)[ok], "|"),
-                         exams["job_type"].to_numpy(str)[ok])
-    key = np.char.add(np.char.add(people.id18[dec.person].astype(str), "|"),
-                      np.asarray(JOB_TYPES)[dec.job])
+    passed = np.char.add(
+        np.char.add(exams["candidate_id"].to_numpy(str)[ok], "|"),
+        exams["job_type"].to_numpy(str)[ok],
+    )
+    key = np.char.add(
+        np.char.add(people.id18[dec.person].astype(str), "|"), np.asarray(JOB_TYPES)[dec.job]
+    )
     held = np.bincount(reg.holder[reg.kind == 0], minlength=len(people.id18))
     flags = {
         "expired": expired,
@@ -317,8 +350,13 @@ def _oddities(
 
 
 def _truth(
-    rng: np.random.Generator, rec: Records, world: World, pattern: np.ndarray,
-    drifted: np.ndarray, oddities: np.ndarray, site: pd.DataFrame,
+    rng: np.random.Generator,
+    rec: Records,
+    world: World,
+    pattern: np.ndarray,
+    drifted: np.ndarray,
+    oddities: np.ndarray,
+    site: pd.DataFrame,
 ) -> pd.DataFrame:
     """One row per site record: the planted pattern, ring, drift and innocent oddities."""
     ids = site["site_record_id"].drop_duplicates().to_numpy(object)

@@ -57,8 +57,18 @@ __all__ = ["SOURCES", "PATTERNS", "simulate"]
 
 ENTITY = "business loan secured on a home (loan_id)"
 _SALT = 20_03
-_STREAMS = ("world", "loans", "households", "companies", "collateral", "purchases", "contacts",
-            "tables", "defects", "history")
+_STREAMS = (
+    "world",
+    "loans",
+    "households",
+    "companies",
+    "collateral",
+    "purchases",
+    "contacts",
+    "tables",
+    "defects",
+    "history",
+)
 DETECT_PROB = {"shell_bridge": 0.85, "shell_buy_after": 0.85, "subtle_spouse": 0.6}
 
 
@@ -100,7 +110,11 @@ def _drift_mask(loans: Loans, config: SimConfig) -> np.ndarray:
 
 
 def _loan_table(
-    rng: np.random.Generator, world: LoanWorld, loans: Loans, hh: Households, comp: Companies,
+    rng: np.random.Generator,
+    world: LoanWorld,
+    loans: Loans,
+    hh: Households,
+    comp: Companies,
     col: Collateral,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Bank loan records as reported, with typing defects; also the defect masks per loan."""
@@ -166,23 +180,33 @@ def _application_table(loans: Loans, hh: Households, contacts: Contacts) -> pd.D
 
 def _company_table(comp: Companies, hh: Households) -> pd.DataFrame:
     """The registry's view of the borrowing companies (legal representative = the borrower)."""
-    return pd.DataFrame(
-        {
-            "credit_code": comp.code,
-            "name": comp.name,
-            "founded_on": days_to_dates(comp.founded),
-            "registered_capital_yuan": comp.capital,
-            "district": comp.district,
-            "registered_address": comp.address,
-            "industry": comp.industry,
-            "legal_rep_id": hh.borrower_id,
-        }
-    ).sort_values("founded_on", kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "credit_code": comp.code,
+                "name": comp.name,
+                "founded_on": days_to_dates(comp.founded),
+                "registered_capital_yuan": comp.capital,
+                "district": comp.district,
+                "registered_address": comp.address,
+                "industry": comp.industry,
+                "legal_rep_id": hh.borrower_id,
+            }
+        )
+        .sort_values("founded_on", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _oddities(
-    loans: Loans, hh: Households, comp: Companies, col: Collateral, buys: Purchases,
-    contacts: Contacts, world: LoanWorld, masks: dict[str, np.ndarray],
+    loans: Loans,
+    hh: Households,
+    comp: Companies,
+    col: Collateral,
+    buys: Purchases,
+    contacts: Contacts,
+    world: LoanWorld,
+    masks: dict[str, np.ndarray],
 ) -> np.ndarray:
     """Innocent reasons an honest loan looks odd, "+"-joined ("none" if none)."""
     honest = loans.pattern == NONE
@@ -205,8 +229,15 @@ def _oddities(
 
 
 def _truth(
-    loans: Loans, world: LoanWorld, hh: Households, comp: Companies, col: Collateral,
-    buys: Purchases, contacts: Contacts, drifted: np.ndarray, masks: dict[str, np.ndarray],
+    loans: Loans,
+    world: LoanWorld,
+    hh: Households,
+    comp: Companies,
+    col: Collateral,
+    buys: Purchases,
+    contacts: Contacts,
+    drifted: np.ndarray,
+    masks: dict[str, np.ndarray],
     loan_table: pd.DataFrame,
 ) -> pd.DataFrame:
     """One row per loan: planted pattern, ring, drift, innocent oddities, misused amount."""
@@ -227,4 +258,3 @@ def _truth(
             "misused_yuan": np.where(fraud, col.amount, 0.0),
         }
     )
-
