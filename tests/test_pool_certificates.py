@@ -196,9 +196,10 @@ def test_fakes_cluster_at_ring_foremen(pool) -> None:
 def test_history_biased_toward_what_crude_rules_catch(pool) -> None:
     h = pool.history.merge(pool.truth[["entity_id", "pattern", "oddities"]], on="entity_id")
     assert set(h["rule"]) <= {"cert_not_in_registry", "site_inspection", "tip_off"}
-    labelled = h.groupby("pattern")["entity_id"].nunique() / pool.truth.groupby("pattern").size()
+    sizes = pool.truth.groupby("pattern").size()
+    labelled = (h.groupby("pattern")["entity_id"].nunique() / sizes).fillna(0.0)
     assert labelled["not_in_registry"] > 0.4
-    assert labelled.get("lookalike_domain", 0.0) < 0.2
+    assert labelled["lookalike_domain"] < 0.2
     assert labelled["none"] < 0.15
     honest = h[h["pattern"] == "none"]
     assert not (honest["outcome"] == "case_filed").any()

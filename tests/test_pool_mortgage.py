@@ -223,7 +223,8 @@ def test_blatant_patterns_caught_by_one_rule(joined) -> None:
 def test_history_biased_toward_what_crude_rules_catch(pool) -> None:
     h = pool.history.merge(pool.truth[["entity_id", "pattern", "oddities"]], on="entity_id")
     assert set(h["rule"]) <= {"borrower_home_purchase_90d", "company_younger_6m", "tip_off"}
-    labelled = h.groupby("pattern")["entity_id"].nunique() / pool.truth.groupby("pattern").size()
+    sizes = pool.truth.groupby("pattern").size()
+    labelled = (h.groupby("pattern")["entity_id"].nunique() / sizes).fillna(0.0)
     assert labelled[list(BLATANT)].min() > 0.3
     assert labelled["subtle_spouse"] < 0.1
     assert labelled["none"] < 0.15

@@ -125,16 +125,6 @@ ORIGIN_WEIGHTS = np.array(
 )
 
 
-def streams(seed: int, salt: int, names: tuple[str, ...]) -> dict[str, np.random.Generator]:
-    """One independent random generator per named part of a simulation.
-
-    Each part draws from its own stream, so changing how much one part draws (or whether drift
-    is applied) never shifts the numbers another part sees.
-    """
-    children = np.random.SeedSequence([seed, salt]).spawn(len(names))
-    return {name: np.random.default_rng(child) for name, child in zip(names, children, strict=True)}
-
-
 def to_days(d: date) -> int:
     """Days since 1970-01-01: the integer day scale every simulation computes on."""
     return int(np.datetime64(d, "D").astype("int64"))

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pool import defects
+from pool.random import component_rng
 from pool.scenarios import _cert_domains as dom
 from pool.scenarios._cert_exams import DIGITISED, exam_table
 from pool.scenarios._cert_history import certificate_history
@@ -56,7 +57,6 @@ from pool.scenarios._oddity import join_flags
 from pool.scenarios._people import (
     add_months,
     days_to_dates,
-    streams,
     to_days,
     vary_person_names,
     weighted_choice,
@@ -66,7 +66,6 @@ from pool.spec import ScenarioPool, SimConfig
 __all__ = ["SOURCES", "JOB_TYPES", "PATTERNS", "simulate"]
 
 ENTITY = "presented certificate (site_record_id)"
-_SALT = 20_02
 _STREAMS = ("world", "records", "people", "certs", "domains", "exams", "defects", "history")
 #: How likely a verifier who looks at a fraudulent record confirms it, per pattern.
 DETECT_PROB = {
@@ -86,7 +85,7 @@ def month_starts(config: SimConfig) -> np.ndarray:
 
 def simulate(config: SimConfig) -> ScenarioPool:
     """Simulate the certificate scenario: agency tables, verification history and truth."""
-    rng = streams(config.seed, _SALT, _STREAMS)
+    rng = {name: component_rng(config.seed, SCENARIO, name) for name in _STREAMS}
     bounds = month_starts(config)
     world = draw_world(rng["world"], config.scale, int(bounds[0]))
     rec = draw_records(rng["records"], world, max(300, round(50_000 * config.scale)), bounds)

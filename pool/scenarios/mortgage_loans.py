@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pool import defects
+from pool.random import component_rng
 from pool.scenarios._loan_contacts import (
     Contacts,
     Purchases,
@@ -50,13 +51,12 @@ from pool.scenarios._loan_world import (
     draw_world,
 )
 from pool.scenarios._oddity import join_flags
-from pool.scenarios._people import add_months, days_to_dates, streams, to_days
+from pool.scenarios._people import add_months, days_to_dates, to_days
 from pool.spec import ScenarioPool, SimConfig
 
 __all__ = ["SOURCES", "PATTERNS", "simulate"]
 
 ENTITY = "business loan secured on a home (loan_id)"
-_SALT = 20_03
 _STREAMS = (
     "world",
     "loans",
@@ -74,7 +74,7 @@ DETECT_PROB = {"shell_bridge": 0.85, "shell_buy_after": 0.85, "subtle_spouse": 0
 
 def simulate(config: SimConfig) -> ScenarioPool:
     """Simulate the loan scenario: agency tables, verification history and truth."""
-    rng = streams(config.seed, _SALT, _STREAMS)
+    rng = {name: component_rng(config.seed, SCENARIO, name) for name in _STREAMS}
     start = to_days(config.start)
     bounds = add_months(np.full(config.months + 1, start), np.arange(config.months + 1))
     end = int(bounds[-1])
