@@ -1,0 +1,230 @@
+"""Why a lead was flagged, in the features' own terms.
+
+* Supervised scorer: exact TreeSHAP of its LightGBM booster (``pred_contrib=True``): per-feature
+  contributions to the model's log-odds that, with the base value, add up to it exactly.
+* Unsupervised detector: a LightGBM *surrogate* regressor learns the ensemble score from the raw
+  features; its fidelity (R^2 and Spearman on held-out rows) says how far to trust it; TreeSHAP
+  of the surrogate then explains the surrogate's score (which adds up exactly) and, as far as the
+  fidelity goes, the detector's.
+
+The top contributions become plain-language reasons from the declared feature specs
+(:class:`FeatureSpecLike`), each with the entity's value and the median of its peers (same
+district by default). Only the rows asked for are explained: SHAP on a whole pool is wasted work
+when a unit reads the top of the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+
+@runtime_checkable
+class FeatureSpecLike(Protocol):
+    """What a declared feature must offer to become a reason (``features.spec.FeatureSpec`` does).
+
+    ``reason_template`` is a ``str.format`` template with fields ``value`` and ``peer``;
+    ``peer_group`` names the column whose groups define peers (None: the default, district).
+    """
+
+    name: str
+    description: str
+    unit: str
+    reason_template: str
+    peer_group: str | None
+    direction: str
+
+
+@dataclass
+class Explanation:
+    """One row's explanation: contributions add up to ``score`` with ``base_value``."""
+
+    row: object
+    score: float
+    base_value: float
+    contributions: dict[str, float]
+    reasons: list[str] = field(default_factory=list)
+
+    def additivity_error(self) -> float:
+        """|base + sum(contributions) - score|: 0 up to float error for TreeSHAP."""
+        return abs(self.base_value + sum(self.contributions.values()) - self.score)
+
+
+def tree_contributions(booster: lgb.Booster, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact TreeSHAP: (n x d contributions, n base values) of a LightGBM booster's raw score."""
+    out = np.asarray(booster.predict(np.asarray(X, dtype=np.float64), pred_contrib=True))
+    return out[:, :-1], out[:, -1]
+
+
+@dataclass
+class Surrogate:
+    """A LightGBM regressor of a detector's score, with its held-out fidelity."""
+
+    booster: lgb.Booster
+    feature_names: list[str]
+    r2: float
+    spearman: float
+    n_train: int
+    n_holdout: int
+
+
+def fit_surrogate(
+    X: pd.DataFrame | np.ndarray,
+    scores: np.ndarray,
+    *,
+    random_state: int = 0,
+    holdout: float = 0.2,
+    n_estimators: int = 300,
+) -> Surrogate:
+    """Fit a LightGBM regressor of ``scores`` on ``X``; fidelity measured on held-out rows.
+
+    Why a surrogate rather than the isolation forest's own TreeExplainer: the detector is an
+    ensemble of several members on preprocessed data; the surrogate explains the one score
+    staff see, in raw feature units, and states how faithfully it does so.
+    """
+    names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else [
+        f"x{i}" for i in range(np.asarray(X).shape[1])]
+    A = np.asarray(X, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(A) != len(scores):
+        raise ValueError(f"X has {len(A)} rows but scores has {len(scores)}")
+    tr, ho = train_test_split(np.arange(len(A)), test_size=holdout, random_state=random_state)
+    params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31,
+              "min_child_samples": 5, "seed": random_state, "deterministic": True,
+              "num_threads": 1, "verbose": -1}
+    booster = lgb.train(params, lgb.Dataset(A[tr], label=scores[tr], feature_name=names),
+                        num_boost_round=n_estimators)
+    pred = booster.predict(A[ho])
+    return Surrogate(booster, names, float(r2_score(scores[ho], pred)),
+                     float(spearmanr(scores[ho], pred).statistic), len(tr), len(ho))
+
+
+def peer_medians(
+    table: pd.DataFrame, rows: Sequence, spec: FeatureSpecLike, default_peer: str = "district"
+) -> pd.Series:
+    """Median of ``spec.name`` among each requested row's peers (same peer-group value).
+
+    Falls back to the whole table's median when the peer column is absent.
+    """
+    group = spec.peer_group or default_peer
+    column = table[spec.name]
+    if group not in table.columns:
+        return pd.Series(column.median(), index=list(rows))
+    medians = column.groupby(table[group], observed=True).median()
+    return table.loc[list(rows), group].map(medians)
+
+
+def format_reason(spec: FeatureSpecLike | None, name: str, value: float, peer: float) -> str:
+    """One plain-language reason; features without a declaration get a neutral generic text."""
+    if spec is None:
+        return f"{name} = {_num(value)} (peers: {_num(peer)})"
+    if value is None or pd.isna(value):
+        return f"{spec.description}: unknown"
+    try:
+        return spec.reason_template.format(value=value, peer=peer)
+    except (ValueError, TypeError, KeyError, IndexError):
+        unit = f" {spec.unit}" if spec.unit else ""
+        return f"{spec.description}: {_num(value)}{unit} (peers: {_num(peer)}{unit})"
+
+
+def _num(x: float) -> str:
+    return "unknown" if x is None or pd.isna(x) else f"{float(x):,.4g}"
+
+
+def reasons_for(
+    contributions: dict[str, float],
+    table: pd.DataFrame,
+    row,
+    specs: Iterable[FeatureSpecLike],
+    *,
+    top_n: int = 4,
+    peers: dict[str, pd.Series] | None = None,
+) -> list[str]:
+    """The ``top_n`` features pushing this row's score up, as reasons (value vs peers)."""
+    by_name = {s.name: s for s in specs}
+    ranked = sorted(((c, n) for n, c in contributions.items() if c > 0), reverse=True)[:top_n]
+    out = []
+    for _, name in ranked:
+        spec = by_name.get(name)
+        value = table.at[row, name] if name in table.columns else np.nan
+        peer = peers[name].get(row, np.nan) if peers and name in peers else np.nan
+        out.append(format_reason(spec, name, value, peer))
+    return out
+
+
+def _explanations(
+    contrib: np.ndarray, base: np.ndarray, names: list[str], rows: Sequence,
+    table: pd.DataFrame, specs: Sequence[FeatureSpecLike], top_n: int, default_peer: str,
+) -> list[Explanation]:
+    peers = {s.name: peer_medians(table, rows, s, default_peer)
+             for s in specs if s.name in table.columns}
+    result = []
+    for i, row in enumerate(rows):
+        contributions = dict(zip(names, map(float, contrib[i]), strict=True))
+        score = float(base[i] + contrib[i].sum())
+        exp = Explanation(row, score, float(base[i]), contributions)
+        exp.reasons = reasons_for(contributions, table, row, specs, top_n=top_n, peers=peers)
+        result.append(exp)
+    return result
+
+
+def explain_scorer(
+    scorer, table: pd.DataFrame, rows: Sequence, specs: Sequence[FeatureSpecLike] = (),
+    *, top_n: int = 4, default_peer: str = "district",
+) -> list[Explanation]:
+    """TreeSHAP of a fitted supervised scorer's booster for the given rows of ``table``.
+
+    The explained score is the booster's log-odds of a case (what the calibrated probability
+    is a monotone map of). With no booster (the scorer fell back to its detector), the detector's
+    explanation is used instead, through a surrogate.
+    """
+    check_is_fitted(scorer, "detector_")
+    if scorer.booster_ is None:
+        return explain_detector(scorer.detector_, table, rows, specs, top_n=top_n,
+                                default_peer=default_peer)[1]
+    X = _feature_rows(scorer, table, rows)
+    det = scorer.detector_.decision_function(X)
+    F = np.column_stack([X, det]) if scorer.use_detector_feature else np.asarray(X)
+    contrib, base = tree_contributions(scorer.booster_, F)
+    names = list(X.columns) + (["detector_score"] if scorer.use_detector_feature else [])
+    return _explanations(contrib, base, names, rows, table, specs, top_n, default_peer)
+
+
+def explain_detector(
+    detector, table: pd.DataFrame, rows: Sequence, specs: Sequence[FeatureSpecLike] = (),
+    *, top_n: int = 4, default_peer: str = "district", surrogate: Surrogate | None = None,
+    random_state: int = 0,
+) -> tuple[Surrogate, list[Explanation]]:
+    """Surrogate TreeSHAP for a fitted detector: (surrogate with fidelity, explanations).
+
+    The surrogate is trained on every row of ``table`` against the detector's scores (pass a
+    previously fitted ``surrogate`` to reuse it); only ``rows`` are explained.
+    """
+    check_is_fitted(detector, "preprocessor_")
+    X_all = _feature_rows(detector, table, table.index)
+    if surrogate is None:
+        surrogate = fit_surrogate(X_all, detector.decision_function(X_all),
+                                  random_state=random_state)
+    contrib, base = tree_contributions(surrogate.booster, X_all.loc[list(rows)])
+    return surrogate, _explanations(contrib, base, surrogate.feature_names, rows, table, specs,
+                                    top_n, default_peer)
+
+
+def _feature_rows(model, table: pd.DataFrame, rows) -> pd.DataFrame:
+    """The model's input columns for ``rows`` (by its ``feature_names_in_``), as floats."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        raise ValueError("explanations need a model fitted on a DataFrame (named features)")
+    missing = [n for n in names if n not in table.columns]
+    if missing:
+        raise KeyError(f"table lacks the model's feature column(s) {missing}")
+    return table.loc[list(rows), list(names)].astype(np.float64)

@@ -1,0 +1,92 @@
+"""Make any numeric table safe for distance- and density-based detectors.
+
+Agency tables arrive with gaps (missing months), columns that never vary in a district, and
+quantities on wildly different scales (litres next to counts next to ratios). Detectors such as
+kNN or HBOS silently break on any of these, so every detector in this package first passes its
+input through :class:`RobustPreprocessor`: impute with the training medians (optionally adding
+an is-missing flag per column that had gaps), drop columns that were constant in training, and
+scale each column by its median and inter-quartile range so no single unit dominates a distance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def robust_spread(X: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Per-column spread: the IQR, or 1.4826*MAD, or the std, or 1: the first that is non-zero.
+
+    Why a cascade: count-like columns often have IQR 0 (most entities at zero) yet still vary;
+    scaling them by a zero IQR would blow up, by 1 would ignore their units.
+    """
+    q75, q25 = np.nanpercentile(X, [75, 25], axis=0)
+    spread = q75 - q25
+    mad = 1.4826 * np.nanmedian(np.abs(X - center), axis=0)
+    std = np.nanstd(X, axis=0)
+    for fallback in (mad, std):
+        spread = np.where(spread > 0, spread, fallback)
+    return np.where(spread > 0, spread, 1.0)
+
+
+class RobustPreprocessor(TransformerMixin, BaseEstimator):
+    """Median imputation, optional missing indicators, constant-column drop, robust scaling.
+
+    Parameters
+    ----------
+    add_indicator : bool
+        Append one 0/1 column per training column that had missing values.
+    clip : float or None
+        After scaling, clip values to [-clip, clip] so one absurd value (a typo in a filing)
+        cannot dominate; None keeps them as they are.
+    """
+
+    def __init__(self, add_indicator: bool = True, clip: float | None = None) -> None:
+        self.add_indicator = add_indicator
+        self.clip = clip
+
+    def fit(self, X, y=None) -> RobustPreprocessor:
+        """Learn medians, spreads, constant columns and which columns had gaps."""
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        all_nan = np.all(np.isnan(X), axis=0)
+        center = np.zeros(X.shape[1])
+        if not all_nan.all():
+            center[~all_nan] = np.nanmedian(X[:, ~all_nan], axis=0)
+        filled = np.where(np.isnan(X), center, X)
+        self.center_ = center
+        self.keep_ = np.ptp(filled, axis=0) > 0
+        self.scale_ = robust_spread(filled, center)
+        self.missing_cols_ = np.flatnonzero(np.isnan(X).any(axis=0))
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Impute, scale and drop as learned; infinite values are treated as missing."""
+        check_is_fitted(self, "center_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        X = np.where(np.isinf(X), np.nan, X)
+        missing = np.isnan(X)
+        Z = (np.where(missing, self.center_, X) - self.center_) / self.scale_
+        if self.clip is not None:
+            Z = np.clip(Z, -self.clip, self.clip)
+        Z = Z[:, self.keep_]
+        if self.add_indicator and self.missing_cols_.size:
+            Z = np.hstack([Z, missing[:, self.missing_cols_].astype(np.float64)])
+        if Z.shape[1] == 0:
+            # Every column was constant in training: nothing can be anomalous, keep one zero column
+            # so downstream detectors still run and score every row the same.
+            Z = np.zeros((X.shape[0], 1))
+        return Z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def as_frame_columns(X) -> list[str] | None:
+    """Column names of a DataFrame input, or None for arrays (used for reason texts)."""
+    if isinstance(X, pd.DataFrame):
+        return [str(c) for c in X.columns]
+    return None

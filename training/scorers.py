@@ -1,0 +1,255 @@
+"""Supervised scorer: LightGBM on verified outcomes, falling back to the detector without them.
+
+``y`` holds 1 (the lead became a case), 0 (verified, no case) and NaN (never verified). Never
+verified is *unlabelled*, not negative: past leads came from crude rules, so most frauds were
+simply never looked at. How the scorer copes (the evidence is in the README, section "Scorer"):
+
+* **no labels** (or a single class with no unlabelled rows to contrast with): the scores are
+  the unsupervised detector's, unchanged;
+* **labels**: LightGBM on the raw features *plus the detector's score as one more feature*
+  (``use_detector_feature``); unlabelled rows enter as weak negatives with a small total weight
+  (``unlabelled_weight``): with biased labels this keeps the model from learning "not flagged by
+  the old rule" as "honest" while still letting it see what ordinary entities look like;
+* the final ranking blends the model's rank with the detector's rank (``detector_blend``), so
+  frauds unlike any labelled one still surface;
+* **probability**: ``predict_proba`` is calibrated (isotonic with enough labelled rows, else
+  Platt) on out-of-fold scores of the labelled rows: P(verification ends in a case).
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from training.detectors import default_detector, ecdf_scale, inf_as_nan
+
+BLEND_PRIOR = 10.0  # labelled cases at which model and detector weigh equally ("auto" blend)
+MIN_ISOTONIC = 200  # labelled rows needed before isotonic calibration beats Platt scaling
+
+
+def check_outcomes(y, n_rows: int) -> np.ndarray:
+    """Validate ``y`` (1 / 0 / NaN, one per row) with an error that names the first bad row."""
+    y = np.asarray(y, dtype=np.float64).ravel() if y is not None else np.full(n_rows, np.nan)
+    if len(y) != n_rows:
+        raise ValueError(f"y has {len(y)} values but X has {n_rows} rows")
+    bad = ~(np.isnan(y) | np.isin(y, (0.0, 1.0)))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"y must be 1 (case), 0 (no case) or NaN (never verified); row {row} is {y[row]}")
+    return y
+
+
+class LeadScorer(ClassifierMixin, BaseEstimator):
+    """LightGBM on verified outcomes + the unsupervised detector; higher = more suspicious.
+
+    Parameters
+    ----------
+    detector : estimator or None
+        Unsupervised detector (``default_detector`` when None), fitted on all rows.
+    use_detector_feature : bool
+        Give LightGBM the detector's score as an extra feature.
+    detector_blend : float in [0, 1] or "auto"
+        Weight of the detector's rank in the final score (0: the model's rank only). "auto":
+        ``BLEND_PRIOR / (BLEND_PRIOR + number of labelled cases)``: trust the model more as
+        confirmed cases accumulate.
+    unlabelled_weight : float
+        Total weight of all unlabelled rows as negatives, relative to the labelled rows' total
+        (0 ignores them: then labels of both classes are needed).
+    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings.
+    cv : int
+        Folds for the out-of-fold scores the calibration is fitted on.
+    random_state : int or None
+        Seeds the detector, LightGBM and the folds.
+    detector_prefit : bool
+        The given ``detector`` is already fitted on these rows: use it as is (saves its cost
+        when several scorers share one detector, as in the selection experiments).
+    """
+
+    def __init__(
+        self,
+        detector=None,
+        use_detector_feature: bool = True,
+        detector_blend: float | str = "auto",
+        unlabelled_weight: float = 0.5,
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 10,
+        cv: int = 5,
+        random_state: int | None = None,
+        detector_prefit: bool = False,
+    ) -> None:
+        self.detector = detector
+        self.detector_prefit = detector_prefit
+        self.use_detector_feature = use_detector_feature
+        self.detector_blend = detector_blend
+        self.unlabelled_weight = unlabelled_weight
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.cv = cv
+        self.random_state = random_state
+
+    # ---- fitting -------------------------------------------------------------------------
+    def fit(self, X, y=None) -> LeadScorer:
+        """Fit the detector on all rows, then LightGBM and the calibration on the outcomes."""
+        X = validate_data(self, inf_as_nan(X), ensure_all_finite="allow-nan", dtype=np.float64,
+                          ensure_min_samples=2)
+        y = check_outcomes(y, len(X))
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        if self.detector_prefit and self.detector is not None:
+            self.detector_ = self.detector
+        else:
+            detector = self.detector if self.detector is not None else default_detector()
+            self.detector_ = clone(detector).set_params(random_state=seed).fit(X)
+        self.detector_reference_ = np.asarray(self.detector_.decision_scores_, dtype=np.float64)
+        self.classes_ = np.array([0, 1])
+        labelled = ~np.isnan(y)
+        self.n_labelled_ = int(labelled.sum())
+        self.n_positive_ = int(np.nansum(y))
+        rows, targets, weights = self._training_rows(y)
+        self.mode_ = "detector" if rows is None else "supervised"
+        self.booster_ = None
+        self.calibrator_ = None
+        if self.mode_ == "supervised":
+            F = self._features(X, self.detector_reference_)
+            self.booster_ = self._fit_booster(F[rows], targets, weights, seed)
+            self.model_reference_ = self.booster_.predict(F, raw_score=True)
+            self.calibrator_ = self._fit_calibrator(F, y, rows, targets, weights, seed)
+        return self
+
+    def _training_rows(self, y: np.ndarray):
+        """Rows, 0/1 targets and weights LightGBM learns from, or (None,)*3 if it cannot learn."""
+        labelled = ~np.isnan(y)
+        n_pos = int((y[labelled] == 1).sum())
+        n_neg = int((y[labelled] == 0).sum())
+        unlabelled = np.flatnonzero(~labelled)
+        use_unlabelled = self.unlabelled_weight > 0 and unlabelled.size > 0
+        if n_pos == 0 or (n_neg == 0 and not use_unlabelled):
+            return None, None, None
+        rows = np.flatnonzero(labelled)
+        targets = y[rows]
+        weights = np.ones(len(rows))
+        if use_unlabelled:
+            w = self.unlabelled_weight * max(len(rows), 1) / unlabelled.size
+            rows = np.concatenate([rows, unlabelled])
+            targets = np.concatenate([targets, np.zeros(unlabelled.size)])
+            weights = np.concatenate([weights, np.full(unlabelled.size, w)])
+        return rows, targets, weights
+
+    def _features(self, X: np.ndarray, detector_scores: np.ndarray) -> np.ndarray:
+        if not self.use_detector_feature:
+            return X
+        return np.column_stack([X, detector_scores])
+
+    def _booster_params(self, seed: int) -> dict:
+        return {
+            "objective": "binary", "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+            "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
+            "seed": seed, "deterministic": True, "num_threads": 1, "verbose": -1,
+        }
+
+    def _fit_booster(self, F, targets, weights, seed: int) -> lgb.Booster:
+        data = lgb.Dataset(F, label=targets, weight=weights, free_raw_data=True)
+        return lgb.train(self._booster_params(seed), data, num_boost_round=self.n_estimators)
+
+    def _fit_calibrator(self, F, y, rows, targets, weights, seed: int):
+        """Isotonic/Platt map from out-of-fold raw scores to P(case), fitted on labelled rows.
+
+        If the labelled rows hold a single class (only confirmed cases, as in ADBench's
+        semi-supervised setting), unlabelled rows stand in as negatives: the probability is
+        then a lower bound, since some unlabelled rows are unknown cases.
+        """
+        labelled_classes = np.unique(y[~np.isnan(y)])
+        calib_mask = ~np.isnan(y[rows]) if labelled_classes.size == 2 else np.ones(len(rows), bool)
+        n_splits = int(min(self.cv, np.bincount(targets[calib_mask].astype(int)).min()))
+        if n_splits < 2:
+            return None
+        oof = np.full(len(rows), np.nan)
+        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        idx = np.flatnonzero(calib_mask)
+        for _, test_i in folds.split(idx, targets[idx]):
+            keep = np.ones(len(rows), bool)
+            keep[idx[test_i]] = False
+            booster = self._fit_booster(F[rows[keep]], targets[keep], weights[keep], seed)
+            oof[idx[test_i]] = booster.predict(F[rows[idx[test_i]]], raw_score=True)
+        s, t = oof[idx], targets[idx]
+        if len(idx) >= MIN_ISOTONIC:
+            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, t)
+        return LogisticRegression(C=1e4).fit(s.reshape(-1, 1), t)
+
+    # ---- scoring -------------------------------------------------------------------------
+    def _detector_and_model(self, X):
+        check_is_fitted(self, "detector_")
+        X = validate_data(self, inf_as_nan(X), reset=False, ensure_all_finite="allow-nan",
+                          dtype=np.float64)
+        det = self.detector_.decision_function(X)
+        raw = None
+        if self.booster_ is not None:
+            raw = self.booster_.predict(self._features(X, det), raw_score=True)
+        return det, raw
+
+    def decision_function(self, X) -> np.ndarray:
+        """Suspicion score (higher = more suspicious): detector only, or blend of ranks."""
+        det, raw = self._detector_and_model(X)
+        det_rank = ecdf_scale(self.detector_reference_, det)
+        if raw is None:
+            return det_rank
+        model_rank = ecdf_scale(self.model_reference_, raw)
+        blend = self.blend_weight_
+        return (1 - blend) * model_rank + blend * det_rank
+
+    @property
+    def blend_weight_(self) -> float:
+        """The detector's weight in the final score, as fitted (see ``detector_blend``)."""
+        check_is_fitted(self, "detector_")
+        if self.detector_blend == "auto":
+            return BLEND_PRIOR / (BLEND_PRIOR + self.n_positive_)
+        if not 0 <= float(self.detector_blend) <= 1:
+            raise ValueError(f"detector_blend must be in [0, 1] or 'auto', got {self.detector_blend}")
+        return float(self.detector_blend)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated [P(no case), P(case)] per row; needs labelled outcomes to calibrate on."""
+        det, raw = self._detector_and_model(X)
+        if self.calibrator_ is None:
+            raise ValueError(
+                "predict_proba needs verified outcomes of both kinds (or confirmed cases plus "
+                f"unlabelled rows); this scorer was fitted on {self.n_labelled_} labelled rows "
+                f"with {self.n_positive_} cases. Use decision_function to rank."
+            )
+        if isinstance(self.calibrator_, IsotonicRegression):
+            p = self.calibrator_.predict(raw)
+        else:
+            p = self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """1 where the calibrated probability of a case is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    @property
+    def feature_names_for_booster_(self) -> list[str]:
+        """Column names the booster sees (inputs, then the detector score if used)."""
+        check_is_fitted(self, "detector_")
+        names = [str(c) for c in getattr(self, "feature_names_in_", range(self.n_features_in_))]
+        names = names if hasattr(self, "feature_names_in_") else [f"x{i}" for i in range(self.n_features_in_)]
+        return names + (["detector_score"] if self.use_detector_feature else [])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def default_scorer(random_state: int | None = None) -> LeadScorer:
+    """The project's scorer (unfitted), with the settings the README's evidence supports."""
+    return LeadScorer(random_state=random_state)
