@@ -2,7 +2,9 @@
 
 A depot invoices each booked load to the station (a few days after delivery), under the product's
 tax-category name. Renamed loads carry a chemical-product name. A few invoices are reversed by a
-red-letter (negative) invoice and re-issued. After the drift month, off-book loads get cover
+red-letter (negative) invoice and re-issued. Stations also buy sundries by the litre (AdBlue for
+diesel trucks, engine oil): truck stops and motorway sites far more, an innocent reason for
+non-oil purchases. After the drift month, off-book loads get cover
 invoices from shell trading companies, so the waybill-vs-invoice gap closes. The set of possible
 invoices and their numbers are fixed before drift is applied, so drift only adds rows after it.
 """
@@ -19,7 +21,7 @@ from pool.defects import corrupt_check_chars, vary_codes, vary_names
 from pool.random import component_rng
 from pool.scenarios._fuel_declared import VAT_RATE
 from pool.scenarios._fuel_loads import GAS, Loads
-from pool.scenarios._fuel_world import SCENARIO, Companies, month_starts
+from pool.scenarios._fuel_world import SCENARIO, Companies, Stations, month_starts
 from pool.spec import SimConfig
 
 OIL_PRODUCTS = (
@@ -30,7 +32,9 @@ OIL_PRODUCTS = (
 )
 RENAMED_PRODUCTS = ("*有机化学原料*稳定轻烃", "*化工产品*复合柴油")
 RENAMED_AFTER_DRIFT = ("*化工产品*芳烃混合物", "*化工产品*轻质循环油")
-PRODUCT_NAMES = OIL_PRODUCTS + RENAMED_PRODUCTS + RENAMED_AFTER_DRIFT
+SUNDRY_PRODUCTS = ("*化学试剂*车用尿素溶液", "*润滑油*汽机油")
+SUNDRY_PRICE = (2.6, 28.0)  # yuan per litre excl. VAT
+PRODUCT_NAMES = OIL_PRODUCTS + RENAMED_PRODUCTS + RENAMED_AFTER_DRIFT + SUNDRY_PRODUCTS
 RED_LETTER_RATE = 0.004
 
 
@@ -40,6 +44,27 @@ class InvoiceTotals:
 
     input_vat: np.ndarray
     oil_litres: np.ndarray
+
+
+@dataclass
+class _Rows:
+    """Invoice rows as arrays (company, station and product indices) before the frame is built."""
+
+    seller: np.ndarray
+    station: np.ndarray
+    product: np.ndarray
+    litres: np.ndarray
+    unit: np.ndarray
+    issued: np.ndarray  # datetime64[D]
+    keep: np.ndarray
+
+    def __add__(self, other: _Rows) -> _Rows:
+        return _Rows(
+            *(
+                np.concatenate([a, b])
+                for a, b in zip(vars(self).values(), vars(other).values(), strict=True)
+            )
+        )
 
 
 def _product_code(config: SimConfig, loads: Loads) -> np.ndarray:
@@ -79,19 +104,16 @@ def _superset(config: SimConfig, loads: Loads, rng: np.random.Generator) -> dict
     }
 
 
-def invoices_table(
+def _fuel_rows(
     config: SimConfig,
     companies: Companies,
     loads: Loads,
     retail: tuple[np.ndarray, np.ndarray],
-) -> tuple[pd.DataFrame, InvoiceTotals]:
-    """Purchase invoices to stations (booked loads, red-letter pairs, cover invoices after drift)."""
-    rng = component_rng(config.seed, SCENARIO, "invoices")
-    st_idx = np.flatnonzero(companies.role == "station")
+    rng: np.random.Generator,
+) -> _Rows:
+    """Invoices for loads: booked, red-letter pairs, and cover invoices (kept after drift)."""
     sup_idx = np.flatnonzero(companies.role == "supplier")
     shell_idx = np.flatnonzero(companies.role == "shell")
-    buyer_names = vary_names(companies.name[st_idx], 0.15, rng)[0]
-    buyer_codes = vary_codes(companies.code[st_idx], 0.06, rng)[0]
     sup = _superset(config, loads, rng)
     load = sup["load"]
     seller = np.where(
@@ -99,51 +121,97 @@ def invoices_table(
         shell_idx[loads.cover_shell[load] % len(shell_idx)],
         sup_idx[np.maximum(loads.supplier[load], 0)],
     )
-    product = _product_code(config, loads)[load]
     month = loads.month[load]
     price = np.where(loads.product[load] == GAS, retail[0][month], retail[1][month])
-    unit = np.round(
-        price
-        * 0.88
-        / (1 + VAT_RATE)
-        * sup["price_noise"]
-        * np.where(loads.renamed[load], 0.97, 1.0),
-        4,
-    )
-    sign = np.where(sup["kind"] == 1, -1.0, 1.0)
-    litres = loads.litres[load] * sign
-    amount = np.round(litres * unit, 2)
+    discount = np.where(loads.renamed[load], 0.97, 1.0)
+    unit = np.round(price * 0.88 / (1 + VAT_RATE) * sup["price_noise"] * discount, 4)
+    litres = loads.litres[load] * np.where(sup["kind"] == 1, -1.0, 1.0)
     issued = loads.shipped_at[load].astype("datetime64[D]") + sup["delay"].astype("timedelta64[D]")
-    year = (issued.astype("datetime64[Y]").astype(int) + 1970) % 100
+    product = _product_code(config, loads)[load]
+    return _Rows(seller, loads.station[load], product, litres, unit, issued, sup["keep"])
+
+
+def _sundry_rows(
+    config: SimConfig,
+    companies: Companies,
+    stations: Stations,
+    sold: tuple[np.ndarray, np.ndarray],
+) -> _Rows:
+    """Monthly AdBlue and engine-oil invoices; heavy-vehicle sites buy far more AdBlue."""
+    rng = component_rng(config.seed, SCENARIO, "sundry_invoices")
+    gas, diesel = sold
+    n, months = gas.shape
+    heavy = np.isin(stations.kind, ["truck_stop", "highway"])
+    adblue = np.where(heavy, rng.uniform(0.02, 0.05, n), rng.uniform(0.002, 0.008, n))
+    oil = rng.uniform(0.0005, 0.002, n)
+    litres = np.stack([diesel * adblue[:, None], (gas + diesel) * oil[:, None]])
+    buys = rng.random(litres.shape) < np.where(heavy, 0.85, 0.3)[None, :, None]
+    days = rng.random(litres.shape)
+    noise = rng.uniform(0.95, 1.05, litres.shape)
+    kind, station, month = np.nonzero(buys & (litres > 100))
+    starts = month_starts(config)
+    offset = np.floor(days[kind, station, month] * starts.days_in_month.to_numpy()[month])
+    issued = starts.to_numpy().astype("datetime64[D]")[month] + offset.astype("timedelta64[D]")
+    unit = np.round(np.array(SUNDRY_PRICE)[kind] * noise[kind, station, month], 4)
+    sup_idx = np.flatnonzero(companies.role == "supplier")
+    return _Rows(
+        sup_idx[stations.main_supplier[station]],
+        station,
+        len(PRODUCT_NAMES) - len(SUNDRY_PRODUCTS) + kind,
+        np.round(litres[kind, station, month], -1),
+        unit,
+        issued,
+        np.ones(len(kind), dtype=bool),
+    )
+
+
+def invoices_table(
+    config: SimConfig,
+    companies: Companies,
+    stations: Stations,
+    loads: Loads,
+    retail: tuple[np.ndarray, np.ndarray],
+    sold: tuple[np.ndarray, np.ndarray],
+) -> tuple[pd.DataFrame, InvoiceTotals]:
+    """Purchase invoices to stations, ordered by issue date, and their monthly totals.
+
+    Numbers, typos and every random draw are fixed over all invoices that could exist, so the
+    drift option only adds or renames invoices issued after its month.
+    """
+    rng = component_rng(config.seed, SCENARIO, "invoices")
+    st_idx = np.flatnonzero(companies.role == "station")
+    buyer_names = vary_names(companies.name[st_idx], 0.15, rng)[0]
+    buyer_codes = vary_codes(companies.code[st_idx], 0.06, rng)[0]
+    rows = _fuel_rows(config, companies, loads, retail, rng) + _sundry_rows(
+        config, companies, stations, sold
+    )
+    amount = np.round(rows.litres * rows.unit, 2)
+    year = (rows.issued.astype("datetime64[Y]").astype(int) + 1970) % 100
+    codes_values, codes_index = _corrupt_codes(buyer_codes, rows.station, 0.004, rng)
     df = pd.DataFrame(
         {
-            "invoice_no": numbered_ids(year * 100 + 11, np.arange(len(load)), 16),
-            "seller_code": categorical(companies.code, seller),
-            "seller_name": categorical(companies.name, seller),
-            "buyer_code": categorical(buyer_codes, loads.station[load]),
-            "buyer_name": categorical(buyer_names, loads.station[load]),
-            "product_name": categorical(np.array(PRODUCT_NAMES), product),
-            "quantity_litres": litres,
-            "unit_price_yuan": unit,
+            "invoice_no": numbered_ids(year * 100 + 11, np.arange(len(amount)), 16),
+            "seller_code": categorical(companies.code, rows.seller),
+            "seller_name": categorical(companies.name, rows.seller),
+            "buyer_code": categorical(codes_values, codes_index),
+            "buyer_name": categorical(buyer_names, rows.station),
+            "product_name": categorical(np.array(PRODUCT_NAMES), rows.product),
+            "quantity_litres": rows.litres,
+            "unit_price_yuan": rows.unit,
             "amount_yuan": amount,
             "vat_yuan": np.round(amount * VAT_RATE, 2),
-            "issued_on": issued.astype("datetime64[us]"),
+            "issued_on": rows.issued.astype("datetime64[us]"),
         }
     )
-    df["buyer_code"] = _corrupt_codes(df["buyer_code"], 0.004, rng)
-    end = month_starts(config)[-1] + pd.offsets.MonthEnd(0)
-    keep = sup["keep"] & (df["issued_on"] <= end).to_numpy()
-    totals = _totals(
-        config,
-        len(st_idx),
-        loads.station[load][keep],
-        issued[keep],
-        df["vat_yuan"].to_numpy()[keep],
-        np.where(product[keep] < len(OIL_PRODUCTS), litres[keep], 0.0),
+    end = (
+        (month_starts(config)[-1] + pd.offsets.MonthEnd(0)).to_datetime64().astype("datetime64[D]")
     )
-    rows = np.flatnonzero(keep)
-    rows = rows[np.lexsort((rows, issued[rows]))]  # by issue date, then number
-    return df.iloc[rows].reset_index(drop=True), totals
+    keep = np.flatnonzero(rows.keep & (rows.issued <= end))
+    oil = np.where(rows.product[keep] < len(OIL_PRODUCTS), rows.litres[keep], 0.0)
+    vat = df["vat_yuan"].to_numpy()[keep]
+    totals = _totals(config, len(st_idx), rows.station[keep], rows.issued[keep], vat, oil)
+    keep = keep[np.lexsort((keep, rows.issued[keep]))]  # by issue date, then number
+    return df.iloc[keep].reset_index(drop=True), totals
 
 
 def _totals(
@@ -165,15 +233,16 @@ def _totals(
     return InvoiceTotals(vat_sum, oil_sum)
 
 
-def _corrupt_codes(codes: pd.Series, rate: float, rng: np.random.Generator) -> pd.Series:
-    """A few codes typed with a wrong check character, on a categorical column.
+def _corrupt_codes(
+    values: np.ndarray, index: np.ndarray, rate: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A few codes typed with a wrong check character: new values and per-row indices.
 
-    Drawn over every possible invoice (before drift filtering), so the same invoice gets the
-    same typo with or without drift.
+    Drawn over every invoice that could exist (before drift filtering), so the same invoice gets
+    the same typo with or without drift.
     """
-    picked = np.flatnonzero(rng.random(len(codes)) < rate)
-    cats = codes.cat.categories.to_numpy(dtype=object)
-    index = codes.cat.codes.to_numpy().astype(np.int64)
-    typos, _ = corrupt_check_chars(cats[index[picked]], 1.0, rng)
-    index[picked] = len(cats) + np.arange(len(picked))
-    return categorical(np.concatenate([cats, typos]), index).set_axis(codes.index)
+    picked = np.flatnonzero(rng.random(len(index)) < rate)
+    typos, _ = corrupt_check_chars(values[index[picked]], 1.0, rng)
+    index = index.copy()
+    index[picked] = len(values) + np.arange(len(picked))
+    return np.concatenate([values, typos]), index

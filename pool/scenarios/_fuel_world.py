@@ -367,8 +367,7 @@ def true_sales(config: SimConfig, stations: Stations) -> tuple[np.ndarray, np.nd
     starts = month_starts(config)
     n, months = len(stations.district), config.months
     days = starts.days_in_month.to_numpy()
-    kind_idx = np.searchsorted(np.array(KINDS), stations.kind.astype(str))
-    kind_idx = np.array([KINDS.index(k) for k in stations.kind])
+    kind_idx = pd.Series(stations.kind).map({k: i for i, k in enumerate(KINDS)}).to_numpy(int)
     season = SEASON[kind_idx][:, starts.month.to_numpy() - 1]
     trend = 1.0 - 0.02 * np.arange(months) / 12  # electric cars eat into gasoline
     noise = rng.normal(1.0, 0.04, (n, months))

@@ -48,7 +48,7 @@ def simulate(config: SimConfig) -> ScenarioPool:
     retail = prices(config)
     delivered = delivered_litres(config, stations, *sold)
     loads = make_loads(config, stations, fraud, delivered)
-    invoices, totals = invoices_table(config, companies, loads, retail)
+    invoices, totals = invoices_table(config, companies, stations, loads, retail, sold)
     declared = declare(config, fraud, sold, retail)
     filings, facts = filings_table(config, companies, stations, declared, totals.input_vat)
     tables = {
