@@ -44,7 +44,7 @@ MONTH_WEIGHTS = np.array([0.6, 0.5, 1.0, 1.1, 1.1, 1.1, 1.0, 1.0, 1.1, 1.0, 0.9,
 FOREMEN_PER_EMPLOYER = 4
 EMPLOYERS_PER_SITE = 3
 RING_FOREMEN = 3
-RING_TEAM_HONEST = 0.3  # share of a ring employer's honest workers brought by the ring's foremen
+RING_TEAM_HONEST = 0.15  # share of a ring employer's honest workers brought by the ring's foremen
 
 _NAME_CHARS = np.array(list("宏建达兴盛华安泰鑫恒城通嘉诚利源瑞丰顺德广鼎宇晟腾龙峰辉振联"))
 _NAME_SUFFIX = np.array(
