@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import auth, db, stats, statuses
+from . import auth, db, statuses
 from .errors import LeadStoreError
 from .models import ROLES
 from .store import LeadStore
@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=common, help="hit-to-case conversion with intervals")
     p.add_argument("--scenario")
     p.add_argument("--by", default="scenario,model_version",
-                   help=f"comma-separated, from: {', '.join(stats.DIMENSIONS)}")
+                   help="comma-separated, from: scenario, model_name, model_version, "
+                   "district, week")
     p = sub.add_parser("create-key", parents=common, help="create an API key for the service")
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, choices=ROLES)
@@ -165,6 +166,8 @@ def cmd_overdue(store: LeadStore, args: argparse.Namespace) -> str:
 
 
 def cmd_stats(store: LeadStore, args: argparse.Namespace) -> str:
+    from . import stats  # pandas: imported only for this command, to keep the others quick
+
     by = [b.strip() for b in args.by.split(",") if b.strip()]
     unknown = [b for b in by if b not in stats.DIMENSIONS]
     if unknown or not by:
@@ -201,7 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"error: lead store unavailable: {first}", file=sys.stderr)
+        print(database_error_line(exc), file=sys.stderr)
         return 2
     return 0
+
+
+def database_error_line(exc: SQLAlchemyError) -> str:
+    """The first line of a database error, for a one-line ``error:`` message."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"error: lead store unavailable: {first}"

@@ -10,17 +10,21 @@ locks rows with ``SELECT ... FOR UPDATE``.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 WRITE_OPTION = "leads_write"
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_UPGRADE_LOCK = threading.Lock()  # Alembic's context is process-global: one upgrade at a time
+HEAD_REVISION = "0001"  # the newest file in migrations/versions (a test keeps them in step)
 
 
 def default_url(data_root: str | os.PathLike[str] | None = None) -> str:
@@ -85,6 +89,8 @@ def writer(engine: Engine) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration pointing at the migrations shipped inside the package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
@@ -95,12 +101,17 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (default: the newest). Safe to call on every start.
 
-    Concurrent callers serialise: the migration runs in one write transaction (SQLite) or
-    under an advisory lock (PostgreSQL), see ``migrations/env.py``.
+    Concurrent callers serialise: threads on a lock here (Alembic's context is global), processes
+    on one write transaction (SQLite) or an advisory lock (PostgreSQL), see ``migrations/env.py``.
     """
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
-        command.upgrade(alembic_config(engine), revision)
+        if revision == "head" and current_revision(engine) == HEAD_REVISION:
+            return  # already there: skip importing Alembic (it costs every CLI call a second)
+        from alembic import command
+
+        with _UPGRADE_LOCK:
+            command.upgrade(alembic_config(engine), revision)
     finally:
         if isinstance(url_or_engine, str):
             engine.dispose()
@@ -108,7 +119,7 @@ def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at (None when never migrated)."""
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

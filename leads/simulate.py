@@ -30,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import db, statuses
+from .cli import database_error_line
 from .errors import LeadStoreError
 from .store import LOCAL_TZ, LeadStore
 from .table import format_table
@@ -275,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             store.close()
     except (LeadStoreError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(database_error_line(exc), file=sys.stderr)
         return 2
     return 0
 
