@@ -156,6 +156,19 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
     assert not a.tables["loans"]["amount_yuan"].equals(c.tables["loans"]["amount_yuan"])
 
 
+@pytest.mark.parametrize(
+    "config, field",
+    [
+        (SimConfig(scale=0), "scale"),
+        (SimConfig(months=0), "months"),
+        (SimConfig(drift_month=30), "drift_month"),
+    ],
+)
+def test_bad_config_names_the_field(config: SimConfig, field: str) -> None:
+    with pytest.raises(ValueError, match=f"mortgage_loans: SimConfig.{field}"):
+        ml.simulate(config)
+
+
 def test_every_table_passes_its_schema(pool) -> None:
     for spec in ml.SOURCES:
         frame = to_pandas(to_arrow_table(pool.tables[spec.table], spec), spec)

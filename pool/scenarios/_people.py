@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pool.keys import _ID_CHECK, _ID_WEIGHTS, _USCC_WEIGHTS, USCC_ALPHABET
+from pool.spec import SimConfig
 
 #: The administrative division code (GB/T 2260) of each of the 16 Beijing districts.
 DISTRICT_CODES: dict[str, str] = {
@@ -280,3 +281,16 @@ def weighted_choice(n: int, weights: np.ndarray, rng: np.random.Generator) -> np
     """Indices 0..len(weights)-1 drawn with the given (unnormalised) weights."""
     w = np.asarray(weights, dtype="float64")
     return rng.choice(len(w), size=n, p=w / w.sum())
+
+
+def check_config(config: SimConfig, scenario: str) -> None:
+    """Refuse a configuration the simulation cannot honour, naming the field at fault."""
+    if not config.scale > 0:
+        raise ValueError(f"{scenario}: SimConfig.scale must be positive, got {config.scale}")
+    if config.months < 1:
+        raise ValueError(f"{scenario}: SimConfig.months must be at least 1, got {config.months}")
+    if config.drift_month is not None and not 0 <= config.drift_month < config.months:
+        raise ValueError(
+            f"{scenario}: SimConfig.drift_month must be in [0, {config.months}), "
+            f"got {config.drift_month}"
+        )

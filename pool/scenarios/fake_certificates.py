@@ -56,6 +56,7 @@ from pool.scenarios._cert_world import (
 from pool.scenarios._oddity import join_flags
 from pool.scenarios._people import (
     add_months,
+    check_config,
     days_to_dates,
     to_days,
     vary_person_names,
@@ -85,6 +86,7 @@ def month_starts(config: SimConfig) -> np.ndarray:
 
 def simulate(config: SimConfig) -> ScenarioPool:
     """Simulate the certificate scenario: agency tables, verification history and truth."""
+    check_config(config, SCENARIO)
     rng = {name: component_rng(config.seed, SCENARIO, name) for name in _STREAMS}
     bounds = month_starts(config)
     world = draw_world(rng["world"], config.scale, int(bounds[0]))

@@ -51,7 +51,7 @@ from pool.scenarios._loan_world import (
     draw_world,
 )
 from pool.scenarios._oddity import join_flags
-from pool.scenarios._people import add_months, days_to_dates, to_days
+from pool.scenarios._people import add_months, check_config, days_to_dates, to_days
 from pool.spec import ScenarioPool, SimConfig
 
 __all__ = ["SOURCES", "PATTERNS", "simulate"]
@@ -74,6 +74,7 @@ DETECT_PROB = {"shell_bridge": 0.85, "shell_buy_after": 0.85, "subtle_spouse": 0
 
 def simulate(config: SimConfig) -> ScenarioPool:
     """Simulate the loan scenario: agency tables, verification history and truth."""
+    check_config(config, SCENARIO)
     rng = {name: component_rng(config.seed, SCENARIO, name) for name in _STREAMS}
     start = to_days(config.start)
     bounds = add_months(np.full(config.months + 1, start), np.arange(config.months + 1))
