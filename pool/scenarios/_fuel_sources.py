@@ -87,7 +87,11 @@ FILINGS = SourceSpec(
     date_column="period",
     filed_column="filed_on",
     columns=(
-        _c("filing_id", "string", "return number (repeated on a re-filing of the same return, identical or amended)"),
+        _c(
+            "filing_id",
+            "string",
+            "return number (repeated on a re-filing of the same return, identical or amended)",
+        ),
         _c("taxpayer_code", "string", "taxpayer credit code as typed (may need normalising)"),
         _c("taxpayer_name", "string", "taxpayer name as typed by the tax bureau"),
         _c("period", "date", "first day of the month the return covers"),
