@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install data lint test bench clean
+.PHONY: help install data features train ledger approve verify serve lint test bench clean
 
 help: ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,24 @@ install: .venv/.installed ## Create or update .venv from the lock file
 
 data: install ## Build the simulated data pool under data/ (SCALE, SEED)
 	$(PY) -m pool.build --scale $(SCALE) --seed $(SEED)
+
+features: install ## Build one scenario's feature table (SCENARIO=fuel_tax, AS_OF=YYYY-MM-DD, ENGINE=duckdb|spark)
+	$(PY) -m features.build --scenario $(or $(SCENARIO),fuel_tax) $(if $(AS_OF),--as-of $(AS_OF)) --engine $(or $(ENGINE),duckdb)
+
+train: install ## The main job: pool (if absent), features, fit, backtest, MLflow, gate, certify, leads out
+	$(PY) -m training.train --scale $(SCALE) --seed $(SEED)
+
+ledger: install ## The model ledger: every scenario and version (also writes reports/ledger.json)
+	$(PY) -m training.ledger --json reports/ledger.json
+
+approve: install ## Record a certification: SCENARIO= VERSION= LINE=business|data APPROVER= [NOTE=]
+	$(PY) -m training.approve --scenario $(SCENARIO) --version $(VERSION) --line $(LINE) --approver "$(APPROVER)" --note "$(NOTE)"
+
+verify: install ## Simulated verifying staff act on dispatched leads (DAYS=60)
+	$(PY) -m leads.simulate --days $(or $(DAYS),60) --seed $(SEED)
+
+serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
+	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000}
 
 lint: install ## Ruff over the whole tree
 	$(PY) -m ruff check .
