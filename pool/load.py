@@ -9,6 +9,8 @@ naming the source and the file.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -123,11 +125,38 @@ def load_source(root: str | os.PathLike | None, scenario: str, table: str) -> pd
     return validate(frame, spec)
 
 
-def load_pool(root: str | os.PathLike | None, scenario: str) -> dict[str, pd.DataFrame]:
+def verify_manifest(root: str | os.PathLike | None, scenario: str | None = None) -> None:
+    """Check the files of the pool (or of one scenario) against the build's sha256 manifest.
+
+    Catches a file changed after the build even when it still fits its schema.
+    """
+    base = data_root(root)
+    path = base / "pool" / "manifest.json"
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise PoolFileError(f"manifest {path} is missing or unreadable: {exc}") from exc
+    prefixes = (f"pool/{scenario}/", f"truth/{scenario}") if scenario else ("",)
+    for rel, meta in files.items():
+        if not rel.startswith(prefixes):
+            continue
+        target = base / rel
+        if not target.is_file():
+            raise PoolFileError(f"{rel}: listed in {path} but missing")
+        if hashlib.sha256(target.read_bytes()).hexdigest() != meta["sha256"]:
+            raise PoolFileError(f"{rel}: sha256 differs from {path} (changed after the build)")
+
+
+def load_pool(
+    root: str | os.PathLike | None, scenario: str, *, check_manifest: bool = False
+) -> dict[str, pd.DataFrame]:
     """Every table of a scenario, validated, keyed by table name (history included).
 
-    Validates every table before returning any, so a bad file stops the whole load.
+    Validates every table before returning any, so a bad file stops the whole load;
+    ``check_manifest`` also compares every file with the build's sha256 manifest first.
     """
+    if check_manifest:
+        verify_manifest(root, scenario)
     tables = [s.table for s in sources(scenario)] + [HISTORY_TABLE]
     return {table: load_source(root, scenario, table) for table in tables}
 

@@ -113,6 +113,18 @@ def test_truncated_file_gives_clear_error(pool_copy):
         load_pool(pool_copy, "fuel_tax")
 
 
+def test_manifest_check_catches_a_file_changed_after_the_build(pool_copy):
+    assert load_pool(pool_copy, "fuel_tax", check_manifest=True)
+    _rewrite(
+        pool_copy, "traffic_cameras", lambda f: f.assign(vehicles_entered=f["vehicles_entered"] + 1)
+    )
+    load_source(pool_copy, "fuel_tax", "traffic_cameras")  # still fits its schema
+    with pytest.raises(
+        PoolFileError, match=r"pool/fuel_tax/traffic_cameras\.parquet: sha256 differs"
+    ):
+        load_pool(pool_copy, "fuel_tax", check_manifest=True)
+
+
 def test_missing_file_gives_clear_error(pool_copy):
     (pool_copy / "pool" / "fuel_tax" / "traffic_cameras.parquet").unlink()
     with pytest.raises(PoolFileError, match=r"fuel_tax\.traffic_cameras: file .* is missing"):
