@@ -175,7 +175,7 @@ class DetectorEnsemble(BaseDetector):
     def __init__(
         self,
         members: tuple[str, ...] = ("iforest", "knn", "tails"),
-        normalisation: str = "ecdf",
+        normalisation: str = "robust_z",
         combination: str = "mean",
         subsample: int = 2048,
         add_indicator: bool = True,
