@@ -9,10 +9,10 @@ from starlette.concurrency import run_in_threadpool
 
 from .api_leads import plain
 from .masking import mask_value
-from .schemas import KeyRequest, KeyResponse, Principal
+from .schemas import ERROR_RESPONSES, KeyRequest, KeyResponse, Principal
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 
 @router.get("/ledger", summary="The model ledger (模型台账)")

@@ -21,10 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from . import access
 from .errors import ApiError
 from .masking import mask_value
-from .schemas import AssignRequest, OutcomeRequest, StartRequest
+from .schemas import ERROR_RESPONSES, AssignRequest, OutcomeRequest, StartRequest
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 Status = Literal["new", "dispatched", "verifying", "case_filed", "no_case", "invalid"]
 District = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z]+$")]

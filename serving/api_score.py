@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from .hub import ServedModel
-from .schemas import Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
+from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
 from .scoring import (
     finite_or_none,
     frame_from_rows,
@@ -27,7 +27,7 @@ from .scoring import (
 )
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 
 def model_ref(served: ServedModel) -> dict[str, Any]:

@@ -175,6 +175,23 @@ class ErrorBody(BaseModel):
     detail: list[dict] | None = None
 
 
+def _error(description: str) -> dict:
+    return {"model": ErrorBody, "description": description}
+
+
+#: Error answers every /v1 route may give, documented in the OpenAPI spec.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    401: _error("missing or unknown API key"),
+    403: _error("the key's role or district does not allow this"),
+    404: _error("unknown scenario, lead or entity"),
+    409: _error("the lead's life cycle does not allow this change"),
+    413: _error("request body over the size limit"),
+    422: _error("invalid request: the fields at fault are listed in detail"),
+    500: _error("unexpected error, logged under an incident id"),
+    503: _error("no model version could be loaded for the scenario"),
+}
+
+
 class LoadedModel(BaseModel):
     scenario: str
     alias: str
