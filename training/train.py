@@ -26,7 +26,14 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from training import registry as reg
-from training.lifecycle import Decision, GateInput, certify_demo, gate_candidate, mark_baseline
+from training.lifecycle import (
+    Decision,
+    GateInput,
+    certify_demo,
+    gate_candidate,
+    mark_baseline,
+    promote,
+)
 from training.mlflow_setup import MlflowSettings, experiment_id, open_client, resolve
 from training.train_data import (
     REAL_SCENARIOS,
@@ -62,7 +69,12 @@ class Job:
     client: MlflowClient
     store: Any
     require_real: bool
+    policies: dict[str, Policy] = field(default_factory=dict)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def policy(self, scenario: str) -> Policy:
+        """The scenario's policy (an override given to ``run`` wins)."""
+        return self.policies.get(scenario) or policy_for(scenario)
 
     @contextmanager
     def stage(self, scenario: str, name: str):
@@ -276,13 +288,17 @@ def what_changed(job: Job, cand: Candidate, previous: int | None) -> str:
 
 def train_scenario(job: Job, scenario: str) -> Outcome:
     """The whole chain for one scenario."""
-    policy = policy_for(scenario)
+    policy = job.policy(scenario)
     cand = fit_candidate(job, scenario, policy)
     previous = reg.alias_version(job.client, scenario, reg.CHAMPION) if scenario in \
         reg.list_scenarios(job.client) else None
     version, run_id, picked = record_candidate(job, cand, policy)
     decisions = decide(job, cand, version, policy)
-    ensure_detector(job, cand)
+    detector = ensure_detector(job, cand)
+    if reg.alias_version(job.client, scenario, reg.CHAMPION) is None:
+        with job.stage(scenario, "mlflow"):
+            promote(job.client, scenario, detector, decided_by="train",
+                    reason="no certified supervised version yet: the detector baseline serves")
     n_leads = serve_leads(job, cand, version, picked, run_id, policy)
     m = cand.backtest.metrics
     return Outcome(scenario, version, decisions[-1].lifecycle,
@@ -306,13 +322,14 @@ def open_job(data: str | None, seed: int, root: Path | None, require_real: bool 
 
 def run(scenarios: list[str] | None = None, data: str | None = None, seed: int = 42,
         root: Path | None = None, scale: float = 1.0, require_real: bool | None = None,
-        leads_url: str | None = None,
+        leads_url: str | None = None, policies: dict[str, Policy] | None = None,
         on_result: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], Job]:
     """Train every scenario; the pool is built if absent and validated before anything else."""
     scenarios = scenarios or trainable_scenarios()
     ensure_pool(data, seed, scale, scenarios)
     validate_pool(data, scenarios)
     job = open_job(data, seed, root, require_real, leads_url)
+    job.policies = dict(policies or {})
     outcomes = []
     try:
         for scenario in scenarios:
@@ -345,6 +362,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _progress(outcome: Outcome) -> None:
+    print(f"  {outcome.scenario}: v{outcome.version} {outcome.lifecycle}", flush=True)
+
+
+def timing_table(job: Job) -> pd.DataFrame:
+    """Seconds per stage and scenario (MLflow bookkeeping is the ``mlflow`` column)."""
+    return pd.DataFrame(job.timings).T.fillna(0.0).round(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     from pool.load import PoolError
 
@@ -357,15 +383,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     try:
-        outcomes, _ = run(args.scenarios, args.data, args.seed, args.root, args.scale,
-                          on_result=lambda o: print(f"  {o.scenario}: v{o.version} {o.lifecycle}",
-                                                    flush=True))
+        outcomes, job = run(args.scenarios, args.data, args.seed, args.root, args.scale,
+                          on_result=_progress)
     except PoolError as exc:
         print(f"training stopped, nothing registered: the pool failed validation\n{exc}",
               file=sys.stderr)
         return 1
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
         print(summary_table(outcomes).to_string(index=False))
+        print("\nseconds per stage:\n" + timing_table(job).to_string())
     print(f"\ntrained {len(outcomes)} scenario(s) in {time.perf_counter() - started:.0f} s; "
           "`python -m training.ledger` shows every version")
     return 0

@@ -36,7 +36,15 @@ def trainable_scenarios() -> list[str]:
     from features import registry
 
     have_data = set(simulated_scenarios()) | set(REAL_SCENARIOS)
-    return [s for s in registry.names() if s in have_data]
+    found = []
+    for name in registry.names():
+        try:
+            registry.get(name)
+        except (ImportError, KeyError):
+            continue  # declared as a built-in but its module is not there (yet)
+        if name in have_data:
+            found.append(name)
+    return found
 
 
 def ensure_pool(data: str | Path | None, seed: int, scale: float,
@@ -95,9 +103,9 @@ def data_hash(data: str | Path | None, scenario: str) -> str:
     else:
         manifest = json.loads((data_root(data) / "pool" / "manifest.json").read_text())
         digest.update(json.dumps(manifest["config"], sort_keys=True).encode())
-        for entry in manifest.get("files", []):
-            if entry.get("scenario") == scenario and "truth" not in str(entry.get("path")):
-                digest.update(str(entry.get("sha256")).encode())
+        for path, entry in sorted(manifest.get("files", {}).items()):
+            if path.startswith(f"pool/{scenario}/"):
+                digest.update(f"{path}:{entry['sha256']}".encode())
     return digest.hexdigest()[:16]
 
 
