@@ -247,6 +247,16 @@ def summary_table(store: LeadStore, summary: SimulationSummary) -> str:
     return format_table(rows, columns)
 
 
+def _start_day(text: str) -> date:
+    """``YYYY-MM-DD``, or ``today`` on the Beijing calendar."""
+    if text == "today":
+        return datetime.now(LOCAL_TZ).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"start {text!r} is not YYYY-MM-DD or 'today'") from exc
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m leads.simulate", description=__doc__)
     parser.add_argument("--data", type=Path, default=None, help="data root (default: data)")
@@ -256,7 +266,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--capacity", type=int, default=VerifierParams.capacity,
                         help="leads a district holds in hand per scenario")
     parser.add_argument("--deadline-days", type=int, default=VerifierParams.deadline_days)
-    parser.add_argument("--start", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
+    parser.add_argument("--start", type=_start_day,
+                        help="first day: YYYY-MM-DD or 'today' (default: the day after the "
+                        "latest as-of date or simulated change)")
     return parser
 
 

@@ -9,12 +9,11 @@ SQLite), so concurrent writers queue instead of overwriting each other.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db, statuses
@@ -26,28 +25,14 @@ from .errors import (
     UnknownLead,
 )
 from .models import Assignment, AuditEntry, Lead, LeadScore, Outcome, StatusChange
+from .reads import LOCAL_TZ, Clock, LeadReader, check_lead_id, outcome_view, utc_now
 from .runs import LeadInput, LeadRun, validate_run
 from .txn import run_transaction
-from .views import (
-    AssignmentView,
-    AuditView,
-    HistoryView,
-    LeadDetail,
-    LeadView,
-    OutcomeView,
-    ScoreView,
-    UpsertResult,
-)
+from .views import LeadView, OutcomeView, UpsertResult
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # deadlines and weeks are the users' calendar days
-Clock = Callable[[], datetime]
+__all__ = ["LOCAL_TZ", "Clock", "LeadStore", "utc_now"]
 T = TypeVar("T")
 CHUNK = 500
-
-
-def utc_now() -> datetime:
-    """The wall clock in UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 def _actor(actor: object) -> str:
@@ -63,12 +48,6 @@ def _required_text(field: str, value: object) -> str:
     return value.strip()
 
 
-def _check_lead_id(lead_id: object) -> int:
-    if isinstance(lead_id, bool) or not isinstance(lead_id, int):
-        raise InvalidValue("lead_id", lead_id, "must be an integer")
-    return lead_id
-
-
 def _amount(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidValue("amount_recovered", value, "must be a number")
@@ -77,19 +56,19 @@ def _amount(value: object) -> float:
     return round(float(value), 2)
 
 
-class LeadStore:
-    """Leads and their life cycle over a SQLAlchemy engine (SQLite or PostgreSQL).
+class LeadStore(LeadReader):
+    """Leads and their life cycle over a SQLAlchemy engine (SQLite or PostgreSQL); the reads
+    (get, detail, list_leads, overdue, outcomes, audit_entries) come from
+    :class:`leads.reads.LeadReader`.
 
     ``clock`` returns the current time as an aware datetime; the simulated verifier passes a
     simulated clock so that a season of verification plays out in seconds.
     """
 
     def __init__(self, engine: Engine, clock: Clock | None = None, owns_engine: bool = False):
-        self.engine = engine
-        self._clock = clock or utc_now
+        super().__init__(engine, clock)
         self._owns_engine = owns_engine
         self._writes = sessionmaker(bind=db.writer(engine), expire_on_commit=False)
-        self._reads = sessionmaker(bind=engine, expire_on_commit=False)
 
     @classmethod
     def open(
@@ -109,27 +88,6 @@ class LeadStore:
     def transaction(self, operation: Callable[[Session], T]) -> T:
         """Run ``operation`` as one write transaction with the store's lock and retry rules."""
         return run_transaction(self._writes, operation)
-
-    def reading(self) -> Session:
-        """A read-only session (deferred transaction; never blocks writers)."""
-        return self._reads()
-
-    # ----------------------------------------------------------------- time
-    @property
-    def clock(self) -> Clock:
-        """The callable this store reads the time from."""
-        return self._clock
-
-    def now(self) -> datetime:
-        """The store's current time (aware, UTC)."""
-        moment = self._clock()
-        if moment.tzinfo is None:
-            raise ValueError("the store clock must return an aware datetime")
-        return moment.astimezone(UTC)
-
-    def today(self) -> date:
-        """Today's date on the users' (Beijing) calendar: deadlines are calendar days there."""
-        return self.now().astimezone(LOCAL_TZ).date()
 
     # ----------------------------------------------------------------- runs
     def upsert_leads(self, run: LeadRun, actor: str = "training") -> UpsertResult:
@@ -233,7 +191,7 @@ class LeadStore:
         """Hand a lead to a unit and an assignee with a deadline (交办). A dispatched lead may be
         dispatched again (re-assigned or given a new deadline when chased); a deadline before
         today is refused."""
-        lead_id, who = _check_lead_id(lead_id), _actor(actor)
+        lead_id, who = check_lead_id(lead_id), _actor(actor)
         unit, assignee = _required_text("unit", unit), _required_text("assignee", assignee)
         if not isinstance(deadline, date) or isinstance(deadline, datetime):
             raise InvalidValue("deadline", deadline, "must be a date (YYYY-MM-DD)", lead_id)
@@ -259,7 +217,7 @@ class LeadStore:
         self, lead_id: int, *, actor: str, note: str | None = None, role: str | None = None
     ) -> LeadView:
         """The assigned unit starts verifying (核查) a dispatched lead."""
-        lead_id, who = _check_lead_id(lead_id), _actor(actor)
+        lead_id, who = check_lead_id(lead_id), _actor(actor)
 
         def operation(session: Session) -> LeadView:
             now = self.now()
@@ -280,7 +238,7 @@ class LeadStore:
         Idempotent: recording the same outcome (status, amount, case reference) again returns
         the stored one with ``created=False``; a different outcome is refused.
         """
-        lead_id, who = _check_lead_id(lead_id), _actor(actor)
+        lead_id, who = check_lead_id(lead_id), _actor(actor)
         outcome = statuses.check_outcome(outcome)
         amount = _amount(amount_recovered)
         reference = case_reference.strip() or None if case_reference else None
@@ -299,7 +257,7 @@ class LeadStore:
             self._audit(session, who, "record_outcome", "lead", str(lead.id), now, role=role,
                         reason=note, details={"outcome": outcome, "amount_recovered": amount,
                                               "case_reference": reference})
-            return _outcome_view(row, created=True)
+            return outcome_view(row, created=True)
 
         return run_transaction(self._writes, operation)
 
@@ -316,7 +274,7 @@ class LeadStore:
                 f"case {existing.case_reference}",
                 f"{outcome}, amount {amount}, case {reference}",
             )
-        return _outcome_view(existing, created=False)
+        return outcome_view(existing, created=False)
 
     def _locked(self, session: Session, lead_id: int) -> Lead:
         """The lead row, locked until the transaction ends; unknown ids are refused."""
@@ -360,149 +318,3 @@ class LeadStore:
     ) -> None:
         session.add(AuditEntry(actor=actor, role=role, action=action, object_type=object_type,
                                object_id=object_id, at=at, reason=reason, details=details or {}))
-
-    def audit_entries(
-        self, object_type: str | None = None, object_id: str | None = None, limit: int = 1000
-    ) -> list[AuditView]:
-        """The newest audit entries first, optionally for one object."""
-        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        if object_type is not None:
-            query = query.where(AuditEntry.object_type == object_type)
-        if object_id is not None:
-            query = query.where(AuditEntry.object_id == object_id)
-        with self._reads() as session:
-            return [_audit_view(entry) for entry in session.scalars(query)]
-
-    # ----------------------------------------------------------------- reads
-    def get(self, lead_id: int) -> LeadView:
-        """One lead as it stands."""
-        lead_id = _check_lead_id(lead_id)
-        with self._reads() as session:
-            lead = session.get(Lead, lead_id)
-            if lead is None:
-                raise UnknownLead(lead_id)
-            return self._view(lead)
-
-    def detail(self, lead_id: int) -> LeadDetail:
-        """One lead with its outcome, status history, scores and assignments."""
-        lead_id = _check_lead_id(lead_id)
-        with self._reads() as session:
-            lead = session.get(Lead, lead_id)
-            if lead is None:
-                raise UnknownLead(lead_id)
-            outcome = session.scalar(select(Outcome).where(Outcome.lead_id == lead_id))
-            return LeadDetail(
-                lead=self._view(lead),
-                outcome=None if outcome is None else _outcome_view(outcome, created=False),
-                history=[_history_view(h) for h in _children(session, StatusChange, lead_id)],
-                scores=[_score_view(s) for s in _children(session, LeadScore, lead_id)],
-                assignments=[_assignment_view(a)
-                             for a in _children(session, Assignment, lead_id)],
-            )
-
-    def list_leads(
-        self, *, scenario: str | None = None, district: str | None = None,
-        status: str | None = None, overdue: bool | None = None, limit: int | None = None,
-        offset: int = 0,
-    ) -> list[LeadView]:
-        """Leads matching the filters, most suspicious first (score, then id)."""
-        query = self._filtered(select(Lead), scenario, district, status, overdue)
-        query = query.order_by(Lead.score.desc(), Lead.id).offset(offset).limit(limit)
-        with self._reads() as session:
-            return [self._view(lead) for lead in session.scalars(query)]
-
-    def count_leads(
-        self, *, scenario: str | None = None, district: str | None = None,
-        status: str | None = None, overdue: bool | None = None,
-    ) -> int:
-        """How many leads match the filters (for pagination)."""
-        query = self._filtered(select(func.count(Lead.id)), scenario, district, status, overdue)
-        with self._reads() as session:
-            return int(session.scalar(query) or 0)
-
-    def overdue(self, *, scenario: str | None = None, district: str | None = None) -> list[LeadView]:
-        """Leads to chase (督办): dispatched or verifying past their deadline, oldest first."""
-        query = self._filtered(select(Lead), scenario, district, None, True)
-        query = query.order_by(Lead.deadline, Lead.id)
-        with self._reads() as session:
-            return [self._view(lead) for lead in session.scalars(query)]
-
-    def outcomes(self, scenario: str | None = None) -> list[OutcomeView]:
-        """Every recorded outcome (optionally of one scenario), oldest first."""
-        query = select(Outcome).order_by(Outcome.id)
-        if scenario is not None:
-            query = query.join(Lead, Lead.id == Outcome.lead_id).where(Lead.scenario == scenario)
-        with self._reads() as session:
-            return [_outcome_view(o, created=False) for o in session.scalars(query)]
-
-    def _filtered(
-        self, query: Select[Any], scenario: str | None, district: str | None,
-        status: str | None, overdue: bool | None,
-    ) -> Select[Any]:
-        if scenario is not None:
-            query = query.where(Lead.scenario == scenario)
-        if district is not None:
-            query = query.where(Lead.district == district)
-        if status is not None:
-            query = query.where(Lead.status == statuses.check_status(status))
-        if overdue is not None:
-            late = Lead.status.in_(statuses.ACTIVE_STATUSES) & (Lead.deadline < self.today())
-            query = query.where(late if overdue else ~late)
-        return query
-
-    def _view(self, lead: Lead) -> LeadView:
-        days = 0
-        if lead.status in statuses.ACTIVE_STATUSES and lead.deadline is not None:
-            days = max(0, (self.today() - lead.deadline).days)
-        return LeadView(
-            id=lead.id, scenario=lead.scenario, entity_id=lead.entity_id, district=lead.district,
-            model_name=lead.model_name, model_version=lead.model_version, run_id=lead.run_id,
-            score=lead.score, probability=lead.probability, rank=lead.rank, reasons=lead.reasons,
-            as_of=lead.as_of, created_at=lead.created_at, updated_at=lead.updated_at,
-            status=lead.status, status_changed_at=lead.status_changed_at, unit=lead.unit,
-            assignee=lead.assignee, deadline=lead.deadline, overdue=days > 0, days_overdue=days,
-        )
-
-    # ----------------------------------------------------------------- figures
-    def conversion_by_version(self, scenario: str) -> list[Any]:
-        """Per model version: issued, verified, cases, conversion and its Wilson interval
-        (see :func:`leads.stats.conversion_by_version`)."""
-        from .stats import conversion_by_version
-
-        return conversion_by_version(self.engine, scenario)
-
-
-def _children(session: Session, model: Any, lead_id: int) -> Iterable[Any]:
-    """Rows of a child table for one lead, oldest first."""
-    return session.scalars(select(model).where(model.lead_id == lead_id).order_by(model.id))
-
-
-def _outcome_view(row: Outcome, created: bool) -> OutcomeView:
-    return OutcomeView(
-        lead_id=row.lead_id, outcome=row.outcome, amount_recovered=row.amount_recovered,
-        case_reference=row.case_reference, model_name=row.model_name,
-        model_version=row.model_version, actor=row.actor, recorded_at=row.recorded_at,
-        note=row.note, created=created,
-    )
-
-
-def _history_view(row: StatusChange) -> HistoryView:
-    return HistoryView(from_status=row.from_status, to_status=row.to_status, actor=row.actor,
-                       at=row.at, note=row.note)
-
-
-def _score_view(row: LeadScore) -> ScoreView:
-    return ScoreView(run_id=row.run_id, model_name=row.model_name, model_version=row.model_version,
-                     score=row.score, probability=row.probability, rank=row.rank, as_of=row.as_of,
-                     recorded_at=row.recorded_at)
-
-
-def _assignment_view(row: Assignment) -> AssignmentView:
-    return AssignmentView(unit=row.unit, assignee=row.assignee, deadline=row.deadline,
-                          assigned_by=row.assigned_by, assigned_at=row.assigned_at)
-
-
-def _audit_view(row: AuditEntry) -> AuditView:
-    return AuditView(id=row.id, actor=row.actor, role=row.role, action=row.action,
-                     object_type=row.object_type, object_id=row.object_id, at=row.at,
-                     reason=row.reason, details=row.details)

@@ -152,7 +152,10 @@ def test_killed_writer_loses_no_acknowledged_outcome(db_url: str) -> None:
     receiver, sender = SPAWN.Pipe(duplex=False)
     writer = SPAWN.Process(target=outcome_worker, args=(db_url, ids, "case_filed", sender))
     writer.start()
-    acknowledged = [receiver.recv() for _ in range(20)]
+    acknowledged = []
+    while len(acknowledged) < 20:
+        assert receiver.poll(300), f"writer stalled (exit code {writer.exitcode})"
+        acknowledged.append(receiver.recv())
     writer.kill()  # SIGKILL, mid-way
     writer.join()
     while receiver.poll(0.2):
