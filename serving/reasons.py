@@ -10,16 +10,16 @@ with the entity's value against the median of its district's peers.
 
 from __future__ import annotations
 
-import math
 import threading
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .hub import ServedModel
+from .hub import ServedModel, in_chunks
 
 DETECTOR_FEATURE = "detector_score"
+PARALLEL_SHAP = 200
 _SURROGATES: dict[tuple[str, str, str], Any] = {}
 _LOCK = threading.Lock()
 
@@ -69,8 +69,9 @@ def contributions(served: ServedModel, frame: pd.DataFrame, background: pd.DataF
         if booster is None:
             raise TypeError(f"cannot explain a {type(estimator).__name__}: no LightGBM booster, "
                             "supervised scorer or detector inside the served model")
-        values = booster.predict(table.to_numpy(dtype="float64"), pred_contrib=True)
-        return np.asarray(values)[:, : table.shape[1]], list(table.columns)
+        values = in_chunks(lambda part: np.asarray(booster.predict(
+            part.to_numpy(dtype="float64"), pred_contrib=True)), table, min_rows=PARALLEL_SHAP)
+        return values[:, : table.shape[1]], list(table.columns)
     names = list(explained[0].contributions) if explained else list(table.columns)
     values = np.array([[e.contributions[n] for n in names] for e in explained])
     return values.reshape(len(rows), len(names)), names
@@ -96,14 +97,6 @@ def sentence(spec: Any, feature: str, value: float | None, peer: float | None) -
                          np.nan if peer is None else peer)
 
 
-def _number(raw: Any) -> float | None:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
-
-
 def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
             background: pd.DataFrame | None = None) -> list[list[dict[str, Any]]]:
     """Reasons for every row of ``frame`` (already limited to the rows asked for): the features
@@ -111,35 +104,50 @@ def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
     features = frame.loc[:, list(served.columns)].astype("float64")
     values, names = contributions(served, features, background)
     specs = declared_features(served.scenario)
-    peers = peer_medians(frame, background, list(served.columns))
+    raw = features.to_numpy()
+    column_of = {c: i for i, c in enumerate(features.columns)}
+    peers = peer_medians(features.index, background, list(served.columns))
     out = []
     for i in range(len(features)):
-        order = np.argsort(-values[i], kind="stable")[:max_reasons]
         row = []
-        for j in order:
+        for j in np.argsort(-values[i], kind="stable")[:max_reasons]:
             name = names[j]
-            value = _number(features.iloc[i][name]) if name in features.columns else None
-            peer = peers[i].get(name) if peers else None
+            col = column_of.get(name)
+            value = None if col is None or np.isnan(raw[i, col]) else float(raw[i, col])
+            peer = None if peers is None or col is None else float(peers[i, col])
             row.append({"feature": name, "value": value, "shap": round(float(values[i, j]), 6),
                         "text": sentence(specs.get(name), name, value, peer)})
         out.append(row)
     return out
 
 
-def peer_medians(frame: pd.DataFrame, background: pd.DataFrame | None, columns: list[str]
-                 ) -> list[dict[str, float]]:
-    """Per row, the median of each feature among the row's district peers in the population
-    (the whole population when districts are unknown)."""
+_PEERS: dict[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = {}
+
+
+def district_medians(background: pd.DataFrame, columns: list[str]
+                     ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Median of every feature per district, and overall; computed once per population table."""
+    cached = _PEERS.get(id(background))
+    if cached is None or cached[0] is not background:
+        by_district = (background.groupby("district")[columns].median()
+                       if "district" in background.columns else pd.DataFrame(columns=columns))
+        cached = (background, by_district, background[columns].median().to_numpy())
+        _PEERS.clear()  # keep one population per process: the latest table
+        _PEERS[id(background)] = cached
+    return cached[1], cached[2]
+
+
+def peer_medians(entities: pd.Index, background: pd.DataFrame | None, columns: list[str]
+                 ) -> np.ndarray | None:
+    """Per entity, the medians of its district's peers in the population (rows x columns);
+    the whole population's median for an entity or district the population does not know."""
     if background is None or not len(background):
-        return []
-    overall = background[columns].median()
-    by_district = (background.groupby("district")[columns].median()
-                   if "district" in background.columns else None)
-    out = []
-    for entity in frame.index:
-        district = background["district"].get(entity) if by_district is not None else None
-        if district is not None and district in by_district.index:
-            out.append(by_district.loc[district].to_dict())
-        else:
-            out.append(overall.to_dict())
+        return None
+    by_district, overall = district_medians(background, columns)
+    out = np.tile(overall, (len(entities), 1))
+    if "district" in background.columns and len(by_district):
+        districts = background["district"].reindex(entities).to_numpy()
+        known = by_district.reindex(districts).to_numpy(dtype="float64")
+        found = ~np.isnan(known)
+        out[found] = known[found]
     return out

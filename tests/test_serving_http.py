@@ -7,30 +7,18 @@ process group id at the end.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from serving.launch import running_service
 from serving.sandbox import SCENARIO, cached
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,38 +30,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def server(sandbox, tmp_path_factory):
     """``bentoml serve`` on 127.0.0.1 and a free port, waited on /readyz, stopped by PID."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("http-log") / "serve.log").open("w")
-    env = {**os.environ, **sandbox.env(refresh_seconds=1.0), "BENTOML_HOME":
-           str(sandbox.root / "bentoml")}
-    bentoml = Path(sys.executable).parent / "bentoml"
-    proc = subprocess.Popen(
-        [str(bentoml), "serve", "serving.service:SupervisionLeads", "--host", "127.0.0.1",
-         "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"bentoml serve exited with {proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"service not ready within 240 s; see {log.name}")
+    log = tmp_path_factory.mktemp("http-log") / "serve.log"
+    env = {**sandbox.env(refresh_seconds=1.0), "BENTOML_HOME": str(sandbox.root / "bentoml")}
+    with running_service(env, log) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 def bearer(sandbox, who: str) -> dict[str, str]:

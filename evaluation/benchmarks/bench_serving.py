@@ -1,0 +1,148 @@
+"""Serving benchmark: the BentoML service over loopback against plain in-process LightGBM.
+
+Three measurements on one started server (``bentoml serve`` on 127.0.0.1, one worker), backed by a
+sandbox deployment (MLflow sqlite registry with a registered LightGBM pyfunc, lead store, feature
+table of N entities):
+
+1. single-entity explained score: one entity id, reasons with SHAP, sequential requests; p50/p99;
+2. score-all: every entity scored, reasons for the top 1,000, end to end (request, scoring, SHAP,
+   JSON, parse on the client), against ``booster.predict`` of the same model on the same rows in
+   this process; goal: at least half its throughput;
+3. fixed-rate load: single-entity explained scores sent on a fixed schedule (open loop: latency
+   counted from the scheduled send time, so a stall is not hidden), zero errors expected; p99.
+
+Full: 100,000 entities, 60 s load. Quick: 10,000 entities, 5 s load.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from serving.launch import running_service
+from serving.sandbox import FEATURES, SCENARIO, Sandbox, build
+
+EXPLAIN_TOP = 1_000
+
+
+def quantile_ms(samples: list[float], q: float) -> float:
+    """The q-quantile of durations in seconds, in milliseconds."""
+    return round(float(np.quantile(np.asarray(samples), q)) * 1000, 2)
+
+
+def plain_lightgbm(sandbox: Sandbox, table: pd.DataFrame, repeats: int = 3) -> float:
+    """Best-of-``repeats`` seconds for ``booster.predict`` of the served model on every row."""
+    from mlflow.tracking import MlflowClient
+
+    from training.pyfunc import load_estimator
+
+    client = MlflowClient(sandbox.tracking_uri)
+    uri = client.get_model_version_download_uri(f"supervision-{SCENARIO}", "1")
+    booster = load_estimator(uri).booster_
+    X = table.loc[:, list(FEATURES)].to_numpy(dtype="float64")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        booster.predict(X)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def single_latencies(client: httpx.Client, ids: list[str], n: int) -> list[float]:
+    """Seconds per sequential single-entity explained score."""
+    out = []
+    for i in range(n):
+        body = {"scenario": SCENARIO, "entity_ids": [ids[i % len(ids)]], "explain_top": 1}
+        started = time.perf_counter()
+        got = client.post("/v1/score", json=body)
+        got.raise_for_status()
+        assert got.json()["results"][0]["reasons"], "reasons missing"
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def score_all(client: httpx.Client, n: int, repeats: int = 3) -> float:
+    """Median seconds to score every entity with reasons for the top 1,000, end to end."""
+    body = {"scenario": SCENARIO, "all_entities": True, "explain_top": EXPLAIN_TOP,
+            "layout": "columns"}
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        got = client.post("/v1/score", json=body, timeout=300)
+        got.raise_for_status()
+        data = got.json()
+        times.append(time.perf_counter() - started)
+        assert data["count"] == n and len(data["reasons"]) == min(EXPLAIN_TOP, n)
+    return statistics.median(times)
+
+
+def fixed_rate(base: str, headers: dict, ids: list[str], rate: float, seconds: float
+               ) -> dict:
+    """Open-loop load: request i is due at start + i/rate; latency counts from that time."""
+    total = int(rate * seconds)
+    clients = [httpx.Client(base_url=base, headers=headers, timeout=30) for _ in range(16)]
+    start = time.perf_counter() + 0.5
+
+    def one(i: int) -> tuple[float, bool]:
+        due = start + i / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        body = {"scenario": SCENARIO, "entity_ids": [ids[i % len(ids)]], "explain_top": 1}
+        try:
+            ok = clients[i % len(clients)].post("/v1/score", json=body).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        return time.perf_counter() - due, ok
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        results = list(pool.map(one, range(total)))
+    elapsed = time.perf_counter() - start
+    for client in clients:
+        client.close()
+    latencies = [r[0] for r in results]
+    return {"requests": total, "errors": sum(not r[1] for r in results),
+            "achieved_rps": round(total / elapsed, 1), "p50_ms": quantile_ms(latencies, 0.5),
+            "p99_ms": quantile_ms(latencies, 0.99), "max_ms": round(max(latencies) * 1000, 1)}
+
+
+def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
+    """The three measurements against a started server."""
+    table = pd.read_parquet(sandbox.features_dir / f"{SCENARIO}.parquet")
+    ids = table["entity_id"].sample(500, random_state=1).tolist()
+    headers = {"Authorization": f"Bearer {sandbox.keys['system']}"}
+    rows = []
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        single_latencies(client, ids, 10)  # warm-up: first SHAP, connection
+        lat = single_latencies(client, ids, 60 if quick else 300)
+        rows.append({"case": "single entity, explained", "n": len(lat),
+                     "p50_ms": quantile_ms(lat, 0.5), "p99_ms": quantile_ms(lat, 0.99)})
+        served = score_all(client, len(table))
+    plain = plain_lightgbm(sandbox, table)
+    rows.append({"case": f"score all + reasons top {EXPLAIN_TOP} (HTTP, end to end)",
+                 "n": len(table), "seconds": round(served, 3),
+                 "rows_per_s": round(len(table) / served),
+                 "vs_plain_lightgbm": round(plain / served, 3)})
+    rows.append({"case": "plain in-process LightGBM predict (same rows)", "n": len(table),
+                 "seconds": round(plain, 3), "rows_per_s": round(len(table) / plain)})
+    rate, seconds = (20.0, 5.0) if quick else (40.0, 60.0)
+    load = fixed_rate(base, headers, ids, rate, seconds)
+    rows.append({"case": f"fixed rate {rate:.0f}/s for {seconds:.0f} s, explained single",
+                 "n": load.pop("requests"), **load})
+    return rows
+
+
+def run(quick: bool) -> list[dict]:
+    """Build a sandbox of 100,000 (quick: 10,000) entities, serve it, measure."""
+    n = 10_000 if quick else 100_000
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+        sandbox = build(Path(tmp) / "sbx", entities=n, leads_per_district=2,
+                        staff_districts=("Haidian",))
+        env = {**sandbox.env(refresh_seconds=30.0), "BENTOML_HOME": str(Path(tmp) / "bentoml")}
+        with running_service(env, Path(tmp) / "serve.log") as base:
+            return measure(sandbox, base, quick)

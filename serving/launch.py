@@ -1,0 +1,74 @@
+"""Start ``bentoml serve`` for the service on a free loopback port, wait until ready, stop it.
+
+Used by the HTTP tests and the benchmark: the server runs in its own process group, so stopping
+it by that group's id also stops BentoML's worker processes and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE = "serving.service:SupervisionLeads"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(proc: subprocess.Popen, base: str, timeout: float, log: Path) -> None:
+    """Poll ``/readyz`` until 200; fail early if the server exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bentoml serve exited with {proc.returncode}; see {log}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"service not ready within {timeout:.0f} s; see {log}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextmanager
+def running_service(env: Mapping[str, str], log: Path, timeout: float = 240.0) -> Iterator[str]:
+    """Run the service with ``env`` added to the environment; yield its base URL."""
+    port = free_port()
+    bentoml = Path(sys.executable).parent / "bentoml"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(bentoml), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(proc, base, timeout, log)
+            yield base
+        finally:
+            stop(proc)
