@@ -150,7 +150,7 @@ def build_features(
         report = join_report(con, tables, spec.joins)
         frame = con.execute(feature_expression(spec, tables, ctx))
     finally:
-        release(tables.values())
+        release(con, tables.values())
     frame = _tidy(frame, spec)
     digest = feature_set_hash(spec)
     frame["feature_set_hash"] = digest

@@ -9,6 +9,7 @@ reused for the life of the process.
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import os
 import shutil
@@ -20,9 +21,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
-from ibis.expr.types.relations import CachedTable
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
+_VIEWS = itertools.count()
 
 
 class EngineError(RuntimeError):
@@ -46,6 +47,10 @@ def connect(engine: str = "duckdb") -> BaseBackend:
 def spark_session() -> Any:
     """The single local Spark session: 2 cores, no UI, few shuffle partitions, quiet logs.
 
+    Feature plans are wide (dozens of joins) over modest data, so planning and code generation
+    dominate: whole-stage code generation and adaptive re-planning are off, which makes local
+    runs several times faster; on a cluster, set them back with the usual Spark settings.
+
     Its warehouse lives in a temporary folder removed at exit, so nothing is written to the
     work tree; the session time zone is UTC so dates mean the same as in DuckDB.
     """
@@ -62,8 +67,10 @@ def spark_session() -> Any:
         .appName("supervision-features")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.warehouse.dir", os.path.join(warehouse, "warehouse"))
         .config("spark.sql.catalogImplementation", "in-memory")
         .config("spark.sql.session.timeZone", "UTC")
@@ -88,18 +95,25 @@ def materialise(con: BaseBackend, table: ir.Table, name: str) -> ir.Table:
     """Compute ``table`` once inside the engine and return a handle on the stored result.
 
     Used for the normalised sources, which the join report and several features read. DuckDB
-    hands the result over as Arrow (no copy through pandas) and gets it back as an in-memory
-    table; Spark keeps a cached DataFrame, which ``release`` unpersists. (Ibis's ``cache()`` and
-    ``create_table(overwrite=True)`` emit a DROP statement the locked sqlglot renders wrongly
-    for DuckDB, so they are avoided there.)
+    hands the result over as Arrow and gets it back as an in-memory table; Spark keeps it as a
+    cached temporary view (``CACHE TABLE``), which ``release`` uncaches. (Ibis's ``cache()``
+    binds in-memory tables to the default backend and emits a DROP statement the locked sqlglot
+    renders wrongly for DuckDB, so it is not used.)
     """
     if con.name == "duckdb":
         return ibis.memtable(con.to_pyarrow(table))
-    return table.cache()
+    view = f"features_{name}_{next(_VIEWS)}"
+    con.create_view(view, table, overwrite=True)
+    con.raw_sql(f"CACHE TABLE `{view}`")
+    return con.table(view)
 
 
-def release(tables: Iterable[ir.Table]) -> None:
-    """Free what ``materialise`` cached on Spark (no-op for DuckDB temporary tables)."""
+def release(con: BaseBackend, tables: Iterable[ir.Table]) -> None:
+    """Free what ``materialise`` cached on Spark (DuckDB's in-memory tables just go away)."""
+    if con.name == "duckdb":
+        return
     for table in tables:
-        if isinstance(table, CachedTable):
-            table.release()
+        name = table.get_name() if hasattr(table, "get_name") else ""
+        if name.startswith("features_"):
+            con.raw_sql(f"UNCACHE TABLE IF EXISTS `{name}`")
+            con.raw_sql(f"DROP VIEW IF EXISTS `{name}`")

@@ -151,25 +151,17 @@ def join_report(
 
     ``tables`` must already be normalised (``normalise_sources``). A key is "unknown_key" when
     it is valid but absent from the target column (e.g. a waybill for a station the registry
-    does not list).
+    does not list). All joins are counted in one query (one job on Spark).
     """
+    if not joins:
+        return pd.DataFrame(columns=REPORT_COLUMNS)
+    parts = [_join_counts(tables, i, join) for i, join in enumerate(joins)]
+    union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    counts = con.execute(union)
     rows = []
-    for join in joins:
-        src = tables[join.source]
-        status = key_status(src[join.column], join.kind)
-        probe = src.select(key=src[join.column], status=status)
-        if join.target is not None:
-            target = tables[join.target[0]]
-            known = target.select(tkey=target[join.target[1]]).filter(_.tkey.notnull()).distinct()
-            probe = probe.left_join(known, probe.key == known.tkey)
-            final = ibis.ifelse(
-                (probe.status == "ok") & probe.tkey.isnull(), "unknown_key", probe.status
-            )
-        else:
-            final = probe.status
-        final = ibis.ifelse(final == "ok", "joined", final)
-        counts = con.execute(probe.group_by(status=final).aggregate(n=probe.count()))
-        found = dict(zip(counts["status"], counts["n"].astype(int), strict=True))
+    for i, join in enumerate(joins):
+        mine = counts[counts["join_no"] == i]
+        found = dict(zip(mine["status"], mine["n"].astype(int), strict=True))
         row = {
             "source": join.source,
             "column": join.column,
@@ -180,8 +172,28 @@ def join_report(
         row.update({s: int(found.get(s, 0)) for s in STATUSES})
         row["join_rate"] = row["joined"] / row["rows"] if row["rows"] else float("nan")
         rows.append(row)
-    return pd.DataFrame(rows, columns=["source", "column", "kind", "target", "rows", *STATUSES,
-                                       "join_rate"])
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+REPORT_COLUMNS = ["source", "column", "kind", "target", "rows", *STATUSES, "join_rate"]
+
+
+def _join_counts(tables: Mapping[str, ir.Table], number: int, join: KeyJoin) -> ir.Table:
+    """Rows of one source by join status: (join_no, status, n)."""
+    src = tables[join.source]
+    probe = src.select(key=src[join.column], status=key_status(src[join.column], join.kind))
+    if join.target is not None:
+        target = tables[join.target[0]]
+        known = target.select(tkey=target[join.target[1]]).filter(_.tkey.notnull()).distinct()
+        probe = probe.left_join(known, probe.key == known.tkey)
+        final = ibis.ifelse(
+            (probe.status == "ok") & probe.tkey.isnull(), "unknown_key", probe.status
+        )
+    else:
+        final = probe.status
+    final = ibis.ifelse(final == "ok", "joined", final)
+    grouped = probe.group_by(status=final).aggregate(n=probe.count())
+    return grouped.select(join_no=ibis.literal(number, "int64"), status="status", n="n")
 
 
 def format_report(report: pd.DataFrame) -> str:
