@@ -143,6 +143,7 @@ class LeadStore(LeadReader):
                 select(Lead)
                 .where(Lead.scenario == scenario, Lead.entity_id.in_(chunk))
                 .where(Lead.status.in_(statuses.OPEN_STATUSES))
+                .order_by(Lead.id)  # one lock order for every writer: fewer deadlocks
                 .with_for_update()
             )
             found.update({lead.entity_id: lead for lead in session.scalars(query)})
