@@ -70,6 +70,7 @@ class Job:
     store: Any
     require_real: bool
     policies: dict[str, Policy] = field(default_factory=dict)
+    as_of: date | None = None  # None: the pool's latest date (the loop replays earlier ones)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def policy(self, scenario: str) -> Policy:
@@ -120,6 +121,8 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     from training.scorers import default_scorer
 
     as_of = latest_as_of(job.data, scenario)
+    if job.as_of is not None and scenario not in REAL_SCENARIOS:
+        as_of = job.as_of
     with job.stage(scenario, "features"):
         table = build_features(scenario, as_of, job.data)
         columns = list(table.feature_names)
@@ -309,14 +312,14 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
 
 
 def open_job(data: str | None, seed: int, root: Path | None, require_real: bool | None,
-             leads_url: str | None = None) -> Job:
-    """Open the MLflow store and the lead store."""
+             leads_url: str | None = None, store: Any = None) -> Job:
+    """Open the MLflow store and the lead store (unless one is given)."""
     from leads.db import default_url
     from leads.store import LeadStore
 
     settings = resolve(root=root)
     client = open_client(settings)
-    store = LeadStore.open(leads_url or default_url(data))
+    store = store if store is not None else LeadStore.open(leads_url or default_url(data))
     return Job(data, seed, settings, client, store, require_real_approvals(require_real))
 
 
