@@ -99,15 +99,37 @@ class SimClock:
         return self.moment
 
 
-def load_truth(data_root: Path, scenario: str) -> pd.DataFrame | None:
-    """``data/truth/<scenario>.parquet`` indexed by entity id, or None when absent."""
-    path = data_root / "truth" / f"{scenario}.parquet"
-    if not path.exists():
+def procurement_truth(data_root: Path) -> pd.DataFrame | None:
+    """For ``bid_rigging`` (real data, no simulator): the competition authorities' findings
+    are the truth, one row per bid id as the features name it; None when the files are absent."""
+    from features.procurement import ProcurementDataError, load_bids
+
+    try:
+        bids = load_bids(data_root)
+    except ProcurementDataError:
         return None
-    truth = pd.read_parquet(path)
+    collusive = bids["collusive"].to_numpy(float) > 0
+    return pd.DataFrame({"entity_id": bids["bid_id"].astype(str), "district": bids["country"],
+                         "is_fraud": collusive,
+                         "pattern": np.where(collusive, "collusion", "none")})
+
+
+def load_truth(data_root: Path, scenario: str) -> pd.DataFrame | None:
+    """``data/truth/<scenario>.parquet`` indexed by entity id (for ``bid_rigging`` without one,
+    the authorities' findings), or None when there is none."""
+    path = data_root / "truth" / f"{scenario}.parquet"
+    if path.exists():
+        truth = pd.read_parquet(path)
+    elif scenario == "bid_rigging":
+        truth = procurement_truth(data_root)
+    else:
+        truth = None
+    if truth is None:
+        return None
     missing = {"entity_id", "is_fraud"} - set(truth.columns)
     if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        raise ValueError(f"{path} (truth of {scenario}): missing column(s) "
+                         f"{', '.join(sorted(missing))}")
     return truth.drop_duplicates("entity_id").set_index("entity_id")
 
 
@@ -284,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"simulated {summary.start} .. {summary.end}")
             print(summary_table(store, summary))
             for scenario in summary.skipped_scenarios:
-                print(f"skipped {scenario}: no {data_root}/truth/{scenario}.parquet")
+                print(f"skipped {scenario}: no truth ({data_root}/truth/{scenario}.parquet)")
         finally:
             store.close()
     except (LeadStoreError, ValueError, OSError) as exc:

@@ -157,3 +157,18 @@ def test_truth_without_required_columns_is_refused(tmp_path: Path, missing: str)
         tmp_path / "truth" / "fuel_tax.parquet")
     with pytest.raises(ValueError, match=f"missing column.*{missing}"):
         sim.load_truth(tmp_path, "fuel_tax")
+
+
+def test_bid_rigging_truth_comes_from_the_authorities_findings(tmp_path: Path) -> None:
+    """The real procurement data has no simulator truth: its collusion labels stand in."""
+    from features.procurement import ProcurementDataError, procurement_dir
+
+    try:
+        procurement_dir(None)
+    except ProcurementDataError:
+        pytest.skip("procurement CSV files not available")
+    truth = sim.load_truth(tmp_path, "bid_rigging")
+    assert truth is not None and truth.index.is_unique and len(truth) > 1000
+    assert 0.05 < truth["is_fraud"].mean() < 0.95
+    assert set(truth.loc[truth.is_fraud, "pattern"]) == {"collusion"}
+    assert all(i.count(":") == 2 for i in truth.index[:100])  # country:tender:n, as features
