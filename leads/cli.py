@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -18,7 +19,7 @@ from . import auth, db, statuses
 from .errors import LeadStoreError
 from .models import ROLES
 from .store import LeadStore
-from .table import format_table
+from .table import cell, format_table
 
 LIST_COLUMNS = ("id", "scenario", "entity_id", "district", "status", "score", "rank",
                 "model_version", "unit", "assignee", "deadline", "overdue")
@@ -114,12 +115,17 @@ def cmd_list(store: LeadStore, args: argparse.Namespace) -> str:
     return f"{_leads_table(store, rows)}\n{len(rows)} of {total} leads"
 
 
+def _plain(value: object) -> str:
+    """A value for the key-value part of ``show``: like a table cell, but says "no"."""
+    return "no" if value is False else cell(value)
+
+
 def cmd_show(store: LeadStore, args: argparse.Namespace) -> str:
     detail = store.detail(args.lead_id)
     store.audit(actor=args.actor, action="read_lead", object_type="lead",
                 object_id=str(args.lead_id), reason=args.reason)
     lead = asdict(detail.lead)
-    head = "\n".join(f"{k:>18}: {v}" for k, v in lead.items() if k != "reasons")
+    head = "\n".join(f"{k:>18}: {_plain(v)}" for k, v in lead.items() if k != "reasons")
     parts = [head, f"{'reasons':>18}: {json.dumps(lead['reasons'], ensure_ascii=False)}",
              "\nhistory", format_table([asdict(h) for h in detail.history],
                                        ("at", "from_status", "to_status", "actor", "note")),
@@ -198,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = LeadStore.open(args.db or db.default_url(args.data))
         try:
             print(COMMANDS[args.command](store, args))
+        except BrokenPipeError:  # e.g. piped into `head`: the reader left, nothing to report
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         finally:
             store.close()
     except (LeadStoreError, UsageError) as exc:

@@ -75,7 +75,7 @@ def pg_server() -> PgServer:
     return _shared_server()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     """A fresh, migrated, empty lead store URL on each database."""
     if request.param == "sqlite":
