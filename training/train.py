@@ -329,10 +329,14 @@ def run(scenarios: list[str] | None = None, data: str | None = None, seed: int =
         on_result: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], Job]:
     """Train every scenario; the pool is built if absent and validated before anything else."""
     scenarios = scenarios or trainable_scenarios()
+    started = time.perf_counter()
     ensure_pool(data, seed, scale, scenarios)
     validate_pool(data, scenarios)
+    validated = time.perf_counter()
     job = open_job(data, seed, root, require_real, leads_url)
     job.policies = dict(policies or {})
+    job.timings["(setup)"] = {"validate": validated - started,
+                              "mlflow": time.perf_counter() - validated}
     outcomes = []
     try:
         for scenario in scenarios:
