@@ -239,23 +239,26 @@ def side_by_side(rows: list[dict], paper_roc: pd.DataFrame, paper_pr: pd.DataFra
 
 def run_protocol(
     names: Sequence[str], seeds: int = 3, max_rows: int | None = DEFAULT_MAX_ROWS,
-    semi: bool = True,
+    semi: bool = True, unsupervised: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Both ADBench tables (unsupervised vs D4/D5, 10% labels vs D10/D11) for ``names``."""
     unsup, semisup = [], []
     for name in names:
         data = cap_rows(load_adbench(name), max_rows, seed=0)
-        unsup += run_unsupervised(data, seeds)
+        if unsupervised:
+            unsup += run_unsupervised(data, seeds)
         if semi:
             semisup += run_semisupervised(data, seeds)
         print(f"  adbench {name}: done", file=sys.stderr, flush=True)
-    tables = {"unsupervised": side_by_side(
-        unsup, published("aucroc_tableD4"), published("aucpr_tableD5"), PYOD_BASELINES)}
+    tables = {}
+    if unsupervised:
+        tables["unsupervised"] = side_by_side(
+            unsup, published("aucroc_tableD4"), published("aucpr_tableD5"), PYOD_BASELINES)
+        tables["raw_unsupervised"] = pd.DataFrame(unsup)
     if semi:
         tables["labels10pct"] = side_by_side(
             semisup, published("aucroc_gamma10pct_tableD10"), published("aucpr_gamma10pct_tableD11"),
             ("LGB", "XGBOD", "DevNet", "CatB"))
-    tables["raw_unsupervised"] = pd.DataFrame(unsup)
     if semi:
         tables["raw_labels10pct"] = pd.DataFrame(semisup)
     return tables
@@ -287,10 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS,
                         help="stratified cap on rows per dataset, same for every method (0: none)")
     parser.add_argument("--no-semi", action="store_true", help="skip the 10%%-labels table")
+    parser.add_argument("--semi-only", action="store_true", help="only the 10%%-labels table")
     parser.add_argument("--out", type=Path, default=REPO / "reports")
     args = parser.parse_args(argv)
     tables = run_protocol(args.datasets or adbench_names(), args.seeds, args.max_rows or None,
-                          semi=not args.no_semi)
+                          semi=not args.no_semi, unsupervised=not args.semi_only)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 40)
     for key, table in tables.items():

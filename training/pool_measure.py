@@ -1,0 +1,115 @@
+"""Precision@k on the simulated pool, with the truth as judge: scorer vs detector vs past rules.
+
+The pool's verification history holds the leads the past crude rules (and tip-offs) produced;
+the truth table says which entities really were frauds. For one scenario this module builds the
+feature table (labels = outcomes known in the history), fits ``default_detector`` on the features
+and ``default_scorer`` on features + outcomes, and measures on *all* entities:
+
+* precision@k of the detector's and the scorer's top k;
+* the past rules' precision: the share of truly fraudulent entities among those a rule flagged
+  (the expected precision of k leads drawn from the rules' output);
+* a few scorer variants for the biased-label question (labelled rows only vs unlabelled rows as
+  weak negatives vs blending with the detector).
+
+Truth is read here, for evaluation only; training never sees it.
+Run: ``python -m training.pool_measure --data /tmp/scpool --scenarios fuel_tax``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluation.metrics import average_precision, precision_at_k, roc_auc
+from training.detectors import default_detector
+from training.scorers import LeadScorer
+
+SCORER_VARIANTS: dict[str, dict] = {
+    "scorer_default": {},
+    "scorer_labelled_only": {"unlabelled_weight": 0.0},
+    "scorer_no_blend": {"detector_blend": 0.0},
+    "scorer_weak_neg_2": {"unlabelled_weight": 2.0},
+}
+
+
+def load_truth(data_root: Path, scenario: str) -> pd.DataFrame:
+    """The truth table of a scenario (entity_id, is_fraud, pattern...)."""
+    path = data_root / "truth" / f"{scenario}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"no truth table for {scenario!r} at {path}")
+    truth = pd.read_parquet(path)
+    truth["entity_id"] = truth["entity_id"].astype(str)
+    return truth
+
+
+def rule_precision(data_root: Path, scenario: str, truth: pd.DataFrame) -> pd.DataFrame:
+    """Per past rule (and all rules together, tip-offs excluded): flagged entities, precision."""
+    history = pd.read_parquet(data_root / "pool" / scenario / "verification_history.parquet")
+    history["entity_id"] = history["entity_id"].astype(str)
+    fraud = truth.set_index("entity_id")["is_fraud"].astype(bool)
+    rows = []
+    groups = [("all_rules", history[history["rule"] != "tip_off"])]
+    groups += list(history.groupby("rule"))
+    for rule, part in groups:
+        flagged = pd.Index(part["entity_id"].unique())
+        hits = fraud.reindex(flagged).fillna(False)
+        rows.append({"rule": rule, "flagged_entities": len(flagged), "precision": float(hits.mean())})
+    return pd.DataFrame(rows)
+
+
+def measure(
+    data_root: Path, scenario: str, ks: tuple[int, ...] = (100,), seed: int = 0
+) -> dict[str, float]:
+    """precision@k (and AP, AUC) of detector and scorer variants, plus the rules' precision."""
+    from features.build import build_features
+
+    table = build_features(scenario, None, data_root)
+    frame = table.frame.copy()
+    frame["entity_id"] = frame["entity_id"].astype(str)
+    truth = load_truth(data_root, scenario)
+    y_true = frame["entity_id"].map(truth.set_index("entity_id")["is_fraud"]).fillna(False)
+    y_true = y_true.astype(int).to_numpy()
+    X, labels = table.X(), frame["label"].to_numpy(dtype=float)
+    detector = default_detector(seed).fit(X)
+    scores = {"detector": detector.decision_function(X)}
+    for name, params in SCORER_VARIANTS.items():
+        model = LeadScorer(detector=detector, detector_prefit=True, random_state=seed, **params)
+        scores[name] = model.fit(X, labels).decision_function(X)
+    rules = rule_precision(data_root, scenario, truth)
+    result = {"scenario": scenario, "entities": len(frame), "frauds": int(y_true.sum()),
+              "labelled": int(np.isfinite(labels).sum()), "labelled_cases": int(np.nansum(labels)),
+              "rules_precision": float(rules.loc[rules["rule"] == "all_rules", "precision"].iloc[0]),
+              "rules_flagged": int(rules.loc[rules["rule"] == "all_rules", "flagged_entities"].iloc[0])}
+    for name, s in scores.items():
+        for k in ks:
+            result[f"{name}_p@{k}"] = precision_at_k(y_true, s, k)
+        result[f"{name}_ap"] = average_precision(y_true, s)
+        result[f"{name}_auc"] = roc_auc(y_true, s)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--scenarios", nargs="+", required=True)
+    parser.add_argument("--k", type=int, nargs="+", default=[100])
+    args = parser.parse_args(argv)
+    rows = []
+    for scenario in args.scenarios:
+        try:
+            rows.append(measure(args.data, scenario, tuple(args.k)))
+        except (ModuleNotFoundError, KeyError, FileNotFoundError) as exc:
+            print(f"{scenario}: not measured ({exc})", file=sys.stderr)
+    pd.set_option("display.width", 250)
+    print(pd.DataFrame(rows).T.to_string())
+    for s in [r["scenario"] for r in rows]:
+        print(f"\n{s} rules:\n" + rule_precision(args.data, s, load_truth(args.data, s)).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
