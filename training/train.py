@@ -88,6 +88,15 @@ class Job:
             per[name] = per.get(name, 0.0) + time.perf_counter() - started
 
 
+class ScenarioFailed(RuntimeError):
+    """Training one scenario failed on its data or features; names the scenario."""
+
+    def __init__(self, scenario: str, cause: Exception) -> None:
+        super().__init__(f"training stopped at scenario {scenario!r}: "
+                         f"{type(cause).__name__}: {cause}")
+        self.scenario = scenario
+
+
 @dataclass
 class Outcome:
     """One scenario's result for the final table."""
@@ -340,7 +349,10 @@ def run(scenarios: list[str] | None = None, data: str | None = None, seed: int =
     outcomes = []
     try:
         for scenario in scenarios:
-            outcome = train_scenario(job, scenario)
+            try:
+                outcome = train_scenario(job, scenario)
+            except (FileNotFoundError, KeyError, ValueError) as exc:
+                raise ScenarioFailed(scenario, exc) from exc
             outcomes.append(outcome)
             if on_result:
                 on_result(outcome)
@@ -395,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     except PoolError as exc:
         print(f"training stopped, nothing registered: the pool failed validation\n{exc}",
               file=sys.stderr)
+        return 1
+    except ScenarioFailed as exc:
+        print(f"{exc}\n(scenarios before it were trained and registered)", file=sys.stderr)
         return 1
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
         print(summary_table(outcomes).to_string(index=False))
