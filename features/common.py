@@ -61,3 +61,15 @@ def last_complete_month(as_of: date, deadline_day: int = 15) -> int:
     """
     current = month_number(as_of)
     return current - 1 if as_of.day >= deadline_day else current - 2
+
+
+def latest_per_key(table: ir.Table, key: str | Sequence[str], order: str) -> ir.Table:
+    """One row per key: the latest by ``order`` (duplicated filings count once).
+
+    Ties on ``order`` are broken on every other column, so the pick is deterministic and the
+    same on every engine.
+    """
+    keys = [key] if isinstance(key, str) else list(key)
+    rest = [c for c in table.columns if c not in keys and c != order]
+    w = ibis.window(group_by=keys, order_by=[ibis.desc(order), *rest])
+    return table.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0).drop("_rn")

@@ -99,9 +99,18 @@ def _status(code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.Boo
     )
 
 
+def upgrade_id15(code: ir.StringValue) -> ir.StringValue:
+    """An old 15-digit ID number as its 18-character form (century 19 inserted, check added)."""
+    body = code.substr(0, 6) + "19" + code.substr(6, 9)
+    check = ibis.literal(_ID_CHECK).substr(_weighted_sum(body, _DIGITS, _ID_WEIGHTS) % 11, 1)
+    return ibis.ifelse(code.re_search(r"^[0-9]{15}$"), body + check, code)
+
+
 def normalise(raw: ir.Value, kind: KeyKind) -> ir.StringValue:
     """The canonical form of a key of the given kind."""
-    if kind in ("uscc", "id"):
+    if kind == "id":
+        return upgrade_id15(normalise_code(raw))
+    if kind in ("uscc", "code"):
         return normalise_code(raw)
     if kind == "name":
         return normalise_name(raw)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pool.spec import SourceSpec
 
 Direction = Literal["high", "low", "both"]
-KeyKind = Literal["uscc", "id", "name", "text"]
+KeyKind = Literal["uscc", "id", "code", "name", "text"]
 
 #: Columns every feature table carries besides the declared features.
 ID_COLUMNS: tuple[str, ...] = ("entity_id", "district")
@@ -70,8 +70,9 @@ class KeyJoin:
     """How one source's rows attach to the entity: the column holding the key and its kind.
 
     ``kind`` is "uscc" (unified social credit code, check character validated), "id" (resident
-    ID number, check character validated), "name" (organisation name, normalised) or "text"
-    (an opaque identifier, trimmed). ``target`` names the entity-side source and column the key
+    ID number, old 15-digit form upgraded, check character validated), "code" (any other code:
+    blanks, width and case normalised, no check character), "name" (organisation name,
+    normalised) or "text" (an opaque identifier, trimmed). ``target`` names the entity-side source and column the key
     must be found in (``None``: the source is the entity table itself).
     """
 
