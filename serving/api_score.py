@@ -27,6 +27,7 @@ from .scoring import (
 )
 from .security import Caller, require
 
+DECIMALS = 6  # scores in answers; ranks and percentiles come from full precision
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 
@@ -61,9 +62,10 @@ def score_batch(ctx: Any, req: ScoreRequest) -> dict[str, Any]:
         "scenario": req.scenario, "model": model_ref(served),
         "percentile_basis": served.reference_basis if served.reference is not None
         else "this batch",
-        "count": len(scores), "entity_id": [str(e) for e in frame.index],
-        "score": scores.tolist(),
-        "probability": finite_or_none(out["probability"].to_numpy(dtype="float64")),
+        "count": len(scores), "entity_id": frame.index.astype(str).tolist(),
+        "score": np.round(scores, DECIMALS).tolist(),
+        "probability": finite_or_none(np.round(out["probability"].to_numpy(dtype="float64"),
+                                               DECIMALS)),
         "percentile": np.round(percentiles(scores, served.reference), 3).tolist(),
         "rank": ranks(scores).tolist(),
         "reasons": {str(frame.index[i]): r for i, r in zip(picked, reasons, strict=True)},

@@ -23,8 +23,9 @@ def pool_loader(data_root: Path) -> Loader:
 
     def load(scenario: str) -> pd.DataFrame:
         from features.build import build_features  # heavy: imported on first use only
+        from training.train_data import latest_as_of
 
-        return build_features(scenario, None, data_root)
+        return build_features(scenario, latest_as_of(data_root, scenario), data_root).frame
 
     return load
 
@@ -35,7 +36,7 @@ def as_entity_table(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.set_index("entity_id")
     frame.index = frame.index.astype(str)
     frame.index.name = "entity_id"
-    return frame
+    return frame[~frame.index.duplicated(keep="last")]  # one row per entity: the latest
 
 
 class FeatureSource:

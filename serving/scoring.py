@@ -45,11 +45,12 @@ def frame_from_rows(rows: Sequence[FeatureRow], columns: Sequence[str]) -> pd.Da
 
 def select_entities(table: pd.DataFrame, entity_ids: Sequence[str]) -> pd.DataFrame:
     """Rows of the feature table for ``entity_ids`` (in request order); unknown ids are a 404."""
-    unknown = [e for e in entity_ids if e not in table.index]
-    if unknown:
+    positions = table.index.get_indexer(list(entity_ids))
+    if (positions < 0).any():
+        unknown = [e for e, p in zip(entity_ids, positions, strict=True) if p < 0]
         shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
         raise ApiError(404, f"{len(unknown)} entity id(s) not in the latest feature table: {shown}")
-    return table.loc[list(entity_ids)]
+    return table.iloc[positions]
 
 
 def percentiles(scores: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
@@ -85,4 +86,4 @@ def rows_to_explain(scores: np.ndarray, explain_top: int, explain_all: bool) -> 
 
 def finite_or_none(values: np.ndarray) -> list[float | None]:
     """Floats for JSON: NaN (no calibrated probability, e.g. a detector) becomes null."""
-    return [None if not np.isfinite(v) else float(v) for v in values]
+    return [None if v != v or v in (np.inf, -np.inf) else v for v in values.tolist()]

@@ -98,7 +98,7 @@ async function loadLeads() {
 function drawChart(reasons) {
   const svg = $("chart");
   const ns = "http://www.w3.org/2000/svg";
-  const rowHeight = 26, labelWidth = 190, width = 520;
+  const rowHeight = 26, labelWidth = 280, width = 640;
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${Math.max(1, reasons.length) * rowHeight + 10}`);
   const values = reasons.map((r) => Number(r.shap ?? r.contribution ?? 0));
@@ -108,10 +108,13 @@ function drawChart(reasons) {
     const label = document.createElementNS(ns, "text");
     label.setAttribute("x", 0);
     label.setAttribute("y", y + 16);
-    label.textContent = reason.feature;
+    label.textContent = reason.feature.length > 38 ? reason.feature.slice(0, 37) + "…" : reason.feature;
+    const tip = document.createElementNS(ns, "title");
+    tip.textContent = reason.text || reason.feature;
+    label.append(tip);
     const bar = document.createElementNS(ns, "rect");
     const length = Math.abs(values[i]) * scale;
-    bar.setAttribute("x", values[i] >= 0 ? labelWidth : labelWidth - 0);
+    bar.setAttribute("x", labelWidth);
     bar.setAttribute("y", y + 3);
     bar.setAttribute("width", Math.max(1, length));
     bar.setAttribute("height", rowHeight - 8);
