@@ -77,21 +77,18 @@ class ServedModel:
 
     @property
     def python_model(self) -> Any:
-        """The project's scoring pyfunc inside the MLflow wrapper, or None for another flavour."""
+        """The project's scoring pyfunc (inside MLflow's wrapper or bare), or None."""
         try:
             inner = self.model.unwrap_python_model()
         except (AttributeError, MlflowException):
-            return None
-        return inner if hasattr(inner, "estimator") and hasattr(inner, "predict") else None
+            inner = self.model
+        return inner if getattr(inner, "estimator", None) is not None else None
 
     @property
     def estimator(self) -> Any:
-        """The fitted estimator inside the pyfunc (for SHAP), or the pyfunc itself."""
-        try:
-            inner = self.model.unwrap_python_model()
-        except (AttributeError, MlflowException):
-            return self.model
-        return getattr(inner, "estimator", inner)
+        """The fitted estimator inside the pyfunc (for SHAP), or the model itself."""
+        inner = self.python_model
+        return inner.estimator if inner is not None else self.model
 
 
 def score_rows(estimator: Any, columns: tuple[str, ...], frame: pd.DataFrame) -> pd.DataFrame:
