@@ -164,6 +164,10 @@ class DetectorEnsemble(BaseDetector):
         How each member's scores are put on a common scale (learned on its training scores).
     combination : {"mean", "max"}
         How normalised member scores are combined.
+    weights : tuple of float or None
+        Per-member weights of the mean (None: equal). ``default_detector`` gives the isolation
+        forest half the vote: on the ADBench sets it keeps kNN's gains in AUCROC without losing the
+        forest's precision at the top (see README, "Detector ensemble").
     subsample : int
         Rows used to fit the quadratic-cost members (kNN, LOF).
     add_indicator : bool
@@ -177,6 +181,7 @@ class DetectorEnsemble(BaseDetector):
         members: tuple[str, ...] = ("iforest", "knn", "tails"),
         normalisation: str = "robust_z",
         combination: str = "mean",
+        weights: tuple[float, ...] | None = None,
         subsample: int = 2048,
         add_indicator: bool = True,
         random_state: int | None = None,
@@ -185,6 +190,7 @@ class DetectorEnsemble(BaseDetector):
         self.members = members
         self.normalisation = normalisation
         self.combination = combination
+        self.weights = weights
         self.subsample = subsample
 
     def _check_params(self) -> None:
@@ -195,6 +201,10 @@ class DetectorEnsemble(BaseDetector):
             raise ValueError(f"normalisation must be one of {sorted(NORMALISERS)}")
         if self.combination not in ("mean", "max"):
             raise ValueError("combination must be 'mean' or 'max'")
+        if self.weights is not None and (
+            len(self.weights) != len(self.members) or min(self.weights) < 0 or sum(self.weights) <= 0
+        ):
+            raise ValueError(f"weights must be one non-negative number per member, got {self.weights}")
 
     def _fit_scores(self, Z: np.ndarray, seed: int) -> np.ndarray:
         self._check_params()
@@ -220,7 +230,9 @@ class DetectorEnsemble(BaseDetector):
             for name, det in self.fitted_members_.items()
         ]
         stacked = np.column_stack(cols)
-        return stacked.mean(axis=1) if self.combination == "mean" else stacked.max(axis=1)
+        if self.combination == "max":
+            return stacked.max(axis=1)
+        return np.average(stacked, axis=1, weights=self.weights)
 
 
 def _finite(scores: np.ndarray) -> np.ndarray:
@@ -235,4 +247,10 @@ def _finite(scores: np.ndarray) -> np.ndarray:
 
 def default_detector(random_state: int | None = None) -> DetectorEnsemble:
     """The project's unsupervised detector (unfitted): see the README for the evidence."""
-    return DetectorEnsemble(random_state=random_state)
+    return DetectorEnsemble(
+        members=("iforest", "knn", "tails"),
+        normalisation="robust_z",
+        combination="mean",
+        weights=(2.0, 1.0, 1.0),
+        random_state=random_state,
+    )
