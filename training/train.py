@@ -307,7 +307,7 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     version, run_id, picked = record_candidate(job, cand, policy)
     decisions = decide(job, cand, version, policy)
     detector = ensure_detector(job, cand)
-    if reg.alias_version(job.client, scenario, reg.CHAMPION) is None:
+    if reg.alias_version(job.client, scenario, reg.CHAMPION) is None and not job.require_real:
         with job.stage(scenario, "mlflow"):
             promote(job.client, scenario, detector, decided_by="train",
                     reason="no certified supervised version yet: the detector baseline serves")
