@@ -167,3 +167,16 @@ def test_codes_normalise_and_validate_like_the_pool():
     status = _run(list(ids["n"]), lambda r: {"s": key_status(r, "id")})["s"].tolist()
     assert ids["n"].tolist()[:2] == [person, person] and is_valid_id(person)
     assert status == ["ok", "ok", "invalid_check"]
+
+
+def test_reasons_use_the_district_median():
+    from features.reasons import reasons
+
+    frame = pd.DataFrame({
+        "entity_id": ["a", "b", "c", "d"], "district": ["X", "X", "X", "Y"],
+        "label": np.nan, **{n: 1.0 for n in registry.get("fuel_tax").feature_names},
+    })
+    frame["declared_to_delivered"] = [0.58, 0.97, 0.99, 0.2]
+    text = reasons(frame, "fuel_tax", "a", ["declared_to_delivered"])
+    assert text == {"declared_to_delivered":
+                    "declared sales are 58% of litres delivered; district median 97%"}
