@@ -8,7 +8,9 @@ each scenario's champion once at start and keeps polling the registry for alias 
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import Any
 
 import bentoml
 
@@ -38,3 +40,11 @@ class SupervisionLeads:
     def close(self) -> None:
         """Stop the registry poller and release the lead store."""
         self.ctx.close()
+
+
+@functools.cache
+def asgi() -> Any:
+    """The full ASGI app (BentoML's probes, metrics and OpenAPI plus the mounted routes), built
+    once per process: BentoML registers its metrics globally, so a second build would clash.
+    In-process tests enter its lifespan, which creates the service and its context."""
+    return SupervisionLeads.to_asgi()

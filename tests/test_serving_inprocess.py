@@ -35,9 +35,9 @@ def client(sandbox):
     for name, value in sandbox.env(refresh_seconds=0.5).items():
         patch.setenv(name, value)
     patch.setenv("SERVING_MAX_BODY_BYTES", "300000")
-    from serving.service import SupervisionLeads
+    from serving.service import asgi
 
-    with TestClient(SupervisionLeads.to_asgi(), raise_server_exceptions=True) as test_client:
+    with TestClient(asgi(), raise_server_exceptions=True) as test_client:
         yield test_client
     patch.undo()
 

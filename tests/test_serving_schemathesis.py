@@ -35,9 +35,9 @@ def api_schema(sandbox):
     patch = pytest.MonkeyPatch()
     for name, value in sandbox.env(refresh_seconds=0).items():
         patch.setenv(name, value)
-    from serving.service import SupervisionLeads
+    from serving.service import asgi
 
-    yield schemathesis.openapi.from_asgi("/docs.json", SupervisionLeads.to_asgi())
+    yield schemathesis.openapi.from_asgi("/docs.json", asgi())
     patch.undo()
 
 
