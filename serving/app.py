@@ -19,7 +19,13 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import api_admin, api_leads, api_score, reasons
-from .errors import BodyLimit, LimitsAndCatchAll, install_handlers, install_lead_store_handler
+from .errors import (
+    ApiError,
+    BodyLimit,
+    LimitsAndCatchAll,
+    install_handlers,
+    install_lead_store_handler,
+)
 from .evidence import EvidenceIndex, pool_tables
 from .features import FeatureSource, manifest_stamp, pool_loader
 from .hub import ModelHub, ServedModel
@@ -121,6 +127,11 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     install_lead_store_handler(app, LeadStoreError)
     for module in (api_score, api_leads, api_admin):
         app.include_router(module.router)
+
+    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    async def unknown_route(rest: str) -> None:
+        raise ApiError(404, f"no route /v1/{rest[:100]}; see /docs.json")
 
     @app.get("/ui", include_in_schema=False)
     async def ui_root() -> RedirectResponse:

@@ -156,6 +156,13 @@ def test_body_size_limit(client, sandbox, table) -> None:
     assert streamed.status_code == 413
 
 
+def test_unknown_route_and_method(client, sandbox) -> None:
+    missing = client.get("/v1/no/such/route", headers=auth(sandbox, "admin"))
+    assert missing.status_code == 404 and "no/such/route" in missing.json()["error"]
+    wrong = client.delete("/v1/score", headers=auth(sandbox, "admin"))
+    assert wrong.status_code in (404, 405) and "error" in wrong.json()
+
+
 def test_missing_and_wrong_keys(client, sandbox) -> None:
     body = {"scenario": SCENARIO, "all_entities": True}
     assert client.post("/v1/score", json=body).status_code == 401
