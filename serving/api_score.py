@@ -7,6 +7,8 @@ would cost more than the scoring itself.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Annotated, Any
 
 import numpy as np
@@ -18,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 from .hub import ServedModel
 from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
 from .scoring import (
-    finite_or_none,
     frame_from_rows,
     percentiles,
     ranks,
@@ -27,6 +28,7 @@ from .scoring import (
 )
 from .security import Caller, require
 
+log = logging.getLogger("serving.score")
 DECIMALS = 6  # scores in answers; ranks and percentiles come from full precision
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
@@ -47,8 +49,13 @@ def batch_frame(ctx: Any, req: ScoreRequest, served: ServedModel) -> pd.DataFram
     return table
 
 
-def score_batch(ctx: Any, req: ScoreRequest) -> dict[str, Any]:
-    """Score every row, explain the rows asked for, and shadow-score with the challenger."""
+def score_batch(ctx: Any, req: ScoreRequest, timings: dict[str, float] | None = None
+                ) -> dict[str, Any]:
+    """Score every row, explain the rows asked for, and shadow-score with the challenger.
+
+    ``timings`` (if given) receives the seconds spent scoring and explaining."""
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     served = ctx.hub.get(req.scenario, "champion")
     frame = batch_frame(ctx, req, served)
     out = served.predict(frame)
@@ -56,16 +63,17 @@ def score_batch(ctx: Any, req: ScoreRequest) -> dict[str, Any]:
     challenger = ctx.hub.maybe(req.scenario, "challenger")
     if challenger is not None and challenger.version != served.version:
         ctx.shadow.submit(challenger, served, frame, scores)
+    timings["score"] = time.perf_counter() - started
     picked = rows_to_explain(scores, req.explain_top, req.explain_all)
     reasons = ctx.explain(served, frame.iloc[picked], req.max_reasons) if len(picked) else []
+    timings["explain"] = time.perf_counter() - started - timings["score"]
     return {
         "scenario": req.scenario, "model": model_ref(served),
         "percentile_basis": served.reference_basis if served.reference is not None
         else "this batch",
         "count": len(scores), "entity_id": frame.index.astype(str).tolist(),
         "score": np.round(scores, DECIMALS).tolist(),
-        "probability": finite_or_none(np.round(out["probability"].to_numpy(dtype="float64"),
-                                               DECIMALS)),
+        "probability": np.round(out["probability"].to_numpy(dtype="float64"), DECIMALS).tolist(),
         "percentile": np.round(percentiles(scores, served.reference), 3).tolist(),
         "rank": ranks(scores).tolist(),
         "reasons": {str(frame.index[i]): r for i, r in zip(picked, reasons, strict=True)},
@@ -92,12 +100,19 @@ async def score(req: ScoreRequest, request: Request,
     """Every row is scored; reasons only for the ``explain_top`` rows or with ``explain_all``.
     The answer names the model version that made the scores."""
     ctx = request.app.state.ctx
-    columns = await run_in_threadpool(score_batch, ctx, req)
+    timings: dict[str, float] = {}
+    columns = await run_in_threadpool(score_batch, ctx, req, timings)
+    started = time.perf_counter()
     body = columns if req.layout == "columns" else as_records(columns)
-    ctx.audit(caller, "score", "scenario", req.scenario,
-              {"rows": columns["count"], "model_version": columns["model"]["version"],
-               "explained": len(columns["reasons"])})
-    return Response(pydantic_core.to_json(body), media_type="application/json")
+    log.info("score %s by %s (%s): %d rows, %d explained, model v%s", req.scenario,
+             caller.key_id, caller.role, columns["count"], len(columns["reasons"]),
+             columns["model"]["version"])
+    # NaN (a detector has no calibrated probability) is written as null
+    content = pydantic_core.to_json(body, inf_nan_mode="null")
+    timings["serialize"] = time.perf_counter() - started
+    server_timing = ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timings.items())
+    return Response(content, media_type="application/json",
+                    headers={"Server-Timing": server_timing})
 
 
 @router.get("/models", response_model=list[LoadedModel], summary="Served model versions")

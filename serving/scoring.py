@@ -82,8 +82,3 @@ def rows_to_explain(scores: np.ndarray, explain_top: int, explain_all: bool) -> 
     k = min(explain_top, len(scores))
     top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     return top[np.argsort(-scores[top], kind="stable")]
-
-
-def finite_or_none(values: np.ndarray) -> list[float | None]:
-    """Floats for JSON: NaN (no calibrated probability, e.g. a detector) becomes null."""
-    return [None if v != v or v in (np.inf, -np.inf) else v for v in values.tolist()]
