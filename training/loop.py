@@ -154,6 +154,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--months", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bar", type=float, default=None, help="override the conversion bar")
+    parser.add_argument("--floor", type=float, default=None, help="override the offline floor")
     return parser.parse_args(argv)
 
 
@@ -162,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     policy = policy_for(args.scenario)
     if args.bar is not None:
         policy = replace(policy, bar=args.bar)
+    if args.floor is not None:
+        policy = replace(policy, floor=args.floor)
     args.root.mkdir(parents=True, exist_ok=True)
     steps = run_loop(args.scenario, args.data, args.root, f"sqlite:///{args.root / 'leads.db'}",
                      args.start, args.months, args.seed, policy)
