@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install data features train ledger approve verify serve lint test bench clean
+.PHONY: help install data features train ledger approve verify loop serve lint test bench clean
 
 help: ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ approve: install ## Record a certification: SCENARIO= VERSION= LINE=business|dat
 verify: install ## Simulated verifying staff act on dispatched leads (DAYS=60)
 	$(PY) -m leads.simulate --days $(or $(DAYS),60) --seed $(SEED)
 
+loop: install ## The closed loop on a drifted fuel_tax pool (data-drift/, reports/loop/)
+	$(PY) -m pool.build --scale 0.5 --seed $(SEED) --drift-month 18 --data data-drift --scenarios fuel_tax
+	$(PY) -m training.loop --data data-drift --start 2024-05-31 --months 11
+
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
 	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000}
 
@@ -58,5 +62,5 @@ bench: install ## Benchmarks: prints a table, writes reports/bench.json
 	$(PY) -m evaluation.bench
 
 clean: ## Remove generated data, reports and the MLflow store (keeps .venv)
-	rm -rf data reports spark-warehouse metastore_db derby.log
+	rm -rf data data-drift reports spark-warehouse metastore_db derby.log
 	find mlruns -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
