@@ -147,7 +147,7 @@ def build_features(
     known = {name: _cut(t, spec, name, when) for name, t in raw.items()}
     tables = normalise_sources(known, spec.joins, con)
     try:
-        report = join_report(con, tables, spec.joins)
+        report = join_report(con, known, spec.joins)
         frame = con.execute(feature_expression(spec, tables, ctx))
     finally:
         release(con, tables.values())

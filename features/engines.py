@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -95,13 +96,15 @@ def materialise(con: BaseBackend, table: ir.Table, name: str) -> ir.Table:
     """Compute ``table`` once inside the engine and return a handle on the stored result.
 
     Used for the normalised sources, which the join report and several features read. DuckDB
-    hands the result over as Arrow and gets it back as an in-memory table; Spark keeps it as a
-    cached temporary view (``CACHE TABLE``), which ``release`` uncaches. (Ibis's ``cache()``
-    binds in-memory tables to the default backend and emits a DROP statement the locked sqlglot
-    renders wrongly for DuckDB, so it is not used.)
+    stores the result as a temporary table inside the database (in-memory sources, small by
+    nature, go through Arrow); Spark keeps a cached temporary view (``CACHE TABLE``), which
+    ``release`` uncaches. (Ibis's ``cache()`` is not used: it binds in-memory tables to the
+    default backend and emits a DROP statement the locked sqlglot renders wrongly.)
     """
     if con.name == "duckdb":
-        return ibis.memtable(con.to_pyarrow(table))
+        if table.op().find(ops.InMemoryTable):
+            return ibis.memtable(con.to_pyarrow(table))
+        return con.create_table(f"features_{name}_{next(_VIEWS)}", table, temp=True)
     view = f"features_{name}_{next(_VIEWS)}"
     con.create_view(view, table, overwrite=True)
     con.raw_sql(f"CACHE TABLE `{view}`")

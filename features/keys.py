@@ -135,7 +135,7 @@ def normalise_sources(
     """Replace every declared key column (and each join target) by its canonical form.
 
     Invalid codes stay in the column (normalised) so the report can count them; they simply
-    find no partner in a join. With ``con``, each normalised table is materialised once in the
+    find no partner in a join. With ``con``, each raw -> canonical mapping is stored once in the
     engine, so neither the report nor the features recompute the string work.
     """
     out = dict(tables)
@@ -147,10 +147,28 @@ def normalise_sources(
     for table, columns in todo.items():
         if table in out:
             t = out[table]
-            out[table] = t.mutate(**{c: normalise(t[c], k) for c, k in columns.items()})
-            if con is not None:
-                out[table] = materialise(con, out[table], table)
+            for column, kind in columns.items():
+                t = _normalise_column(t, column, kind, con, f"{table}_{column}")
+            out[table] = t
     return out
+
+
+def _normalise_column(
+    table: ir.Table, column: str, kind: KeyKind, con: BaseBackend | None, name: str
+) -> ir.Table:
+    """Replace ``column`` by its canonical form, computed once per distinct raw value.
+
+    Agencies repeat the same few thousand names and codes over millions of rows, so the string
+    work runs on the distinct values only; that small raw -> canonical mapping is stored in the
+    engine (``materialise``) and a hash join carries it back to every row.
+    """
+    raw = table.select(_raw=table[column]).distinct()
+    mapping = raw.mutate(_norm=normalise(raw._raw, kind))
+    if con is not None:
+        mapping = materialise(con, mapping, name)
+    joined = table.left_join(mapping, table[column] == mapping._raw)
+    kept = [c for c in table.columns if c != column]
+    return joined.select(*kept, **{column: joined._norm}).select(*table.columns)
 
 
 def join_report(
@@ -158,7 +176,8 @@ def join_report(
 ) -> pd.DataFrame:
     """Per declared join: rows, how many attach to an entity, and why the others do not.
 
-    ``tables`` must already be normalised (``normalise_sources``). A key is "unknown_key" when
+    ``tables`` are the raw sources (cut as of the date, not yet normalised): each distinct raw
+    key is normalised and checked here. A key is "unknown_key" when
     it is valid but absent from the target column (e.g. a waybill for a station the registry
     does not list). All joins are counted in one query (one job on Spark).
     """
@@ -188,12 +207,20 @@ REPORT_COLUMNS = ["source", "column", "kind", "target", "rows", *STATUSES, "join
 
 
 def _join_counts(tables: Mapping[str, ir.Table], number: int, join: KeyJoin) -> ir.Table:
-    """Rows of one source by join status: (join_no, status, n)."""
+    """Rows of one source by join status: (join_no, status, n).
+
+    Works on the raw (not yet normalised) tables: rows are first counted per distinct raw key,
+    and only those few values are normalised and checked.
+    """
     src = tables[join.source]
-    probe = src.select(key=src[join.column], status=key_status(src[join.column], join.kind))
+    keys = src.group_by(raw=src[join.column]).aggregate(rows=src.count())
+    keys = keys.mutate(key=normalise(keys.raw, join.kind))
+    probe = keys.mutate(status=key_status(keys.key, join.kind))
     if join.target is not None:
         target = tables[join.target[0]]
-        known = target.select(tkey=target[join.target[1]]).filter(_.tkey.notnull()).distinct()
+        traw = target.select(traw=target[join.target[1]]).distinct()
+        known = traw.select(tkey=normalise(traw.traw, join.kind)).filter(_.tkey.notnull())
+        known = known.distinct()
         probe = probe.left_join(known, probe.key == known.tkey)
         final = ibis.ifelse(
             (probe.status == "ok") & probe.tkey.isnull(), "unknown_key", probe.status
@@ -201,7 +228,7 @@ def _join_counts(tables: Mapping[str, ir.Table], number: int, join: KeyJoin) -> 
     else:
         final = probe.status
     final = ibis.ifelse(final == "ok", "joined", final)
-    grouped = probe.group_by(status=final).aggregate(n=probe.count())
+    grouped = probe.group_by(status=final).aggregate(n=probe.rows.sum())
     return grouped.select(join_no=ibis.literal(number, "int64"), status="status", n="n")
 
 
