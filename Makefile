@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install data features train ledger approve verify loop serve lint test bench clean
+.PHONY: help install data features train ledger approve verify loop serve adbench lint test bench clean
 
 help: ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ lint: install ## Ruff over the whole tree
 
 test: install lint ## Lint, then the whole test suite
 	$(PY) -m pytest
+
+adbench: install ## ADBench + ODDS side by side with the papers' numbers (writes reports/)
+	$(PY) -m evaluation.adbench --seeds 3 && $(PY) -m evaluation.odds --seeds 3
 
 bench: install ## Benchmarks: prints a table, writes reports/bench.json
 	$(PY) -m evaluation.bench
