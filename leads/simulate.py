@@ -10,6 +10,11 @@ overdue), and it errs the way DOMAIN.md describes: a fraud is found with probabi
 a few leads are closed ``invalid`` (data wrong, entity gone), and leads on entities unknown to the
 truth are always invalid. Recoveries are a share of the truth's amount column when it has one.
 
+A verification is about a period, not a life: where the simulator wrote a per-month truth
+(``truth/<scenario>_monthly.parquet`` with ``entity_id``, ``period``, ``evading``), a lead can
+only be proved if the entity evaded in the ``lookback_months`` before the lead's as-of date;
+an entity that was honest then counts as honest (the false-case rate applies).
+
 Every draw about a lead comes from a generator seeded by (seed, lead id, entity id), so the same
 store and seed give the same outcomes whatever order leads are processed in. Everything goes
 through the public store API on a simulated clock, with actors ``simulated-unit-head`` and
@@ -60,6 +65,7 @@ class VerifierParams:
     invalid_rate: float = 0.04
     recovery_min: float = 0.5
     recovery_max: float = 1.0
+    lookback_months: int = 6
 
 
 @dataclass(frozen=True)
@@ -133,14 +139,44 @@ def load_truth(data_root: Path, scenario: str) -> pd.DataFrame | None:
     return truth.drop_duplicates("entity_id").set_index("entity_id")
 
 
+def load_monthly_truth(data_root: Path, scenario: str) -> pd.Series | None:
+    """Months each entity evaded (a Series of sorted period arrays by entity id), from
+    ``truth/<scenario>_monthly.parquet``; None when the simulator wrote no per-month truth."""
+    path = data_root / "truth" / f"{scenario}_monthly.parquet"
+    if not path.exists():
+        return None
+    monthly = pd.read_parquet(path)
+    missing = {"entity_id", "period", "evading"} - set(monthly.columns)
+    if missing:
+        raise ValueError(f"{path} (monthly truth of {scenario}): missing column(s) "
+                         f"{', '.join(sorted(missing))}")
+    evading = monthly.loc[monthly["evading"].astype(bool), ["entity_id", "period"]]
+    periods = pd.to_datetime(evading["period"]).dt.date
+    return periods.groupby(evading["entity_id"].to_numpy()).agg(lambda p: sorted(p))
+
+
+def evaded_in_period(monthly: pd.Series | None, entity_id: str, as_of: date,
+                     lookback_months: int) -> bool | None:
+    """Whether the entity evaded in a month starting within ``lookback_months`` before
+    ``as_of`` (None: no per-month truth, fall back to the entity's ``is_fraud``)."""
+    if monthly is None:
+        return None
+    index = as_of.year * 12 + as_of.month - 1 - (lookback_months - 1)
+    first = date(index // 12, index % 12 + 1, 1)
+    months = monthly.get(entity_id, [])
+    return any(first <= m <= as_of for m in months)
+
+
 def _amount_column(truth: pd.DataFrame) -> str | None:
     named = [c for c in AMOUNT_COLUMNS if c in truth.columns]
     suffixed = [c for c in truth.columns if str(c).endswith("_yuan")]
     return (named or suffixed or [None])[0]
 
 
-def lead_fate(lead: LeadView, truth: pd.DataFrame, seed: int, params: VerifierParams) -> LeadFate:
-    """Delays and outcome of one lead, drawn from its own seeded generator."""
+def lead_fate(lead: LeadView, truth: pd.DataFrame, seed: int, params: VerifierParams,
+              monthly: pd.Series | None = None) -> LeadFate:
+    """Delays and outcome of one lead, drawn from its own seeded generator (``monthly``: the
+    months each entity evaded, see :func:`load_monthly_truth`)."""
     rng = np.random.default_rng([seed, lead.id, zlib.crc32(lead.entity_id.encode())])
     start_delay = int(rng.integers(1, params.start_delay_max_days + 1))
     weeks = rng.integers(params.verify_weeks_min, params.verify_weeks_max + 1)
@@ -150,7 +186,9 @@ def lead_fate(lead: LeadView, truth: pd.DataFrame, seed: int, params: VerifierPa
         return LeadFate(start_delay, verify_days, statuses.INVALID, 0.0)
     row = truth.loc[lead.entity_id]
     detect = float(row["detect_prob"]) if "detect_prob" in truth.columns else params.detect_rate
-    found = u_found < (detect if bool(row["is_fraud"]) else params.false_case_rate)
+    recent = evaded_in_period(monthly, lead.entity_id, lead.as_of, params.lookback_months)
+    evader = bool(row["is_fraud"]) if recent is None else recent
+    found = u_found < (detect if evader else params.false_case_rate)
     if not found:
         return LeadFate(start_delay, verify_days, statuses.NO_CASE, 0.0)
     column = _amount_column(truth)
@@ -169,12 +207,15 @@ class Verifier:
     """The simulated staff of every district, acting on one store."""
 
     def __init__(self, store: LeadStore, clock: SimClock, truths: dict[str, pd.DataFrame],
-                 seed: int, params: VerifierParams, summary: SimulationSummary):
+                 seed: int, params: VerifierParams, summary: SimulationSummary,
+                 monthly: dict[str, pd.Series | None] | None = None):
         self.store, self.clock, self.truths = store, clock, truths
         self.seed, self.params, self.summary = seed, params, summary
+        self.monthly = monthly or {}
 
     def fate(self, lead: LeadView) -> LeadFate:
-        return lead_fate(lead, self.truths[lead.scenario], self.seed, self.params)
+        return lead_fate(lead, self.truths[lead.scenario], self.seed, self.params,
+                         self.monthly.get(lead.scenario))
 
     def play_day(self, day: date) -> None:
         self.clock.set_day(day)
@@ -244,7 +285,8 @@ def simulate(store: LeadStore, data_root: Path, days: int, seed: int = 42,
     first = start or default_start(store) or clock.moment.date()
     summary = SimulationSummary(start=first, end=first + timedelta(days=max(days, 1) - 1),
                                 skipped_scenarios=[s for s in scenarios if s not in truths])
-    verifier = Verifier(store, clock, truths, seed, params, summary)
+    monthly = {s: load_monthly_truth(data_root, s) for s in truths}
+    verifier = Verifier(store, clock, truths, seed, params, summary, monthly)
     for offset in range(days):
         verifier.play_day(first + timedelta(days=offset))
     return summary

@@ -1,12 +1,15 @@
 """The closed loop, demonstrated: train, issue leads, verify them (simulated staff), watch each
 version's conversion, retire the one whose leads stop becoming cases, retrain, recover.
 
-``python -m training.loop --data data-drift --start 2024-06-30 --months 10`` replays month by
-month on a pool built with drift (``python -m pool.build --drift-month N --data data-drift``):
-after the drift month the fraudsters change their ways, the champion's conversion decays, the
-conversion monitor retires it (its Wilson interval falls wholly below the bar), the champion
-alias falls back, and the job retrains on what is known by then. Conversion is measured on the
-leads issued in the last ``window`` months, so an old good record cannot hide a recent decay.
+``python -m training.loop --data data-drift --start 2024-05-31 --months 11`` replays month by
+month on a pool (built with ``--drift-month N`` to let the fraudsters change their ways). Each
+month the champion flags what it finds most suspicious among the stations not already under a
+case; the simulated staff prove a lead only if the station evaded in the months it is about
+(``leads.simulate``). Once the stations its signals can see have cases, the champion's leads stop
+converting, the conversion monitor retires it (its Wilson interval falls wholly below the bar),
+the champion alias falls back, and the job retrains on what is known by then. Conversion is
+measured on the leads issued in the last ``window`` months, so an old good record cannot hide a
+recent decay.
 """
 
 from __future__ import annotations
@@ -67,8 +70,18 @@ def recent_counts(store: Any, scenario: str, since: date) -> list[VersionCounts]
     return counts
 
 
+def prosecuted(store: Any, scenario: str) -> set[str]:
+    """Entities with a case already filed from an earlier lead.
+
+    Why excluded from new leads: their case is with the prosecutors; flagging them again would
+    count the same proven evasion as a new hit every month and hide a model that has stopped
+    finding anyone new."""
+    return {v.entity_id for v in store.list_leads(scenario=scenario, status="case_filed")}
+
+
 def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
-    """The champion scores everything known on ``as_of``; its top per district become leads."""
+    """The champion scores everything known on ``as_of`` not already prosecuted; its top per
+    district become leads."""
     from features import registry as feature_registry
     from features.build import build_features
     from training.pyfunc import load_estimator
@@ -80,9 +93,10 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
     estimator = load_estimator(
         job.client.get_model_version(reg.model_name(scenario), str(champion)).source)
     spec = feature_registry.get(scenario)
-    table = build_features(scenario, as_of, job.data)
+    frame = build_features(scenario, as_of, job.data).frame
+    frame = frame[~frame["entity_id"].isin(prosecuted(job.store, scenario))]
     picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), spec.feature_names,
-                             table.frame, policy.capacity, list(spec.features))
+                             frame, policy.capacity, list(spec.features))
     write_leads(job.store, picked, f"loop-{scenario}-{as_of}", scenario,
                 reg.model_name(scenario), champion, as_of)
     return len(picked)
