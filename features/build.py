@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from features import registry
-from features.engines import connect, release
+from features.engines import connect
 from features.keys import format_report, join_report, normalise_sources
 from features.labels import history_labels
 from features.sources import SourceError, as_of, data_root, read_parquet_source, register_frames
@@ -146,11 +146,8 @@ def build_features(
     raw = load_tables(spec, con, data_root, ctx, validate)
     known = {name: _cut(t, spec, name, when) for name, t in raw.items()}
     tables = normalise_sources(known, spec.joins, con)
-    try:
-        report = join_report(con, known, spec.joins)
-        frame = con.execute(feature_expression(spec, tables, ctx))
-    finally:
-        release(con, tables.values())
+    report = join_report(con, known, spec.joins)
+    frame = con.execute(feature_expression(spec, tables, ctx))
     frame = _tidy(frame, spec)
     digest = feature_set_hash(spec)
     frame["feature_set_hash"] = digest

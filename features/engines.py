@@ -9,22 +9,18 @@ reused for the life of the process.
 from __future__ import annotations
 
 import atexit
-import itertools
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 import ibis
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
-_VIEWS = itertools.count()
 
 
 class EngineError(RuntimeError):
@@ -92,31 +88,13 @@ def _python() -> str:
     return sys.executable
 
 
-def materialise(con: BaseBackend, table: ir.Table, name: str) -> ir.Table:
-    """Compute ``table`` once inside the engine and return a handle on the stored result.
+def materialise(con: BaseBackend, table: ir.Table) -> ir.Table:
+    """Compute a *small* table once and hand it back as an in-memory table for later queries.
 
-    Used for the normalised sources, which the join report and several features read. DuckDB
-    stores the result as a temporary table inside the database (in-memory sources, small by
-    nature, go through Arrow); Spark keeps a cached temporary view (``CACHE TABLE``), which
-    ``release`` uncaches. (Ibis's ``cache()`` is not used: it binds in-memory tables to the
-    default backend and emits a DROP statement the locked sqlglot renders wrongly.)
+    Used for the raw -> canonical key mappings (one row per distinct key value, thousands of
+    rows even for millions of source rows), so the string work is not repeated by every query
+    that joins on a key. Arrow is the carrier on both engines; Ibis registers the result with
+    whichever engine runs the next query. (Ibis's ``cache()`` is not used: it binds in-memory
+    tables to the default backend and emits a DROP statement the locked sqlglot renders wrongly.)
     """
-    if con.name == "duckdb":
-        if table.op().find(ops.InMemoryTable):
-            return ibis.memtable(con.to_pyarrow(table))
-        return con.create_table(f"features_{name}_{next(_VIEWS)}", table, temp=True)
-    view = f"features_{name}_{next(_VIEWS)}"
-    con.create_view(view, table, overwrite=True)
-    con.raw_sql(f"CACHE TABLE `{view}`")
-    return con.table(view)
-
-
-def release(con: BaseBackend, tables: Iterable[ir.Table]) -> None:
-    """Free what ``materialise`` cached on Spark (DuckDB's in-memory tables just go away)."""
-    if con.name == "duckdb":
-        return
-    for table in tables:
-        name = table.get_name() if hasattr(table, "get_name") else ""
-        if name.startswith("features_"):
-            con.raw_sql(f"UNCACHE TABLE IF EXISTS `{name}`")
-            con.raw_sql(f"DROP VIEW IF EXISTS `{name}`")
+    return ibis.memtable(con.to_pyarrow(table))

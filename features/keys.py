@@ -148,13 +148,13 @@ def normalise_sources(
         if table in out:
             t = out[table]
             for column, kind in columns.items():
-                t = _normalise_column(t, column, kind, con, f"{table}_{column}")
+                t = _normalise_column(t, column, kind, con)
             out[table] = t
     return out
 
 
 def _normalise_column(
-    table: ir.Table, column: str, kind: KeyKind, con: BaseBackend | None, name: str
+    table: ir.Table, column: str, kind: KeyKind, con: BaseBackend | None
 ) -> ir.Table:
     """Replace ``column`` by its canonical form, computed once per distinct raw value.
 
@@ -165,7 +165,7 @@ def _normalise_column(
     raw = table.select(_raw=table[column]).distinct()
     mapping = raw.mutate(_norm=normalise(raw._raw, kind))
     if con is not None:
-        mapping = materialise(con, mapping, name)
+        mapping = materialise(con, mapping)
     joined = table.left_join(mapping, table[column] == mapping._raw)
     kept = [c for c in table.columns if c != column]
     return joined.select(*kept, **{column: joined._norm}).select(*table.columns)
