@@ -21,7 +21,7 @@ from ibis.backends import BaseBackend
 from features.engines import materialise
 from features.spec import KeyJoin, KeyKind
 from pool.defects import BRANCH_SUFFIXES, COMPANY_SUFFIXES
-from pool.keys import _ID_CHECK, _ID_WEIGHTS, _USCC_WEIGHTS, USCC_ALPHABET
+from pool.keys import ID_CHECK_CHARS, ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
 
 _HALF = "".join(chr(c) for c in range(0x21, 0x7F))
 _FULL = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F))
@@ -75,7 +75,7 @@ def uscc_status(code: ir.StringValue) -> ir.StringValue:
     """'ok', 'missing', 'malformed' (length/alphabet) or 'invalid_check' for a normalised code."""
     allowed = "".join(USCC_ALPHABET)
     well_formed = code.re_search(f"^[{allowed}]{{18}}$")
-    total = _weighted_sum(code, USCC_ALPHABET, _USCC_WEIGHTS)
+    total = _weighted_sum(code, USCC_ALPHABET, USCC_WEIGHTS)
     expected = ibis.literal(USCC_ALPHABET).substr((31 - total % 31) % 31, 1)
     return _status(code, well_formed, code.substr(17, 1) == expected)
 
@@ -83,8 +83,8 @@ def uscc_status(code: ir.StringValue) -> ir.StringValue:
 def id_status(code: ir.StringValue) -> ir.StringValue:
     """'ok', 'missing', 'malformed' or 'invalid_check' for a normalised resident ID number."""
     well_formed = code.re_search(r"^[0-9]{17}[0-9X]$")
-    total = _weighted_sum(code, _DIGITS, _ID_WEIGHTS)
-    expected = ibis.literal(_ID_CHECK).substr(total % 11, 1)
+    total = _weighted_sum(code, _DIGITS, ID_WEIGHTS)
+    expected = ibis.literal(ID_CHECK_CHARS).substr(total % 11, 1)
     return _status(code, well_formed, code.substr(17, 1) == expected)
 
 
@@ -102,7 +102,7 @@ def _status(code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.Boo
 def upgrade_id15(code: ir.StringValue) -> ir.StringValue:
     """An old 15-digit ID number as its 18-character form (century 19 inserted, check added)."""
     body = code.substr(0, 6) + "19" + code.substr(6, 9)
-    check = ibis.literal(_ID_CHECK).substr(_weighted_sum(body, _DIGITS, _ID_WEIGHTS) % 11, 1)
+    check = ibis.literal(ID_CHECK_CHARS).substr(_weighted_sum(body, _DIGITS, ID_WEIGHTS) % 11, 1)
     return ibis.ifelse(code.re_search(r"^[0-9]{15}$"), body + check, code)
 
 

@@ -1,8 +1,18 @@
 """Check characters of credit codes and ID numbers, against published examples."""
 
+import numpy as np
 import pytest
 
-from pool.keys import id_check_char, is_valid_id, is_valid_uscc, normalise_code, uscc_check_char
+from pool.keys import (
+    USCC_ALPHABET,
+    id_check_char,
+    id_check_chars,
+    is_valid_id,
+    is_valid_uscc,
+    normalise_code,
+    uscc_check_char,
+    uscc_check_chars,
+)
 
 
 def test_uscc_known_code() -> None:
@@ -32,3 +42,12 @@ def test_bad_body_is_refused() -> None:
         uscc_check_char("123")
     with pytest.raises(ValueError, match="alphabet"):
         uscc_check_char("9135010OM000100Y4")
+
+
+def test_vectorised_check_chars_agree_with_scalar() -> None:
+    rng = np.random.default_rng(0)
+    ids = ["".join(map(str, rng.integers(0, 10, 17))) for _ in range(200)] + ["11010519491231002"]
+    assert list(id_check_chars(np.array(ids))) == [id_check_char(b) for b in ids]
+    codes = ["".join(rng.choice(list(USCC_ALPHABET), 17)) for _ in range(200)]
+    codes.append("91350100M000100Y4")
+    assert list(uscc_check_chars(np.array(codes))) == [uscc_check_char(c) for c in codes]

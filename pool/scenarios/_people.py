@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pool.keys import _ID_CHECK, _ID_WEIGHTS, _USCC_WEIGHTS, USCC_ALPHABET
+from pool.keys import USCC_ALPHABET, id_check_chars, uscc_check_chars
 from pool.spec import SimConfig
 
 #: The administrative division code (GB/T 2260) of each of the 16 Beijing districts.
@@ -155,13 +155,6 @@ def _digits(n: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return np.char.zfill(rng.integers(0, 10**width, n).astype(str), width)
 
 
-def id_check_chars(bodies: np.ndarray) -> np.ndarray:
-    """Check characters of 17-digit ID bodies (GB 11643), vectorised ``pool.keys.id_check_char``."""
-    b = np.asarray(bodies, dtype="U17")
-    digits = b.view(np.uint32).reshape(len(b), 17).astype("int64") - ord("0")
-    total = digits @ np.asarray(_ID_WEIGHTS, dtype="int64")
-    return np.asarray(list(_ID_CHECK))[total % 11]
-
 
 def id_numbers(
     birth_days: np.ndarray, rng: np.random.Generator, origins: np.ndarray | None = None
@@ -203,12 +196,7 @@ def uscc_codes(districts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     org = np.ascontiguousarray(alphabet[rng.integers(0, len(alphabet), size=(n, 9))])
     org_str = org.view("U9").ravel()
     bodies = np.char.add(np.char.add("91", division.to_numpy(dtype="U6")), org_str)
-    lookup = np.zeros(128, dtype="int64")
-    lookup[[ord(c) for c in USCC_ALPHABET]] = np.arange(len(USCC_ALPHABET))
-    points = np.asarray(bodies, dtype="U17").view(np.uint32).reshape(n, 17)
-    total = lookup[points] @ np.asarray(_USCC_WEIGHTS, dtype="int64")
-    check = alphabet[(31 - total % 31) % 31]
-    return np.char.add(bodies, check).astype(object)
+    return np.char.add(bodies, uscc_check_chars(bodies)).astype(object)
 
 
 def person_names(n: int, rng: np.random.Generator, minority_share: float = 0.01) -> np.ndarray:
