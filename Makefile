@@ -45,9 +45,11 @@ approve: install ## Record a certification: SCENARIO= VERSION= LINE=business|dat
 verify: install ## Simulated verifying staff act on dispatched leads (DAYS=60)
 	$(PY) -m leads.simulate --days $(or $(DAYS),60) --seed $(SEED)
 
-loop: install ## The closed loop on a drifted fuel_tax pool (data-drift/, reports/loop/)
-	$(PY) -m pool.build --scale 0.5 --seed $(SEED) --drift-month 18 --data data-drift --scenarios fuel_tax
-	$(PY) -m training.loop --data data-drift --start 2024-05-31 --months 11
+loop: install ## The closed loop on fuel_tax with drift from 2024-06, and without (data-drift/, data-nodrift/, reports/loop/)
+	$(PY) -m pool.build --scale 1 --seed $(SEED) --drift-month 17 --data data-drift --scenarios fuel_tax
+	$(PY) -m pool.build --scale 1 --seed $(SEED) --data data-nodrift --scenarios fuel_tax
+	rm -rf reports/loop
+	$(PY) -m training.loop --data data-drift --control data-nodrift --start 2024-05-31 --months 13
 
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
 	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000}
@@ -65,5 +67,5 @@ bench: install ## Benchmarks: prints a table, writes reports/bench.json
 	$(PY) -m evaluation.bench
 
 clean: ## Remove generated data, reports and the MLflow store (keeps .venv)
-	rm -rf data data-drift reports spark-warehouse metastore_db derby.log
+	rm -rf data data-drift data-nodrift reports spark-warehouse metastore_db derby.log
 	find mlruns -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

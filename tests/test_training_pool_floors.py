@@ -1,9 +1,14 @@
 """Quality floors on the simulated fuel_tax pool, truth as judge (scale 0.3, seed 42).
 
 Measured with ``python -m training.pool_measure --data <pool> --scenarios fuel_tax --k 20 30 100``
-on this configuration (300 stations, 41 frauds, 31 verified leads): scorer precision@30 0.93,
-AP 0.886 (labelled rows only: 0.795); detector AUC 0.860, precision@30 0.20; past rules 0.60.
-Floors sit a margin below so a real regression fails, not seed noise.
+on this configuration (300 stations, half the evaders starting late): scorer precision@30 0.93,
+AP 0.823; detector AUC 0.845, precision@30 0.20; past rules 0.545. Floors sit a margin below so a
+real regression fails, not seed noise.
+
+Unlabelled rows as weak negatives vs labelled rows only (AP, seeds 42 / 7 / 11): at scale 1
+0.885 vs 0.862, 0.909 vs 0.882, 0.907 vs 0.856; at scale 0.3 0.823 vs 0.825, 0.843 vs 0.848,
+0.841 vs 0.752. With ~40 frauds the difference drowns in noise, so that claim is tested at
+scale 1 (1,000 stations).
 """
 
 import pytest
@@ -24,9 +29,18 @@ def test_scorer_top_of_list_beats_the_past_rules(fuel):
     assert fuel["scorer_default_p@30"] > fuel["rules_precision"] + 0.15
 
 
-def test_unlabelled_as_weak_negatives_corrects_for_rule_biased_labels(fuel):
-    assert fuel["scorer_default_ap"] >= 0.8
-    assert fuel["scorer_default_ap"] > fuel["scorer_labelled_only_ap"]
+@pytest.fixture(scope="module")
+def fuel_full(tmp_path_factory):
+    from pool_fixtures import built_pool
+
+    root = built_pool(tmp_path_factory, ("fuel_tax",), seed=42, scale=1.0)
+    variants = {"scorer_default": {}, "scorer_labelled_only": {"unlabelled_weight": 0.0}}
+    return measure(root, "fuel_tax", ks=(30,), variants=variants)
+
+
+def test_unlabelled_as_weak_negatives_corrects_for_rule_biased_labels(fuel_full):
+    assert fuel_full["scorer_default_ap"] >= 0.85
+    assert fuel_full["scorer_default_ap"] > fuel_full["scorer_labelled_only_ap"] + 0.01
 
 
 def test_detector_alone_still_ranks_better_than_chance(fuel):

@@ -192,7 +192,8 @@ def explain_scorer(
         return explain_detector(scorer.detector_, table, rows, specs, top_n=top_n,
                                 default_peer=default_peer)[1]
     X = _feature_rows(scorer, table, rows)
-    det = scorer.detector_.decision_function(X)
+    # the scorer validated its input to an array before fitting its detector: do the same
+    det = scorer.detector_.decision_function(X.to_numpy(dtype=np.float64))
     F = np.column_stack([X, det]) if scorer.use_detector_feature else np.asarray(X)
     contrib, base = tree_contributions(scorer.booster_, F)
     names = list(X.columns) + (["detector_score"] if scorer.use_detector_feature else [])

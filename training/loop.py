@@ -1,15 +1,22 @@
 """The closed loop, demonstrated: train, issue leads, verify them (simulated staff), watch each
 version's conversion, retire the one whose leads stop becoming cases, retrain, recover.
 
-``python -m training.loop --data data-drift --start 2024-05-31 --months 11`` replays month by
-month on a pool (built with ``--drift-month N`` to let the fraudsters change their ways). Each
-month the champion flags what it finds most suspicious among the stations not already under a
-case; the simulated staff prove a lead only if the station evaded in the months it is about
-(``leads.simulate``). Once the stations its signals can see have cases, the champion's leads stop
-converting, the conversion monitor retires it (its Wilson interval falls wholly below the bar),
-the champion alias falls back, and the job retrains on what is known by then. Conversion is
-measured on the leads issued in the last ``window`` months, so an old good record cannot hide a
-recent decay.
+``python -m training.loop --data data-drift --control data-nodrift --start 2024-05-31
+--months 13`` replays month by month on a pool built with ``--drift-month N`` (from that month
+the fraudsters change their ways: see ``pool.scenarios._fuel_world.adapt``) and, for
+comparison, on the same pool built without drift. Each month the champion flags its top
+``capacity`` stations per district, leaving out those with a case already filed; the simulated
+staff (``leads.simulate``) prove a lead only if the station evaded in the six months it is about.
+Conversion is measured on the leads issued in the last ``window`` months, so an old good record
+cannot hide a recent decay; once its Wilson interval lies wholly below the scenario's bar, the
+version is retired, the champion alias falls back, and the job retrains on what is known by then:
+the pool's verification history plus the outcomes of the loop's own leads
+(``training.train_data.with_store_labels``).
+
+Two things make a champion decay: it runs out of evaders its signals can see (they get cases
+and are not flagged again) and, with drift, the evaders stop or change their ways. The run
+without drift separates the two: it has the same data before the drift month, so the same
+leads and outcomes until then, and whatever differs after is the drift's doing.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from training import registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
 from training.ledger_stats import conversion
 from training.train import Job, open_job, train_scenario
-from training.train_data import _month_end
+from training.train_data import _month_end, store_outcomes, with_store_labels
 from training.train_leads import ranked_leads, write_leads
 from training.train_policy import Policy, policy_for
 
@@ -70,18 +77,11 @@ def recent_counts(store: Any, scenario: str, since: date) -> list[VersionCounts]
     return counts
 
 
-def prosecuted(store: Any, scenario: str) -> set[str]:
-    """Entities with a case already filed from an earlier lead.
-
-    Why excluded from new leads: their case is with the prosecutors; flagging them again would
-    count the same proven evasion as a new hit every month and hide a model that has stopped
-    finding anyone new."""
-    return {v.entity_id for v in store.list_leads(scenario=scenario, status="case_filed")}
-
-
 def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
-    """The champion scores everything known on ``as_of`` not already prosecuted; its top per
-    district become leads."""
+    """The champion scores everything known on ``as_of``, except entities with a case already
+    filed (from the history or an earlier lead: their case is with the prosecutors, and counting
+    the same proven evasion again every month would hide a model that finds no one new); its
+    top per district become leads."""
     from features import registry as feature_registry
     from features.build import build_features
     from training.pyfunc import load_estimator
@@ -94,7 +94,8 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
         job.client.get_model_version(reg.model_name(scenario), str(champion)).source)
     spec = feature_registry.get(scenario)
     frame = build_features(scenario, as_of, job.data).frame
-    frame = frame[~frame["entity_id"].isin(prosecuted(job.store, scenario))]
+    known = with_store_labels(frame, store_outcomes(job.store, scenario), as_of)
+    frame = frame[known["label"].to_numpy() != 1.0]
     picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), spec.feature_names,
                              frame, policy.capacity, list(spec.features))
     write_leads(job.store, picked, f"loop-{scenario}-{as_of}", scenario,
@@ -102,12 +103,19 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
     return len(picked)
 
 
+#: Leads per district per month in the loop: what a unit verifies of one model's leads on top of
+#: its other work (the training run's ``Policy.capacity`` is a one-off list, not a monthly flow).
+LOOP_CAPACITY = 2
+
+
 def run_loop(scenario: str, data: str, root: Path, leads_url: str, start: date, months: int,
              seed: int = 42, policy: Policy | None = None, window: int = 3) -> list[LoopStep]:
-    """Replay ``months`` months from ``start`` (a month end); see the module docstring."""
+    """Replay ``months`` months from ``start`` (a month end); see the module docstring. The
+    policy's ``capacity`` is the monthly number of leads per district (``LOOP_CAPACITY`` when no
+    policy is given)."""
     from leads.simulate import VerifierParams, open_simulated, simulate
 
-    policy = policy or policy_for(scenario)
+    policy = policy or replace(policy_for(scenario), capacity=LOOP_CAPACITY)
     store = open_simulated(leads_url)
     job = open_job(data, seed, root, require_real=False, store=store)
     job.policies = {scenario: policy}
@@ -161,30 +169,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default="fuel_tax")
     parser.add_argument("--data", required=True, help="a pool built with --drift-month")
+    parser.add_argument("--control", default=None,
+                        help="the same pool built without drift, replayed alongside")
     parser.add_argument("--root", type=Path, default=Path("reports/loop"),
-                        help="where the loop's own MLflow store goes (default reports/loop)")
+                        help="where the loop's own MLflow and lead stores go (default "
+                             "reports/loop; the control's under <root>/control)")
     parser.add_argument("--start", type=date.fromisoformat, required=True,
                         help="first as-of date, a month end (YYYY-MM-DD)")
-    parser.add_argument("--months", type=int, default=10)
+    parser.add_argument("--months", type=int, default=13)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--capacity", type=int, default=LOOP_CAPACITY,
+                        help=f"leads per district per month (default {LOOP_CAPACITY})")
     parser.add_argument("--bar", type=float, default=None, help="override the conversion bar")
     parser.add_argument("--floor", type=float, default=None, help="override the offline floor")
     return parser.parse_args(argv)
 
 
+def steps_table(steps: list[LoopStep]) -> pd.DataFrame:
+    """The steps as a printable table (conversion and interval rounded)."""
+    table = pd.DataFrame([s.__dict__ for s in steps])
+    for column in ("conversion", "low", "high"):
+        table[column] = table[column].astype(float).round(3)
+    return table
+
+
+def _replay(args: argparse.Namespace, policy: Policy, data: str, root: Path) -> list[LoopStep]:
+    root.mkdir(parents=True, exist_ok=True)
+    return run_loop(args.scenario, data, root, f"sqlite:///{root / 'leads.db'}", args.start,
+                    args.months, args.seed, policy)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    policy = policy_for(args.scenario)
+    policy = replace(policy_for(args.scenario), capacity=args.capacity)
     if args.bar is not None:
         policy = replace(policy, bar=args.bar)
     if args.floor is not None:
         policy = replace(policy, floor=args.floor)
-    args.root.mkdir(parents=True, exist_ok=True)
-    steps = run_loop(args.scenario, args.data, args.root, f"sqlite:///{args.root / 'leads.db'}",
-                     args.start, args.months, args.seed, policy)
-    table = pd.DataFrame([s.__dict__ for s in steps])
+    runs = {"with drift": _replay(args, policy, args.data, args.root)}
+    if args.control:
+        runs["without drift (control)"] = _replay(args, policy, args.control,
+                                                  args.root / "control")
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
-        print(table.to_string(index=False))
+        for name, steps in runs.items():
+            print(f"\n{args.scenario}, {name}: conversion of the serving version's leads "
+                  f"issued in the last 3 months (bar {policy.bar})")
+            print(steps_table(steps).to_string(index=False))
     return 0
 
 

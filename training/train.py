@@ -41,8 +41,10 @@ from training.train_data import (
     data_hash,
     ensure_pool,
     latest_as_of,
+    store_outcomes,
     trainable_scenarios,
     validate_pool,
+    with_store_labels,
 )
 from training.train_leads import leads_sample, ranked_leads, write_leads
 from training.train_policy import Policy, policy_for, require_real_approvals
@@ -134,9 +136,11 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         as_of = job.as_of
     with job.stage(scenario, "features"):
         table = build_features(scenario, as_of, job.data)
+        outcomes = store_outcomes(job.store, scenario)
+        table.frame = with_store_labels(table.frame, outcomes, as_of)
         columns = list(table.feature_names)
         split = backtest_split(scenario, job.data, table, as_of,
-                               HOLDOUT_MONTHS.get(scenario, 6))
+                               HOLDOUT_MONTHS.get(scenario, 6), outcomes)
     with job.stage(scenario, "backtest"):
         result = run_backtest(split, columns, lambda: default_scorer(random_state=job.seed),
                               policy.k)

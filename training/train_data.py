@@ -4,6 +4,11 @@ registered), the as-of date, data hashes, and the time-ordered backtest split.
 The split replays what was known: the model is trained on features and labels as of a cutoff,
 and judged on the entities whose outcome became known after it (verified after the cutoff); the
 real procurement data holds out whole tenders instead (see there). Truth is never read here.
+
+Labels come from two places: the pool's verification history (leads of the past crude rules)
+and the final outcomes of this project's own leads in the lead store, each as known on the date
+(``with_store_labels``). That is how the loop closes: what the units verified from a model's
+leads is what the next model learns from.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,14 +132,55 @@ class BacktestSplit:
         return self.frame[self.frame["period"] == 1]
 
 
+FINAL_OUTCOMES = ("case_filed", "no_case")
+OUTCOME_COLUMNS = ["entity_id", "verified_on", "outcome"]
+
+
+def store_outcomes(store: Any, scenario: str) -> pd.DataFrame:
+    """Final outcomes (case filed / no case) of the scenario's leads in the lead store, with the
+    local day each was recorded: ``entity_id``, ``verified_on``, ``outcome``. Invalid leads say
+    nothing about the entity and are left out, as in the history labels."""
+    if store is None:
+        return pd.DataFrame(columns=OUTCOME_COLUMNS)
+    from leads.store import LOCAL_TZ
+
+    rows = [(v.entity_id, v.status_changed_at.astimezone(LOCAL_TZ).date()
+             if v.status_changed_at.tzinfo else v.status_changed_at.date(), v.status)
+            for status in FINAL_OUTCOMES
+            for v in store.list_leads(scenario=scenario, status=status)]
+    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    frame["verified_on"] = pd.to_datetime(frame["verified_on"])
+    return frame
+
+
+def with_store_labels(frame: pd.DataFrame, outcomes: pd.DataFrame,
+                      as_of: date | None) -> pd.DataFrame:
+    """``frame`` with the store's outcomes known by ``as_of`` merged into ``label``: a filed case
+    from either source makes 1, else a "no case" makes 0, else the history's label stands."""
+    if outcomes.empty:
+        return frame
+    known = outcomes if as_of is None else outcomes[outcomes["verified_on"] <= pd.Timestamp(as_of)]
+    cases = set(known.loc[known["outcome"] == "case_filed", "entity_id"])
+    verified = set(known["entity_id"])
+    entity = frame["entity_id"]
+    label = frame["label"].to_numpy(dtype=float, na_value=np.nan).copy()
+    label[entity.isin(cases).to_numpy()] = 1.0
+    label[np.isnan(label) & entity.isin(verified).to_numpy()] = 0.0
+    return frame.assign(label=label)
+
+
 def backtest_split(scenario: str, data: str | Path | None, full: FeatureTable,
-                   as_of: date | None, holdout_months: int) -> BacktestSplit:
-    """Time-ordered split for the scenario (see module docstring)."""
+                   as_of: date | None, holdout_months: int,
+                   outcomes: pd.DataFrame | None = None) -> BacktestSplit:
+    """Time-ordered split for the scenario (see module docstring); ``outcomes`` are the lead
+    store's (``store_outcomes``), merged in as they were known at the cutoff."""
     if scenario in REAL_SCENARIOS:
         return _split_by_tender_date(full, data)  # grouped by tender, see there
+    outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS) if outcomes is None else outcomes
     cutoff = _months_before(as_of, holdout_months)
-    past = build_features(scenario, cutoff, data).frame
-    return _split_by_verification(full.frame, past, cutoff, _first_verified(data, scenario))
+    past = with_store_labels(build_features(scenario, cutoff, data).frame, outcomes, cutoff)
+    first = _first_verified(data, scenario, outcomes)
+    return _split_by_verification(full.frame, past, cutoff, first)
 
 
 def _months_before(as_of: date, months: int) -> date:
@@ -147,11 +194,14 @@ def _month_end(year: int, month: int) -> date:
     return nxt - timedelta(days=1)
 
 
-def _first_verified(data: str | Path | None, scenario: str) -> pd.Series:
-    """When each entity's first final outcome (case or no case) became known."""
+def _first_verified(data: str | Path | None, scenario: str, outcomes: pd.DataFrame) -> pd.Series:
+    """When each entity's first final outcome (case or no case) became known, from the history
+    or the lead store."""
     path = data_root(data) / "pool" / scenario / "verification_history.parquet"
-    history = pd.read_parquet(path, columns=["entity_id", "verified_on", "outcome"])
-    final = history[history["outcome"].isin(["case_filed", "no_case"])]
+    history = pd.read_parquet(path, columns=OUTCOME_COLUMNS)
+    history["verified_on"] = pd.to_datetime(history["verified_on"])
+    both = pd.concat([history, outcomes], ignore_index=True) if len(outcomes) else history
+    final = both[both["outcome"].isin(FINAL_OUTCOMES)]
     return pd.to_datetime(final.groupby("entity_id")["verified_on"].min())
 
 

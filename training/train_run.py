@@ -58,6 +58,10 @@ def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
                          "rows and needs both cases and no-cases; lengthen holdout_months")
     table = backtest(split.frame, fit_score, period="period", label="label", delay=1,
                      ks=(k,), min_labelled=1)
+    if "scores" not in captured:
+        raise ValueError(f"backtest cutoff {split.cutoff} has no verified outcome to train on "
+                         "(nothing was verified by then); pick a later as-of date or a shorter "
+                         "holdout")
     labels = holdout["label"].to_numpy(dtype=float)
     pk = precision_at_k(labels, captured["scores"], k)
     row = table.iloc[-1]

@@ -3,8 +3,8 @@
 Honest stations declare what they sold (to within metering noise). Evaders keep part of their
 sales off the declaration: cash and personal QR-code takings (``cash_share``), the fuel bought
 off the books (``offbook_share``) and, for renaming, the fuel invoiced as a chemical product,
-which they declare as "other goods" so no consumption tax is due. After the drift month, blatant
-evaders move their declared share up out of reach of the 70% rule.
+which they declare as "other goods" so no consumption tax is due. With drift, evaders who take
+ghost deliveries (``_fuel_world.adapt``) declare only the fuel that came with a waybill.
 """
 
 from __future__ import annotations
@@ -37,17 +37,16 @@ class Declared:
 
 def monthly_shares(
     config: SimConfig, fraud: Fraud
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Declared, off-book and renamed shares per station and month, and the active mask."""
-    m = np.arange(config.months)
-    active = m[None, :] >= fraud.start_month[:, None]
-    cash = np.where(active, fraud.cash_share[:, None], 1.0)
-    if config.drift_month is not None:
-        drifted = active & (m[None, :] >= config.drift_month)
-        cash = np.where(drifted, fraud.drift_cash_share[:, None], cash)
-    offbook = np.where(active, fraud.offbook_share[:, None], 0.0)
-    rename = np.where(active, fraud.rename_share[:, None], 0.0)
-    return cash, offbook, rename, active
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Declared, off-book, renamed and ghost shares per station and month, and the active mask
+    (evading in any way that month)."""
+    m, s = np.arange(config.months)[None, :], np.arange(len(fraud.pattern))[:, None]
+    old, ghosting = fraud.old_ways(m, s), fraud.ghosting(m, s)
+    cash = np.where(old, fraud.cash_share[:, None], 1.0)
+    offbook = np.where(old, fraud.offbook_share[:, None], 0.0)
+    rename = np.where(old, fraud.rename_share[:, None], 0.0)
+    ghost = np.where(ghosting, fraud.ghost_share[:, None], 0.0)
+    return cash, offbook, rename, ghost, old | ghosting
 
 
 def declare(
@@ -62,8 +61,8 @@ def declare(
     n, months = gas.shape
     metering = rng.normal(1.0, 0.01, (2, n, months))
     shop_share = rng.uniform(0.02, 0.08, n)[:, None]
-    cash, offbook, rename, active = monthly_shares(config, fraud)
-    booked = cash * (1 - offbook)
+    cash, offbook, rename, ghost, active = monthly_shares(config, fraud)
+    booked = cash * (1 - offbook) * (1 - ghost)
     net_price = [p[None, :] / (1 + VAT_RATE) for p in retail]
     decl = [s * booked * (1 - rename) * metering[i] for i, s in enumerate((gas, diesel))]
     renamed = [s * booked * rename for s in (gas, diesel)]
@@ -73,8 +72,11 @@ def declare(
     other = true_rev * shop_share + renamed_rev
     ctax = CONSUMPTION_TAX[0] * decl[0] + CONSUMPTION_TAX[1] * decl[1]
     hidden = [s * (1 - booked) for s in (gas, diesel)]
-    margin = 0.12  # off-book fuel carries no input VAT either: only the margin's VAT is lost
-    hidden_offbook = [s * offbook * cash for s in (gas, diesel)]
+    # fuel bought without an invoice (off-book or by ghost tanker) carries no input VAT either:
+    # only the margin's VAT is lost on it
+    margin = 0.12
+    unbilled = cash * (1 - (1 - offbook) * (1 - ghost))
+    hidden_offbook = [s * unbilled for s in (gas, diesel)]
     evaded_vat = VAT_RATE * sum(
         (h - o) * p + o * p * margin
         for h, o, p in zip(hidden, hidden_offbook, net_price, strict=True)

@@ -4,9 +4,8 @@ A depot invoices each booked load to the station (a few days after delivery), un
 tax-category name. Renamed loads carry a chemical-product name. A few invoices are reversed by a
 red-letter (negative) invoice and re-issued. Stations also buy sundries by the litre (AdBlue for
 diesel trucks, engine oil): truck stops and motorway sites far more, an innocent reason for
-non-oil purchases. After the drift month, off-book loads get cover
-invoices from shell trading companies, so the waybill-vs-invoice gap closes. The set of possible
-invoices and their numbers are fixed before drift is applied, so drift only adds rows after it.
+non-oil purchases. Ghost loads (drift only) have no invoice. The set of possible invoices and
+their numbers are fixed whatever the drift, so drift only removes rows after its month.
 """
 
 from __future__ import annotations
@@ -31,10 +30,9 @@ OIL_PRODUCTS = (
     "*柴油*0号车用柴油(VI)",
 )
 RENAMED_PRODUCTS = ("*有机化学原料*稳定轻烃", "*化工产品*复合柴油")
-RENAMED_AFTER_DRIFT = ("*化工产品*芳烃混合物", "*化工产品*轻质循环油")
 SUNDRY_PRODUCTS = ("*化学试剂*车用尿素溶液", "*润滑油*汽机油")
 SUNDRY_PRICE = (2.6, 28.0)  # yuan per litre excl. VAT
-PRODUCT_NAMES = OIL_PRODUCTS + RENAMED_PRODUCTS + RENAMED_AFTER_DRIFT + SUNDRY_PRODUCTS
+PRODUCT_NAMES = OIL_PRODUCTS + RENAMED_PRODUCTS + SUNDRY_PRODUCTS
 RED_LETTER_RATE = 0.004
 
 
@@ -67,37 +65,30 @@ class _Rows:
         )
 
 
-def _product_code(config: SimConfig, loads: Loads) -> np.ndarray:
+def _product_code(loads: Loads) -> np.ndarray:
     """Index into PRODUCT_NAMES for every load."""
     oil = np.where(loads.product == GAS, loads.grade, 3)
     renamed = np.where(loads.product == GAS, 4, 5)
-    if config.drift_month is not None:
-        renamed = np.where(loads.month >= config.drift_month, renamed + 2, renamed)
     return np.where(loads.renamed, renamed, oil)
 
 
-def _superset(config: SimConfig, loads: Loads, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Every invoice that could exist (booked, cover, red-letter pairs) and whether it does."""
+def _superset(loads: Loads, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every invoice that could exist (booked, red-letter pairs) and whether it does."""
     size = len(loads.station)
     red = rng.random(size) < RED_LETTER_RATE
     red_delay = rng.integers(5, 21, size)
     price_noise = rng.uniform(0.985, 1.015, size)
     base = np.arange(size)
-    red_rows = np.flatnonzero(red & ~loads.off_book)
+    red_rows = np.flatnonzero(red)  # drawn for every load, kept only for booked ones (below)
     load = np.concatenate([base, red_rows, red_rows])
     kind = np.concatenate(
         [np.zeros(size, int), np.ones(len(red_rows), int), np.full(len(red_rows), 2)]
     )
-    cover = loads.off_book[load] & (kind == 0)
-    keep = ~loads.off_book[load]
-    if config.drift_month is not None:
-        keep = keep | (cover & (loads.month[load] >= config.drift_month))
-    delay = np.where(cover, loads.cover_delay[load], loads.invoice_delay[load])
-    delay = delay + np.where(kind > 0, red_delay[load], 0)
+    keep = ~(loads.off_book | loads.ghost)[load]
+    delay = loads.invoice_delay[load] + np.where(kind > 0, red_delay[load], 0)
     return {
         "load": load,
         "kind": kind,
-        "cover": cover,
         "keep": keep,
         "delay": delay,
         "price_noise": price_noise[load],
@@ -105,29 +96,23 @@ def _superset(config: SimConfig, loads: Loads, rng: np.random.Generator) -> dict
 
 
 def _fuel_rows(
-    config: SimConfig,
     companies: Companies,
     loads: Loads,
     retail: tuple[np.ndarray, np.ndarray],
     rng: np.random.Generator,
 ) -> _Rows:
-    """Invoices for loads: booked, red-letter pairs, and cover invoices (kept after drift)."""
+    """Invoices for loads: booked ones and red-letter pairs."""
     sup_idx = np.flatnonzero(companies.role == "supplier")
-    shell_idx = np.flatnonzero(companies.role == "shell")
-    sup = _superset(config, loads, rng)
+    sup = _superset(loads, rng)
     load = sup["load"]
-    seller = np.where(
-        sup["cover"],
-        shell_idx[loads.cover_shell[load] % len(shell_idx)],
-        sup_idx[np.maximum(loads.supplier[load], 0)],
-    )
+    seller = sup_idx[np.maximum(loads.supplier[load], 0)]
     month = loads.month[load]
     price = np.where(loads.product[load] == GAS, retail[0][month], retail[1][month])
     discount = np.where(loads.renamed[load], 0.97, 1.0)
     unit = np.round(price * 0.88 / (1 + VAT_RATE) * sup["price_noise"] * discount, 4)
     litres = loads.litres[load] * np.where(sup["kind"] == 1, -1.0, 1.0)
     issued = loads.shipped_at[load].astype("datetime64[D]") + sup["delay"].astype("timedelta64[D]")
-    product = _product_code(config, loads)[load]
+    product = _product_code(loads)[load]
     return _Rows(seller, loads.station[load], product, litres, unit, issued, sup["keep"])
 
 
@@ -176,13 +161,13 @@ def invoices_table(
     """Purchase invoices to stations, ordered by issue date, and their monthly totals.
 
     Numbers, typos and every random draw are fixed over all invoices that could exist, so the
-    drift option only adds or renames invoices issued after its month.
+    drift option only removes invoices issued after its month.
     """
     rng = component_rng(config.seed, SCENARIO, "invoices")
     st_idx = np.flatnonzero(companies.role == "station")
     buyer_names = vary_names(companies.name[st_idx], 0.15, rng)[0]
     buyer_codes = vary_codes(companies.code[st_idx], 0.06, rng)[0]
-    rows = _fuel_rows(config, companies, loads, retail, rng) + _sundry_rows(
+    rows = _fuel_rows(companies, loads, retail, rng) + _sundry_rows(
         config, companies, stations, sold
     )
     amount = np.round(rows.litres * rows.unit, 2)

@@ -2,8 +2,8 @@
 
 One row per tanker load: which depot filled it, which station received it, what product and how
 many litres, and whether the sale was invoiced, invoiced under a non-oil name, or left off the
-books. Waybills record every load (hazardous-goods transport is tracked), invoices only the
-booked ones. Every random number is drawn for every load whatever the drift setting.
+books. Waybills record every load (hazardous-goods transport is tracked) except ghost loads
+(unregistered tankers, from the drift month on), invoices only the booked ones. Every random number is drawn for every load whatever the drift setting.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ class Loads:
     outside: np.ndarray  # index into OUTSIDE_SHIPPERS (used when supplier == -1)
     off_book: np.ndarray  # no invoice
     renamed: np.ndarray  # invoiced under a non-oil product name
+    ghost: np.ndarray  # unregistered tanker: neither waybill nor invoice (drift only)
     invoice_delay: np.ndarray  # days from delivery to invoice
-    cover_delay: np.ndarray  # days to a cover invoice (after drift)
-    cover_shell: np.ndarray  # which shell company issues the cover invoice
 
 
 def delivered_litres(
@@ -88,11 +87,11 @@ def make_loads(config: SimConfig, stations: Stations, fraud: Fraud, delivered: n
     grade = np.searchsorted([0.6, 0.95], rng.random(size))
     outside = rng.integers(0, len(OUTSIDE_SHIPPERS), size)
     invoice_delay = rng.integers(0, 7, size)
-    cover_delay = rng.integers(0, 11, size)
-    cover_shell = rng.integers(0, 1 << 30, size)
-    active = month >= fraud.start_month[station]
+    u_ghost = rng.random(size)
+    active = fraud.old_ways(month, station)
     off_book = active & (u_off < fraud.offbook_share[station])
     renamed = active & ~off_book & (u_ren < fraud.rename_share[station])
+    ghost = fraud.ghosting(month, station) & (u_ghost < fraud.ghost_share[station])
     supplier = np.where(
         u_sec < SECOND_SUPPLIER_SHARE,
         stations.second_supplier[station],
@@ -112,7 +111,6 @@ def make_loads(config: SimConfig, stations: Stations, fraud: Fraud, delivered: n
         outside,
         off_book,
         renamed,
+        ghost,
         invoice_delay,
-        cover_delay,
-        cover_shell,
     )

@@ -117,7 +117,8 @@ def _agency_names(names: np.ndarray, rate: float, rng: np.random.Generator) -> n
 
 
 def waybills_table(config: SimConfig, companies: Companies, loads: Loads) -> pd.DataFrame:
-    """Hazardous-goods e-waybills: every tanker load, booked or not. Names only, no codes."""
+    """Hazardous-goods e-waybills: every registered tanker load, booked or not (ghost loads
+    have none). Names only, no codes."""
     rng = component_rng(config.seed, SCENARIO, "waybills")
     stations_idx = np.flatnonzero(companies.role == "station")
     suppliers_idx = np.flatnonzero(companies.role == "supplier")
@@ -142,5 +143,6 @@ def waybills_table(config: SimConfig, companies: Companies, loads: Loads) -> pd.
         }
     )
     df = drop_rows(df.assign(_seq=np.arange(len(df))), 0.005, rng)
+    df = df[~loads.ghost[df["_seq"].to_numpy()]]  # unregistered tankers file no waybill
     order = np.lexsort((df["_seq"].to_numpy(), df["shipped_at"].to_numpy()))
     return df.iloc[order].drop(columns="_seq").reset_index(drop=True)

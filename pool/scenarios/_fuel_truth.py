@@ -136,8 +136,17 @@ def station_truth(
                 None,
             ),
             "detect_prob": detect,
+            "after_drift": _after_drift(config, fraud),
         }
     )
+
+
+def _after_drift(config: SimConfig, fraud: Fraud) -> np.ndarray:
+    """What an evader did from the drift month: "stopped", "ghost_supply" or "" (no change)."""
+    horizon = config.months
+    return np.select(
+        [fraud.stop_month < horizon, fraud.ghost_month < horizon], ["stopped", "ghost_supply"], ""
+    ).astype(object)
 
 
 def monthly_truth(

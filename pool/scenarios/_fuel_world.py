@@ -9,7 +9,7 @@ drift option can only change what happens after its month.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -96,6 +96,15 @@ PATTERN_RATES = {
 NETWORK = "supplier_network"
 CROOKED_CUSTOMER_SHARE = 0.02  # share of stations buying mainly from each crooked supplier
 NETWORK_EVADER_SHARE = 0.6  # share of those customers that take off-book fuel
+#: Half the evaders are at it when the horizon opens; the others start in a month spread evenly
+#: over it (up to three months before its end), so there is always someone new to find.
+LATE_START_SHARE = 0.5
+#: The way of evading that drift brings: part of the fuel arrives by unregistered tanker, with
+#: neither a hazardous-goods waybill nor an invoice, and only the rest is declared, so the
+#: filings, waybills and invoices agree with each other; only traffic and size give it away.
+GHOST = "ghost_supply"
+GHOST_SHARE = (0.25, 0.45)  # share of deliveries an adapted evader takes by ghost tanker
+DETERRED_SHARE = 0.6  # evaders active at the drift month who stop (the crackdown was public)
 
 
 @dataclass
@@ -298,8 +307,19 @@ class Fraud:
     cash_share: np.ndarray  # share of sales declared (1 = all)
     offbook_share: np.ndarray  # share of deliveries without invoice
     rename_share: np.ndarray  # share of invoiced fuel under a non-oil product name
-    drift_cash_share: np.ndarray  # declared share after the drift month
     crooked_supplier: np.ndarray  # index of the crooked supplier feeding it, -1 if none
+    stop_month: np.ndarray  # first month it no longer evades (large: never), see ``adapt``
+    ghost_month: np.ndarray  # first month of ghost supply instead of its pattern (large: never)
+    ghost_share: np.ndarray  # share of deliveries by ghost tanker from ``ghost_month`` on
+
+    def old_ways(self, month: np.ndarray, station: np.ndarray) -> np.ndarray:
+        """Whether ``station`` evades its original way in ``month`` (arrays broadcast)."""
+        end = np.minimum(self.stop_month, self.ghost_month)[station]
+        return (month >= self.start_month[station]) & (month < end)
+
+    def ghosting(self, month: np.ndarray, station: np.ndarray) -> np.ndarray:
+        """Whether ``station`` takes ghost deliveries in ``month``."""
+        return (month >= self.ghost_month[station]) & (month < self.stop_month[station])
 
 
 def _evasion_weight(stations: Stations) -> np.ndarray:
@@ -342,8 +362,8 @@ def assign_fraud(config: SimConfig, stations: Stations) -> Fraud:
     has = {
         p: np.array([p in str(x).split("+") for x in pattern]) for p in (*PATTERN_RATES, NETWORK)
     }
-    late_start = rng.random(n) < 0.3
-    start = np.where(late_start, rng.integers(3, max(4, months - 8), n), 0)
+    late_start = rng.random(n) < LATE_START_SHARE
+    start = np.where(late_start, rng.integers(1, max(2, months - 2), n), 0)
     start = np.where(pattern == "none", months + 1, start)
     cash = np.ones(n)
     cash = np.where(has["cash_undeclared"], rng.uniform(0.50, 0.70, n), cash)
@@ -351,9 +371,34 @@ def assign_fraud(config: SimConfig, stations: Stations) -> Fraud:
     offbook = np.where(has["off_book_purchases"], rng.uniform(0.15, 0.35, n), 0.0)
     offbook = np.where(network, rng.uniform(0.20, 0.40, n), offbook)
     rename = np.where(has["product_renaming"], rng.uniform(0.30, 0.60, n), 0.0)
-    drift_cash = np.where(has["cash_undeclared"], rng.uniform(0.76, 0.88, n), cash)
     crooked = np.where(network, stations.main_supplier, -1)
-    return Fraud(pattern, start, cash, offbook, rename, drift_cash, crooked)
+    never = np.full(n, months + 1)
+    fraud = Fraud(pattern, start, cash, offbook, rename, crooked, never, never.copy(),
+                  np.zeros(n))
+    return adapt(config, fraud)
+
+
+def adapt(config: SimConfig, fraud: Fraud) -> Fraud:
+    """How evaders change their ways from the drift month (unchanged without drift).
+
+    After a publicised crackdown on the filings-vs-waybills collision, ``DETERRED_SHARE`` of the
+    evaders at work stop; the others, and every evader who starts later, take part of their fuel
+    by ghost tanker instead of their old pattern (``GHOST``). The draws come from their own
+    generator and are made whether or not drift is on, so nothing before the drift month changes.
+    """
+    rng = component_rng(config.seed, SCENARIO, "drift")
+    n = len(fraud.pattern)
+    deterred = rng.random(n) < DETERRED_SHARE
+    share = rng.uniform(*GHOST_SHARE, n)
+    drift = config.drift_month
+    if drift is None or drift >= config.months:
+        return fraud
+    evader = fraud.pattern != "none"
+    stops = evader & (fraud.start_month < drift) & deterred
+    stop = np.where(stops, drift, fraud.stop_month)
+    ghost = np.where(evader & ~stops, np.maximum(fraud.start_month, drift), fraud.ghost_month)
+    return replace(fraud, stop_month=stop, ghost_month=ghost,
+                   ghost_share=np.where(ghost < config.months, share, 0.0))
 
 
 def month_starts(config: SimConfig) -> pd.DatetimeIndex:
