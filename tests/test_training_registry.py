@@ -143,6 +143,47 @@ def test_gate_drops_a_candidate_not_better_than_the_champion(store, toy_data):
     assert reg.alias_version(client, SCENARIO, reg.CHAMPION) == champ
 
 
+def test_average_precision_gate_separates_what_a_saturated_top_k_cannot(store):
+    """Where most backtest rows are cases (real procurement data), every model's top k is right,
+    so precision@k calls a clearly better candidate "not better"; average precision does not."""
+    from dataclasses import replace
+
+    from training.ledger_stats import paired_bootstrap
+
+    client, _, _ = store
+    rng = np.random.default_rng(3)
+    y = (rng.random(2000) < 0.55).astype(int)
+    weak, strong = 2.0 * y + rng.normal(size=2000), 3.0 * y + rng.normal(size=2000)
+    at_k = paired_bootstrap(y, strong, weak, k=40, n_boot=200)
+    assert at_k.diff_low <= 0  # both top-40s are (nearly) all cases: no difference beyond noise
+    policy = replace(POLICY, metric="average_precision", floor=0.6)
+    champ = _register(store)
+    gate_candidate(client, SCENARIO, champ, GateInput(y, weak), policy)
+    certify_demo(client, SCENARIO, champ)
+    version = _register(store)
+    decision = gate_candidate(client, SCENARIO, version, GateInput(y, strong, weak), policy)
+    tags = reg.get_version(client, SCENARIO, version).tags
+    assert decision.lifecycle == reg.CHALLENGER, tags["gate.reason"]
+    assert tags["gate.metric"] == "average_precision" and "gate.k" not in tags
+    low, high = map(float, tags["gate.interval"].strip("[]").split(","))
+    assert low < float(tags["gate.value"]) < high
+    assert float(tags["gate.diff_interval"].strip("[]").split(",")[0]) > 0
+    # the same candidate judged against itself is not better
+    again = _register(store)
+    same = gate_candidate(client, SCENARIO, again, GateInput(y, weak + 1e-9, weak), policy)
+    assert same.lifecycle == reg.DROPPED
+
+
+def test_an_unknown_gate_metric_is_refused(store, toy_data):
+    from dataclasses import replace
+
+    client, _, _ = store
+    _, y = toy_data
+    with pytest.raises(ValueError, match="unknown gate metric 'recall'"):
+        gate_candidate(client, SCENARIO, _register(store), GateInput(y, _good_gate(y, 2.0)),
+                       replace(POLICY, metric="recall"))
+
+
 def test_interval_overlap_when_the_champion_cannot_score_the_rows(store, toy_data):
     client, _, _ = store
     _, y = toy_data

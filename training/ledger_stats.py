@@ -6,11 +6,18 @@ Kept apart from the registry code so they are pure functions on arrays, testable
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import average_precision_score
 
 from evaluation.metrics import hits_at_k, wilson_interval
+
+#: The offline gate's metrics: precision in the top k (a unit's verification budget), or average
+#: precision over the whole backtest where the base rate is so high that the top k is always
+#: right (real procurement data: half the bids are collusive).
+GATE_METRICS = ("precision_at_k", "average_precision")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int,
 
 @dataclass(frozen=True)
 class PairedComparison:
-    """Candidate minus champion precision@k over bootstrap resamples of the same rows."""
+    """Candidate minus champion gate metric over bootstrap resamples of the same rows."""
 
     diff: float
     diff_low: float
@@ -58,10 +65,52 @@ class PairedComparison:
     share_better: float
 
 
+@dataclass(frozen=True)
+class GateMetric:
+    """The gate's metric on the backtest rows with its interval: ``name`` as recorded in the tags
+    (``precision_at_50``, ``average_precision``), ``k`` only for precision@k."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    n: int
+    k: int | None
+
+
+def metric_function(metric: str, k: int) -> Callable[[np.ndarray, np.ndarray], float]:
+    """``f(labels, scores)`` for a gate metric (see ``GATE_METRICS``)."""
+    if metric == "precision_at_k":
+        return lambda y, s: top_k_hits(y, s, min(k, len(y))) / min(k, len(y))
+    if metric == "average_precision":
+        return lambda y, s: float(average_precision_score(y, s)) if y.any() else 0.0
+    raise ValueError(f"unknown gate metric {metric!r}; expected one of {GATE_METRICS}")
+
+
+def gate_metric(labels: np.ndarray, scores: np.ndarray, metric: str, k: int,
+                n_boot: int = 500, seed: int = 0, confidence: float = 0.95) -> GateMetric:
+    """The gate metric with an interval: Wilson on the k picks for precision@k, a percentile
+    bootstrap over the rows for average precision."""
+    if metric == "precision_at_k":
+        pk = precision_at_k(labels, scores, k, confidence)
+        return GateMetric(f"precision_at_{pk.k}", pk.value, pk.low, pk.high, pk.n, pk.k)
+    labels, scores = _checked(labels, scores)
+    if len(labels) == 0:
+        raise ValueError(f"{metric} needs at least one labelled backtest row")
+    f = metric_function(metric, k)
+    rng = np.random.default_rng(seed)
+    draws = [f(labels[i], scores[i]) for i in (rng.integers(0, len(labels), len(labels))
+                                               for _ in range(n_boot))]
+    tail = (1 - confidence) / 2
+    return GateMetric(metric, f(labels, scores), float(np.quantile(draws, tail)),
+                      float(np.quantile(draws, 1 - tail)), len(labels), None)
+
+
 def paired_bootstrap(labels: np.ndarray, candidate: np.ndarray, champion: np.ndarray, k: int,
                      n_boot: int = 500, confidence: float = 0.9,
-                     seed: int = 0) -> PairedComparison:
-    """Bootstrap the difference in precision@k between two scorers on the same rows.
+                     seed: int = 0, metric: str = "precision_at_k") -> PairedComparison:
+    """Bootstrap the difference in the gate metric (precision@k by default) between two
+    scorers on the same rows.
 
     Why paired: both models are judged on each resample, so the shared luck of the sample
     cancels and only the models' difference remains. ``diff_low`` is the one-sided lower bound at
@@ -70,14 +119,14 @@ def paired_bootstrap(labels: np.ndarray, candidate: np.ndarray, champion: np.nda
     labels, candidate = _checked(labels, candidate)
     _, champion = _checked(labels, champion)
     n = len(labels)
-    k = min(int(k), n)
+    f = metric_function(metric, k)
     rng = np.random.default_rng(seed)
     diffs = np.empty(n_boot)
     for b in range(n_boot):
         idx = rng.integers(0, n, n)
         y = labels[idx]
-        diffs[b] = (top_k_hits(y, candidate[idx], k) - top_k_hits(y, champion[idx], k)) / k
-    point = (top_k_hits(labels, candidate, k) - top_k_hits(labels, champion, k)) / k
+        diffs[b] = f(y, candidate[idx]) - f(y, champion[idx])
+    point = f(labels, candidate) - f(labels, champion)
     return PairedComparison(diff=float(point),
                             diff_low=float(np.quantile(diffs, 1 - confidence)),
                             diff_high=float(np.quantile(diffs, confidence)),

@@ -13,7 +13,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from training import registry as reg
-from training.ledger_stats import paired_bootstrap, precision_at_k
+from training.ledger_stats import GateMetric, gate_metric, paired_bootstrap
 from training.train_policy import Policy, require_real_approvals
 
 LINES = ("business", "data")
@@ -51,18 +51,21 @@ def gate_candidate(client: MlflowClient, scenario: str, version: int, data: Gate
     Why the comparison: a new version that is only as good as the champion adds churn and no
     value; "better" must survive the noise of a few hundred verified rows.
     """
-    pk = precision_at_k(data.labels, data.candidate, policy.k)
-    evidence = {"gate.metric": f"precision_at_{pk.k}", "gate.value": f"{pk.value:.4f}",
+    pk = gate_metric(data.labels, data.candidate, policy.metric, policy.k, policy.n_boot,
+                     policy.seed)
+    evidence = {"gate.metric": pk.name, "gate.value": f"{pk.value:.4f}",
                 "gate.interval": f"[{pk.low:.4f}, {pk.high:.4f}]", "gate.threshold": policy.floor,
-                "gate.n": pk.n, "gate.k": pk.k, "gate.decided_by": decided_by,
+                "gate.n": pk.n, "gate.decided_by": decided_by,
                 "gate.decided_at": reg.now_iso()}
+    if pk.k is not None:
+        evidence["gate.k"] = pk.k
     if pk.value < policy.floor:
-        reason = f"precision@{pk.k}={pk.value:.3f} below the floor {policy.floor:.3f}"
+        reason = f"{pk.name}={pk.value:.3f} below the floor {policy.floor:.3f}"
         return _decide(client, scenario, version, reg.DROPPED, reason,
                        {**evidence, "gate.method": "floor"})
     champion = reg.alias_version(client, scenario, reg.CHAMPION)
     if champion is None:
-        reason = f"precision@{pk.k}={pk.value:.3f} meets the floor; no champion to beat"
+        reason = f"{pk.name}={pk.value:.3f} meets the floor; no champion to beat"
         return _decide(client, scenario, version, reg.CHALLENGER, reason,
                        {**evidence, "gate.method": "floor"})
     better, reason, extra = _beats_champion(client, scenario, champion, data, pk, policy)
@@ -72,17 +75,17 @@ def gate_candidate(client: MlflowClient, scenario: str, version: int, data: Gate
 
 
 def _beats_champion(client: MlflowClient, scenario: str, champion: int, data: GateInput,
-                    pk, policy: Policy) -> tuple[bool, str, dict]:
-    """Paired bootstrap when the champion scored the same rows, else interval overlap."""
+                    pk: GateMetric, policy: Policy) -> tuple[bool, str, dict]:
+    """Paired bootstrap when the champion scored the same rows, else interval overlap (only
+    against an interval of the same metric)."""
     mask = np.ones(len(data.labels), bool) if data.paired is None else data.paired
     if data.champion is not None and mask.sum() >= min(policy.k, len(mask)):
         cmp = paired_bootstrap(data.labels[mask], data.candidate[mask], data.champion[mask],
-                               policy.k,
-                               n_boot=policy.n_boot, confidence=policy.confidence,
-                               seed=policy.seed)
+                               policy.k, n_boot=policy.n_boot, confidence=policy.confidence,
+                               seed=policy.seed, metric=policy.metric)
         better = cmp.diff_low > 0
         verdict = "better than" if better else "not better than"
-        reason = (f"{verdict} champion v{champion} beyond noise: precision@{pk.k} difference "
+        reason = (f"{verdict} champion v{champion} beyond noise: {pk.name} difference "
                   f"{cmp.diff:+.3f}, {policy.confidence:.0%} lower bound {cmp.diff_low:+.3f}")
         return better, reason, {"gate.method": "paired_bootstrap",
                                 "gate.diff": f"{cmp.diff:.4f}",
@@ -90,8 +93,8 @@ def _beats_champion(client: MlflowClient, scenario: str, champion: int, data: Ga
                                 "gate.n_boot": cmp.n_boot, "gate.paired_n": int(mask.sum())}
     tags = reg.get_version(client, scenario, champion).tags
     champ_high = _interval_high(tags.get("gate.interval"))
-    if champ_high is None:
-        return True, f"champion v{champion} has no recorded interval; floor met", {
+    if champ_high is None or tags.get("gate.metric", pk.name) != pk.name:
+        return True, (f"champion v{champion} has no recorded {pk.name} interval; floor met"), {
             "gate.method": "floor"}
     better = pk.low > champ_high
     verdict = "better than" if better else "not better than"

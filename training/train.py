@@ -297,8 +297,10 @@ def what_changed(job: Job, cand: Candidate, previous: int | None) -> str:
                                     ("code", "code_version"))
              if tags.get(key) != cand.hashes[key]]
     value = tags.get("gate.value")
-    diff = round(cand.backtest.metrics["precision_at_k"] - float(value or 0), 3) + 0.0
-    delta = (f"; p@k {diff:+.3f} vs "
+    ap = tags.get("gate.metric") == "average_precision"
+    mine = cand.backtest.metrics["average_precision" if ap else "precision_at_k"]
+    diff = round(mine - float(value or 0), 3) + 0.0
+    delta = (f"; {'AP' if ap else 'p@k'} {diff:+.3f} vs "
              f"v{previous}") if value else f"; vs v{previous}"
     return (", ".join(parts) + " changed" if parts else "nothing changed") + delta
 

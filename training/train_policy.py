@@ -18,7 +18,9 @@ class Policy:
     """Thresholds for one scenario.
 
     k: how many top-ranked backtest rows precision is measured on (a unit's verification budget).
-    floor: a candidate whose backtest precision@k is below this is dropped.
+    metric: the offline gate's metric, "precision_at_k" or "average_precision" (for a backtest
+        whose base rate is so high that the top k is always right).
+    floor: a candidate whose backtest gate metric is below this is dropped.
     bar: a served version whose conversion interval lies wholly below this is retired.
     min_verified: verified leads needed before conversion may retire a version.
     capacity: leads written per district per run (a unit can verify only so many).
@@ -26,6 +28,7 @@ class Policy:
     """
 
     k: int = 50
+    metric: str = "precision_at_k"
     floor: float = 0.2
     bar: float = 0.15
     min_verified: int = 30
@@ -43,7 +46,11 @@ POLICIES: dict[str, Policy] = {
     "fuel_tax": Policy(k=50, floor=0.3, bar=0.15),
     "fake_certificates": Policy(k=50, floor=0.3, bar=0.15),
     "mortgage_loans": Policy(k=50, floor=0.3, bar=0.15),
-    "bid_rigging": Policy(k=50, floor=0.3, bar=0.15),
+    # Half the held-out bids are collusive (80% in the Swiss GR file): every model's top 50 is
+    # right, so precision@50 cannot tell a better candidate from the champion. Average precision
+    # over the held-out tenders can; its floor sits well above the base rate (0.54) and below what
+    # the scorer measures (0.91 in tender-grouped folds, see training.bid_rigging_eval).
+    "bid_rigging": Policy(k=50, metric="average_precision", floor=0.7, bar=0.15),
 }
 
 
