@@ -59,6 +59,9 @@ def gate_candidate(client: MlflowClient, scenario: str, version: int, data: Gate
                 "gate.decided_at": reg.now_iso()}
     if pk.k is not None:
         evidence["gate.k"] = pk.k
+        if pk.k >= pk.n:
+            evidence["gate.warning"] = (f"k={pk.k} covers all {pk.n} backtest rows: precision@k "
+                                        "is their base rate, whatever the model")
     if pk.value < policy.floor:
         reason = f"{pk.name}={pk.value:.3f} below the floor {policy.floor:.3f}"
         return _decide(client, scenario, version, reg.DROPPED, reason,

@@ -111,6 +111,7 @@ class Outcome:
     champion: int | None
     leads: int
     metrics: dict[str, float]
+    gate: str = ""  # the gate's metric, value and interval
 
 
 @dataclass
@@ -320,11 +321,13 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
                     reason="no certified supervised version yet: the detector baseline serves")
     n_leads = serve_leads(job, cand, version, picked, run_id, policy)
     m = cand.backtest.metrics
+    ev = decisions[0].evidence
+    gate = f"{ev['gate.metric']} {float(ev['gate.value']):.3f} {ev['gate.interval']}"
     return Outcome(scenario, version, decisions[-1].lifecycle,
                    f"{m['precision_at_k']:.3f} [{m['precision_at_k_low']:.2f}, "
                    f"{m['precision_at_k_high']:.2f}] @{int(m['k'])}",
                    what_changed(job, cand, previous) + f" ({decisions[0].reason})",
-                   reg.alias_version(job.client, scenario, reg.CHAMPION), n_leads, m)
+                   reg.alias_version(job.client, scenario, reg.CHAMPION), n_leads, m, gate)
 
 
 def open_job(data: str | None, seed: int, root: Path | None, require_real: bool | None,
@@ -372,7 +375,8 @@ def summary_table(outcomes: list[Outcome]) -> pd.DataFrame:
     """The table ``make train`` ends with."""
     return pd.DataFrame([{"scenario": o.scenario, "version": o.version,
                           "lifecycle": o.lifecycle, "champion": o.champion,
-                          "precision@k [95% CI]": o.precision, "leads": o.leads,
+                          "precision@k [95% CI]": o.precision, "gate metric": o.gate,
+                          "leads": o.leads,
                           "what changed": o.changed} for o in outcomes])
 
 

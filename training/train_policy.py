@@ -43,7 +43,12 @@ class Policy:
 # Bars follow the real figures in DOMAIN.md: single models convert 5-72%; below ~15% a model's
 # leads waste the units' time.
 POLICIES: dict[str, Policy] = {
-    "fuel_tax": Policy(k=50, floor=0.3, bar=0.15),
+    # The time-ordered holdout holds only the ~40 stations first verified in the last 12 months,
+    # fewer than k: precision@50 would be their base rate whatever the model. Average precision
+    # ranks all of them. Measured at SCALE 1, seed 42: 0.70 [0.50, 0.86] on a base rate of 0.49
+    # (all were flagged by the same crude rule, a hard slice); the floor catches a broken model,
+    # not a mediocre one. The loop's verified leads, fed back as labels, grow this holdout.
+    "fuel_tax": Policy(k=50, metric="average_precision", floor=0.55, bar=0.15),
     "fake_certificates": Policy(k=50, floor=0.3, bar=0.15),
     "mortgage_loans": Policy(k=50, floor=0.3, bar=0.15),
     # Half the held-out bids are collusive (80% in the Swiss GR file): every model's top 50 is
