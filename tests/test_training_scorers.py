@@ -64,6 +64,18 @@ def test_probability_is_calibrated_better_than_a_constant():
     assert abs(p.mean() - fraud[test].mean()) < 0.05  # no systematic over/under-statement
 
 
+def test_one_pass_scoring_equals_the_two_calls():
+    X, fraud = planted(n=600)
+    scorer = default_scorer(0).fit(X.iloc[:400], verified(fraud[:400], 0.5))
+    score, probability = scorer.score_and_probability(X.iloc[400:])
+    np.testing.assert_array_equal(score, scorer.decision_function(X.iloc[400:]))
+    np.testing.assert_array_equal(probability, scorer.predict_proba(X.iloc[400:])[:, 1])
+    unlabelled = default_scorer(0).fit(X, np.full(len(X), np.nan))
+    score, probability = unlabelled.score_and_probability(X)
+    np.testing.assert_array_equal(score, unlabelled.decision_function(X))
+    assert np.isnan(probability).all()
+
+
 def test_deterministic_and_booster_exposed():
     X, fraud = planted(n=600)
     y = verified(fraud, 0.5)

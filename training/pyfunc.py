@@ -58,6 +58,11 @@ def score_frame(estimator: Any, columns: list[str], frame: pd.DataFrame) -> pd.D
     if missing:
         raise ValueError(f"model input lacks feature column(s) {missing}")
     X = frame[columns].astype("float64")
+    if hasattr(estimator, "score_and_probability"):  # one pass (LeadScorer)
+        score, probability = estimator.score_and_probability(X)
+        return pd.DataFrame({"score": np.asarray(score, dtype="float64"),
+                             "probability": np.asarray(probability, dtype="float64")},
+                            index=frame.index)
     score = np.asarray(estimator.decision_function(X), dtype="float64")
     if hasattr(estimator, "predict_proba"):
         proba = np.asarray(estimator.predict_proba(X), dtype="float64")

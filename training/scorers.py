@@ -199,13 +199,29 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """Suspicion score (higher = more suspicious): detector only, or blend of ranks."""
+        return self._score(*self._detector_and_model(X))
+
+    def score_and_probability(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``decision_function`` and the calibrated P(case) in one pass over the detector and
+        the booster (what serving and the lead writer need); NaN probabilities when the scorer
+        could not be calibrated."""
         det, raw = self._detector_and_model(X)
+        probability = (np.full(len(det), np.nan) if self.calibrator_ is None
+                       else self._probability(raw))
+        return self._score(det, raw), probability
+
+    def _score(self, det: np.ndarray, raw: np.ndarray | None) -> np.ndarray:
         det_rank = ecdf_scale(self.detector_reference_, det)
         if raw is None:
             return det_rank
         model_rank = ecdf_scale(self.model_reference_, raw)
         blend = self.blend_weight_
         return (1 - blend) * model_rank + blend * det_rank
+
+    def _probability(self, raw: np.ndarray) -> np.ndarray:
+        if isinstance(self.calibrator_, IsotonicRegression):
+            return self.calibrator_.predict(raw)
+        return self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
 
     @property
     def blend_weight_(self) -> float:
@@ -226,10 +242,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
                 f"unlabelled rows); this scorer was fitted on {self.n_labelled_} labelled rows "
                 f"with {self.n_positive_} cases. Use decision_function to rank."
             )
-        if isinstance(self.calibrator_, IsotonicRegression):
-            p = self.calibrator_.predict(raw)
-        else:
-            p = self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
+        p = self._probability(raw)
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
