@@ -10,7 +10,9 @@ locks rows with ``SELECT ... FOR UPDATE``.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +52,24 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous = FULL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any, attempts: int = 50, pause_s: float = 0.1) -> None:
+    """``PRAGMA journal_mode = WAL``, retried: on a brand-new file, two connections switching at
+    the same moment can get "database is locked" at once (SQLite does not wait on its busy
+    handler for this one), which must not fail the slower starter."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause_s)
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -106,11 +122,11 @@ def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
     """
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
-        if revision == "head" and current_revision(engine) == HEAD_REVISION:
-            return  # already there: skip importing Alembic (it costs every CLI call a second)
-        from alembic import command
+        with _UPGRADE_LOCK:  # the check too: threads must not first-open a new file together
+            if revision == "head" and current_revision(engine) == HEAD_REVISION:
+                return  # already there: skip importing Alembic (it costs every CLI call a second)
+            from alembic import command
 
-        with _UPGRADE_LOCK:
             command.upgrade(alembic_config(engine), revision)
     finally:
         if isinstance(url_or_engine, str):
