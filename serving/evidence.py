@@ -1,8 +1,12 @@
 """The source records behind a lead: every row of the scenario's agency tables naming the entity.
 
 Agencies type the same credit code or ID number differently (blanks, lower case, O for 0), so rows
-are matched on the normalised form (``pool.keys.normalise_code``) of every text column. Tables are
-loaded and normalised once per pool version; a lookup is then a vector comparison per column.
+are matched on the normalised form (``pool.keys.normalise_code``) of every text column. Some
+agencies record a company by name only (tanker waybills, traffic cameras), so for an entity that
+is a company (its id is a valid credit code) rows are also matched on the normalised name
+(``pool.names.normalise_name``, branch suffix dropped) that the code-matched rows give it; person names are never used
+(too many people share one). Tables are loaded and normalised once per pool version; a lookup is
+then a vector comparison per column. Rows come newest first.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from pool.keys import normalise_code
+from pool.keys import is_valid_uscc, normalise_code
+from pool.names import normalise_name
 
 MAX_ROWS_PER_TABLE = 50
 TableLoader = Callable[[str], dict[str, pd.DataFrame]]
@@ -44,6 +49,35 @@ def normalised_text_columns(table: pd.DataFrame) -> dict[str, pd.Series]:
     return out
 
 
+def name_columns(table: pd.DataFrame) -> list[str]:
+    """Columns holding a name: ``name`` or ``..._name``."""
+    return [c for c in table.columns if c == "name" or str(c).endswith("_name")]
+
+
+def sibling_name(table: pd.DataFrame, code_column: str) -> str | None:
+    """The column naming what ``code_column`` identifies: ``buyer_code`` -> ``buyer_name``,
+    else the table's own ``name``."""
+    stem = str(code_column).removesuffix("_code")
+    for candidate in (f"{stem}_name", "name"):
+        if candidate != code_column and candidate in table.columns:
+            return candidate
+    return None
+
+
+def _normalised_names(series: pd.Series) -> pd.Series:
+    """``normalise_name`` of every value, computed once per distinct value."""
+    values = series.dropna().unique()
+    return series.map({v: normalise_name(v, drop_branch=True) for v in values})
+
+
+def _newest_first(found: pd.DataFrame) -> pd.DataFrame:
+    """Rows by their first date column, newest first (the table's order when it has none)."""
+    dated = [c for c in found.columns if pd.api.types.is_datetime64_any_dtype(found[c])]
+    if not dated:
+        return found
+    return found.sort_values(dated[0], ascending=False, kind="stable")
+
+
 class EvidenceIndex:
     """Source records of a scenario's entities, from tables loaded once per pool version."""
 
@@ -51,6 +85,7 @@ class EvidenceIndex:
         self.loader = loader
         self.stamp = stamp
         self._cache: dict[str, tuple[float, dict[str, tuple[pd.DataFrame, dict]]]] = {}
+        self._names: dict[tuple[str, str, str], pd.Series] = {}
         self._lock = threading.Lock()
 
     def _tables(self, scenario: str) -> dict[str, tuple[pd.DataFrame, dict]]:
@@ -61,21 +96,50 @@ class EvidenceIndex:
                 tables = self.loader(scenario)
                 prepared = {name: (t, normalised_text_columns(t)) for name, t in tables.items()}
                 self._cache[scenario] = (stamp, prepared)
+                self._names = {k: v for k, v in self._names.items() if k[0] != scenario}
             return self._cache[scenario][1]
 
+    def _name_column(self, scenario: str, table_name: str, table: pd.DataFrame,
+                     column: str) -> pd.Series:
+        key = (scenario, table_name, column)
+        with self._lock:
+            if key not in self._names:
+                self._names[key] = _normalised_names(table[column])
+            return self._names[key]
+
     def records(self, scenario: str, entity_id: str) -> dict[str, Any]:
-        """Per table: how many rows name the entity, and the first of them as plain dicts."""
+        """Per table: how many rows name the entity (``by_name``: how many of them by name
+        only), and the newest of them as plain dicts."""
         target = normalise_code(entity_id)
-        out: dict[str, Any] = {}
-        for name, (table, keys) in self._tables(scenario).items():
+        tables = self._tables(scenario)
+        by_code: dict[str, pd.Series] = {}
+        names: set[str] = set()
+        for name, (table, keys) in tables.items():
             hits = pd.Series(False, index=table.index)
-            for series in keys.values():
-                hits |= series.eq(target).fillna(False).astype(bool)
-            found = table[hits.to_numpy()]
+            for column, series in keys.items():
+                matched = series.eq(target).fillna(False).astype(bool)
+                if matched.any():
+                    hits |= matched
+                    sibling = sibling_name(table, column)
+                    if sibling is not None:
+                        names |= {normalise_name(v, drop_branch=True)
+                                  for v in table.loc[matched, sibling].unique()}
+            by_code[name] = hits
+        names.discard(None)
+        company = bool(target) and is_valid_uscc(target)
+        out: dict[str, Any] = {}
+        for name, (table, _) in tables.items():
+            hits = by_code[name]
+            by_name = pd.Series(False, index=table.index)
+            if company and names:
+                for column in name_columns(table):
+                    by_name |= self._name_column(scenario, name, table, column).isin(names)
+                by_name &= ~hits
+            found = table[(hits | by_name).to_numpy()]
             if len(found):
                 rows = [{k: _plain(v) for k, v in row.items()}
-                        for row in found.head(MAX_ROWS_PER_TABLE).to_dict("records")]
-                out[name] = {"count": len(found), "rows": rows}
+                        for row in _newest_first(found).head(MAX_ROWS_PER_TABLE).to_dict("records")]
+                out[name] = {"count": len(found), "by_name": int(by_name.sum()), "rows": rows}
         return out
 
 

@@ -1,0 +1,80 @@
+"""The source records shown behind a lead (``serving.evidence``): rows naming the entity by any
+spelling of its code, and, for a company, rows that name it only by name (waybills, cameras)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from pool_fixtures import fuel_root  # noqa: F401  (session fixture: fuel_tax pool, scale 0.3)
+
+from pool.keys import uscc_check_char
+from pool.load import load_pool
+from pool.names import normalise_name
+from serving.evidence import EvidenceIndex, pool_tables
+
+BODY = "91110108MA01ABCD2"
+CODE = BODY + uscc_check_char(BODY)
+OTHER_BODY = "91110105MA09XYKW3"
+OTHER = OTHER_BODY + uscc_check_char(OTHER_BODY)
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    return {
+        "registry": pd.DataFrame({"credit_code": [CODE, OTHER],
+                                  "name": ["北京顺达加油站有限公司", "北京长城石化有限公司"]}),
+        "filings": pd.DataFrame({"taxpayer_code": [CODE.lower(), f" {CODE}", OTHER],
+                                 "taxpayer_name": ["顺达加油站", "顺达加油站", "长城石化"],
+                                 "period": pd.to_datetime(["2024-01-01", "2024-03-01",
+                                                           "2024-02-01"])}),
+        "waybills": pd.DataFrame({"consignee_name": ["北京顺达加油站（有限公司）", "北京长城石化",
+                                                     "北京顺达加油站有限公司"],
+                                  "litres": [20000.0, 25000.0, 18000.0],
+                                  "shipped_at": pd.to_datetime(["2024-01-05", "2024-01-06",
+                                                                "2024-02-05"])}),
+        "people": pd.DataFrame({"holder_id": ["110101199001011234"],
+                                "holder_name": ["北京顺达加油站有限公司"]}),
+    }
+
+
+def _index(tables: dict[str, pd.DataFrame]) -> EvidenceIndex:
+    return EvidenceIndex(lambda scenario: tables, lambda: 1.0)
+
+
+def test_code_matches_in_any_spelling_and_newest_first():
+    found = _index(_tables()).records("fuel_tax", CODE)
+    assert found["registry"]["count"] == 1 and found["registry"]["by_name"] == 0
+    filings = found["filings"]
+    assert filings["count"] == 2 and [r["period"][:10] for r in filings["rows"]] == [
+        "2024-03-01", "2024-01-01"]
+
+
+def test_a_company_is_also_found_by_name_where_an_agency_records_no_code():
+    found = _index(_tables()).records("fuel_tax", CODE)
+    waybills = found["waybills"]
+    assert waybills["count"] == 2 and waybills["by_name"] == 2
+    assert [r["litres"] for r in waybills["rows"]] == [18000.0, 20000.0]  # newest first
+    # a person's row that happens to carry the same text is a name column too: it matches only
+    # because the entity is a company; an ID-number entity never matches by name
+    people = _index(_tables()).records("fake_certificates", "110101199001011234")
+    assert people["people"]["by_name"] == 0 and "waybills" not in people
+
+
+def test_an_unknown_entity_has_no_evidence():
+    assert _index(_tables()).records("fuel_tax", "91110000MA000000X0") == {}
+
+
+def test_a_station_on_the_simulated_pool_shows_its_waybills_and_camera_counts(fuel_root):  # noqa: F811
+    index = EvidenceIndex(pool_tables(fuel_root), lambda: 1.0)
+    tables = load_pool(fuel_root, "fuel_tax")
+    registry = tables["company_registry"]
+    filmed = set(tables["traffic_cameras"]["site_name"].map(
+        lambda v: normalise_name(v, drop_branch=True)))
+    stations = registry[registry["nozzles"].notna()]
+    station = stations[stations["name"].map(normalise_name).isin(filmed)].iloc[0]
+    found = index.records("fuel_tax", station["credit_code"])
+    assert {"company_registry", "tax_filings", "purchase_invoices", "tanker_waybills",
+            "traffic_cameras"} <= set(found)
+    waybills = found["tanker_waybills"]
+    assert waybills["by_name"] == waybills["count"] >= 10
+    shown = {normalise_name(r["consignee_name"], drop_branch=True) for r in waybills["rows"]}
+    assert normalise_name(station["name"]) in shown
+    assert found["traffic_cameras"]["count"] >= 12  # a row a month
