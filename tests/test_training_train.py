@@ -106,6 +106,34 @@ def test_same_seed_same_metrics_and_the_rerun_is_not_better(trained_twice):
     assert set(job.timings[SCENARIO]) >= {"features", "backtest", "fit", "mlflow"}
 
 
+def test_verified_leads_become_labels_of_the_next_run(pool_dir, tmp_path):
+    """The loop closed on `make train`: leads written by one run, verified by the (simulated)
+    units, are labels of the next run, even though they were verified after the pool's last
+    day (they are about that day's data)."""
+    from leads.simulate import open_simulated, simulate
+    from training.train import run
+
+    url = f"sqlite:///{tmp_path / 'leads.db'}"
+    (first,), _ = run([SCENARIO], str(pool_dir), seed=7, root=tmp_path, leads_url=url,
+                      policies=LENIENT, require_real=False)
+    store = open_simulated(url)
+    try:
+        simulate(store, pool_dir, days=90, seed=7)
+        verified = {v.entity_id for status in ("case_filed", "no_case")
+                    for v in store.list_leads(scenario=SCENARIO, status=status)}
+    finally:
+        store.close()
+    assert len(verified) >= 5
+    (second,), _ = run([SCENARIO], str(pool_dir), seed=7, root=tmp_path, leads_url=url,
+                       policies=LENIENT, require_real=False)
+    client = open_client(resolve(root=tmp_path))
+    params = [client.get_run(reg.get_version(client, SCENARIO, o.version).run_id).data.params
+              for o in (first, second)]
+    gained = int(params[1]["n_labelled"]) - int(params[0]["n_labelled"])
+    assert 0 < gained <= len(verified)
+    assert second.metrics != first.metrics
+
+
 def test_a_candidate_below_the_floor_is_dropped_and_the_detector_serves(pool_dir, tmp_path):
     from training.train import run
 

@@ -137,8 +137,10 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         as_of = job.as_of
     with job.stage(scenario, "features"):
         table = build_features(scenario, as_of, job.data)
+        # labels as known when the job runs: today for `make train` (outcomes recorded after the
+        # pool's last day are about leads on that day's data), the replayed day in the loop
         outcomes = store_outcomes(job.store, scenario)
-        table.frame = with_store_labels(table.frame, outcomes, as_of)
+        table.frame = with_store_labels(table.frame, outcomes, job.as_of)
         columns = list(table.feature_names)
         split = backtest_split(scenario, job.data, table, as_of,
                                HOLDOUT_MONTHS.get(scenario, 6), outcomes)
