@@ -6,8 +6,9 @@ and judged on the entities whose outcome became known after it (verified after t
 real procurement data holds out whole tenders instead (see there). Truth is never read here.
 
 Labels come from two places: the pool's verification history (leads of the past crude rules)
-and the final outcomes of this project's own leads in the lead store, each as known on the date
-(``with_store_labels``). That is how the loop closes: what the units verified from a model's
+and the final outcomes of this project's own leads in the lead store (``with_store_labels``:
+everything recorded so far for a training run, cut at the day when the loop replays one, and at
+the cutoff in the backtest). That is how the loop closes: what the units verified from a model's
 leads is what the next model learns from.
 """
 
