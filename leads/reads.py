@@ -39,6 +39,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def local_day(moment: datetime) -> date:
+    """The users' (Beijing) calendar day of an aware moment, such as a status change."""
+    return moment.astimezone(LOCAL_TZ).date()
+
+
 def check_lead_id(lead_id: object) -> int:
     """A lead id must be an integer (bool is refused: it is an int to Python, not to users)."""
     if isinstance(lead_id, bool) or not isinstance(lead_id, int):
@@ -73,7 +78,7 @@ class LeadReader:
 
     def today(self) -> date:
         """Today's date on the users' (Beijing) calendar: deadlines are calendar days there."""
-        return self.now().astimezone(LOCAL_TZ).date()
+        return local_day(self.now())
 
     def audit_entries(
         self, object_type: str | None = None, object_id: str | None = None, limit: int = 1000

@@ -40,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import db, statuses
 from .cli import database_error_line
 from .errors import LeadStoreError
-from .store import LOCAL_TZ, LeadStore
+from .store import LOCAL_TZ, LeadStore, local_day
 from .table import format_table
 from .views import LeadView
 
@@ -199,10 +199,6 @@ def lead_fate(lead: LeadView, truth: pd.DataFrame, seed: int, params: VerifierPa
     return LeadFate(start_delay, verify_days, statuses.CASE_FILED, round(owed * share, 2))
 
 
-def _local_day(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
-
-
 class Verifier:
     """The simulated staff of every district, acting on one store."""
 
@@ -229,7 +225,7 @@ class Verifier:
     def _finish_due(self, day: date) -> None:
         for lead in sorted(self._active(statuses.VERIFYING), key=lambda v: v.id):
             fate = self.fate(lead)
-            if _local_day(lead.status_changed_at) + timedelta(days=fate.verify_days) <= day:
+            if local_day(lead.status_changed_at) + timedelta(days=fate.verify_days) <= day:
                 self.store.record_outcome(
                     lead.id, outcome=fate.outcome, amount_recovered=fate.amount,
                     case_reference=f"SIM-{lead.id:06d}" if fate.amount else None,
@@ -238,7 +234,7 @@ class Verifier:
 
     def _start_due(self, day: date) -> None:
         for lead in sorted(self._active(statuses.DISPATCHED), key=lambda v: v.id):
-            due = _local_day(lead.status_changed_at) + timedelta(days=self.fate(lead).start_delay_days)
+            due = local_day(lead.status_changed_at) + timedelta(days=self.fate(lead).start_delay_days)
             if due <= day:
                 self.store.start_verification(lead.id, actor=VERIFIER, note="simulated")
                 self.summary.add(lead.scenario, "started")
@@ -267,7 +263,7 @@ def default_start(store: LeadStore) -> date | None:
     if not leads:
         return None
     latest = max(v.as_of for v in leads)
-    moved = [_local_day(v.status_changed_at) for v in leads if v.status != statuses.NEW]
+    moved = [local_day(v.status_changed_at) for v in leads if v.status != statuses.NEW]
     return max([latest, *moved]) + timedelta(days=1)
 
 

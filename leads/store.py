@@ -25,12 +25,12 @@ from .errors import (
     UnknownLead,
 )
 from .models import Assignment, AuditEntry, Lead, LeadScore, Outcome, StatusChange
-from .reads import LOCAL_TZ, Clock, LeadReader, check_lead_id, outcome_view, utc_now
+from .reads import LOCAL_TZ, Clock, LeadReader, check_lead_id, local_day, outcome_view, utc_now
 from .runs import LeadInput, LeadRun, validate_run
 from .txn import run_transaction
 from .views import LeadView, OutcomeView, UpsertResult
 
-__all__ = ["LOCAL_TZ", "Clock", "LeadStore", "utc_now"]
+__all__ = ["LOCAL_TZ", "Clock", "LeadStore", "local_day", "utc_now"]
 T = TypeVar("T")
 CHUNK = 500
 

@@ -52,8 +52,7 @@ def test_a_company_is_also_found_by_name_where_an_agency_records_no_code():
     waybills = found["waybills"]
     assert waybills["count"] == 2 and waybills["by_name"] == 2
     assert [r["litres"] for r in waybills["rows"]] == [18000.0, 20000.0]  # newest first
-    # a person's row that happens to carry the same text is a name column too: it matches only
-    # because the entity is a company; an ID-number entity never matches by name
+    # an entity that is a person (an ID number) is never matched by name: names are shared
     people = _index(_tables()).records("fake_certificates", "110101199001011234")
     assert people["people"]["by_name"] == 0 and "waybills" not in people
 

@@ -97,7 +97,7 @@ def _beats_champion(client: MlflowClient, scenario: str, champion: int, data: Ga
     tags = reg.get_version(client, scenario, champion).tags
     champ_high = _interval_high(tags.get("gate.interval"))
     if champ_high is None or tags.get("gate.metric", pk.name) != pk.name:
-        return True, (f"champion v{champion} has no recorded {pk.name} interval; floor met"), {
+        return True, f"champion v{champion} has no recorded {pk.name} interval; floor met", {
             "gate.method": "floor"}
     better = pk.low > champ_high
     verdict = "better than" if better else "not better than"

@@ -143,10 +143,9 @@ def store_outcomes(store: Any, scenario: str) -> pd.DataFrame:
     nothing about the entity and are left out, as in the history labels."""
     if store is None:
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
-    from leads.store import LOCAL_TZ
+    from leads.store import local_day
 
-    rows = [(v.entity_id, v.status_changed_at.astimezone(LOCAL_TZ).date()
-             if v.status_changed_at.tzinfo else v.status_changed_at.date(), v.status)
+    rows = [(v.entity_id, local_day(v.status_changed_at), v.status)
             for status in FINAL_OUTCOMES
             for v in store.list_leads(scenario=scenario, status=status)]
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
