@@ -108,7 +108,7 @@ class SimClock:
 def procurement_truth(data_root: Path) -> pd.DataFrame | None:
     """For ``bid_rigging`` (real data, no simulator): the competition authorities' findings
     are the truth, one row per bid id as the features name it; None when the files are absent."""
-    from features.procurement import ProcurementDataError, load_bids
+    from models.bid_rigging.procurement import ProcurementDataError, load_bids
 
     try:
         bids = load_bids(data_root)

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from pool.arrow import PoolTypeError, to_arrow_table
 from pool.catalog import build_catalog
 from pool.load import PoolError, data_root, load_pool, load_truth, source_path, truth_path
-from pool.scenarios import SCENARIOS, available_scenarios, get_scenario
+from pool import discovery
 from pool.schemas import history_source
 from pool.spec import ScenarioPool, SimConfig
 
@@ -71,7 +71,7 @@ def _plain_table(df: pd.DataFrame) -> pa.Table:
 
 def write_scenario(pool: ScenarioPool, root: Path) -> list[WrittenFile]:
     """Write one simulated scenario under ``root`` (tables, history, truth)."""
-    specs = {s.table: s for s in get_scenario(pool.scenario).SOURCES}
+    specs = {s.table: s for s in discovery.pool_sources(pool.scenario)}
     undeclared = sorted(set(pool.tables) - set(specs))
     missing = sorted(set(specs) - set(pool.tables))
     if undeclared or missing:
@@ -128,6 +128,16 @@ def _swap_into_place(staging: Path, root: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def simulator(name: str):
+    """The declared simulator of model ``name`` (refused, naming it, when it has none)."""
+    simulate = getattr(discovery.get(name), "simulate", None)
+    if simulate is None:
+        raise discovery.DiscoveryError(
+            f"model {name!r} declares no simulator; its rows come from its sources' origins "
+            "(python -m pool.importer)")
+    return simulate
+
+
 def build(
     config: SimConfig, root: str | os.PathLike | None, scenarios: list[str]
 ) -> list[WrittenFile]:
@@ -144,7 +154,7 @@ def build(
         files: list[WrittenFile] = []
         entities: dict[str, str] = {}
         for name in scenarios:
-            pool = get_scenario(name).simulate(config)
+            pool = simulator(name)(config)
             entities[name] = pool.entity
             files.extend(write_scenario(pool, staging))
             del pool
@@ -204,7 +214,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scenarios",
         nargs="+",
-        choices=SCENARIOS,
         default=None,
         help="scenarios to build (default: every one that exists)",
     )
@@ -233,7 +242,12 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = config_from_args(args)
-    scenarios = args.scenarios or available_scenarios()
+    scenarios = args.scenarios or discovery.simulated()
+    unknown = sorted(set(scenarios) - set(discovery.simulated()))
+    if unknown:
+        print(f"error: no simulator for {unknown}; models with one: {discovery.simulated()}",
+              file=sys.stderr)
+        return 2
     try:
         files = build(config, args.data, scenarios)
     except (PoolError, PoolTypeError) as exc:

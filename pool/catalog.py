@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from pool.scenarios import sources
+from pool.discovery import pool_sources as sources
 from pool.schemas import history_source
 from pool.spec import SourceSpec
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pool.arrow import to_pandas
-from pool.scenarios import sources
+from pool.discovery import pool_sources as sources
 from pool.schemas import HISTORY_TABLE, history_source, source_schema, truth_source
 from pool.spec import SourceSpec
 

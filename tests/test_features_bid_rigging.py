@@ -13,8 +13,8 @@ from scipy import stats
 from features import registry
 from features.build import build_features
 from features.engines import connect
-from features.procurement import BIDS, authors_screens, procurement_dir, screen_match_rates
-from features.scenarios.bid_rigging import build
+from models.bid_rigging.procurement import BIDS, authors_screens, procurement_dir, screen_match_rates
+from models.bid_rigging.features import build
 from features.sources import frame_source
 from features.spec import BuildContext
 
@@ -164,6 +164,6 @@ def test_as_of_keeps_only_tenders_dated_by_then():
 
 
 def _brazil_only(data_root: str, ctx) -> dict[str, pd.DataFrame]:
-    from features.procurement import load_bids
+    from models.bid_rigging.procurement import load_bids
 
     return {"bids": load_bids(None, ["brazil"])}

@@ -161,7 +161,7 @@ def test_truth_without_required_columns_is_refused(tmp_path: Path, missing: str)
 
 def test_bid_rigging_truth_comes_from_the_authorities_findings(tmp_path: Path) -> None:
     """The real procurement data has no simulator truth: its collusion labels stand in."""
-    from features.procurement import ProcurementDataError, procurement_dir
+    from models.bid_rigging.procurement import ProcurementDataError, procurement_dir
 
     try:
         procurement_dir(None)

@@ -25,8 +25,8 @@ from pool_fixtures import (
 from pool.keys import is_valid_uscc, normalise_code
 from pool.load import load_pool
 from pool.names import normalise_name
-from pool.scenarios._fuel_truth import RULE_LOW_DECLARED, RULE_NO_FILING
-from pool.scenarios._fuel_world import GHOST, NETWORK, PATTERN_RATES
+from models.fuel_tax.truth import RULE_LOW_DECLARED, RULE_NO_FILING
+from models.fuel_tax.world import GHOST, NETWORK, PATTERN_RATES
 
 CASH, SUBTLE = "cash_undeclared", "subtle_underdeclare"
 OFF_BOOK, RENAMING = "off_book_purchases", "product_renaming"

@@ -33,7 +33,7 @@ from training.scorers import default_scorer
 def bid_table() -> tuple[pd.DataFrame, list[str], list[str]]:
     """Our feature table joined with the authors' screens: (frame, our features, their screens)."""
     from features.build import build_features
-    from features.procurement import SCREENS, authors_screens
+    from models.bid_rigging.procurement import SCREENS, authors_screens
 
     table = build_features("bid_rigging", None)
     frame = table.frame.copy()

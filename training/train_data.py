@@ -102,7 +102,7 @@ def data_hash(data: str | Path | None, scenario: str) -> str:
     procurement files' bytes."""
     digest = hashlib.sha256()
     if scenario in REAL_SCENARIOS:
-        from features.procurement import procurement_dir
+        from models.bid_rigging.procurement import procurement_dir
 
         for path in sorted(procurement_dir(data).glob("*.csv")):
             digest.update(path.name.encode())

@@ -93,7 +93,7 @@ def _resolve(df, codes: set, by_name: dict, code_col=None, name_col=None) -> pd.
 
 
 def pandas_fuel_tax(root: Path, as_of: date) -> pd.DataFrame:
-    """fuel_tax features as ``features.scenarios.fuel_tax`` defines them, in plain pandas."""
+    """fuel_tax features as ``models.fuel_tax.features`` defines them, in plain pandas."""
     folder, when = root / "pool" / SCENARIO, pd.Timestamp(as_of)
     read = lambda t: pd.read_parquet(folder / f"{t}.parquet")  # noqa: E731
     reg = _known(read("company_registry"), "opened_on", None, when)

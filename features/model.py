@@ -1,0 +1,157 @@
+"""A supervision model, declared in one place: sources, features, labels, policy, cadence.
+
+``SupervisionModel`` is the one declaration shape. It is a ``ScenarioFeatures`` (entity, sources,
+features with reasons, the feature expression) plus what the rest of the spine needs to train,
+judge, serve and retire it: the ledger's ``Policy`` (gate metric, k, floor, conversion bar,
+minimum verified, capacity per district, backtest horizon), an optional ``Cadence`` for models
+whose entities are scored every day, week or month, and an optional simulator producing its
+sources. Every field but the ``ScenarioFeatures`` core has a default, so a small model needs only
+its sources and features. A model lives in one file or folder and is found through the
+``SUPERVISION_MODELS`` setting (``pool.discovery``); nothing in training, serving, the lead store
+or the web page names a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Literal
+
+from features.spec import ScenarioFeatures
+
+if TYPE_CHECKING:
+    from pool.spec import ScenarioPool, SimConfig
+
+Metric = Literal["precision_at_k", "average_precision"]
+Split = Literal["verification", "groups"]
+Every = Literal["day", "week", "month"]
+
+METRICS: tuple[str, ...] = ("precision_at_k", "average_precision")
+SPLITS: tuple[str, ...] = ("verification", "groups")
+EVERY: tuple[str, ...] = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the ledger judges one model. Every number that keeps or retires a model is here,
+    reviewable in a diff, with its default reason in the README.
+
+    k: top-ranked backtest rows precision is measured on (a unit's verification budget).
+    metric: the offline gate's metric, "precision_at_k" or "average_precision" (for a backtest
+        whose base rate is so high, or whose holdout so small, that the top k says nothing).
+    floor: a candidate whose backtest gate metric is below this is dropped.
+    bar: a served version whose conversion interval lies wholly below this is retired.
+    min_verified: verified leads needed before conversion may retire a version.
+    capacity: leads written per district per run (a unit can verify only so many).
+    holdout_months: the time-ordered backtest judges entities first verified in the last
+        ``holdout_months`` months (models without a cadence and ``split="verification"``).
+    split: "verification" (train as of a cutoff, judge what was verified after it) or "groups"
+        (hold out a seeded ``holdout_share`` of whole groups: the part of ``entity_id`` before
+        its last ``:``, e.g. whole tenders).
+    confidence: one-sided confidence of the paired comparison with the champion.
+    """
+
+    k: int = 50
+    metric: Metric = "precision_at_k"
+    floor: float = 0.2
+    bar: float = 0.15
+    min_verified: int = 30
+    capacity: int = 10
+    holdout_months: int = 6
+    split: Split = "verification"
+    holdout_share: float = 0.2
+    confidence: float = 0.9
+    n_boot: int = 500
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("k", "min_verified", "capacity", "holdout_months", "n_boot"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(f"{name} must be a positive integer, got {value!r}")
+        for name in ("floor", "bar", "holdout_share", "confidence"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) \
+                    or not 0.0 <= float(value) <= 1.0:
+                problems.append(f"{name} must be a number in [0, 1], got {value!r}")
+        if self.metric not in METRICS:
+            problems.append(f"metric must be one of {METRICS}, got {self.metric!r}")
+        if self.split not in SPLITS:
+            problems.append(f"split must be one of {SPLITS}, got {self.split!r}")
+        if problems:
+            raise ValueError("policy: " + "; ".join(problems))
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """A model whose entities are scored every ``every`` (day, week, month).
+
+    Training stacks ``window`` point-in-time snapshots (features as of T, label = what
+    verification later showed about T); the backtest walks forward: for each of the last
+    ``horizon`` periods P it trains on the ``window`` snapshots ending ``delay`` periods before P
+    (labels as known on P: the feedback delay), and judges P. Precision at capacity is reported
+    per period (the Fraud-Detection-Handbook's card precision@k, with k = the policy's k).
+    "Train on the last 7 days, wait 7 days for feedback, judge the next 7" is
+    ``Cadence("day", window=7, delay=7, horizon=7)``.
+    """
+
+    every: Every = "day"
+    window: int = 7
+    delay: int = 7
+    horizon: int = 7
+
+    def __post_init__(self) -> None:
+        if self.every not in EVERY:
+            raise ValueError(f"cadence: every must be one of {EVERY}, got {self.every!r}")
+        for name in ("window", "horizon"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"cadence: {name} must be a positive integer, got {value!r}")
+        if not isinstance(self.delay, int) or isinstance(self.delay, bool) or self.delay < 0:
+            raise ValueError(f"cadence: delay must be a whole number >= 0, got {self.delay!r}")
+
+
+SimulateFn = Callable[["SimConfig"], "ScenarioPool"]
+
+
+@dataclass(frozen=True)
+class SupervisionModel(ScenarioFeatures):
+    """One supervision model: its feature view plus policy, cadence and (optionally) simulator.
+
+    ``point_in_time``: False for a model whose data has no usable dates (features over all of
+    it, no as-of cut). ``simulate``: a function producing the model's sources for the simulated
+    pool (``python -m pool.build``); a model without one gets its rows from each source's
+    declared ``origin`` (``python -m pool.importer``).
+    """
+
+    title: str = ""
+    policy: Policy = field(default_factory=Policy)
+    cadence: Cadence | None = None
+    simulate: SimulateFn | None = field(default=None, compare=False)
+    point_in_time: bool = True
+
+    @classmethod
+    def of(cls, view: ScenarioFeatures, **declared: object) -> SupervisionModel:
+        """A model from a feature view declared apart (the built-ins keep their long feature
+        modules beside the simulator) plus the rest of the declaration."""
+        base = {f.name: getattr(view, f.name) for f in fields(ScenarioFeatures)}
+        return cls(**{**base, **declared})  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.policy, Policy):
+            raise TypeError(f"model {self.name!r}: policy must be a Policy(...)")
+        if self.cadence is not None and not isinstance(self.cadence, Cadence):
+            raise TypeError(f"model {self.name!r}: cadence must be a Cadence(...) or None")
+        if self.cadence is not None:
+            undated = [s.table for s in self.sources if s.date_column is None]
+            if undated:
+                raise ValueError(
+                    f"model {self.name!r} has a cadence, so every source must be cut at each "
+                    f"snapshot: source(s) {undated} declare no date_column"
+                )

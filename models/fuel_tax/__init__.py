@@ -1,0 +1,22 @@
+"""``fuel_tax``: refined-oil tax evasion (成品油涉税), gas stations, simulated pool.
+
+Sources (``sources.py``) and their simulator (``simulate.py`` and its parts), features
+(``features.py``), and the ledger's policy below.
+"""
+
+from features.model import Policy, SupervisionModel
+from models.fuel_tax.features import FEATURES
+from models.fuel_tax.simulate import simulate
+
+MODEL = SupervisionModel.of(
+    FEATURES,
+    title="Refined-oil tax evasion (成品油涉税)",
+    simulate=simulate,
+    # The time-ordered holdout holds only the ~40 stations first verified in the last 12 months,
+    # fewer than k: precision@50 would be their base rate whatever the model. Average precision
+    # ranks all of them. Measured at SCALE 1, seed 42: 0.70 [0.50, 0.86] on a base rate of 0.49
+    # (all were flagged by the same crude rule, a hard slice); the floor catches a broken model,
+    # not a mediocre one. The loop's verified leads, fed back as labels, grow this holdout.
+    # Bars follow DOMAIN.md: single models convert 5-72%; below ~15% leads waste units' time.
+    policy=Policy(k=50, metric="average_precision", floor=0.55, bar=0.15, holdout_months=12),
+)

@@ -1,0 +1,1 @@
+"""Helpers the simulators share: people, names, innocent oddities."""
