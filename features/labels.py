@@ -21,10 +21,10 @@ HISTORY_TABLE = "verification_history"
 def history_labels(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
     """One row per verified entity: ``entity_id`` and ``label`` (1.0, 0.0 or NULL)."""
     if HISTORY_TABLE not in sources:
-        raise KeyError(
-            f"no source {HISTORY_TABLE!r} to take labels from; declare it in the scenario's "
-            "sources or give the scenario its own ``labels`` function"
-        )
+        # a model that declares no past verifications: its only labels will be the outcomes of
+        # its own leads (merged in by training from the lead store)
+        return ibis.memtable({"entity_id": [], "label": []},
+                             schema={"entity_id": "string", "label": "float64"})
     h = sources[HISTORY_TABLE]
     per = h.group_by("entity_id").aggregate(
         cases=(h.outcome == "case_filed").cast("int64").sum(),

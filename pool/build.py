@@ -125,7 +125,17 @@ def _swap_into_place(staging: Path, root: Path) -> None:
         if target.exists():
             target.rename(old)
         (staging / sub).rename(target)
+        if sub == "pool" and old.exists():
+            _keep_imported(old, target)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_imported(old: Path, new: Path) -> None:
+    """Imported models' folders (``import.json`` inside) are not the simulator's: carry them
+    over into the new pool."""
+    for folder in old.iterdir():
+        if (folder / "import.json").is_file() and not (new / folder.name).exists():
+            folder.rename(new / folder.name)
 
 
 def simulator(name: str):

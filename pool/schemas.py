@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 
 from pool.history import OUTCOMES
+from pool.origins import Origin
 from pool.spec import DISTRICTS, ColumnSpec, SourceSpec
 
 PANDAS_DTYPES: dict[str, str | type] = {
@@ -80,9 +81,11 @@ def source_schema(spec: SourceSpec, *, strict: bool = True) -> pa.DataFrameSchem
     )
 
 
-def history_source(scenario: str) -> SourceSpec:
-    """The verification history of a scenario, declared like an agency table."""
+def history_source(scenario: str, origin: Origin | None = None) -> SourceSpec:
+    """The verification history of a scenario, declared like an agency table (``origin``: where
+    an office's own record of past verifications is read from)."""
     return SourceSpec(
+        origin=origin,
         scenario=scenario,
         agency="procuratorate (case management)",
         table=HISTORY_TABLE,

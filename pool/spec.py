@@ -12,6 +12,8 @@ from datetime import date
 
 import pandas as pd
 
+from pool.origins import DatabaseOrigin, FileOrigin
+
 #: The 16 districts of Beijing, in the order of the official list (a district procuratorate
 #: sees the leads of its own district).
 DISTRICTS: tuple[str, ...] = (
@@ -82,6 +84,9 @@ class SourceSpec:
     columns: tuple[ColumnSpec, ...]
     date_column: str | None = None  # the business date of a record (point-in-time features)
     filed_column: str | None = None  # when the record reached the pool (late filings)
+    #: where the rows come from (``pool.origins``: files or a database table); None: the
+    #: model's simulator writes them
+    origin: FileOrigin | DatabaseOrigin | None = field(default=None, compare=False)
 
 
 @dataclass

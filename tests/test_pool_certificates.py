@@ -9,7 +9,7 @@ import pytest
 from pool.arrow import to_arrow_table, to_pandas
 from pool.keys import is_valid_id, is_valid_uscc, normalise_code
 from pool.load import validate
-from pool.scenarios import fake_certificates as fc
+from models.fake_certificates import simulate as fc
 from pool.sim.people import (
     DISTRICT_CODES,
     birth_days,

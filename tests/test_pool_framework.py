@@ -23,7 +23,8 @@ from pool.history import HISTORY_COLUMNS, HistoryParams, verification_history
 from pool.keys import is_valid_id, is_valid_uscc, normalise_code, uscc_check_char
 from pool.load import PoolFileError, PoolValidationError, load_pool, load_source, load_truth
 from pool.names import normalise_name
-from pool.scenarios import SCENARIOS, UnknownScenarioError, get_scenario, sources
+from pool import discovery
+from pool.discovery import pool_sources as sources
 from pool.schemas import SpecError, source_schema
 from pool.spec import ColumnSpec, SimConfig, SourceSpec
 
@@ -173,20 +174,15 @@ def test_undeclared_and_missing_columns_are_reported(pool_copy):
 
 def test_failed_build_leaves_previous_pool_untouched(pool_copy, monkeypatch, capsys):
     before = _digests(pool_copy)
-    real = get_scenario("fuel_tax")
+    real = build_mod.simulator("fuel_tax")
 
-    class Broken:
-        """The real scenario, with one simulated value out of range."""
+    def broken(config):
+        """The real simulator, with one simulated value out of range."""
+        pool = real(config)
+        pool.tables["tax_filings"].loc[0, "consumption_tax_yuan"] = -1.0
+        return pool
 
-        SOURCES = real.SOURCES
-
-        @staticmethod
-        def simulate(config):
-            pool = real.simulate(config)
-            pool.tables["tax_filings"].loc[0, "consumption_tax_yuan"] = -1.0
-            return pool
-
-    monkeypatch.setattr(build_mod, "get_scenario", lambda name: Broken)
+    monkeypatch.setattr(build_mod, "simulator", lambda name: broken)
     code = build_mod.main(
         ["--scale", "0.05", "--months", "6", "--data", str(pool_copy), "--scenarios", "fuel_tax"]
     )
@@ -223,11 +219,13 @@ def test_cli_prints_summary_and_rejects_bad_arguments(tmp_path, capsys):
         build_mod.main(["--scale", "0", "--data", str(tmp_path)])
 
 
-def test_registry_lists_scenarios_and_rejects_unknown():
-    assert SCENARIOS == ("fuel_tax", "fake_certificates", "mortgage_loans")
-    assert get_scenario("fuel_tax").SOURCES
-    with pytest.raises(UnknownScenarioError):
-        get_scenario("bank_robbery")
+def test_discovery_lists_simulated_models_and_rejects_unknown(capsys):
+    assert discovery.simulated() == ["fake_certificates", "fuel_tax", "mortgage_loans"]
+    assert sources("fuel_tax")
+    with pytest.raises(discovery.UnknownModelError, match="bank_robbery"):
+        discovery.get("bank_robbery")
+    assert build_mod.main(["--scenarios", "bid_rigging", "--scale", "0.05"]) == 2
+    assert "no simulator" in capsys.readouterr().err
 
 
 def test_schema_generation_rejects_unknown_checks_and_extra_columns():

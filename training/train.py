@@ -36,7 +36,6 @@ from training.lifecycle import (
 )
 from training.mlflow_setup import MlflowSettings, experiment_id, open_client, resolve
 from training.train_data import (
-    REAL_SCENARIOS,
     backtest_split,
     data_hash,
     ensure_pool,
@@ -57,9 +56,6 @@ from training.train_run import (
     run_backtest,
     shap_summary,
 )
-
-HOLDOUT_MONTHS = {"fuel_tax": 12, "fake_certificates": 6, "mortgage_loans": 6}
-
 
 @dataclass
 class Job:
@@ -133,7 +129,7 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     from training.scorers import default_scorer
 
     as_of = latest_as_of(job.data, scenario)
-    if job.as_of is not None and scenario not in REAL_SCENARIOS:
+    if job.as_of is not None and as_of is not None:
         as_of = job.as_of
     with job.stage(scenario, "features"):
         table = build_features(scenario, as_of, job.data)
@@ -143,7 +139,7 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         table.frame = with_store_labels(table.frame, outcomes, job.as_of)
         columns = list(table.feature_names)
         split = backtest_split(scenario, job.data, table, as_of,
-                               HOLDOUT_MONTHS.get(scenario, 6), outcomes)
+                               policy.holdout_months, outcomes)
     with job.stage(scenario, "backtest"):
         result = run_backtest(split, columns, lambda: default_scorer(random_state=job.seed),
                               policy.k)
@@ -407,11 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     from pool.load import PoolError
 
     args = parse_args(argv)
-    unknown = sorted(set(args.scenarios or []) - set(trainable_scenarios()) -
-                     set(REAL_SCENARIOS))
+    unknown = sorted(set(args.scenarios or []) - set(trainable_scenarios()))
     if unknown:
-        print(f"unknown scenario(s) {unknown}; trainable: {trainable_scenarios()}",
-              file=sys.stderr)
+        print(f"unknown model(s) {unknown}; discovered: {trainable_scenarios()} (add a folder "
+              f"or file to $SUPERVISION_MODELS to train your own)", file=sys.stderr)
         return 2
     started = time.perf_counter()
     try:

@@ -25,42 +25,47 @@ import numpy as np
 import pandas as pd
 
 from features.build import FeatureTable, build_features
+from features import registry
+from pool import discovery
+from pool.importer import (
+    has_origins,
+    import_is_stale,
+    import_manifest,
+    import_model,
+    verify_import,
+)
 from pool.load import data_root, load_pool
 from pool.spec import SimConfig
 
-REAL_SCENARIOS = ("bid_rigging",)
-
-
 def simulated_scenarios() -> list[str]:
-    """Scenarios the pool simulator can build."""
-    from pool.scenarios import available_scenarios
+    """Models whose declaration carries a simulator (the simulated pool builds them)."""
+    return discovery.simulated()
 
-    return list(available_scenarios())
+
+def imported_scenarios() -> list[str]:
+    """Models whose rows come from declared origins (files, a database): the importer's."""
+    return [name for name in discovery.names() if has_origins(registry.get(name))]
 
 
 def trainable_scenarios() -> list[str]:
-    """Scenarios with both data (simulated or real) and declared features."""
-    from features import registry
-
-    have_data = set(simulated_scenarios()) | set(REAL_SCENARIOS)
-    found = []
-    for name in registry.names():
-        try:
-            registry.get(name)
-        except (ImportError, KeyError):
-            continue  # declared as a built-in but its module is not there (yet)
-        if name in have_data:
-            found.append(name)
-    return found
+    """Every discovered model: simulated ones and those with declared origins."""
+    return sorted(set(simulated_scenarios()) | set(imported_scenarios()))
 
 
 def ensure_pool(data: str | Path | None, seed: int, scale: float,
                 scenarios: list[str], drift_month: int | None = None) -> bool:
-    """Build the simulated pool when its manifest is absent; True if it was built now."""
+    """Build the simulated pool when its manifest is absent, and import every model with
+    declared origins whose sources changed since their last import; True if anything was
+    written now."""
     root = data_root(data)
+    wrote = False
+    for name in scenarios:
+        if name in imported_scenarios() and import_is_stale(root, registry.get(name)):
+            import_model(registry.get(name), root)
+            wrote = True
     simulated = [s for s in scenarios if s in simulated_scenarios()]
     if not simulated or (root / "pool" / "manifest.json").is_file():
-        return False
+        return wrote
     from pool.build import build
 
     build(SimConfig(seed=seed, scale=scale, drift_month=drift_month), root, simulated)
@@ -75,7 +80,9 @@ def validate_pool(data: str | Path | None, scenarios: list[str]) -> None:
     """
     for scenario in scenarios:
         if scenario in simulated_scenarios():
-            load_pool(data, scenario)
+            load_pool(data, scenario, check_manifest=True)
+        elif scenario in imported_scenarios():
+            verify_import(data_root(data), registry.get(scenario))
 
 
 def pool_config(data: str | Path | None) -> dict:
@@ -87,9 +94,14 @@ def pool_config(data: str | Path | None) -> dict:
 
 
 def latest_as_of(data: str | Path | None, scenario: str) -> date | None:
-    """The last day of the pool's last month (None for the real data: everything)."""
-    if scenario in REAL_SCENARIOS:
+    """The as-of date a run trains on: None (everything) for a model that is not point in
+    time, the latest business date of an imported model's sources, else the last day of the
+    simulated pool's last month."""
+    model = registry.get(scenario)
+    if not model.point_in_time:
         return None
+    if scenario in imported_scenarios():
+        return import_manifest(data_root(data), model).latest_date
     config = pool_config(data)
     start = date.fromisoformat(config["start"])
     months = start.month - 1 + int(config["months"])
@@ -101,12 +113,10 @@ def data_hash(data: str | Path | None, scenario: str) -> str:
     """sha256 (16 hex) of what the scenario's data is: the pool manifest's file hashes, or the
     procurement files' bytes."""
     digest = hashlib.sha256()
-    if scenario in REAL_SCENARIOS:
-        from models.bid_rigging.procurement import procurement_dir
-
-        for path in sorted(procurement_dir(data).glob("*.csv")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+    if scenario in imported_scenarios():
+        manifest = import_manifest(data_root(data), registry.get(scenario))
+        for table, entry in sorted(manifest.files.items()):
+            digest.update(f"{table}:{entry['sha256']}".encode())
     else:
         manifest = json.loads((data_root(data) / "pool" / "manifest.json").read_text())
         digest.update(json.dumps(manifest["config"], sort_keys=True).encode())
@@ -174,8 +184,9 @@ def backtest_split(scenario: str, data: str | Path | None, full: FeatureTable,
                    outcomes: pd.DataFrame | None = None) -> BacktestSplit:
     """Time-ordered split for the scenario (see module docstring); ``outcomes`` are the lead
     store's (``store_outcomes``), merged in as they were known at the cutoff."""
-    if scenario in REAL_SCENARIOS:
-        return _split_by_tender_date(full, data)  # grouped by tender, see there
+    policy = registry.get(scenario).policy
+    if policy.split == "groups":
+        return _split_by_groups(full, seed=policy.seed, share=policy.holdout_share)
     outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS) if outcomes is None else outcomes
     cutoff = _months_before(as_of, holdout_months)
     past = with_store_labels(build_features(scenario, cutoff, data).frame, outcomes, cutoff)
@@ -198,11 +209,15 @@ def _first_verified(data: str | Path | None, scenario: str, outcomes: pd.DataFra
     """When each entity's first final outcome (case or no case) became known, from the history
     or the lead store."""
     path = data_root(data) / "pool" / scenario / "verification_history.parquet"
-    history = pd.read_parquet(path, columns=OUTCOME_COLUMNS)
-    history["verified_on"] = pd.to_datetime(history["verified_on"])
-    both = pd.concat([history, outcomes], ignore_index=True) if len(outcomes) else history
+    parts = [frame for frame in (
+        pd.read_parquet(path, columns=OUTCOME_COLUMNS) if path.is_file() else None,
+        outcomes) if frame is not None and len(frame)]
+    if not parts:  # nothing verified yet: no entity has a first outcome
+        return pd.Series([], dtype="datetime64[ns]", index=pd.Index([], dtype=object))
+    both = pd.concat(parts, ignore_index=True)
+    both["verified_on"] = pd.to_datetime(both["verified_on"])
     final = both[both["outcome"].isin(FINAL_OUTCOMES)]
-    return pd.to_datetime(final.groupby("entity_id")["verified_on"].min())
+    return final.groupby("entity_id")["verified_on"].min().astype("datetime64[ns]")
 
 
 def _split_by_verification(full: pd.DataFrame, past: pd.DataFrame, cutoff: date,
@@ -223,14 +238,14 @@ def _split_by_verification(full: pd.DataFrame, past: pd.DataFrame, cutoff: date,
     return BacktestSplit(frame, known.fillna(pd.Timestamp(cutoff)), str(cutoff))
 
 
-def _split_by_tender_date(full: FeatureTable, data: str | Path | None, seed: int = 0,
-                          share: float = 0.2) -> BacktestSplit:
-    """Real procurement data: hold out a seeded ``share`` of whole tenders per country.
+def _split_by_groups(full: FeatureTable, seed: int = 0, share: float = 0.2) -> BacktestSplit:
+    """Hold out a seeded ``share`` of whole groups per district (a group is the part of
+    ``entity_id`` before its last ``:``, e.g. a tender of bids).
 
-    Why not by date: in these files the cartels were found and broken up, so late tenders hold
-    almost no collusion and a date split measures the regime change, not the model; the data's
-    authors (and DOMAIN.md) evaluate with folds grouped by tender, never splitting one. Features
-    still use only earlier tenders, by construction.
+    Why (``split="groups"`` in a model's policy): where a date split measures a regime change
+    rather than the model (bid_rigging: the cartels were found and broken up, so late tenders
+    hold almost no collusion), the data's authors evaluate with folds grouped by tender, never
+    splitting one.
     """
     frame = full.frame
     tender = frame["entity_id"].str.rsplit(":", n=1).str[0]

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
-from models.bid_rigging.procurement import BIDS, load_sources
+from models.bid_rigging.procurement import BIDS
 from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures
 
 SCREEN_COLUMNS = ("n_bids", "cv", "spd", "diffp", "rd", "kurt", "skew", "kstest")
@@ -316,6 +316,5 @@ FEATURES = ScenarioFeatures(
         "bidder's history (only earlier tenders). District = country file."
     ),
     labels=labels,
-    load=load_sources,
     module=__name__,
 )

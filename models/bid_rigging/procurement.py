@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.spec import BuildContext
+from pool.origins import FileOrigin
 from pool.spec import ColumnSpec, SourceSpec
 
+#: The declared country files: adding a country is one line here (its file, in the authors'
+#: layout, in ``FOLDER``). Read by the importer like any office's export.
 FILES: dict[str, str] = {
     "america": "DB_Collusion_America_processed.csv",
     "brazil": "DB_Collusion_Brazil_processed.csv",
@@ -34,8 +36,41 @@ FILES: dict[str, str] = {
     "ch_gr": "DB_Collusion_Switzerland_GR_and_See-Gaster_processed.csv",
     "ch_ticino": "DB_Collusion_Switzerland_Ticino_processed.csv",
 }
+#: Where the files are, relative to this folder: the shared reference data beside the project.
+FOLDER = "../../../shared/data/procurement"
 SCREENS: tuple[str, ...] = ("CV", "SPD", "DIFFP", "RD", "KURT", "SKEW", "KSTEST")
 _REQUIRED = ("Tender", "Bid_value", "Winner", "Collusive_competitor", *SCREENS)
+
+
+def country_of(path: Path, files: Mapping[str, str] | None = None) -> str:
+    """The declared country of one file (refused, naming it, when it is not declared)."""
+    by_file = {name: country for country, name in (files or FILES).items()}
+    if path.name not in by_file:
+        raise ValueError(f"file {path.name} is not a declared country file; declared: "
+                         f"{sorted(by_file)}")
+    return by_file[path.name]
+
+
+def harmonise_file(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The importer's transform: one country file (all cells as text) -> declared bids rows.
+    A file without the authors' layout is refused, naming the file and the columns."""
+    missing = [c for c in _REQUIRED if c not in raw.columns]
+    if missing:
+        raise ValueError(f"{path.name} lacks column(s) {missing} of the authors' layout; "
+                         f"present: {list(raw.columns)}")
+    numeric = raw.replace("", np.nan)
+    for column in ("Tender", "Bid_value", "Winner", "Collusive_competitor", "Date",
+                   "Competitors"):
+        if column in numeric.columns:
+            values = pd.to_numeric(numeric[column], errors="coerce")
+            bad = values.isna() & numeric[column].notna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+                raise ValueError(f"{path.name} column {column!r} row {row}: "
+                                 f"{numeric[column][bad].iloc[0]!r} is not a number")
+            numeric[column] = values
+    return harmonise(numeric, country_of(path))
+
 
 BIDS = SourceSpec(
     scenario="bid_rigging",
@@ -44,6 +79,8 @@ BIDS = SourceSpec(
     description="One row per bid in a public tender, with the authority's collusion finding.",
     keys=("bid_id",),
     date_column="tender_date",
+    origin=FileOrigin(paths=tuple(f"{FOLDER}/{name}" for name in FILES.values()),
+                      transform=harmonise_file, ignore=()),
     columns=(
         ColumnSpec("bid_id", "string", "bid id: country:tender:n-th bid of the tender"),
         ColumnSpec("country", "string", "which country file the bid comes from"),
@@ -59,29 +96,22 @@ BIDS = SourceSpec(
 
 
 class ProcurementDataError(FileNotFoundError):
-    """The procurement files are missing or lack a column the features need."""
+    """The declared procurement files are missing or lack a column the features need."""
 
 
 def procurement_dir(data_root: str | os.PathLike | None = None) -> Path:
-    """Where the CSV files are: $PROCUREMENT_DATA, <data_root>/procurement, or ../shared/data."""
-    candidates = []
-    if os.environ.get("PROCUREMENT_DATA"):
-        candidates.append(Path(os.environ["PROCUREMENT_DATA"]))
-    if data_root is not None:
-        candidates.append(Path(data_root) / "procurement")
-    repo = Path(__file__).resolve().parent.parent
-    candidates += [repo / "data" / "procurement", repo.parent / "shared" / "data" / "procurement"]
-    for folder in candidates:
-        if (folder / FILES["brazil"]).is_file():
-            return folder
-    raise ProcurementDataError(
-        "source bid_rigging.bids: procurement CSV files not found in "
-        + ", ".join(str(c) for c in candidates)
-    )
+    """The declared folder of the country files (``FOLDER``, read from this folder)."""
+    folder = (Path(__file__).resolve().parent / FOLDER).resolve()
+    if not folder.is_dir():
+        raise ProcurementDataError(f"source bid_rigging.bids: declared folder {folder} is missing")
+    return folder
 
 
 def read_country(folder: Path, country: str) -> pd.DataFrame:
-    """One country file, checked for the columns the features need."""
+    """One declared country file, checked for the columns the features need."""
+    if country not in FILES:
+        raise ProcurementDataError(f"source bid_rigging.bids: no declared country {country!r}; "
+                                   f"declared: {sorted(FILES)}")
     path = folder / FILES[country]
     if not path.is_file():
         raise ProcurementDataError(f"source bid_rigging.bids: file {path} is missing")
@@ -137,13 +167,8 @@ def harmonise(raw: pd.DataFrame, country: str) -> pd.DataFrame:
 def load_bids(data_root: str | os.PathLike | None = None, countries=None) -> pd.DataFrame:
     """All countries' bids in one frame (the ``bids`` source)."""
     folder = procurement_dir(data_root)
-    parts = [harmonise(read_country(folder, c), c) for c in (countries or FILES)]
+    parts = [harmonise(read_country(folder, c), c) for c in (countries or list(FILES))]
     return pd.concat(parts, ignore_index=True)
-
-
-def load_sources(data_root: str, ctx: BuildContext) -> Mapping[str, pd.DataFrame]:
-    """The loader ``bid_rigging`` declares: its only source is ``bids``."""
-    return {"bids": load_bids(data_root)}
 
 
 def authors_screens(data_root: str | os.PathLike | None = None) -> pd.DataFrame:
