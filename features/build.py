@@ -16,6 +16,7 @@ import hashlib
 import inspect
 import json
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -109,11 +110,39 @@ def load_tables(
             for name, spec in specs.items()}
 
 
+class LeakageError(ValueError):
+    """A feature expression reached for what it must not know: the model's labels."""
+
+
+class LabelGuard(Mapping[str, ir.Table]):
+    """The sources a feature expression may read: every declared source except the label
+    sources, which raise ``LeakageError`` naming the model and the source (a feature computed
+    from outcomes would score perfectly in every backtest and mean nothing)."""
+
+    def __init__(self, tables: Mapping[str, ir.Table], hidden: set[str], model: str) -> None:
+        self._tables, self._hidden, self._model = tables, hidden, model
+
+    def __getitem__(self, name: str) -> ir.Table:
+        if name in self._hidden:
+            raise LeakageError(
+                f"model {self._model!r}: the feature expression reads the label source "
+                f"{name!r}; features may not read outcomes (labels are attached after the "
+                "features, as known on the as-of date)")
+        return self._tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._tables if name not in self._hidden)
+
+    def __len__(self) -> int:
+        return len(self._tables) - len(self._hidden)
+
+
 def feature_expression(
     scenario: ScenarioFeatures, tables: dict[str, ir.Table], ctx: BuildContext
 ) -> ir.Table:
     """The scenario's features joined with the labels, columns in contract order."""
-    feats = scenario.build(tables, ctx)
+    hidden = set(getattr(scenario, "label_sources", ())) & set(tables)
+    feats = scenario.build(LabelGuard(tables, hidden, scenario.name), ctx)
     missing = [c for c in (*ID_COLUMNS, *scenario.feature_names) if c not in feats.columns]
     if missing:
         raise ValueError(f"scenario {scenario.name!r}: build() did not return column(s) {missing}")
@@ -245,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             registry.load_module(args.module)
         table = build_features(args.scenario, args.as_of, args.data, args.engine,
                                validate=args.validate)
-    except (SourceError, registry.UnknownScenarioError, FileNotFoundError, ValueError) as exc:
+    except (SourceError, registry.UnknownScenarioError, FileNotFoundError, ValueError,
+            LeakageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = args.out or data_root(args.data) / "features"

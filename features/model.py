@@ -134,6 +134,8 @@ class SupervisionModel(ScenarioFeatures):
     cadence: Cadence | None = None
     simulate: SimulateFn | None = field(default=None, compare=False)
     point_in_time: bool = True
+    #: sources that hold outcomes (labels): the feature expression never sees them
+    label_sources: tuple[str, ...] = ("verification_history",)
 
     @classmethod
     def of(cls, view: ScenarioFeatures, **declared: object) -> SupervisionModel:

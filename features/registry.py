@@ -27,11 +27,12 @@ def _as_model(view: ScenarioFeatures) -> SupervisionModel:
     return SupervisionModel.of(view)
 
 
-def register(scenario: ScenarioFeatures, *, replace: bool = False) -> SupervisionModel:
+def register(scenario: ScenarioFeatures, *, replace: bool = False,
+             where: str = "registered in-process") -> SupervisionModel:
     """Add a model by hand; refuse to silently shadow another one."""
     model = _as_model(scenario)
     try:
-        discovery.register(model, replace=replace)
+        discovery.register(model, where=where, replace=replace)
     except discovery.DiscoveryError as exc:
         raise ValueError(f"{exc} (replace=True)") from exc
     return model
@@ -61,4 +62,4 @@ def load_module(target: str | Path) -> SupervisionModel:
     found = discovery.import_location(str(target))
     if not found:
         raise TypeError(f"module {target} must define MODEL = SupervisionModel(...)")
-    return register(found[-1], replace=True)
+    return register(found[-1], replace=True, where=str(target))

@@ -24,10 +24,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pool import discovery
 from pool.arrow import PoolTypeError, to_arrow_table
 from pool.catalog import build_catalog
 from pool.load import PoolError, data_root, load_pool, load_truth, source_path, truth_path
-from pool import discovery
 from pool.schemas import history_source
 from pool.spec import ScenarioPool, SimConfig
 

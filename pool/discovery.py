@@ -166,15 +166,15 @@ def _builtin_modules() -> list[tuple[str, ModuleType]]:
     return out
 
 
-def _modules_at(location: str) -> list[tuple[str, ModuleType]]:
+def _modules_at(location: str, fresh: bool = False) -> list[tuple[str, ModuleType]]:
     path = Path(location).expanduser()
     if path.suffix == ".py":
         if not path.is_file():
             raise DiscoveryError(f"{ENV_MODELS}: model file {path} does not exist")
-        return [(str(path), _import_path(path))]
+        return [(str(path), _import_path(path, fresh=fresh))]
     if path.is_dir():
         if (path / "__init__.py").is_file() and _declares(path / "__init__.py"):
-            return [(str(path), _import_path(path / "__init__.py", package=path))]
+            return [(str(path), _import_path(path / "__init__.py", package=path, fresh=fresh))]
         out = []
         for child in sorted(path.iterdir()):
             if child.name.startswith(("_", ".")):
@@ -199,15 +199,17 @@ def _declares(init: Path) -> bool:
     return re.search(r"^MODEL\s*[:=]", init.read_text(encoding="utf-8"), re.M) is not None
 
 
-def _import_path(file: Path, package: Path | None = None) -> ModuleType:
+def _import_path(file: Path, package: Path | None = None, fresh: bool = False) -> ModuleType:
     """Import a file (or a package's ``__init__``) under a name derived from its path, so two
     offices' ``permits.py`` do not collide."""
     target = (package or file).resolve()
     digest = hashlib.sha256(str(target).encode()).hexdigest()[:8]
     stem = re.sub(r"\W", "_", target.stem)
     mod_name = f"supervision_model_{stem}_{digest}"
-    if mod_name in sys.modules:
+    if mod_name in sys.modules and not fresh:
         return sys.modules[mod_name]
+    for name in [m for m in sys.modules if m == mod_name or m.startswith(mod_name + ".")]:
+        del sys.modules[name]
     locations = [str(package)] if package is not None else None
     spec = importlib.util.spec_from_file_location(mod_name, file,
                                                   submodule_search_locations=locations)
@@ -241,7 +243,7 @@ def pool_sources(name: str) -> list[Any]:
 def import_location(location: str) -> list[Any]:
     """Import one location (as listed in the setting) and return the models it declares."""
     out = []
-    for _where, module in _modules_at(location):
+    for _where, module in _modules_at(location, fresh=True):
         model = getattr(module, "MODEL", None)
         if model is not None:
             out.append(model)

@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -152,6 +153,16 @@ def import_is_stale(root: Path, model: Any) -> bool:
     return manifest.fingerprints != fingerprints(model)
 
 
+def ensure_imported(name: str, root: str | os.PathLike | None = None) -> bool:
+    """Import model ``name`` when it never was or its inputs changed; True if it ran now."""
+    model = discovery.get(name)
+    base = data_root(root)
+    if not import_is_stale(base, model):
+        return False
+    import_model(model, base)
+    return True
+
+
 def verify_import(root: Path, model: Any) -> None:
     """Check every imported file against the sha256 its import recorded (a file edited since
     is refused, naming it)."""
@@ -244,8 +255,9 @@ def read_database(origin: DatabaseOrigin, source: str) -> pd.DataFrame:
     """All rows of one database table, through Ibis."""
     import ibis
 
+    url = re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgres://", origin.url)
     try:
-        con = ibis.connect(origin.url)
+        con = ibis.connect(url)
     except Exception as exc:  # noqa: BLE001 - every driver raises its own; all mean "cannot connect"
         raise ImportFailure(source, f"cannot connect to {origin.safe_url}: "
                                     f"{type(exc).__name__}: {exc}") from None

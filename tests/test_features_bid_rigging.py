@@ -12,11 +12,17 @@ from scipy import stats
 
 from features import registry
 from features.build import build_features
+from pool.importer import ensure_imported
 from features.engines import connect
-from models.bid_rigging.procurement import BIDS, authors_screens, procurement_dir, screen_match_rates
-from models.bid_rigging.features import build
 from features.sources import frame_source
 from features.spec import BuildContext
+from models.bid_rigging.features import build
+from models.bid_rigging.procurement import (
+    BIDS,
+    authors_screens,
+    procurement_dir,
+    screen_match_rates,
+)
 
 
 def _bids(rows: list[tuple]) -> pd.DataFrame:
@@ -112,12 +118,14 @@ def test_history_does_not_see_later_tenders():
 
 
 @pytest.fixture(scope="module")
-def real_features() -> pd.DataFrame:
+def real_features(tmp_path_factory) -> pd.DataFrame:
     try:
         procurement_dir()
     except FileNotFoundError:
         pytest.skip("procurement data not available")
-    return build_features("bid_rigging", None).frame
+    root = tmp_path_factory.mktemp("bids")
+    ensure_imported("bid_rigging", root)  # the country files are a declared source
+    return build_features("bid_rigging", None, root).frame
 
 
 def test_screens_match_authors_columns(real_features):

@@ -28,7 +28,8 @@ TOY = '''
 from pool.schemas import history_source
 from pool.spec import ColumnSpec, SourceSpec
 from features.common import ratio
-from features.spec import FeatureSpec, KeyJoin, ScenarioFeatures
+from features.model import SupervisionModel
+from features.spec import FeatureSpec, KeyJoin
 
 PERMITS = SourceSpec(
     scenario="toy_permits", agency="housing", table="permits",
@@ -52,7 +53,7 @@ def build(sources, ctx):
                       expired_share=ratio(per.n_expired, per.n))
 
 
-FEATURES = ScenarioFeatures(
+MODEL = SupervisionModel(
     name="toy_permits", entity="company", key_column="company_code",
     sources=(PERMITS, history_source("toy_permits")),
     features=(
@@ -102,16 +103,15 @@ def test_external_model_registers_and_builds(tmp_path):
 
 
 def test_registry_imports_nothing_until_asked():
-    code = ("import sys, features.registry as r; names = r.names(); "
-            "print(any(m.startswith('features.scenarios.') for m in sys.modules), "
-            "'fuel_tax' in names)")
+    code = ("import sys, features.registry as r; before = any(m.startswith('models.') for m in "
+            "sys.modules); names = r.names(); print(before, 'fuel_tax' in names)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "True"]
 
 
 def test_unknown_scenario_is_a_clear_error():
-    with pytest.raises(registry.UnknownScenarioError, match="unknown scenario 'nope'"):
+    with pytest.raises(registry.UnknownScenarioError, match="unknown supervision model 'nope'"):
         registry.get("nope")
 
 
@@ -120,7 +120,7 @@ def test_reason_templates_render():
     assert spec.reason(0.58, 0.97) == ("declared sales are 58% of litres delivered; "
                                       "district median 97%")
     assert spec.reason(float("nan")).endswith("unknown")
-    for name in registry.BUILTINS:
+    for name in registry.names():
         for feature in registry.get(name).features:
             assert isinstance(feature, FeatureSpec)
             assert feature.reason(0.5, 0.5)  # every template formats with value and peer

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.fake_certificates import simulate as fc
 from pool.arrow import to_arrow_table, to_pandas
 from pool.keys import is_valid_id, is_valid_uscc, normalise_code
 from pool.load import validate
-from models.fake_certificates import simulate as fc
+from pool.schemas import history_source, truth_source
 from pool.sim.people import (
     DISTRICT_CODES,
     birth_days,
@@ -17,7 +18,6 @@ from pool.sim.people import (
     old_15_digit,
     uscc_codes,
 )
-from pool.schemas import history_source, truth_source
 from pool.spec import DISTRICTS, SimConfig
 
 SCALE = 0.08

@@ -18,13 +18,12 @@ import pytest
 from pool_fixtures import built_pool, fuel, fuel_root  # noqa: F401
 
 import pool.build as build_mod
-from pool import defects
+from pool import defects, discovery
+from pool.discovery import pool_sources as sources
 from pool.history import HISTORY_COLUMNS, HistoryParams, verification_history
 from pool.keys import is_valid_id, is_valid_uscc, normalise_code, uscc_check_char
 from pool.load import PoolFileError, PoolValidationError, load_pool, load_source, load_truth
 from pool.names import normalise_name
-from pool import discovery
-from pool.discovery import pool_sources as sources
 from pool.schemas import SpecError, source_schema
 from pool.spec import ColumnSpec, SimConfig, SourceSpec
 

@@ -22,11 +22,11 @@ from pool_fixtures import (
     station_view,
 )
 
+from models.fuel_tax.truth import RULE_LOW_DECLARED, RULE_NO_FILING
+from models.fuel_tax.world import GHOST, NETWORK, PATTERN_RATES
 from pool.keys import is_valid_uscc, normalise_code
 from pool.load import load_pool
 from pool.names import normalise_name
-from models.fuel_tax.truth import RULE_LOW_DECLARED, RULE_NO_FILING
-from models.fuel_tax.world import GHOST, NETWORK, PATTERN_RATES
 
 CASH, SUBTLE = "cash_undeclared", "subtle_underdeclare"
 OFF_BOOK, RENAMING = "off_book_purchases", "product_renaming"

@@ -30,12 +30,15 @@ from evaluation.metrics import average_precision, precision_at_k, roc_auc
 from training.scorers import default_scorer
 
 
-def bid_table() -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Our feature table joined with the authors' screens: (frame, our features, their screens)."""
+def bid_table(data: str | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Our feature table joined with the authors' screens: (frame, our features, their screens);
+    the declared country files are imported into ``data`` first if they changed."""
     from features.build import build_features
     from models.bid_rigging.procurement import SCREENS, authors_screens
+    from pool.importer import ensure_imported
 
-    table = build_features("bid_rigging", None)
+    ensure_imported("bid_rigging", data)
+    table = build_features("bid_rigging", None, data)
     frame = table.frame.copy()
     frame["tender_id"] = frame["entity_id"].astype(str).str.rsplit(":", n=1).str[0]
     frame["country"] = frame["tender_id"].str.split(":").str[0]

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.build import FeatureTable, build_features
 from features import registry
+from features.build import FeatureTable, build_features
 from pool import discovery
 from pool.importer import (
     has_origins,
@@ -36,6 +36,7 @@ from pool.importer import (
 )
 from pool.load import data_root, load_pool
 from pool.spec import SimConfig
+
 
 def simulated_scenarios() -> list[str]:
     """Models whose declaration carries a simulator (the simulated pool builds them)."""

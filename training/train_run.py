@@ -40,6 +40,7 @@ class BacktestResult:
     holdout: pd.DataFrame
     known_on: pd.Series
     k: int
+    per_period: pd.DataFrame | None = None  # walk-forward figures of a model with a cadence
 
 
 def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
-from models.bid_rigging.procurement import BIDS
 from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures
+from models.bid_rigging.procurement import BIDS
 
 SCREEN_COLUMNS = ("n_bids", "cv", "spd", "diffp", "rd", "kurt", "skew", "kstest")
 

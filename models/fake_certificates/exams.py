@@ -12,10 +12,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pool import defects
 from models.fake_certificates.registry import Declared, People, Registry
 from models.fake_certificates.sources import JOB_TYPES
 from models.fake_certificates.world import NOT_IN_REGISTRY, Records
+from pool import defects
 from pool.sim.people import days_to_dates, to_days
 
 DIGITISED = date(2019, 1, 1)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pool import defects
-from pool.random import component_rng
 from models.fake_certificates import domains as dom
 from models.fake_certificates.exams import DIGITISED, exam_table
 from models.fake_certificates.history import certificate_history
@@ -53,6 +51,8 @@ from models.fake_certificates.world import (
     draw_records,
     draw_world,
 )
+from pool import defects
+from pool.random import component_rng
 from pool.sim.oddity import join_flags
 from pool.sim.people import (
     add_months,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.fuel_tax.declared import VAT_RATE, Declared
+from models.fuel_tax.world import SCENARIO, Companies, Stations, month_starts
 from pool.columns import categorical, numbered_ids
 from pool.defects import (
     corrupt_check_chars,
@@ -23,8 +25,6 @@ from pool.defects import (
     vary_names,
 )
 from pool.random import component_rng
-from models.fuel_tax.declared import VAT_RATE, Declared
-from models.fuel_tax.world import SCENARIO, Companies, Stations, month_starts
 from pool.spec import SimConfig
 
 MISSING_RATE = 0.02

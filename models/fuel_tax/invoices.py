@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pool.columns import categorical, numbered_ids
-from pool.defects import corrupt_check_chars, vary_codes, vary_names
-from pool.random import component_rng
 from models.fuel_tax.declared import VAT_RATE
 from models.fuel_tax.loads import GAS, Loads
 from models.fuel_tax.world import SCENARIO, Companies, Stations, month_starts
+from pool.columns import categorical, numbered_ids
+from pool.defects import corrupt_check_chars, vary_codes, vary_names
+from pool.random import component_rng
 from pool.spec import SimConfig
 
 OIL_PRODUCTS = (

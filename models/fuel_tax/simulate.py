@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pool.history import HistoryParams, verification_history
-from pool.random import component_rng
 from models.fuel_tax.declared import declare
 from models.fuel_tax.filings import cameras_table, filings_table
 from models.fuel_tax.invoices import invoices_table
@@ -33,6 +31,8 @@ from models.fuel_tax.world import (
     prices,
     true_sales,
 )
+from pool.history import HistoryParams, verification_history
+from pool.random import component_rng
 from pool.spec import ScenarioPool, SimConfig
 
 __all__ = ["SOURCES", "simulate"]

@@ -12,12 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pool.columns import categorical, numbered_ids
-from pool.defects import (
-    drop_rows,
-    vary_names,
-)
-from pool.random import component_rng
 from models.fuel_tax.loads import OUTSIDE_SHIPPERS, Loads
 from models.fuel_tax.world import (
     DISTRICT_CN,
@@ -26,6 +20,12 @@ from models.fuel_tax.world import (
     Stations,
     _uscc_codes,
 )
+from pool.columns import categorical, numbered_ids
+from pool.defects import (
+    drop_rows,
+    vary_names,
+)
+from pool.random import component_rng
 from pool.spec import SimConfig
 
 _ROADS = (

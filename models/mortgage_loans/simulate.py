@@ -15,8 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pool import defects
-from pool.random import component_rng
 from models.mortgage_loans.contacts import (
     Contacts,
     Purchases,
@@ -50,6 +48,8 @@ from models.mortgage_loans.world import (
     draw_loans,
     draw_world,
 )
+from pool import defects
+from pool.random import component_rng
 from pool.sim.oddity import join_flags
 from pool.sim.people import add_months, check_config, days_to_dates, to_days
 from pool.spec import ScenarioPool, SimConfig

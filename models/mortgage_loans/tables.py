@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pool import defects
 from models.mortgage_loans.contacts import Purchases
 from models.mortgage_loans.market import BANK_WEIGHTS, BANKS
 from models.mortgage_loans.parties import Collateral, Companies, Households
 from models.mortgage_loans.world import Loans, LoanWorld
+from pool import defects
 from pool.sim.people import days_to_dates, weighted_choice
 
 SHELL_MISSING = 0.25  # share of a shell's quarters never filed at all
