@@ -12,7 +12,6 @@ from scipy import stats
 
 from features import registry
 from features.build import build_features
-from pool.importer import ensure_imported
 from features.engines import connect
 from features.sources import frame_source
 from features.spec import BuildContext
@@ -23,6 +22,7 @@ from models.bid_rigging.procurement import (
     procurement_dir,
     screen_match_rates,
 )
+from pool.importer import ensure_imported
 
 
 def _bids(rows: list[tuple]) -> pd.DataFrame:
