@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import access
 from .errors import ApiError
-from .masking import mask_value
+from .masking import mask_evidence, mask_value, personal_columns
 from .schemas import ERROR_RESPONSES, AssignRequest, OutcomeRequest, StartRequest
 from .security import Caller, require
 
@@ -90,8 +90,21 @@ async def list_leads(
             "items": [shown(lead, reveal=False) for lead in items]}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would read as a formula (``=HYPERLINK(...)``, ``+cmd|...``,
+    ``@SUM``, a leading tab or CR) gets a single quote in front, so it is shown as text, never
+    run; numbers (a negative score) pass as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_rows(leads: list[Any]) -> str:
-    """Leads as CSV text (IDs masked), one row per lead, the top reason in plain language."""
+    """Leads as CSV text (IDs masked, formulas neutralised), one row per lead, the top reason
+    in plain language."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -99,7 +112,8 @@ def csv_rows(leads: list[Any]) -> str:
         data = mask_value(plain(lead))
         reasons = data.get("reasons") or []
         top = reasons[0].get("text", "") if reasons and isinstance(reasons[0], dict) else ""
-        writer.writerow([data.get(c, "") if c != "top_reason" else top for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(data.get(c, "") if c != "top_reason" else top)
+                         for c in CSV_COLUMNS])
     return buffer.getvalue()
 
 
@@ -118,6 +132,23 @@ async def export_leads(
     ctx.audit(caller, "export_leads", "leads", None, {**filters, "n": len(leads)})
     return Response(csv_rows(leads), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="leads.csv"'})
+
+
+def masked_evidence(scenario: str, evidence: dict[str, Any]) -> dict[str, Any]:
+    """Source records masked by the scenario's personal-data declarations, then by shape.
+
+    Records of a scenario without declarations cannot be masked by declaration: refused (503)
+    rather than shown with the shape net alone."""
+    if not evidence:
+        return {}
+    from features.registry import UnknownScenarioError
+
+    try:
+        declared = personal_columns(scenario)
+    except UnknownScenarioError as exc:
+        raise ApiError(503, f"no source declarations for scenario {scenario!r}: its records "
+                            "cannot be masked") from exc
+    return mask_evidence(plain(evidence), declared)
 
 
 def check_reveal(caller: Caller, reveal: bool, reason: str | None) -> None:
@@ -148,7 +179,7 @@ async def lead_detail(
     ctx.audit(caller, "read_lead_revealed" if reveal else "read_lead", "lead", str(lead_id),
               None, reason=reason if reveal else None)
     body = shown(detail, reveal)
-    body["evidence"] = shown(evidence, reveal)
+    body["evidence"] = plain(evidence) if reveal else masked_evidence(lead.scenario, evidence)
     body["revealed"] = reveal
     return body
 
