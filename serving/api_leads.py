@@ -21,10 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from . import access
 from .errors import ApiError
 from .masking import mask_evidence, mask_value, personal_columns
+from .query import known_query_only
 from .schemas import ERROR_RESPONSES, AssignRequest, OutcomeRequest, StartRequest
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
+                   dependencies=[Depends(known_query_only)])
 
 Status = Literal["new", "dispatched", "verifying", "case_filed", "no_case", "invalid"]
 District = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z]+$")]
@@ -167,7 +169,11 @@ def check_reveal(caller: Caller, reveal: bool, reason: str | None) -> None:
 async def lead_detail(
     lead_id: LeadId, request: Request,
     caller: Annotated[Caller, Depends(require("leads.read"))],
-    reveal: bool = False, reason: Annotated[str | None, Query(max_length=500)] = None,
+    reveal: Annotated[bool, Query(description="show personal data unmasked; needs the "
+                                  "ids.reveal permission and a reason")] = False,
+    reason: Annotated[str | None, Query(
+        max_length=500, description="why personal data is revealed: required with "
+        "reveal=true, at least 5 characters (422 otherwise); written to the audit log")] = None,
 ) -> dict[str, Any]:
     """The lead with its reasons, the source records behind it, its status history,
     assignments, scores and outcome. ID numbers are masked unless ``reveal=true&reason=...``."""
