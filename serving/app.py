@@ -38,6 +38,7 @@ from .shadow import ShadowScorer
 
 log = logging.getLogger("serving")
 WEB = Path(__file__).resolve().parent / "web"
+CATCH_ALL = "/v1/{rest:path}"
 
 
 @dataclass
@@ -139,15 +140,16 @@ def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
     path), so a wrong method on an existing path is a 405, not a 404."""
     from starlette.routing import Match
 
-    methods: set[str] = set()
-    for route in app.routes:
-        if not getattr(route, "include_in_schema", False):
-            continue
-        match, _ = route.matches({**scope, "method": "GET"}) if hasattr(route, "matches") \
-            else (Match.NONE, None)
-        if match is not Match.NONE and getattr(route, "methods", None):
-            methods |= set(route.methods)
-    return sorted(methods)
+    found = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**scope, "method": method}
+        for route in app.routes:
+            if getattr(route, "path", None) in (CATCH_ALL, "/ui"):
+                continue
+            if route.matches(probe)[0] is Match.FULL:
+                found.append(method)
+                break
+    return found
 
 
 def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
@@ -162,7 +164,7 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     for module in (api_score, api_leads, api_admin):
         app.include_router(module.router)
 
-    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    @app.api_route(CATCH_ALL, methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
     async def unknown_route(rest: str, request: Request) -> None:
         allowed = allowed_methods(app, request.scope)
