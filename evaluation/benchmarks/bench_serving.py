@@ -139,13 +139,18 @@ STAFF_P99_GOAL = 0.2
 CLIENT_TIMEOUT = 10.0
 
 
-def staff_requests(sandbox: Sandbox, ids: list[str]) -> list[tuple[str, str, dict, dict | None]]:
-    """The mixed staff workload, one cycle: (method, path, headers, json body)."""
+def staff_requests(sandbox: Sandbox, base: str, ids: list[str]
+                   ) -> list[tuple[str, str, dict, dict | None]]:
+    """The mixed staff workload, one cycle: (method, path, headers, json body); the leads
+    opened are the Haidian staff key's own."""
     system = {"Authorization": f"Bearer {sandbox.keys['system']}"}
     staff = {"Authorization": f"Bearer {sandbox.keys['staff:Haidian']}"}
+    own = httpx.get(f"{base}/v1/leads", params={"district": "Haidian", "page_size": 500},
+                    headers=staff, timeout=60).json()["items"]
+    leads = [item["id"] for item in own]
     out = []
     for i, entity in enumerate(ids[:50]):
-        lead = sandbox.lead_ids[i % len(sandbox.lead_ids)]
+        lead = leads[i % len(leads)]
         out += [("POST", "/v1/score", system,
                  {"scenario": SCENARIO, "entity_ids": [entity], "explain_top": 1}),
                 ("GET", "/v1/leads?district=Haidian&page_size=20", staff, None),
@@ -202,7 +207,7 @@ def recovery_seconds(results: list[dict]) -> float | None:
 
 def staff_workload(sandbox: Sandbox, base: str, ids: list[str], quick: bool) -> list[dict]:
     """Sustained rate of the mixed staff workload, 5x overload, and recovery."""
-    plan = staff_requests(sandbox, ids)
+    plan = staff_requests(sandbox, base, ids)
     step = 3.0 if quick else 5.0
     rows, sustained = [], None
     asyncio.run(open_loop(base, plan, 10.0, 2.0))  # warm-up: SHAP, evidence, connections
