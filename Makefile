@@ -52,7 +52,7 @@ loop: install ## The closed loop on fuel_tax with drift from 2024-06, and withou
 	$(PY) -m training.loop --data data-drift --control data-nodrift --start 2024-05-31 --months 13
 
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
-	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000}
+	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000} --timeout-keep-alive 5
 
 lint: install ## Ruff over the whole tree
 	$(PY) -m ruff check .

@@ -38,6 +38,8 @@ DISTRICTS: tuple[str, ...] = (
 #: "string" (utf8, str), "int64", "float64", "bool", "date" (date32 on disk, datetime64[us] in
 #: pandas after ``pool.load``), "datetime" (timestamp[us]).
 DTYPES: tuple[str, ...] = ("string", "int64", "float64", "bool", "date", "datetime")
+#: Kinds of personal data a column may be declared to hold (``ColumnSpec.personal``).
+PERSONAL_KINDS: tuple[str, ...] = ("id", "name", "phone", "address")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class ColumnSpec:
     ``dtype`` is one of: "string", "int64", "float64", "bool", "date", "datetime".
     ``checks`` are simple declarative rules the validator enforces, e.g.
     {"min": 0}, {"max": 100}, {"isin": [...]}, {"regex": "..."}, {"unique": True}.
+    ``personal`` says the column holds personal data and of which kind (one of
+    ``PERSONAL_KINDS``: "id" resident ID number, "name" a person's name, "phone", "address"), so
+    every consumer that shows records (the service above all) masks it by declaration instead of
+    guessing from the value's shape (对案不对人).
     """
 
     name: str
@@ -70,6 +76,12 @@ class ColumnSpec:
     unit: str = ""
     nullable: bool = False
     checks: dict = field(default_factory=dict)
+    personal: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.personal is not None and self.personal not in PERSONAL_KINDS:
+            raise ValueError(f"column {self.name!r}: personal={self.personal!r} is not one of "
+                             f"{', '.join(PERSONAL_KINDS)}")
 
 
 @dataclass(frozen=True)

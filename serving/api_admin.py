@@ -9,10 +9,12 @@ from starlette.concurrency import run_in_threadpool
 
 from .api_leads import plain
 from .masking import mask_value
+from .query import known_query_only
 from .schemas import ERROR_RESPONSES, KeyRequest, KeyResponse, Principal
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
+                   dependencies=[Depends(known_query_only)])
 
 
 @router.get("/ledger", summary="The model ledger (模型台账)")

@@ -20,11 +20,13 @@ from starlette.concurrency import run_in_threadpool
 
 from . import access
 from .errors import ApiError
-from .masking import mask_value
+from .masking import mask_evidence, mask_value, personal_columns
+from .query import known_query_only
 from .schemas import ERROR_RESPONSES, AssignRequest, OutcomeRequest, StartRequest
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
+                   dependencies=[Depends(known_query_only)])
 
 Status = Literal["new", "dispatched", "verifying", "case_filed", "no_case", "invalid"]
 District = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z]+$")]
@@ -90,8 +92,21 @@ async def list_leads(
             "items": [shown(lead, reveal=False) for lead in items]}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would read as a formula (``=HYPERLINK(...)``, ``+cmd|...``,
+    ``@SUM``, a leading tab or CR) gets a single quote in front, so it is shown as text, never
+    run; numbers (a negative score) pass as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_rows(leads: list[Any]) -> str:
-    """Leads as CSV text (IDs masked), one row per lead, the top reason in plain language."""
+    """Leads as CSV text (IDs masked, formulas neutralised), one row per lead, the top reason
+    in plain language."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -99,7 +114,8 @@ def csv_rows(leads: list[Any]) -> str:
         data = mask_value(plain(lead))
         reasons = data.get("reasons") or []
         top = reasons[0].get("text", "") if reasons and isinstance(reasons[0], dict) else ""
-        writer.writerow([data.get(c, "") if c != "top_reason" else top for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(data.get(c, "") if c != "top_reason" else top)
+                         for c in CSV_COLUMNS])
     return buffer.getvalue()
 
 
@@ -120,6 +136,23 @@ async def export_leads(
                     headers={"Content-Disposition": 'attachment; filename="leads.csv"'})
 
 
+def masked_evidence(scenario: str, evidence: dict[str, Any]) -> dict[str, Any]:
+    """Source records masked by the scenario's personal-data declarations, then by shape.
+
+    Records of a scenario without declarations cannot be masked by declaration: refused (503)
+    rather than shown with the shape net alone."""
+    if not evidence:
+        return {}
+    from features.registry import UnknownScenarioError
+
+    try:
+        declared = personal_columns(scenario)
+    except UnknownScenarioError as exc:
+        raise ApiError(503, f"no source declarations for scenario {scenario!r}: its records "
+                            "cannot be masked") from exc
+    return mask_evidence(plain(evidence), declared)
+
+
 def check_reveal(caller: Caller, reveal: bool, reason: str | None) -> None:
     """Revealing ID numbers needs the permission and a stated reason."""
     if not reveal:
@@ -136,7 +169,11 @@ def check_reveal(caller: Caller, reveal: bool, reason: str | None) -> None:
 async def lead_detail(
     lead_id: LeadId, request: Request,
     caller: Annotated[Caller, Depends(require("leads.read"))],
-    reveal: bool = False, reason: Annotated[str | None, Query(max_length=500)] = None,
+    reveal: Annotated[bool, Query(description="show personal data unmasked; needs the "
+                                  "ids.reveal permission and a reason")] = False,
+    reason: Annotated[str | None, Query(
+        max_length=500, description="why personal data is revealed: required with "
+        "reveal=true, at least 5 characters (422 otherwise); written to the audit log")] = None,
 ) -> dict[str, Any]:
     """The lead with its reasons, the source records behind it, its status history,
     assignments, scores and outcome. ID numbers are masked unless ``reveal=true&reason=...``."""
@@ -148,7 +185,7 @@ async def lead_detail(
     ctx.audit(caller, "read_lead_revealed" if reveal else "read_lead", "lead", str(lead_id),
               None, reason=reason if reveal else None)
     body = shown(detail, reveal)
-    body["evidence"] = shown(evidence, reveal)
+    body["evidence"] = plain(evidence) if reveal else masked_evidence(lead.scenario, evidence)
     body["revealed"] = reveal
     return body
 

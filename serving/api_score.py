@@ -17,7 +17,10 @@ import pydantic_core
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from .errors import ApiError
 from .hub import ServedModel
+from .limits import key_of, retry_after
+from .query import known_query_only
 from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
 from .scoring import (
     frame_from_rows,
@@ -30,7 +33,8 @@ from .security import Caller, require
 
 log = logging.getLogger("serving.score")
 DECIMALS = 6  # scores in answers; ranks and percentiles come from full precision
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
+                   dependencies=[Depends(known_query_only)])
 
 
 def model_ref(served: ServedModel) -> dict[str, Any]:
@@ -49,15 +53,37 @@ def batch_frame(ctx: Any, req: ScoreRequest, served: ServedModel) -> pd.DataFram
     return table
 
 
-def score_batch(ctx: Any, req: ScoreRequest, timings: dict[str, float] | None = None
-                ) -> dict[str, Any]:
+def check_explain(budget: Any, key: str | None, req: ScoreRequest, rows: int) -> None:
+    """Refuse more explained rows than one request may ask for (422 naming the field and the
+    limit), or than the key has left this minute (429 with Retry-After)."""
+    field, asked = ("explain_all", rows) if req.explain_all else (
+        "explain_top", min(req.explain_top, rows))
+    if asked > budget.max_rows:
+        raise ApiError(422, f"{field} asks for {asked} explained rows; the limit is "
+                            f"{budget.max_rows} per request (SERVING_EXPLAIN_MAX_ROWS)",
+                       [{"loc": ["body", field], "msg": f"at most {budget.max_rows} rows "
+                         "explained per request", "type": "less_than_equal"}])
+    if asked and key is not None:
+        wait = budget.per_key.take(key, asked)
+        if wait > 0:
+            per_minute = budget.per_key.rate * 60
+            raise ApiError(429, f"{field}: {asked} explained rows would pass this key's limit of "
+                                f"{per_minute:g} per minute (SERVING_EXPLAIN_ROWS_PER_MINUTE)",
+                           headers={"Retry-After": retry_after(wait)})
+
+
+def score_batch(ctx: Any, req: ScoreRequest, timings: dict[str, float] | None = None,
+                budget: Any = None, key: str | None = None) -> dict[str, Any]:
     """Score every row, explain the rows asked for, and shadow-score with the challenger.
 
-    ``timings`` (if given) receives the seconds spent scoring and explaining."""
+    ``timings`` (if given) receives the seconds spent scoring and explaining; ``budget`` (if
+    given) caps the rows explained for ``key``."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     served = ctx.hub.get(req.scenario, "champion")
     frame = batch_frame(ctx, req, served)
+    if budget is not None:
+        check_explain(budget, key, req, len(frame))
     out = served.predict(frame)
     scores = out["score"].to_numpy(dtype="float64")
     challenger = ctx.hub.maybe(req.scenario, "challenger")
@@ -101,7 +127,9 @@ async def score(req: ScoreRequest, request: Request,
     The answer names the model version that made the scores."""
     ctx = request.app.state.ctx
     timings: dict[str, float] = {}
-    columns = await run_in_threadpool(score_batch, ctx, req, timings)
+    columns = await run_in_threadpool(score_batch, ctx, req, timings,
+                                      request.app.state.explain_budget,
+                                      key_of(caller.key_id, None))
     started = time.perf_counter()
     body = columns if req.layout == "columns" else as_records(columns)
     log.info("score %s by %s (%s): %d rows, %d explained, model v%s", req.scenario,

@@ -8,17 +8,19 @@ and attaches the context when it starts, and the tests attach their own context 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import api_admin, api_leads, api_score, reasons
+from .admission import Admission, AdmissionSettings
 from .errors import (
     ApiError,
     BodyLimit,
@@ -30,11 +32,13 @@ from .evidence import EvidenceIndex, pool_tables
 from .features import FeatureSource, manifest_stamp, pool_loader
 from .hub import ModelHub, ServedModel
 from .ledger import ledger_rows
+from .limits import KeyedBuckets
 from .settings import DEFAULT_MAX_BODY, ServingSettings
 from .shadow import ShadowScorer
 
 log = logging.getLogger("serving")
 WEB = Path(__file__).resolve().parent / "web"
+CATCH_ALL = "/v1/{rest:path}"
 
 
 @dataclass
@@ -91,10 +95,25 @@ def reference_scores(features: FeatureSource) -> Callable[[str, ServedModel], An
     return reference
 
 
+@dataclass(frozen=True)
+class ExplainBudget:
+    """Rows explained per request (422 beyond) and per key and minute (429 beyond)."""
+
+    max_rows: int
+    per_key: KeyedBuckets
+
+    @classmethod
+    def of(cls, settings: ServingSettings) -> ExplainBudget:
+        per_minute = settings.explain_rows_per_minute
+        return cls(settings.explain_max_rows, KeyedBuckets(per_minute, per_minute))
+
+
 def attach(app: FastAPI, ctx: ServiceContext, settings: ServingSettings) -> None:
     """Give a created app its context and limits (the service does this when it starts)."""
     app.state.ctx = ctx
     app.state.limit.max_bytes = settings.max_body_bytes
+    app.state.admission = settings.admission
+    app.state.explain_budget = ExplainBudget.of(settings)
 
 
 def build_context(settings: ServingSettings) -> ServiceContext:
@@ -116,6 +135,23 @@ def build_context(settings: ServingSettings) -> ServiceContext:
     return ctx
 
 
+def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+    """The methods the app's declared routes accept on the request's path (empty: no such
+    path), so a wrong method on an existing path is a 405, not a 404."""
+    from starlette.routing import Match
+
+    found = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**scope, "method": method}
+        for route in app.routes:
+            if getattr(route, "path", None) in (CATCH_ALL, "/ui"):
+                continue
+            if route.matches(probe)[0] is Match.FULL:
+                found.append(method)
+                break
+    return found
+
+
 def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     """The FastAPI app with every route, handler, the size limit and the web page."""
     from leads.errors import LeadStoreError
@@ -128,9 +164,13 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     for module in (api_score, api_leads, api_admin):
         app.include_router(module.router)
 
-    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    @app.api_route(CATCH_ALL, methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
-    async def unknown_route(rest: str) -> None:
+    async def unknown_route(rest: str, request: Request) -> None:
+        allowed = allowed_methods(app, request.scope)
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed on /v1/{rest[:100]}; "
+                                f"allowed: {', '.join(allowed)}", headers={"Allow": ", ".join(allowed)})
         raise ApiError(404, f"no route /v1/{rest[:100]}; see /docs.json")
 
     @app.get("/ui", include_in_schema=False)
@@ -140,5 +180,10 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.mount("/ui", StaticFiles(directory=WEB, html=True), name="ui")
 
     app.state.limit = BodyLimit(max_body_bytes)
-    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)
+    app.state.admission = AdmissionSettings()
+    app.state.admission_counts = Counter()
+    app.state.explain_budget = ExplainBudget.of(ServingSettings(data_root=Path("data")))
+    app.add_middleware(Admission, current=lambda: app.state.admission,
+                       counts=app.state.admission_counts)
+    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)  # outermost: sees all
     return app

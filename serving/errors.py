@@ -28,11 +28,13 @@ log = logging.getLogger("serving.errors")
 class ApiError(Exception):
     """An error with an HTTP status, raised by the routes."""
 
-    def __init__(self, status: int, message: str, detail: list[dict] | None = None) -> None:
+    def __init__(self, status: int, message: str, detail: list[dict] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.detail = detail
+        self.headers = headers
 
 
 def error_response(status: int, message: str, detail: list[dict] | None = None,
@@ -77,7 +79,8 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.message, exc.detail, headers=headers)
+        return error_response(exc.status, exc.message, exc.detail,
+                              headers={**(headers or {}), **(exc.headers or {})} or None)
 
     @app.exception_handler(UnknownScenario)
     async def _scenario(_: Request, exc: UnknownScenario) -> JSONResponse:

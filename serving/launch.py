@@ -63,7 +63,8 @@ def running_service(env: Mapping[str, str], log: Path, timeout: float = 240.0) -
     bentoml = Path(sys.executable).parent / "bentoml"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(bentoml), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)],
+            [str(bentoml), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port),
+             "--timeout-keep-alive", "5"],
             cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
         try:

@@ -36,7 +36,19 @@ class FeatureRow(Strict):
 class ScoreRequest(Strict):
     """Score a batch: give feature ``rows``, or ``entity_ids`` from the pool's latest feature
     table, or ``all_entities`` to score that whole table. Every row is scored; reasons (SHAP) are
-    computed only for the ``explain_top`` highest rows, or for all rows with ``explain_all``."""
+    computed only for the ``explain_top`` highest rows, or for all rows with ``explain_all``.
+
+    Rules across fields (422 naming the rule): exactly one input source: ``rows``,
+    ``entity_ids`` or ``all_entities=true``; ``rows`` and ``entity_ids`` not empty; rows
+    explained (``explain_top``, or every row with ``explain_all``) at most the service's
+    per-request limit (``SERVING_EXPLAIN_MAX_ROWS``, default 1,000), and within the key's
+    explained rows per minute (429 beyond)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True,
+                              json_schema_extra={"x-rules": [
+                                  "exactly one of rows, entity_ids, all_entities=true",
+                                  "rows and entity_ids must not be empty",
+                                  "rows explained <= SERVING_EXPLAIN_MAX_ROWS per request"]})
 
     scenario: Name
     rows: list[FeatureRow] | None = Field(default=None, max_length=MAX_ROWS)
@@ -181,14 +193,21 @@ def _error(description: str) -> dict:
 
 #: Error answers every /v1 route may give, documented in the OpenAPI spec.
 ERROR_RESPONSES: dict[int | str, dict] = {
+    400: _error("unparseable request body (not valid JSON, or a malformed form)"),
     401: _error("missing or unknown API key"),
     403: _error("the key's role or district does not allow this"),
     404: _error("unknown scenario, lead or entity"),
     409: _error("the lead's life cycle does not allow this change"),
+    405: _error("the path exists but not with this method (see the Allow header)"),
+    408: _error("the request body stalled longer than the body timeout"),
     413: _error("request body over the size limit"),
-    422: _error("invalid request: the fields at fault are listed in detail"),
+    422: _error("invalid request, unknown query parameter or cross-field rule broken: the "
+                "fields at fault are listed in detail"),
+    429: _error("rate limit of the API key reached (requests or explained rows per minute); "
+                "retry after the Retry-After header's seconds"),
     500: _error("unexpected error, logged under an incident id"),
-    503: _error("no model version could be loaded for the scenario"),
+    503: _error("at capacity for this route class (retry after Retry-After seconds), or no "
+                "model version could be loaded for the scenario"),
 }
 
 

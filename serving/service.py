@@ -16,6 +16,7 @@ import bentoml
 
 from serving.app import ServiceContext, attach, build_context, create_app
 from serving.settings import ServingSettings
+from serving.sockets import guard_connections
 
 app = create_app()
 
@@ -29,6 +30,7 @@ class SupervisionLeads:
     def __init__(self) -> None:
         logging.getLogger("serving").setLevel(logging.INFO)
         settings = ServingSettings.from_env()
+        guard_connections(settings.header_timeout)
         self.ctx: ServiceContext = build_context(settings)
         attach(app, self.ctx, settings)
 

@@ -8,16 +8,28 @@
 | ``SERVING_REFRESH_SECONDS`` | ``10`` | how often the registry's aliases are polled |
 | ``SERVING_FEATURES_DIR`` | unset | read ``<dir>/<scenario>.parquet`` instead of building features |
 | ``SERVING_MAX_BODY_BYTES`` | ``67108864`` (64 MiB) | request size limit (413 above) |
+| ``SERVING_CONCURRENCY_{SCORE,READS,WRITES}`` | ``2``, ``4``, ``2`` | requests running at once per route class |
+| ``SERVING_QUEUE_{SCORE,READS,WRITES}`` | ``16``, ``64``, ``32`` | requests waiting per route class (503 beyond) |
+| ``SERVING_QUEUE_TIMEOUT_SECONDS`` | ``0.5`` | longest wait for a slot before a 503 |
+| ``SERVING_RATE_PER_MINUTE`` / ``SERVING_RATE_BURST`` | ``6000`` / ``200`` | requests per API key (429 beyond) |
+| ``SERVING_EXPLAIN_MAX_ROWS`` | ``1000`` | rows explained in one request (422 beyond) |
+| ``SERVING_EXPLAIN_ROWS_PER_MINUTE`` | ``20000`` | rows explained per API key and minute (429 beyond) |
+| ``SERVING_HEADER_TIMEOUT_SECONDS`` | ``10`` | a connection must send a complete request's headers within this after opening or after its last answer (closed otherwise: slow-header and idle sockets) |
+| ``SERVING_BODY_TIMEOUT_SECONDS`` | ``10`` | longest pause while a body streams in (408) |
+
+A value that is not a number, or out of range, stops the service naming the variable.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from .admission import CLASSES, AdmissionSettings
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
@@ -32,6 +44,10 @@ class ServingSettings:
     refresh_seconds: float = 10.0
     max_body_bytes: int = DEFAULT_MAX_BODY
     features_dir: Path | None = None
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
+    explain_max_rows: int = 1000
+    explain_rows_per_minute: int = 20_000
+    header_timeout: float = 10.0
 
     def feature_loader(self) -> Callable[[str], pd.DataFrame] | None:
         """A loader of precomputed tables when ``features_dir`` is set, else None."""
@@ -56,4 +72,30 @@ class ServingSettings:
             features_dir=Path(os.environ["SERVING_FEATURES_DIR"])
             if os.environ.get("SERVING_FEATURES_DIR") else None,
             max_body_bytes=int(os.environ.get("SERVING_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY))),
+            admission=AdmissionSettings(
+                concurrency={c: int(_number(f"SERVING_CONCURRENCY_{c.upper()}", d, 1))
+                             for c, d in zip(CLASSES, (2, 4, 2), strict=True)},
+                queue={c: int(_number(f"SERVING_QUEUE_{c.upper()}", d, 0))
+                       for c, d in zip(CLASSES, (16, 64, 32), strict=True)},
+                queue_timeout=_number("SERVING_QUEUE_TIMEOUT_SECONDS", 0.5, 0.0),
+                body_timeout=_number("SERVING_BODY_TIMEOUT_SECONDS", 10.0, 0.1),
+                rate_per_minute=_number("SERVING_RATE_PER_MINUTE", 6000.0, 1.0),
+                rate_burst=_number("SERVING_RATE_BURST", 200.0, 1.0)),
+            explain_max_rows=int(_number("SERVING_EXPLAIN_MAX_ROWS", 1000, 0)),
+            explain_rows_per_minute=int(_number("SERVING_EXPLAIN_ROWS_PER_MINUTE", 20_000, 1)),
+            header_timeout=_number("SERVING_HEADER_TIMEOUT_SECONDS", 10.0, 0.1),
         )
+
+
+def _number(name: str, default: float, minimum: float) -> float:
+    """A numeric setting from the environment; a bad value stops the service naming it."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if not value >= minimum:
+        raise ValueError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value

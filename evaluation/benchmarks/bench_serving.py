@@ -9,13 +9,21 @@ table of N entities):
    JSON, parse on the client), against ``booster.predict`` of the same model on the same rows in
    this process; goal: at least half its throughput;
 3. fixed-rate load: single-entity explained scores sent on a fixed schedule (open loop: latency
-   counted from the scheduled send time, so a stall is not hidden), zero errors expected; p99.
+   counted from the scheduled send time, so a stall is not hidden), zero errors expected; p99;
+4. the mixed staff workload (score one entity with reasons, list leads, open a lead, in turn),
+   open loop: the sustained rate (the highest step of a bounded ramp answered with no error and
+   p99 <= 200 ms), then 5x that rate for 20 s (quick: 5 s): every request must be answered
+   (200, or refused with 429/503) within 1 s, none may time out (10 s client timeout); then the
+   sustained rate again, and the seconds until a one-second window is all 200 at p99 <= 200 ms
+   (recovery).
 
 Full: 100,000 entities, 60 s load. Quick: 10,000 entities, 5 s load.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 import statistics
 import tempfile
@@ -126,6 +134,105 @@ def fixed_rate(base: str, headers: dict, ids: list[str], rate: float, seconds: f
             "p99_ms": quantile_ms(latencies, 0.99), "max_ms": round(max(latencies) * 1000, 1)}
 
 
+STAFF_RAMP = (10.0, 20.0, 40.0, 70.0, 100.0, 140.0)
+STAFF_P99_GOAL = 0.2
+CLIENT_TIMEOUT = 10.0
+
+
+def staff_requests(sandbox: Sandbox, base: str, ids: list[str]
+                   ) -> list[tuple[str, str, dict, dict | None]]:
+    """The mixed staff workload, one cycle: (method, path, headers, json body); the leads
+    opened are the Haidian staff key's own."""
+    system = {"Authorization": f"Bearer {sandbox.keys['system']}"}
+    staff = {"Authorization": f"Bearer {sandbox.keys['staff:Haidian']}"}
+    own = httpx.get(f"{base}/v1/leads", params={"district": "Haidian", "page_size": 500},
+                    headers=staff, timeout=60).json()["items"]
+    leads = [item["id"] for item in own]
+    out = []
+    for i, entity in enumerate(ids[:50]):
+        lead = leads[i % len(leads)]
+        out += [("POST", "/v1/score", system,
+                 {"scenario": SCENARIO, "entity_ids": [entity], "explain_top": 1}),
+                ("GET", "/v1/leads?district=Haidian&page_size=20", staff, None),
+                ("GET", f"/v1/leads/{lead}", staff, None)]
+    return out
+
+
+async def open_loop(base: str, plan: list, rate: float, seconds: float) -> list[dict]:
+    """Send ``plan`` (cycled) at ``rate`` per second for ``seconds``; per request: when it was
+    due (s from start), latency from that moment, and its status ("timeout"/"error" if none)."""
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT, limits=limits) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.2
+
+        async def one(i: int, request: tuple) -> dict:
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            method, path, headers, body = request
+            try:
+                got = await client.request(method, path, headers=headers, json=body)
+                status: int | str = got.status_code
+            except httpx.TimeoutException:
+                status = "timeout"
+            except httpx.HTTPError:
+                status = "error"
+            return {"due": due - start, "latency": loop.time() - due, "status": status}
+
+        n = int(rate * seconds)
+        return await asyncio.gather(*[one(i, r) for i, r in zip(range(n), itertools.cycle(plan))])
+
+
+def summary(results: list[dict]) -> dict:
+    """Counts by status and latency quantiles of one phase."""
+    latencies = [r["latency"] for r in results]
+    codes: dict[str, int] = {}
+    for r in results:
+        codes[str(r["status"])] = codes.get(str(r["status"]), 0) + 1
+    return {"n": len(results), "statuses": " ".join(f"{k}:{v}" for k, v in sorted(codes.items())),
+            "ok": codes.get("200", 0), "timeouts": codes.get("timeout", 0), "p50_ms": quantile_ms(latencies, 0.5),
+            "p99_ms": quantile_ms(latencies, 0.99), "max_ms": round(max(latencies) * 1000, 1)}
+
+
+def recovery_seconds(results: list[dict]) -> float | None:
+    """Seconds from the start of a phase until its first one-second window that is all 200
+    with p99 within the goal (None: never)."""
+    for second in range(int(max(r["due"] for r in results)) + 1):
+        window = [r for r in results if second <= r["due"] < second + 1]
+        if window and all(r["status"] == 200 for r in window) and np.quantile(
+                [r["latency"] for r in window], 0.99) <= STAFF_P99_GOAL:
+            return float(second)
+    return None
+
+
+def staff_workload(sandbox: Sandbox, base: str, ids: list[str], quick: bool) -> list[dict]:
+    """Sustained rate of the mixed staff workload, 5x overload, and recovery."""
+    plan = staff_requests(sandbox, base, ids)
+    step = 3.0 if quick else 5.0
+    rows, sustained = [], None
+    asyncio.run(open_loop(base, plan, 10.0, 2.0))  # warm-up: SHAP, evidence, connections
+    for rate in STAFF_RAMP:
+        got = summary(asyncio.run(open_loop(base, plan, rate, step)))
+        rows.append({"case": f"staff mix ramp {rate:g}/s for {step:g} s", **got})
+        if got["ok"] != got["n"] or got["p99_ms"] > STAFF_P99_GOAL * 1000:
+            break
+        sustained = rate
+    if sustained is None:
+        return rows
+    over_s = 5.0 if quick else 20.0
+    over = asyncio.run(open_loop(base, plan, 5 * sustained, over_s))
+    got = summary(over)
+    answered = sum(r["status"] in (200, 429, 503) and r["latency"] <= 1.0 for r in over)
+    rows.append({"case": f"staff mix 5x sustained ({5 * sustained:g}/s) for {over_s:g} s",
+                 **got, "answered_within_1s": answered})
+    after = asyncio.run(open_loop(base, plan, sustained, 10.0))
+    rows.append({"case": f"staff mix back at {sustained:g}/s after the overload", **summary(after),
+                 "recovery_s": recovery_seconds(after)})
+    rows.append({"case": "staff mix sustained (p99 <= 200 ms, no error)",
+                 "rate_per_s": sustained})
+    return rows
+
+
 def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
     """The three measurements against a started server."""
     table = pd.read_parquet(sandbox.features_dir / f"{SCENARIO}.parquet")
@@ -158,6 +265,7 @@ def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
     load = fixed_rate(base, headers, ids, rate, seconds)
     rows.append({"case": f"fixed rate {rate}/s for {seconds:.0f} s, explained single",
                  "n": load.pop("requests"), **load})
+    rows += staff_workload(sandbox, base, ids, quick)
     load_avg = round(os.getloadavg()[0], 1)  # the machine may be shared: say how busy it was
     return [{**row, "load_avg": load_avg} for row in rows]
 

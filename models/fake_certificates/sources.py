@@ -49,8 +49,9 @@ REGISTRY = SourceSpec(
             "string",
             "holder's 18-character resident ID number",
             checks={"regex": r"^\d{17}[\dX]$"},
+            personal="id",
         ),
-        ColumnSpec("holder_name", "string", "holder's name as on the ID card"),
+        ColumnSpec("holder_name", "string", "holder's name as on the ID card", personal="name"),
         ColumnSpec("job_type", "string", "special-operations category (11 codes)", checks=_JOBS),
         ColumnSpec(
             "issuing_authority",
@@ -101,10 +102,12 @@ SITE_WORKERS = SourceSpec(
             "employer_code", "string", "credit code of the employer (subcontractor) as typed"
         ),
         ColumnSpec("employer_name", "string", "employer name as typed"),
-        ColumnSpec("foreman_name", "string", "team leader (班组长) who brought the worker"),
-        ColumnSpec("foreman_id", "string", "team leader's resident ID number"),
-        ColumnSpec("worker_name", "string", "worker's name as typed on site"),
-        ColumnSpec("worker_id", "string", _ID_TYPED),
+        ColumnSpec(
+            "foreman_name", "string", "team leader (班组长) who brought the worker", personal="name"
+        ),
+        ColumnSpec("foreman_id", "string", "team leader's resident ID number", personal="id"),
+        ColumnSpec("worker_name", "string", "worker's name as typed on site", personal="name"),
+        ColumnSpec("worker_id", "string", _ID_TYPED, personal="id"),
         ColumnSpec("declared_cert_no", "string", "certificate number as typed from the card"),
         ColumnSpec(
             "declared_job_type", "string", "job the certificate was presented for", checks=_JOBS
@@ -133,8 +136,10 @@ TRAINING_EXAMS = SourceSpec(
     filed_column="recorded_on",
     columns=(
         ColumnSpec("exam_id", "string", "exam attempt id"),
-        ColumnSpec("candidate_id", "string", "candidate's 18-character resident ID number"),
-        ColumnSpec("candidate_name", "string", "candidate's name"),
+        ColumnSpec(
+            "candidate_id", "string", "candidate's 18-character resident ID number", personal="id"
+        ),
+        ColumnSpec("candidate_name", "string", "candidate's name", personal="name"),
         ColumnSpec("job_type", "string", "category examined", checks=_JOBS),
         ColumnSpec("training_institution", "string", "institution that gave the training"),
         ColumnSpec(

@@ -33,8 +33,8 @@ LOANS = SourceSpec(
         ColumnSpec("branch_id", "string", "lending branch"),
         ColumnSpec("district", "string", "district of the branch", checks=_DISTRICT),
         ColumnSpec("loan_officer_id", "string", "staff id of the loan officer"),
-        ColumnSpec("borrower_id", "string", _ID),
-        ColumnSpec("borrower_name", "string", "borrower's name"),
+        ColumnSpec("borrower_id", "string", _ID, personal="id"),
+        ColumnSpec("borrower_name", "string", "borrower's name", personal="name"),
         ColumnSpec("company_code", "string", "credit code of the borrowing business, as typed"),
         ColumnSpec("company_name", "string", "name of the borrowing business, as typed"),
         ColumnSpec("amount_yuan", "float64", "amount lent", unit="yuan", checks={"min": 0}),
@@ -76,15 +76,29 @@ APPLICATIONS = SourceSpec(
     columns=(
         ColumnSpec("loan_id", "string", "loan id", checks={"unique": True}),
         ColumnSpec("applied_on", "date", "day the application was filed"),
-        ColumnSpec("contact_phone", "string", "phone given on the application"),
-        ColumnSpec("contact_address", "string", "mailing address given on the application"),
+        ColumnSpec(
+            "contact_phone", "string", "phone given on the application", personal="phone"
+        ),
+        ColumnSpec(
+            "contact_address",
+            "string",
+            "mailing address given on the application",
+            personal="address",
+        ),
         ColumnSpec(
             "agent_name",
             "string",
             "loan agent (broker) named on the file, empty if none",
             nullable=True,
+            personal="name",
         ),
-        ColumnSpec("agent_phone", "string", "agent's phone, empty if no agent", nullable=True),
+        ColumnSpec(
+            "agent_phone",
+            "string",
+            "agent's phone, empty if no agent",
+            nullable=True,
+            personal="phone",
+        ),
         ColumnSpec(
             "marital_status",
             "string",
@@ -92,9 +106,15 @@ APPLICATIONS = SourceSpec(
             checks={"isin": ["married", "single", "divorced"]},
         ),
         ColumnSpec(
-            "spouse_id", "string", "spouse's resident ID number, empty if none", nullable=True
+            "spouse_id",
+            "string",
+            "spouse's resident ID number, empty if none",
+            nullable=True,
+            personal="id",
         ),
-        ColumnSpec("spouse_name", "string", "spouse's name, empty if none", nullable=True),
+        ColumnSpec(
+            "spouse_name", "string", "spouse's name, empty if none", nullable=True, personal="name"
+        ),
     ),
 )
 
@@ -124,7 +144,12 @@ COMPANIES = SourceSpec(
         ColumnSpec("district", "string", "district of registration", checks=_DISTRICT),
         ColumnSpec("registered_address", "string", "registered address"),
         ColumnSpec("industry", "string", "industry as registered"),
-        ColumnSpec("legal_rep_id", "string", "legal representative's ID number at extract time"),
+        ColumnSpec(
+            "legal_rep_id",
+            "string",
+            "legal representative's ID number at extract time",
+            personal="id",
+        ),
     ),
 )
 
@@ -140,8 +165,8 @@ SHAREHOLDER_CHANGES = SourceSpec(
         ColumnSpec("change_id", "string", "change record id", checks={"unique": True}),
         ColumnSpec("credit_code", "string", "company whose shares changed hands"),
         ColumnSpec("change_date", "date", "day the transfer took effect"),
-        ColumnSpec("from_holder_id", "string", "ID number of the seller"),
-        ColumnSpec("to_holder_id", "string", "ID number of the buyer"),
+        ColumnSpec("from_holder_id", "string", "ID number of the seller", personal="id"),
+        ColumnSpec("to_holder_id", "string", "ID number of the buyer", personal="id"),
         ColumnSpec(
             "share_pct",
             "float64",
@@ -204,10 +229,14 @@ PROPERTY_TRANSACTIONS = SourceSpec(
         ColumnSpec("property_id", "string", "property (unit) id"),
         ColumnSpec("district", "string", "district of the property", checks=_DISTRICT),
         ColumnSpec("area_sqm", "float64", "floor area", unit="m2", checks={"min": 10}),
-        ColumnSpec("buyer_id", "string", _ID),
-        ColumnSpec("buyer_name", "string", "buyer's name"),
+        ColumnSpec("buyer_id", "string", _ID, personal="id"),
+        ColumnSpec("buyer_name", "string", "buyer's name", personal="name"),
         ColumnSpec(
-            "buyer_spouse_id", "string", "buyer's spouse's ID number, empty if none", nullable=True
+            "buyer_spouse_id",
+            "string",
+            "buyer's spouse's ID number, empty if none",
+            nullable=True,
+            personal="id",
         ),
         ColumnSpec("price_yuan", "float64", "contract price", unit="yuan", checks={"min": 0}),
         ColumnSpec("contract_on", "date", "day the contract was signed"),
@@ -226,7 +255,7 @@ MORTGAGE_REGISTRATIONS = SourceSpec(
         ColumnSpec("registration_id", "string", "registration id", checks={"unique": True}),
         ColumnSpec("property_id", "string", "mortgaged property"),
         ColumnSpec("mortgagee_bank", "string", "bank holding the mortgage"),
-        ColumnSpec("mortgagor_id", "string", "owner who pledged the property"),
+        ColumnSpec("mortgagor_id", "string", "owner who pledged the property", personal="id"),
         ColumnSpec(
             "kind", "string", "what the mortgage secures", checks={"isin": list(MORTGAGE_KINDS)}
         ),

@@ -1,0 +1,241 @@
+"""Admission control: a bounded queue per route class, per-key rate limits, body timeouts and
+dropping work for clients that have gone.
+
+Why: under overload an unbounded queue turns every request into a timeout (the issue measured
+472 of 800 timing out at 10 s while the server kept working for clients long gone). Refusing at
+once with 429/503 and ``Retry-After`` keeps the admitted requests fast and tells clients when to
+come back. Each route class (score, staff reads, writes) has ``concurrency`` slots and at most
+``queue`` waiting requests; a request that cannot get a slot within ``queue_timeout`` seconds, or
+finds the queue full, is refused (503). A request whose client disconnects while it waits is
+dropped without running; one that disconnects while running is cancelled (work already in a
+worker thread finishes, and keeps its slot until it does, so cancelled work cannot pile up).
+The body is read here, before a slot is taken, with ``body_timeout`` seconds per chunk (408), so
+a slow upload holds no slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_response
+from .limits import KeyedBuckets, key_of, retry_after
+
+log = logging.getLogger("serving.admission")
+CLASSES = ("score", "reads", "writes")
+EXEMPT = ("/v1/health",)
+
+
+@dataclass
+class AdmissionSettings:
+    """Capacity per route class and the per-key request rate (see ``serving.settings``)."""
+
+    concurrency: dict[str, int] = field(
+        default_factory=lambda: {"score": 2, "reads": 4, "writes": 2})
+    queue: dict[str, int] = field(default_factory=lambda: {"score": 16, "reads": 64, "writes": 32})
+    queue_timeout: float = 0.5
+    body_timeout: float = 10.0
+    rate_per_minute: float = 6000.0
+    rate_burst: float = 200.0
+
+
+def route_class(method: str, path: str) -> str | None:
+    """The class a request is admitted under; None for what is not rationed (probes, UI)."""
+    if not path.startswith("/v1/") or path in EXEMPT:
+        return None
+    if path == "/v1/score":
+        return "score"
+    return "reads" if method in ("GET", "HEAD") else "writes"
+
+
+class Gate:
+    """``concurrency`` slots and at most ``queue`` waiters for one route class."""
+
+    def __init__(self, concurrency: int, queue: int) -> None:
+        if concurrency < 1 or queue < 0:
+            raise ValueError("concurrency must be >= 1 and queue >= 0")
+        self.slots = asyncio.Semaphore(concurrency)
+        self.queue = queue
+        self.waiting = 0
+
+    async def enter(self, timeout: float) -> bool:
+        """Take a slot within ``timeout`` seconds; False when the queue is full or time ran out."""
+        if not self.slots.locked():
+            await self.slots.acquire()
+            return True
+        if self.waiting >= self.queue:
+            return False
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self.slots.acquire(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+
+    def leave(self) -> None:
+        self.slots.release()
+
+
+class BodyTimeout(Exception):
+    """The client sent no body bytes for ``body_timeout`` seconds."""
+
+
+class Admission:
+    """ASGI middleware applying the :class:`AdmissionSettings` that ``current`` returns (the
+    service replaces them when it starts; gates and buckets are rebuilt then). ``counts`` (a
+    Counter shared with whoever passed it) tallies admitted, refused and dropped requests."""
+
+    def __init__(self, app: ASGIApp, current: Callable[[], AdmissionSettings],
+                 counts: Counter[str] | None = None) -> None:
+        self.app = app
+        self.current = current
+        self.counts: Counter[str] = Counter() if counts is None else counts
+        self.settings: AdmissionSettings | None = None
+
+    def configure(self, settings: AdmissionSettings) -> None:
+        self.settings = settings
+        self.gates = {c: Gate(settings.concurrency[c], settings.queue[c]) for c in CLASSES}
+        self.rates = KeyedBuckets(settings.rate_per_minute, settings.rate_burst)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.current() is not self.settings:
+            self.configure(self.current())
+        klass = route_class(scope.get("method", ""), scope.get("path", "")) \
+            if scope["type"] == "http" else None
+        if klass is None:
+            await self.app(scope, receive, send)
+            return
+        wait = self.rates.take(key_of(_secret(scope), (scope.get("client") or ("-",))[0]))
+        if wait > 0:
+            self.counts["rate_limited"] += 1
+            await self._refuse(scope, send, 429, "rate limit of "
+                               f"{self.settings.rate_per_minute:g} requests per minute per key "
+                               "reached", wait)
+            return
+        try:
+            body = await self._read_body(receive)
+        except BodyTimeout:
+            self.counts["body_timeout"] += 1
+            await error_response(408, f"no request body bytes for {self.settings.body_timeout:g}"
+                                 " s")(scope, _nothing, send)
+            return
+        await self._admit(klass, scope, body, receive, send)
+
+    async def _admit(self, klass: str, scope: Scope, body: list[Message], receive: Receive,
+                     send: Send) -> None:
+        gone = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        try:
+            entering = asyncio.create_task(self.gates[klass].enter(self.settings.queue_timeout))
+            await asyncio.wait({entering, asyncio.create_task(gone.wait())},
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not entering.done():
+                entering.cancel()
+                self.counts["dropped_queued"] += 1
+                if await _settled(entering):
+                    self.gates[klass].leave()
+                return
+            if not entering.result():
+                self.counts[f"refused_{klass}"] += 1
+                await self._refuse(scope, send, 503, f"the service is at capacity for {klass} "
+                                   "requests", 1.0)
+                return
+            self.counts[f"admitted_{klass}"] += 1
+            try:
+                await self._run(scope, _replay(body, gone), send, gone)
+            finally:
+                self.gates[klass].leave()
+        finally:
+            watcher.cancel()
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, gone: asyncio.Event) -> None:
+        """Run the app; cancel it if the client goes away before its answer is complete."""
+        answered = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+            await send(message)
+
+        task = asyncio.create_task(self.app(scope, receive, tracking_send))
+        stop = asyncio.create_task(gone.wait())
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not task.done() and not answered:
+            self.counts["cancelled_running"] += 1
+            task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not gone.is_set():
+                raise
+            log.info("client gone: %s %s cancelled", scope.get("method"), scope.get("path"))
+
+    async def _read_body(self, receive: Receive) -> list[Message]:
+        """Every body message, each within ``body_timeout`` seconds."""
+        messages: list[Message] = []
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), self.settings.body_timeout)
+            except TimeoutError as exc:
+                raise BodyTimeout from exc
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return messages
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, message: str,
+                      wait: float) -> None:
+        await error_response(status, message, headers={"Retry-After": retry_after(wait)})(
+            scope, _nothing, send)
+
+
+def _secret(scope: Scope) -> str | None:
+    headers = dict(scope.get("headers") or [])
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return headers.get(b"x-api-key", b"").decode("latin-1").strip() or None
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def _settled(task: asyncio.Task) -> bool:
+    """Wait for a cancelled task; True when it had completed with a slot anyway."""
+    try:
+        return bool(await task)
+    except asyncio.CancelledError:
+        return False
+
+
+async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    """After the body, the server's ``receive`` answers only when the client disconnects."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            return
+
+
+def _replay(body: list[Message], gone: asyncio.Event) -> Any:
+    """A ``receive`` for the app: the body read earlier, then the disconnect when it comes."""
+    pending = list(body)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    return receive
