@@ -168,7 +168,9 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     as_of = job.as_of or latest_as_of(job.data, scenario)
     if as_of is None:
         raise ValueError(f"model {scenario!r} has a cadence but its sources carry no dates")
-    span = cadence.horizon + cadence.delay + cadence.window - 1
+    # judged periods end ``delay`` periods before the as-of date (their outcomes must have had
+    # time to come back), and each is trained on a window ending ``delay`` periods before it
+    span = cadence.horizon + 2 * cadence.delay + cadence.window - 1
     ends = pn.period_ends(as_of, cadence, span)
     with job.stage(scenario, "features"):
         panel = pn.Panel(pn.build_panel(scenario, job.data, ends), pn.history(job.data, scenario),
@@ -179,7 +181,7 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         return default_scorer(random_state=job.seed)
 
     with job.stage(scenario, "backtest"):
-        judged = pn.period_ends(as_of, cadence, cadence.horizon)
+        judged = pn.period_ends(ends[-1 - cadence.delay], cadence, cadence.horizon)
         walk = pn.walk_forward(panel, judged, columns, make, policy.k, eventually=as_of)
         result = _panel_result(walk, policy.k)
     with job.stage(scenario, "fit"):
