@@ -49,7 +49,7 @@ loop: install ## The closed loop on fuel_tax with drift from 2024-06, and withou
 	$(PY) -m pool.build --scale 1 --seed $(SEED) --drift-month 17 --data data-drift --scenarios fuel_tax
 	$(PY) -m pool.build --scale 1 --seed $(SEED) --data data-nodrift --scenarios fuel_tax
 	rm -rf reports/loop
-	$(PY) -m training.loop --data data-drift --control data-nodrift --start 2024-05-31 --months 13
+	$(PY) -m training.loop --scenario fuel_tax --data data-drift --control data-nodrift --start 2024-05-31 --months 13
 
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
 	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000} --timeout-keep-alive 5

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Literal
 from features.spec import ScenarioFeatures
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pool.spec import ScenarioPool, SimConfig
 
 Metric = Literal["precision_at_k", "average_precision"]
@@ -117,6 +119,30 @@ class Cadence:
 
 
 SimulateFn = Callable[["SimConfig"], "ScenarioPool"]
+#: Evaluation-only truth of a model without a simulator (e.g. the authorities' findings in real
+#: data): data root -> frame with ``entity_id``, ``district``, ``is_fraud``.
+TruthFn = Callable[[str], "pd.DataFrame"]
+#: Amount at stake per entity from its feature table (one value per row, in the declared unit).
+EstimateFn = Callable[["pd.DataFrame"], "pd.Series"]
+
+
+@dataclass(frozen=True)
+class AmountAtStake:
+    """What a lead of this model puts at stake, in ``unit``.
+
+    ``typical``: the amount a case typically recovers (the simulated verifying staff draw around
+    it); ``estimate``: per entity, from its feature table (None: not estimated).
+    """
+
+    unit: str = "yuan"
+    description: str = "amount recovered by a case"
+    typical: float = 1e5
+    estimate: EstimateFn | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.typical, int | float) or isinstance(self.typical, bool) \
+                or self.typical < 0:
+            raise ValueError(f"amount: typical must be a number >= 0, got {self.typical!r}")
 
 
 @dataclass(frozen=True)
@@ -136,6 +162,8 @@ class SupervisionModel(ScenarioFeatures):
     point_in_time: bool = True
     #: sources that hold outcomes (labels): the feature expression never sees them
     label_sources: tuple[str, ...] = ("verification_history",)
+    amount: AmountAtStake = field(default_factory=AmountAtStake)
+    truth: TruthFn | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, view: ScenarioFeatures, **declared: object) -> SupervisionModel:

@@ -47,8 +47,23 @@ from .views import LeadView
 HEAD = "simulated-unit-head"
 VERIFIER = "simulated-verifier"
 AMOUNT_COLUMNS = ("amount_recovered", "evaded_tax_yuan", "penalty_yuan", "loss_yuan")
-TYPICAL_AMOUNT = {"fuel_tax": 2.5e6, "fake_certificates": 5e3, "mortgage_loans": 3e5,
-                  "bid_rigging": 5e5}
+DEFAULT_AMOUNT = 1e5
+
+
+def _declared(scenario: str):
+    """The model's declaration, or None for a name no longer declared (an old lead)."""
+    from features import registry
+
+    try:
+        return registry.get(scenario)
+    except registry.UnknownScenarioError:
+        return None
+
+
+def typical_amount(scenario: str) -> float:
+    """The amount a case of this model typically recovers (its declaration's)."""
+    declared = _declared(scenario)
+    return declared.amount.typical if declared is not None else DEFAULT_AMOUNT
 
 
 @dataclass(frozen=True)
@@ -105,29 +120,16 @@ class SimClock:
         return self.moment
 
 
-def procurement_truth(data_root: Path) -> pd.DataFrame | None:
-    """For ``bid_rigging`` (real data, no simulator): the competition authorities' findings
-    are the truth, one row per bid id as the features name it; None when the files are absent."""
-    from models.bid_rigging.procurement import ProcurementDataError, load_bids
-
-    try:
-        bids = load_bids(data_root)
-    except ProcurementDataError:
-        return None
-    collusive = bids["collusive"].to_numpy(float) > 0
-    return pd.DataFrame({"entity_id": bids["bid_id"].astype(str), "district": bids["country"],
-                         "is_fraud": collusive,
-                         "pattern": np.where(collusive, "collusion", "none")})
-
-
 def load_truth(data_root: Path, scenario: str) -> pd.DataFrame | None:
-    """``data/truth/<scenario>.parquet`` indexed by entity id (for ``bid_rigging`` without one,
-    the authorities' findings), or None when there is none."""
+    """``data/truth/<scenario>.parquet`` indexed by entity id (for a model without a simulator,
+    the truth its declaration reads, e.g. the authorities' findings), or None when there is
+    none."""
     path = data_root / "truth" / f"{scenario}.parquet"
+    declared = _declared(scenario)
     if path.exists():
         truth = pd.read_parquet(path)
-    elif scenario == "bid_rigging":
-        truth = procurement_truth(data_root)
+    elif declared is not None and declared.truth is not None:
+        truth = declared.truth(str(data_root))
     else:
         truth = None
     if truth is None:
@@ -194,7 +196,7 @@ def lead_fate(lead: LeadView, truth: pd.DataFrame, seed: int, params: VerifierPa
     column = _amount_column(truth)
     owed = float(row[column]) if column else 0.0
     if not owed > 0:
-        owed = TYPICAL_AMOUNT.get(lead.scenario, 1e5) * float(rng.lognormal(0.0, 0.6))
+        owed = typical_amount(lead.scenario) * float(rng.lognormal(0.0, 0.6))
     share = params.recovery_min + u_share * (params.recovery_max - params.recovery_min)
     return LeadFate(start_delay, verify_days, statuses.CASE_FILED, round(owed * share, 2))
 

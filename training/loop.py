@@ -167,7 +167,7 @@ def _review(job: Job, scenario: str, policy: Policy, step: int, as_of: date,
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.loop",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default="fuel_tax")
+    parser.add_argument("--scenario", required=True, help="the model to replay (e.g. fuel_tax)")
     parser.add_argument("--data", required=True, help="a pool built with --drift-month")
     parser.add_argument("--control", default=None,
                         help="the same pool built without drift, replayed alongside")

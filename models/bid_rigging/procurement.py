@@ -207,3 +207,13 @@ def screen_match_rates(
             row[screen] = float(close.mean()) if defined.any() else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def procurement_truth(data_root: str) -> pd.DataFrame:
+    """Evaluation-only truth: the competition authorities' findings, one row per bid id as
+    the features name it (the simulated verifying staff read it; training never does)."""
+    bids = load_bids()
+    collusive = bids["collusive"].to_numpy(float) > 0
+    return pd.DataFrame({"entity_id": bids["bid_id"].astype(str), "district": bids["country"],
+                         "is_fraud": collusive,
+                         "pattern": np.where(collusive, "collusion", "none")})

@@ -4,7 +4,7 @@ Sources (``sources.py``) and their simulator (``simulate.py`` and its parts), fe
 (``features.py``), and the ledger's policy below.
 """
 
-from features.model import Policy, SupervisionModel
+from features.model import AmountAtStake, Policy, SupervisionModel
 from models.fuel_tax.features import FEATURES
 from models.fuel_tax.simulate import simulate
 
@@ -12,6 +12,7 @@ MODEL = SupervisionModel.of(
     FEATURES,
     title="Refined-oil tax evasion (成品油涉税)",
     simulate=simulate,
+    amount=AmountAtStake(unit="yuan", description="tax evaded on undeclared sales", typical=2.5e6),
     # The time-ordered holdout holds only the ~40 stations first verified in the last 12 months,
     # fewer than k: precision@50 would be their base rate whatever the model. Average precision
     # ranks all of them. Measured at SCALE 1, seed 42: 0.70 [0.50, 0.86] on a base rate of 0.49
