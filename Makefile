@@ -7,11 +7,12 @@ UV := .tools/bin/uv
 PY := .venv/bin/python
 SCALE ?= 1
 SEED ?= 42
+comma := ,
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install data features train ledger approve verify loop serve adbench lint test bench clean
+.PHONY: help install data import features train ledger approve verify loop serve adbench lint test bench clean
 
 help: ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,11 +31,14 @@ install: .venv/.installed ## Create or update .venv from the lock file
 data: install ## Build the simulated data pool under data/ (SCALE, SEED)
 	$(PY) -m pool.build --scale $(SCALE) --seed $(SEED)
 
+import: install ## Import the office models' declared files and database tables (MODELS=a,b; default all)
+	$(PY) -m pool.importer $(if $(MODELS),--models $(subst $(comma), ,$(MODELS)))
+
 features: install ## Build one scenario's feature table (SCENARIO=fuel_tax, AS_OF=YYYY-MM-DD, ENGINE=duckdb|spark)
 	$(PY) -m features.build --scenario $(or $(SCENARIO),fuel_tax) $(if $(AS_OF),--as-of $(AS_OF)) --engine $(or $(ENGINE),duckdb)
 
-train: install ## The main job: pool (if absent), features, fit, backtest, MLflow, gate, certify, leads out
-	$(PY) -m training.train --scale $(SCALE) --seed $(SEED)
+train: install ## The main job: pool (if absent), import, features, fit, backtest, MLflow, gate, certify, leads out (MODELS=a,b: a subset)
+	$(PY) -m training.train --scale $(SCALE) --seed $(SEED) $(if $(MODELS),--models $(subst $(comma), ,$(MODELS)))
 
 ledger: install ## The model ledger: every scenario and version (also writes reports/ledger.json)
 	$(PY) -m training.ledger --json reports/ledger.json

@@ -452,8 +452,9 @@ def summary_table(outcomes: list[Outcome]) -> pd.DataFrame:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.train",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--scenarios", nargs="+", default=None,
-                        help="default: every scenario with data and declared features")
+    parser.add_argument("--models", "--scenarios", dest="scenarios", nargs="+", default=None,
+                        help="models to train (default: every discovered model: the built-ins "
+                             "and those in $SUPERVISION_MODELS)")
     parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--scale", type=float, default=1.0, help="pool scale if it must be built")
