@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"))
     parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
     parser.add_argument("--out", default=None, help="output root (default <data>/features)")
-    parser.add_argument("--module", default=None, help="a .py file or module declaring FEATURES")
+    parser.add_argument("--module", default=None, help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)")
     parser.add_argument("--validate", action="store_true", help="full schema validation first")
     args = parser.parse_args(argv)
     try:

@@ -43,7 +43,7 @@ def markdown(names: list[str] | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print the feature documentation (Markdown).")
     parser.add_argument("--scenario", nargs="*", default=None)
-    parser.add_argument("--module", default=None, help="a .py file or module declaring FEATURES")
+    parser.add_argument("--module", default=None, help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)")
     args = parser.parse_args(argv)
     try:
         if args.module:

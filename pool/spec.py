@@ -1,8 +1,10 @@
-"""The shapes every simulated scenario shares: configuration, declared sources, and output.
+"""The shapes every model's sources share: declared sources, simulator configuration and output.
 
-A scenario module (``pool.scenarios.<name>``) exposes ``SOURCES: list[SourceSpec]`` and
-``simulate(config: SimConfig) -> ScenarioPool``. The declarations drive the catalog file, the
-validation schemas and the documentation, so a column exists in exactly one place.
+A supervision model (``models/<name>/``, or an office's own, see ``pool.discovery``) declares
+its ``SourceSpec``s; their rows come from the model's simulator (``simulate(config: SimConfig) ->
+ScenarioPool``) or from each source's ``origin`` (files or a database table, ``pool.origins``).
+The declarations drive the catalog file, the validation schemas, the importer and the
+documentation, so a column exists in exactly one place.
 """
 
 from __future__ import annotations

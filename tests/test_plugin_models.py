@@ -121,9 +121,48 @@ def test_service_and_web_page_serve_the_plugin(trained, tmp_path) -> None:
         assert detail.status_code == 200, detail.text
         tables = set(detail.json()["evidence"])
         assert {"contributions", "wages"} <= tables, tables
+        _detector_as_champion_explains_one_row(url, system, base, results[0])
         if not CHROMIUM.exists():
             pytest.skip("Debian chromium is not installed")
         _web_page_lists(url, staff, lead.entity_id)
+
+
+def _detector_as_champion_explains_one_row(url: str, key: str, base: Path, first: dict) -> None:
+    """With the detector baseline served, a one-row explained score is answered (was a 500)."""
+    import time
+
+    from training import registry as reg
+    from training.lifecycle import promote
+    from training.mlflow_setup import open_client, resolve
+
+    client = open_client(resolve(root=base))
+    detector = next(v.version for v in reg.list_versions(client, NAME)
+                    if v.tags.get("kind") == "detector")
+    promote(client, NAME, detector, decided_by="test", reason="detector serves")
+    headers = {"Authorization": f"Bearer {key}"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        models = httpx.get(f"{url}/v1/models", headers=headers, timeout=30).json()
+        if any(m.get("scenario") == NAME and str(m.get("version")) == str(detector)
+               and m.get("alias") == "champion" for m in models):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("the service never picked up the detector as champion")
+    from features.build import build_features
+    from training.train_data import latest_as_of
+
+    table = build_features(NAME, latest_as_of(base / "data", NAME), base / "data").frame
+    row = table[table["entity_id"] == first["entity_id"]].iloc[0]
+    features = {c: (None if pd.isna(row[c]) else float(row[c]))
+                for c in ("insured_to_paid", "base_to_wages", "months_uninsured")}
+    got = httpx.post(f"{url}/v1/score", headers=headers, timeout=60,
+                     json={"scenario": NAME, "explain_top": 1,
+                           "rows": [{"entity_id": first["entity_id"], "features": features}]})
+    assert got.status_code == 200, got.text
+    answer = got.json()
+    assert answer["model"]["version"] == str(detector)
+    assert answer["results"][0]["reasons"]
 
 
 def _web_page_lists(url: str, key: str, entity: str) -> None:
