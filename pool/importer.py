@@ -146,6 +146,8 @@ def import_manifest(root: Path, model: Any) -> ImportManifest:
 def import_is_stale(root: Path, model: Any) -> bool:
     """True when the model was never imported, or an input changed since (a database table is
     always read again: nothing tells whether it changed)."""
+    if any(isinstance(s.origin, DatabaseOrigin) for s in model.sources):
+        return True
     try:
         manifest = import_manifest(root, model)
     except FileNotFoundError:
@@ -175,8 +177,8 @@ def verify_import(root: Path, model: Any) -> None:
 
 
 def fingerprints(model: Any) -> dict[str, Any]:
-    """Path, size and modification time of every input file; a database table's URL (which
-    never matches, so it is read again)."""
+    """Path, size and modification time of every input file; a database table's URL and table
+    (recorded only: a database table is always read again)."""
     out: dict[str, Any] = {}
     for spec in model.sources:
         origin = spec.origin
@@ -187,7 +189,7 @@ def fingerprints(model: Any) -> dict[str, Any]:
                 files = []
             out[spec.table] = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
         elif isinstance(origin, DatabaseOrigin):
-            out[spec.table] = f"{origin.safe_url}#{os.urandom(4).hex()}"
+            out[spec.table] = f"{origin.safe_url} {origin.table}"
     return out
 
 
