@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.fake_certificates import simulate as fc
+from models.fake_certificates import simulation as fc
 from pool.arrow import to_arrow_table, to_pandas
 from pool.keys import is_valid_id, is_valid_uscc, normalise_code
 from pool.load import validate

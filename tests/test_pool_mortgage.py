@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.mortgage_loans import simulate as ml
+from models.mortgage_loans import simulation as ml
 from models.mortgage_loans.market import market_value
 from pool.arrow import to_arrow_table, to_pandas
 from pool.keys import is_valid_id, normalise_code

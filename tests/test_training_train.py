@@ -4,6 +4,8 @@ pool that fails validation registering nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -137,7 +139,7 @@ def test_verified_leads_become_labels_of_the_next_run(pool_dir, tmp_path):
 def test_a_candidate_below_the_floor_is_dropped_and_the_detector_serves(pool_dir, tmp_path):
     from training.train import run
 
-    strict = {SCENARIO: replace(policy_for(SCENARIO), floor=1.01, capacity=2)}
+    strict = {SCENARIO: replace(policy_for(SCENARIO), floor=1.0, capacity=2)}  # AP ~0.7
     outcomes, _ = run([SCENARIO], str(pool_dir), seed=7, root=tmp_path, policies=strict,
                       leads_url=f"sqlite:///{tmp_path / 'leads.db'}", require_real=False)
     client = open_client(resolve(root=tmp_path))
@@ -162,6 +164,16 @@ def test_a_pool_failing_validation_registers_nothing(pool_dir, tmp_path, capsys)
     table = table.set_column(index, table.schema.field(index),
                              pc.cast(pa.array(district), table.schema.field(index).type))
     pq.write_table(table, path)
+    # first net: the file no longer matches the build's manifest
+    assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "company_registry.parquet: sha256 differs" in err and "changed after the build" in err
+    # second net: even with the manifest re-stamped, the schema names the column
+    manifest = bad / "pool" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["files"][f"pool/{SCENARIO}/company_registry.parquet"]["sha256"] = \
+        hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(doc))
     assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "failed validation" in err and "district" in err

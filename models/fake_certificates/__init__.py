@@ -1,12 +1,12 @@
 """``fake_certificates``: counterfeit special-operations certificates (特种作业操作证), simulated.
 
-Sources (``sources.py``) and their simulator (``simulate.py`` and its parts), features
+Sources (``sources.py``) and their simulator (``simulation.py`` and its parts), features
 (``features.py``), and the ledger's policy below.
 """
 
 from features.model import AmountAtStake, Policy, SupervisionModel
 from models.fake_certificates.features import FEATURES
-from models.fake_certificates.simulate import simulate
+from models.fake_certificates.simulation import simulate
 
 MODEL = SupervisionModel.of(
     FEATURES,

@@ -1,12 +1,12 @@
 """``fuel_tax``: refined-oil tax evasion (成品油涉税), gas stations, simulated pool.
 
-Sources (``sources.py``) and their simulator (``simulate.py`` and its parts), features
+Sources (``sources.py``) and their simulator (``simulation.py`` and its parts), features
 (``features.py``), and the ledger's policy below.
 """
 
 from features.model import AmountAtStake, Policy, SupervisionModel
 from models.fuel_tax.features import FEATURES
-from models.fuel_tax.simulate import simulate
+from models.fuel_tax.simulation import simulate
 
 MODEL = SupervisionModel.of(
     FEATURES,

@@ -1,12 +1,12 @@
 """``mortgage_loans``: business loans on homes illegally used to buy homes (房产抵押经营贷).
 
-Sources (``sources.py``) and their simulator (``simulate.py`` and its parts), features
+Sources (``sources.py``) and their simulator (``simulation.py`` and its parts), features
 (``features.py``), and the ledger's policy below.
 """
 
 from features.model import AmountAtStake, Policy, SupervisionModel
 from models.mortgage_loans.features import FEATURES
-from models.mortgage_loans.simulate import simulate
+from models.mortgage_loans.simulation import simulate
 
 MODEL = SupervisionModel.of(
     FEATURES,
