@@ -91,7 +91,7 @@ def general(x: float) -> str:
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     digits = max(0, 2 - int(math.floor(math.log10(abs(v)))))
-    return _trim(f"{v:.{min(digits, 3)}f}")
+    return _trim(f"{v:.{min(digits, 6)}f}")
 
 
 class HumanFormatter(string.Formatter):
@@ -112,11 +112,10 @@ class HumanFormatter(string.Formatter):
             return percent(value)
         if format_spec == "":
             return general(value)
-        text = super().format_field(value, format_spec)
-        # a fixed-point spec without grouping on a big number: add the separators anyway
-        if format_spec.endswith("f") and "," not in format_spec and abs(float(value)) >= 10000:
-            text = super().format_field(value, "," + format_spec)
-        return text
+        # a bare precision spec (".1f", ".0%") gets thousands separators: 12,345 not 12345
+        if format_spec.startswith(".") and format_spec[-1:] in ("f", "%"):
+            format_spec = "," + format_spec
+        return super().format_field(value, format_spec)
 
 
 def fill(template: str, lang: str, **fields: float | str | None) -> str:
