@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import api_admin, api_leads, api_score, reasons
+from . import api_admin, api_handover, api_leads, api_score, reasons
 from .errors import (
     ApiError,
     BodyLimit,
@@ -125,7 +125,7 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
                   openapi_url=None, docs_url=None, redoc_url=None)
     install_handlers(app)
     install_lead_store_handler(app, LeadStoreError)
-    for module in (api_score, api_leads, api_admin):
+    for module in (api_score, api_leads, api_handover, api_admin):
         app.include_router(module.router)
 
     @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
