@@ -103,7 +103,7 @@ def lead_form(detail: Mapping[str, Any], evidence: Mapping[str, Any], lang: str,
             ("handover.model", f"{lead['model_name']} v{lead['model_version']}"),
             ("handover.certification", certification(ledger_row, lang)),
             ("handover.probability", "-" if probability is None else percent(probability)),
-            ("handover.as_of", _date(lead.get("as_of"))), ("handover.status", lead["status"])]
+            ("handover.as_of", _date(lead.get("as_of"))), ("handover.status", message(lang, f"status.{lead['status']}"))]
     if lead.get("amount") is not None:
         unit = lead.get("amount_unit") or "yuan"
         amount = money(float(lead["amount"]), lang) if unit == "yuan" else f"{lead['amount']} {unit}"

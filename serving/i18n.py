@@ -40,6 +40,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.pdf_renderer": "无法生成PDF：未找到浏览器渲染程序 {path}",
         "error.pdf_failed": "PDF生成失败：{detail}",
         "error.ids": "ids 须为以逗号分隔的线索编号（1至{max}个）",
+        "status.new": "新线索", "status.dispatched": "已交办", "status.verifying": "核查中",
+        "status.case_filed": "已成案", "status.no_case": "不成案", "status.invalid": "无效线索",
     },
     "en": {
         "handover.title": "Lead hand-over form",
@@ -70,6 +72,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.pdf_renderer": "cannot render the PDF: no browser renderer at {path}",
         "error.pdf_failed": "PDF rendering failed: {detail}",
         "error.ids": "ids must be comma-separated lead numbers (1 to {max})",
+        "status.new": "new", "status.dispatched": "dispatched", "status.verifying": "verifying",
+        "status.case_filed": "case filed", "status.no_case": "no case", "status.invalid": "invalid",
     },
 }
 

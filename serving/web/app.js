@@ -26,7 +26,9 @@ async function api(path, options = {}) {
     ? JSON.parse(text) : text;
   if (!response.ok) {
     const fields = (body.detail || []).map((d) => `${d.loc.join(".")}: ${d.msg}`).join("; ");
-    throw new Error(`${response.status} ${body.error || text}${fields ? " (" + fields + ")" : ""}`);
+    // the status in the reader's language first, then the server's own message naming the fault
+    throw new Error(`${response.status} ${t(`error.${response.status}`)}: ${body.error || text}` +
+      `${fields ? " (" + fields + ")" : ""}`);
   }
   return body;
 }

@@ -32,6 +32,10 @@ const MESSAGES = {
     "msg.dispatched": "已交办。", "msg.started": "已开始核查。", "msg.recorded": "结果已记录。",
     "status.new": "新线索", "status.dispatched": "已交办", "status.verifying": "核查中",
     "status.case_filed": "已成案", "status.no_case": "不成案", "status.invalid": "无效",
+    "error.400": "请求有误", "error.401": "密钥无效或未登录", "error.403": "无权操作（超出本区或本角色权限）",
+    "error.404": "未找到", "error.409": "与线索当前状态冲突", "error.413": "提交内容过大",
+    "error.422": "输入有误", "error.429": "请求过于频繁", "error.500": "服务内部错误",
+    "error.503": "服务暂不可用",
   },
   en: {
     "title": "Supervision leads", "subtitle": "法律监督线索", "logout": "Log out",
@@ -65,6 +69,11 @@ const MESSAGES = {
     "msg.recorded": "Outcome recorded.",
     "status.new": "new", "status.dispatched": "dispatched", "status.verifying": "verifying",
     "status.case_filed": "case_filed", "status.no_case": "no_case", "status.invalid": "invalid",
+    "error.400": "bad request", "error.401": "invalid key or not logged in",
+    "error.403": "not allowed (outside your district or role)", "error.404": "not found",
+    "error.409": "conflicts with the lead's current status", "error.413": "request too large",
+    "error.422": "invalid input", "error.429": "too many requests", "error.500": "internal error",
+    "error.503": "service unavailable",
   },
 };
 
