@@ -177,6 +177,8 @@ def test_reasons_use_the_district_median():
         "label": np.nan, **{n: 1.0 for n in registry.get("fuel_tax").feature_names},
     })
     frame["declared_to_delivered"] = [0.58, 0.97, 0.99, 0.2]
-    text = reasons(frame, "fuel_tax", "a", ["declared_to_delivered"])
+    text = reasons(frame, "fuel_tax", "a", ["declared_to_delivered"], lang="en")
     assert text == {"declared_to_delivered":
                     "declared sales are 58% of litres delivered; district median 97%"}
+    assert reasons(frame, "fuel_tax", "a", ["declared_to_delivered"]) == {
+        "declared_to_delivered": "申报销量仅为油罐车运单送达量的58%；本区中位数97%"}
