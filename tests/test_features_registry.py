@@ -117,13 +117,16 @@ def test_unknown_scenario_is_a_clear_error():
 
 def test_reason_templates_render():
     spec = registry.get("fuel_tax").feature("declared_to_delivered")
-    assert spec.reason(0.58, 0.97) == ("declared sales are 58% of litres delivered; "
-                                      "district median 97%")
-    assert spec.reason(float("nan")).endswith("unknown")
+    assert spec.reason(0.58, 0.97, "en") == ("declared sales are 58% of litres delivered; "
+                                            "district median 97%")
+    assert spec.reason(0.58, 0.97) == "申报销量仅为油罐车运单送达量的58%；本区中位数97%"
+    assert spec.reason(float("nan"), None, "en") == (
+        "no tanker waybills in the window to compare declared sales with")
     for name in registry.BUILTINS:
         for feature in registry.get(name).features:
             assert isinstance(feature, FeatureSpec)
-            assert feature.reason(0.5, 0.5)  # every template formats with value and peer
+            for lang in ("zh", "en"):  # every template formats with value and peer
+                assert feature.reason(0.5, 0.5, lang)
 
 
 def _run(values: list, fn) -> pd.DataFrame:
