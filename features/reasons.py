@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 from features import registry
+from features.wording import DEFAULT_LANGUAGE
 
 
 def peer_medians(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
@@ -22,9 +23,11 @@ def peer_medians(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
 
 
 def reasons(
-    frame: pd.DataFrame, scenario: str, entity_id: str, features: list[str] | None = None
+    frame: pd.DataFrame, scenario: str, entity_id: str, features: list[str] | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> dict[str, str]:
-    """The reason text of each (or each given) feature for one entity."""
+    """The reason text of each (or each given) feature for one entity, in ``lang`` (the row
+    lets a zero-denominator ratio state its figures)."""
     spec = registry.get(scenario)
     rows = frame[frame["entity_id"] == entity_id]
     if rows.empty:
@@ -43,5 +46,6 @@ def reasons(
         out[name] = feature.reason(
             None if pd.isna(value) else float(value),
             None if pd.isna(peer) or math.isnan(float(peer)) else float(peer),
+            lang, row.to_dict(),
         )
     return out

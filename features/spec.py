@@ -10,11 +10,13 @@ is written in exactly one place.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
+
+from features import wording
+from features.wording import DEFAULT_LANGUAGE, LANGUAGES, check_language
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -33,10 +35,19 @@ ID_COLUMNS: tuple[str, ...] = ("entity_id", "district")
 class FeatureSpec:
     """One declared feature.
 
-    ``reason_template`` is a ``str.format`` template with the fields ``value`` (this entity's
-    value) and ``peer`` (the peer-group median, when ``peer_group`` is set), e.g.
-    "declared sales are {value:.0%} of litres delivered; district median {peer:.0%}".
+    ``reason_template`` (English) and ``reasons`` (templates per language, e.g. ``{"zh": ...}``)
+    are ``str.format`` templates with the fields ``value`` (this entity's value) and ``peer``
+    (the peer-group median, when ``peer_group`` is set), formatted for people by
+    ``features.wording`` (``{value:yuan}``, ``{value:pct}``, ``{value:n}`` or Python's specs),
+    e.g. "declared sales are {value:.0%} of litres delivered; district median {peer:.0%}".
     ``direction`` says which way is suspicious: "high", "low" or "both" (far from peers).
+
+    A missing value has its own wording, ``missing_template`` per language (no ``value``
+    field: there is none). A ratio whose denominator was zero is missing too, but that is a
+    fact worth stating ("a 3.2M yuan loan against 0 yuan declared revenue"): ``ratio_of``
+    names the numerator and denominator (features or columns of the same row; the numerator may
+    be None when the row does not carry it) and ``zero_template`` per language words it, with
+    the fields ``numerator`` and ``denominator``.
     """
 
     name: str
@@ -46,23 +57,71 @@ class FeatureSpec:
     direction: Direction = "high"
     peer_group: str | None = None
     entity: str = ""
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    missing_template: Mapping[str, str] = field(default_factory=dict)
+    zero_template: Mapping[str, str] = field(default_factory=dict)
+    ratio_of: tuple[str | None, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise ValueError(f"feature name {self.name!r} must be a valid identifier")
         if self.direction not in ("high", "low", "both"):
             raise ValueError(f"feature {self.name!r}: direction must be high, low or both")
+        for label, mapping in (("reasons", self.reasons),
+                               ("missing_template", self.missing_template),
+                               ("zero_template", self.zero_template)):
+            unknown = sorted(set(mapping) - set(LANGUAGES))
+            if unknown:
+                raise ValueError(f"feature {self.name!r}: {label} has unknown language(s) "
+                                 f"{unknown}; use {', '.join(LANGUAGES)}")
+        if self.zero_template and self.ratio_of is None:
+            raise ValueError(f"feature {self.name!r}: zero_template needs ratio_of "
+                             "(numerator, denominator)")
 
-    def reason(self, value: float | None, peer: float | None = None) -> str:
-        """The plain-language reason for one entity's value (NaN shown as "unknown")."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return f"{self.description}: unknown"
-        if peer is None or (isinstance(peer, float) and math.isnan(peer)):
-            peer = float("nan")
+    def template(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The reason template in ``lang`` (English: ``reason_template`` unless overridden)."""
+        check_language(lang)
+        if lang in self.reasons:
+            return self.reasons[lang]
+        if lang == "en":
+            return self.reason_template
+        raise KeyError(f"feature {self.name!r} declares no {lang!r} reason template")
+
+    def missing_text(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """What a missing value says: the declared wording, else a plain "not on record"."""
+        check_language(lang)
+        if lang in self.missing_template:
+            return self.missing_template[lang]
+        if lang == "zh":
+            return "暂无该项记录，无法比对"
+        return f"no record to compute {self.description}"
+
+    def reason(self, value: float | None, peer: float | None = None,
+               lang: str = DEFAULT_LANGUAGE, row: Mapping[str, object] | None = None) -> str:
+        """The plain-language reason for one entity's value in ``lang``.
+
+        ``row`` (the entity's other features or columns) lets a missing ratio whose declared
+        denominator is zero say so with the figures; otherwise a missing value reads as the
+        declared ``missing_template``.
+        """
+        if wording.missing(value):
+            zero = self.zero_text(lang, row)
+            return zero if zero is not None else self.missing_text(lang)
+        return wording.fill(self.template(lang), lang, value=value, peer=peer)
+
+    def zero_text(self, lang: str, row: Mapping[str, object] | None) -> str | None:
+        """The zero-denominator wording when the row shows a zero denominator, else None."""
+        if self.ratio_of is None or row is None or lang not in self.zero_template:
+            return None
+        numerator, denominator = self.ratio_of
+        den = row.get(denominator)
+        if wording.missing(den) or float(den) > 0:  # type: ignore[arg-type]
+            return None
+        num = row.get(numerator) if numerator else None
         try:
-            return self.reason_template.format(value=value, peer=peer)
-        except (ValueError, TypeError, KeyError):
-            return f"{self.description}: {value}"
+            return wording.fill(self.zero_template[lang], lang, numerator=num, denominator=den)
+        except KeyError:  # the template names the numerator and the row does not carry it
+            return None
 
 
 @dataclass(frozen=True)

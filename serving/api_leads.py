@@ -88,8 +88,20 @@ async def list_leads(
     items = await run_in_threadpool(lambda: ctx.store.list_leads(
         **filters, limit=page_size, offset=(page - 1) * page_size))
     ctx.audit(caller, "list_leads", "leads", None, {**filters, "page": page, "n": len(items)})
+    names = await run_in_threadpool(entity_names, ctx, items)
     return {"total": total, "page": page, "page_size": page_size,
-            "items": [shown(lead, reveal=False) for lead in items]}
+            "items": [{**shown(lead, reveal=False), "entity_name": names.get(lead.id)}
+                      for lead in items]}
+
+
+def entity_names(ctx: Any, leads: list[Any]) -> dict[int, str | None]:
+    """Lead id -> the agency's name of its entity (station, company; never a person)."""
+    out: dict[int, str | None] = {}
+    for scenario in {lead.scenario for lead in leads}:
+        mine = [lead for lead in leads if lead.scenario == scenario]
+        names = ctx.evidence_index.names(scenario, [lead.entity_id for lead in mine])
+        out.update({lead.id: names.get(lead.entity_id) for lead in mine})
+    return out
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -186,6 +198,7 @@ async def lead_detail(
               None, reason=reason if reveal else None)
     body = shown(detail, reveal)
     body["evidence"] = plain(evidence) if reveal else masked_evidence(lead.scenario, evidence)
+    body["entity_name"] = (await run_in_threadpool(entity_names, ctx, [lead])).get(lead.id)
     body["revealed"] = reveal
     return body
 

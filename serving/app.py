@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import api_admin, api_leads, api_score, reasons
+from . import api_admin, api_handover, api_leads, api_score, reasons
 from .admission import Admission, AdmissionSettings
 from .errors import (
     ApiError,
@@ -161,7 +161,7 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
                   openapi_url=None, docs_url=None, redoc_url=None)
     install_handlers(app)
     install_lead_store_handler(app, LeadStoreError)
-    for module in (api_score, api_leads, api_admin):
+    for module in (api_score, api_leads, api_handover, api_admin):
         app.include_router(module.router)
 
     @app.api_route(CATCH_ALL, methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

@@ -107,6 +107,25 @@ class EvidenceIndex:
                 self._names[key] = _normalised_names(table[column])
             return self._names[key]
 
+    def names(self, scenario: str, entity_ids: list[str]) -> dict[str, str | None]:
+        """The agency's name of each entity (None when no table names it), from a per-pool
+        index built once per pool version."""
+        tables = self._tables(scenario)
+        key = (scenario, "", "__names__")  # dropped with the scenario's tables on reload
+        with self._lock:
+            index = self._names.get(key)
+        if index is None:
+            from features.registry import get
+
+            try:
+                key_column = get(scenario).key_column
+            except LookupError:
+                key_column = ""
+            index = pd.Series(entity_names(tables, key_column), dtype=object)
+            with self._lock:
+                self._names[key] = index
+        return {e: index.get(normalise_code(e)) for e in entity_ids}
+
     def records(self, scenario: str, entity_id: str) -> dict[str, Any]:
         """Per table: how many rows name the entity (``by_name``: how many of them by name
         only), and the newest of them as plain dicts."""
@@ -141,6 +160,42 @@ class EvidenceIndex:
                         for row in _newest_first(found).head(MAX_ROWS_PER_TABLE).to_dict("records")]
                 out[name] = {"count": len(found), "by_name": int(by_name.sum()), "rows": rows}
         return out
+
+
+#: Name columns that hold a person's name: never used to name a lead (对案不对人).
+PERSON_NAME_COLUMNS = frozenset({"worker_name", "holder_name", "candidate_name",
+                                 "borrower_name", "spouse_name", "foreman_name", "buyer_person"})
+
+
+def entity_names(tables: dict[str, tuple[pd.DataFrame, dict]], key_column: str
+                 ) -> dict[str, str]:
+    """Normalised entity id -> the name an agency gives it, from the entity table (the first
+    table holding ``key_column``): its own name column, else the name of another code in the
+    same row (a loan is named by its borrowing company). Person names are skipped."""
+    names: dict[str, str] = {}
+    for table, keys in tables.values():  # every code that some table names
+        for column, series in keys.items():
+            sibling = sibling_name(table, column)
+            if sibling is None or sibling in PERSON_NAME_COLUMNS or sibling == column:
+                continue
+            for code, name in zip(series, table[sibling], strict=True):
+                if isinstance(code, str) and isinstance(name, str) and code not in names:
+                    names[code] = name
+    for _table, keys in tables.values():
+        if key_column not in keys:
+            continue
+        out = {}
+        others = [c for c in keys if c != key_column]
+        for i, code in enumerate(keys[key_column]):
+            if not isinstance(code, str):
+                continue
+            found = names.get(code) or next(
+                (names[v] for c in others if isinstance(v := keys[c].iloc[i], str)
+                 and v in names), None)
+            if found:
+                out[code] = found
+        return out
+    return names
 
 
 def pool_tables(data_root: Any) -> TableLoader:

@@ -3,7 +3,8 @@
 The contributions come from ``training.explain``, so training and serving explain a model the
 same way: exact TreeSHAP of a supervised scorer's LightGBM booster, or TreeSHAP of a LightGBM
 surrogate for an unsupervised detector (fitted once per served version on the population, then
-reused). A bare LightGBM model is explained natively with ``pred_contrib``. The sentence for a
+reused); a scorer's ``detector_score`` input is handed on to the features it rests on through
+its detector's surrogate, so no reason names the detector. A bare LightGBM model is explained natively with ``pred_contrib``. The sentence for a
 feature comes from its declaration (``features.registry``), where its meaning is written once,
 with the entity's value against the median of its district's peers.
 """
@@ -16,11 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.wording import DEFAULT_LANGUAGE, LANGUAGES
+
 from .hub import ServedModel, in_chunks
 
-DETECTOR_FEATURE = "detector_score"
 PARALLEL_SHAP = 200
-_SURROGATES: dict[tuple[str, str, str], Any] = {}
+_SURROGATES: dict[tuple[str, str, str, int], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -35,16 +37,17 @@ def find_booster(estimator: Any) -> Any:
     return None
 
 
-def _surrogate(served: ServedModel, background: pd.DataFrame) -> Any:
-    """The detector's surrogate for this served version, fitted on first use."""
+def _surrogate(served: ServedModel, background: pd.DataFrame, detector: Any) -> Any:
+    """The surrogate of ``detector`` (the served detector, or a served scorer's own) for this
+    served version, fitted on the population on first use."""
     from training.explain import fit_surrogate
 
-    key = (served.name, served.version, served.alias)
+    key = (served.name, served.version, served.alias, id(detector))
     with _LOCK:
         if key not in _SURROGATES:
-            detector = served.estimator
             X = background.loc[:, list(served.columns)].astype("float64")
-            _SURROGATES[key] = fit_surrogate(X, detector.decision_function(X))
+            _SURROGATES[key] = fit_surrogate(X, detector.decision_function(
+                X.to_numpy(dtype="float64")))
         return _SURROGATES[key]
 
 
@@ -54,16 +57,17 @@ def contributions(served: ServedModel, frame: pd.DataFrame, background: pd.DataF
     estimator = served.estimator
     table = frame.reset_index(drop=True)
     rows = list(table.index)
+    base = background if background is not None and len(background) else table
     if hasattr(estimator, "booster_") and hasattr(estimator, "detector_"):
         from training.explain import explain_scorer
 
-        explained = explain_scorer(estimator, table, rows)
+        surrogate = _surrogate(served, base, estimator.detector_)
+        explained = explain_scorer(estimator, table, rows, surrogate=surrogate)
     elif hasattr(estimator, "preprocessor_"):
         from training.explain import explain_detector
 
-        base = background if background is not None and len(background) else table
         _, explained = explain_detector(estimator, table, rows,
-                                        surrogate=_surrogate(served, base))
+                                        surrogate=_surrogate(served, base, estimator))
     else:
         booster = find_booster(estimator)
         if booster is None:
@@ -87,20 +91,22 @@ def declared_features(scenario: str) -> dict[str, Any]:
         return {}
 
 
-def sentence(spec: Any, feature: str, value: float | None, peer: float | None) -> str:
-    """The plain-language reason for one feature value."""
-    if feature == DETECTOR_FEATURE:
-        return "unusual against all entities (anomaly score of the unsupervised detector)"
+def sentence(spec: Any, feature: str, value: float | None, peer: float | None,
+             lang: str = DEFAULT_LANGUAGE, row: dict[str, Any] | None = None) -> str:
+    """The plain-language reason for one feature value in ``lang``."""
     from training.explain import format_reason
 
     return format_reason(spec, feature, np.nan if value is None else value,
-                         np.nan if peer is None else peer)
+                         np.nan if peer is None else peer, lang, row)
 
 
 def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
             background: pd.DataFrame | None = None) -> list[list[dict[str, Any]]]:
     """Reasons for every row of ``frame`` (already limited to the rows asked for): the features
-    pushing the score up the most, with value, SHAP value and sentence."""
+    pushing the score up the most, with value, SHAP value and sentence (``text`` in the default
+    language, ``texts`` in each). A flag that is not raised is never a reason."""
+    from training.explain import is_false_flag
+
     features = frame.loc[:, list(served.columns)].astype("float64")
     values, names = contributions(served, features, background)
     specs = declared_features(served.scenario)
@@ -109,14 +115,21 @@ def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
     peers = peer_medians(features.index, background, list(served.columns))
     out = []
     for i in range(len(features)):
+        record = dict(zip(features.columns, raw[i], strict=True))
         row = []
-        for j in np.argsort(-values[i], kind="stable")[:max_reasons]:
+        for j in np.argsort(-values[i], kind="stable"):
+            if len(row) == max_reasons:
+                break
             name = names[j]
             col = column_of.get(name)
             value = None if col is None or np.isnan(raw[i, col]) else float(raw[i, col])
+            if is_false_flag(specs.get(name), value):
+                continue
             peer = None if peers is None or col is None else float(peers[i, col])
+            texts = {lang: sentence(specs.get(name), name, value, peer, lang, record)
+                     for lang in LANGUAGES}
             row.append({"feature": name, "value": value, "shap": round(float(values[i, j]), 6),
-                        "text": sentence(specs.get(name), name, value, peer)})
+                        "text": texts[DEFAULT_LANGUAGE], "texts": texts})
         out.append(row)
     return out
 

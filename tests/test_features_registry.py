@@ -117,13 +117,16 @@ def test_unknown_scenario_is_a_clear_error():
 
 def test_reason_templates_render():
     spec = registry.get("fuel_tax").feature("declared_to_delivered")
-    assert spec.reason(0.58, 0.97) == ("declared sales are 58% of litres delivered; "
-                                      "district median 97%")
-    assert spec.reason(float("nan")).endswith("unknown")
+    assert spec.reason(0.58, 0.97, "en") == ("declared sales are 58% of litres delivered; "
+                                            "district median 97%")
+    assert spec.reason(0.58, 0.97) == "申报销量仅为油罐车运单送达量的58%；本区中位数97%"
+    assert spec.reason(float("nan"), None, "en") == (
+        "no tanker waybills in the window to compare declared sales with")
     for name in registry.names():
         for feature in registry.get(name).features:
             assert isinstance(feature, FeatureSpec)
-            assert feature.reason(0.5, 0.5)  # every template formats with value and peer
+            for lang in ("zh", "en"):  # every template formats with value and peer
+                assert feature.reason(0.5, 0.5, lang)
 
 
 def _run(values: list, fn) -> pd.DataFrame:
@@ -177,6 +180,8 @@ def test_reasons_use_the_district_median():
         "label": np.nan, **{n: 1.0 for n in registry.get("fuel_tax").feature_names},
     })
     frame["declared_to_delivered"] = [0.58, 0.97, 0.99, 0.2]
-    text = reasons(frame, "fuel_tax", "a", ["declared_to_delivered"])
+    text = reasons(frame, "fuel_tax", "a", ["declared_to_delivered"], lang="en")
     assert text == {"declared_to_delivered":
                     "declared sales are 58% of litres delivered; district median 97%"}
+    assert reasons(frame, "fuel_tax", "a", ["declared_to_delivered"]) == {
+        "declared_to_delivered": "申报销量仅为油罐车运单送达量的58%；本区中位数97%"}

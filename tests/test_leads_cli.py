@@ -99,3 +99,13 @@ def test_cli_unreachable_database_is_one_line() -> None:
     done = _cli("postgresql+psycopg://nobody@127.0.0.1:1/none", "list", "--actor", "x")
     assert done.returncode == 2 and done.stderr.startswith("error: lead store unavailable")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_tables_align_chinese_by_display_width() -> None:
+    from leads.table import format_table, width
+
+    rows = [{"name": "海淀加油站", "n": 3}, {"name": "Shell 12", "n": 12}]
+    lines = format_table(rows, ["name", "n"]).splitlines()
+    assert width("海淀加油站") == 10 and width("abc") == 3
+    assert len({width(line) for line in lines}) == 1  # every line ends in the same column
+    assert lines[2].startswith("海淀加油站  ") and lines[3].startswith("Shell 12    ")

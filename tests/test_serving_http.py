@@ -7,6 +7,7 @@ process group id at the end.
 
 from __future__ import annotations
 
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -83,18 +84,25 @@ def test_outcome_loop_over_http(server, sandbox) -> None:
     assert foreign.status_code == 403
 
 
+REPORTS = Path(__file__).resolve().parent.parent / "reports"
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
-    """Log in with a staff key, open a lead, dispatch, verify, record an outcome, see it."""
+    """Log in with a staff key (the page is in Chinese), move through the list by keyboard, open
+    a lead, see the reasons chart, print its hand-over PDF and read the Chinese back, dispatch,
+    verify, record an outcome, see it; English on request. Screenshots go to ``reports/``."""
     from playwright.sync_api import expect, sync_playwright
 
-    shot = tmp_path_factory.getbasetemp() / "serving-web.png"
+    REPORTS.mkdir(exist_ok=True)
+    pdf = tmp_path_factory.mktemp("handover") / "handover.pdf"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
             page.goto(f"{server}/ui/")
+            expect(page.locator("#login-form button")).to_have_text("登录")
             page.fill("#key", "not-a-key")
             page.click("#login-form button")
             expect(page.locator("#login-error")).to_contain_text("401")
@@ -103,38 +111,55 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
             expect(page.locator("#who-text")).to_contain_text("Haidian")
             rows = page.locator("#leads tbody tr")
             expect(rows.first).to_be_visible()
-            districts = rows.locator("td:nth-child(4)").all_inner_texts()
-            assert districts and set(districts) == {"Haidian"}
+            assert page.locator("#f-scenario").input_value() == SCENARIO  # one model at a time
+            districts = rows.locator("td:nth-child(10)").all_inner_texts()
+            assert districts and set(districts) == {"海淀"}
+            page.select_option("#f-sort", "amount")
             page.select_option("#f-status", "new")
             page.click("#filters button")
-            expect(rows.first).to_contain_text("new")
-            rows.first.click()
-            expect(page.locator("#d-title")).to_contain_text("Lead")
-            title = page.locator("#d-title").inner_text()
-            lead_id = title.split()[1].rstrip(":")
+            expect(rows.first).to_contain_text("新线索")
+            page.screenshot(path=str(REPORTS / "web-list-zh.png"), full_page=True)
+            page.focus("#leads")
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
+            expect(page.locator("#d-title")).to_contain_text("线索")
+            lead_id = page.locator("#handover-page").get_attribute("data-lead-id")
+            assert lead_id == rows.first.get_attribute("data-lead-id")  # opened by keyboard
             expect(page.locator("#chart rect").first).to_be_visible()
             assert page.locator("#chart rect").count() >= 3
             expect(page.locator("#d-reasons")).to_contain_text("********")
+            with page.expect_download() as download:
+                page.click("#handover-pdf")
+            download.value.save_as(str(pdf))
             deadline = (date.today() + timedelta(days=7)).isoformat()
-            page.fill("#assign-form input[name=unit]", "Haidian tax unit")
-            page.fill("#assign-form input[name=assignee]", "Zhang")
+            page.fill("#assign-form input[name=unit]", "海淀区税务核查组")
+            page.fill("#assign-form input[name=assignee]", "张")
             page.fill("#assign-form input[name=deadline]", deadline)
             page.click("#assign-form button")
-            expect(page.locator("#action-message")).to_have_text("Dispatched.")
+            expect(page.locator("#action-message")).to_have_text("已交办。")
             page.click("#start-form button")
-            expect(page.locator("#action-message")).to_have_text("Verification started.")
+            expect(page.locator("#action-message")).to_have_text("已开始核查。")
             page.select_option("#outcome-form select[name=outcome]", "case_filed")
             page.fill("#outcome-form input[name=amount_recovered]", "880000")
             page.fill("#outcome-form input[name=case_reference]", "京海检 2025 31")
             page.click("#outcome-form button")
-            expect(page.locator("#action-message")).to_have_text("Outcome recorded.")
+            expect(page.locator("#action-message")).to_have_text("结果已记录。")
+            page.screenshot(path=str(REPORTS / "web-lead-zh.png"), full_page=True)
             page.select_option("#f-status", "case_filed")
             page.click("#filters button")
             row = page.locator(f"#leads tbody tr[data-lead-id='{lead_id}']")
+            expect(row).to_contain_text("已成案")
+            page.select_option("#lang", "en")
+            expect(page.locator("#d-title")).to_contain_text(f"Lead {lead_id}")
             expect(row).to_contain_text("case_filed")
-            page.screenshot(path=str(shot), full_page=True)
+            page.screenshot(path=str(REPORTS / "web-lead-en.png"), full_page=True)
         finally:
             browser.close()
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "线索移送表" in text and "接收单位回执" in text and "海淀" in text
+    (REPORTS / "handover.txt").write_text(text, encoding="utf-8")
     got = httpx.get(f"{server}/v1/leads/{lead_id}", headers=bearer(sandbox, "admin")).json()
     assert got["outcome"]["outcome"] == "case_filed"
     assert got["outcome"]["amount_recovered"] == 880000

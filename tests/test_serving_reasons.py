@@ -42,7 +42,7 @@ def data():
 
 
 def test_scorer_reasons_match_training_and_find_the_driver(data) -> None:
-    from training.explain import explain_scorer
+    from training.explain import detector_surrogate, explain_scorer
     from training.scorers import default_scorer
 
     frame, y = data
@@ -54,12 +54,16 @@ def test_scorer_reasons_match_training_and_find_the_driver(data) -> None:
     reasons = explain(model, rows, 3, frame)
     assert len(reasons) == 5 and all(len(r) == 3 for r in reasons)
     assert sum(r[0]["feature"] == "gap" for r in reasons) >= 4
-    reference = explain_scorer(scorer, rows.reset_index(drop=True), list(range(5)))
+    # training explains the same way given the detector's surrogate on the same population
+    reference = explain_scorer(scorer, rows.reset_index(drop=True), list(range(5)),
+                               surrogate=detector_surrogate(scorer, frame))
     for mine, theirs in zip(reasons, reference, strict=True):
         for reason in mine:
             assert reason["shap"] == pytest.approx(theirs.contributions[reason["feature"]],
                                                    abs=1e-5)
     assert all(r["text"] for row in reasons for r in row)
+    assert all(set(r["texts"]) == {"zh", "en"} for row in reasons for r in row)
+    assert not any(r["feature"] == "detector_score" for row in reasons for r in row)
 
 
 def test_detector_reasons_through_a_surrogate(data) -> None:

@@ -11,6 +11,7 @@ from training.explain import (
     FeatureSpecLike,
     explain_detector,
     explain_scorer,
+    fold_detector,
     format_reason,
     peer_medians,
 )
@@ -67,8 +68,23 @@ def test_scorer_shap_adds_up_to_the_booster_score_and_names_the_right_feature():
     for exp, r in zip(explanations, raw, strict=True):
         assert exp.additivity_error() < 1e-6
         assert exp.score == pytest.approx(r, abs=1e-6)
-        assert max(exp.contributions, key=exp.contributions.get) in ("sales_gap", "detector_score")
+        # the detector's share is handed on to the features: no reason can name it
+        assert "detector_score" not in exp.contributions
+        assert max(exp.contributions, key=exp.contributions.get) == "sales_gap"
         assert any("below deliveries" in reason for reason in exp.reasons)
+
+
+def test_detector_share_is_split_by_its_surrogate_and_keeps_the_total():
+    contrib = np.array([[0.2, -0.1, 0.0, 0.6],     # detector adds 0.6
+                        [0.1, 0.1, 0.1, -0.3],     # detector takes 0.3 away
+                        [0.0, 0.0, 0.0, 0.4]])     # shares cancel out: split by size
+    detector = np.array([[0.3, 0.1, 0.0], [0.0, -0.2, 0.0], [0.5, -0.5, 0.0]])
+    folded = fold_detector(contrib, detector)
+    assert folded.shape == (3, 3)
+    np.testing.assert_allclose(folded.sum(axis=1), contrib.sum(axis=1), atol=1e-12)
+    np.testing.assert_allclose(folded[0], [0.2 + 0.45, -0.1 + 0.15, 0.0])
+    np.testing.assert_allclose(folded[1], [0.1, 0.1 - 0.3, 0.1])
+    np.testing.assert_allclose(folded[2], [0.2, 0.2, 0.0])
 
 
 def test_detector_surrogate_is_faithful_and_additive():
@@ -96,8 +112,8 @@ def test_reason_formatting():
     assert format_reason(SPECS[0], "sales_gap", 0.35, 0.05) == (
         "declared sales are 35% below deliveries; district median 5%")
     assert format_reason(SPECS[1], "traffic", 1234.0, 3000.0) == "1,234 vehicles a month; peers 3,000"
-    assert format_reason(SPECS[2], "age", np.nan, 3.0) == "years open: unknown"
-    assert format_reason(None, "detector_score", 0.987654, np.nan) == (
-        "detector_score = 0.9877 (peers: unknown)")
+    assert format_reason(SPECS[2], "age", np.nan, 3.0) == "years open: not on record"
+    assert format_reason(SPECS[1], "traffic", 1234.0, np.nan) == "1,234 vehicles a month"
+    assert format_reason(None, "x", 0.987654, np.nan) == "x = 0.988"
     broken = Spec("x", "a broken template", "t", "{value:%Q}")
     assert format_reason(broken, "x", 2.0, 1.0) == "a broken template: 2 t (peers: 1 t)"

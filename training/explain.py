@@ -6,6 +6,10 @@
   features; its fidelity (R^2 and Spearman on held-out rows) says how far to trust it; TreeSHAP
   of the surrogate then explains the surrogate's score (which adds up exactly) and, as far as the
   fidelity goes, the detector's.
+* The scorer's ``detector_score`` input is not a fact about the entity, so its contribution is
+  handed on to the features the detector rests on (``fold_detector``): split in proportion to
+  the detector surrogate's TreeSHAP of the same row, which keeps the sum (and so additivity)
+  exactly. No reason ever names the detector.
 
 The top contributions become plain-language reasons from the declared feature specs
 (:class:`FeatureSpecLike`), each with the entity's value and the median of its peers (same
@@ -15,7 +19,8 @@ when a unit reads the top of the list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -26,6 +31,9 @@ from scipy.stats import spearmanr
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
+
+from features import wording
+from features.wording import DEFAULT_LANGUAGE, LANGUAGES
 
 
 @runtime_checkable
@@ -53,6 +61,9 @@ class Explanation:
     base_value: float
     contributions: dict[str, float]
     reasons: list[str] = field(default_factory=list)
+    texts: list[dict[str, str]] = field(default_factory=list)
+    reason_features: list[str] = field(default_factory=list)
+    detector_share: float = 0.0
 
     def additivity_error(self) -> float:
         """|base + sum(contributions) - score|: 0 up to float error for TreeSHAP."""
@@ -123,21 +134,54 @@ def peer_medians(
     return table.loc[list(rows), group].map(medians)
 
 
-def format_reason(spec: FeatureSpecLike | None, name: str, value: float, peer: float) -> str:
-    """One plain-language reason; features without a declaration get a neutral generic text."""
+def format_reason(spec: FeatureSpecLike | None, name: str, value: float, peer: float,
+                  lang: str = DEFAULT_LANGUAGE, row: Mapping[str, object] | None = None) -> str:
+    """One plain-language reason in ``lang``.
+
+    A declared ``features.spec.FeatureSpec`` words it (templates per language, missing and
+    zero-denominator wording); a bare protocol object fills its English template; a feature
+    with no declaration at all gets a neutral generic text.
+    """
     if spec is None:
-        return f"{name} = {_num(value)} (peers: {_num(peer)})"
-    if value is None or pd.isna(value):
-        return f"{spec.description}: unknown"
+        return f"{name} = {_num(value)}" + ("" if wording.missing(peer)
+                                            else f" (peers: {_num(peer)})")
+    value_ = None if wording.missing(value) else float(value)
+    peer_ = None if wording.missing(peer) else float(peer)
+    if callable(getattr(spec, "reason", None)):
+        return spec.reason(value_, peer_, lang, row)
+    if value_ is None:
+        return f"{spec.description}: not on record"
     try:
-        return spec.reason_template.format(value=value, peer=peer)
+        return wording.fill(spec.reason_template, "en", value=value_, peer=peer_)
     except (ValueError, TypeError, KeyError, IndexError):
         unit = f" {spec.unit}" if spec.unit else ""
-        return f"{spec.description}: {_num(value)}{unit} (peers: {_num(peer)}{unit})"
+        peers = "" if peer_ is None else f" (peers: {_num(peer_)}{unit})"
+        return f"{spec.description}: {_num(value_)}{unit}{peers}"
 
 
 def _num(x: float) -> str:
-    return "unknown" if x is None or pd.isna(x) else f"{float(x):,.4g}"
+    return "-" if wording.missing(x) else wording.general(float(x))
+
+
+def is_false_flag(spec: FeatureSpecLike | None, value: object) -> bool:
+    """A flag that is not raised (0) is no reason against the entity, whatever its SHAP."""
+    return spec is not None and spec.unit == "flag" and not wording.missing(value) \
+        and float(value) == 0.0  # type: ignore[arg-type]
+
+
+def ranked_features(contributions: dict[str, float], table: pd.DataFrame, row,
+                    by_name: Mapping[str, FeatureSpecLike], top_n: int) -> list[str]:
+    """The features pushing this row's score up the most that state a fact against it."""
+    ranked = sorted(((c, n) for n, c in contributions.items() if c > 0), reverse=True)
+    out = []
+    for _, name in ranked:
+        value = table.at[row, name] if name in table.columns else np.nan
+        if is_false_flag(by_name.get(name), value):
+            continue
+        out.append(name)
+        if len(out) == top_n:
+            break
+    return out
 
 
 def reasons_for(
@@ -148,17 +192,65 @@ def reasons_for(
     *,
     top_n: int = 4,
     peers: dict[str, pd.Series] | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> list[str]:
     """The ``top_n`` features pushing this row's score up, as reasons (value vs peers)."""
+    return [texts[lang] for _, texts in reason_texts(contributions, table, row, specs,
+                                                     top_n=top_n, peers=peers, langs=(lang,))]
+
+
+def reason_texts(
+    contributions: dict[str, float], table: pd.DataFrame, row, specs: Iterable[FeatureSpecLike],
+    *, top_n: int = 4, peers: dict[str, pd.Series] | None = None,
+    langs: Sequence[str] = LANGUAGES,
+) -> list[tuple[str, dict[str, str]]]:
+    """Like ``reasons_for``: (feature, its reason in every language of ``langs``) pairs."""
     by_name = {s.name: s for s in specs}
-    ranked = sorted(((c, n) for n, c in contributions.items() if c > 0), reverse=True)[:top_n]
+    record = table.loc[row].to_dict()
     out = []
-    for _, name in ranked:
+    for name in ranked_features(contributions, table, row, by_name, top_n):
         spec = by_name.get(name)
         value = table.at[row, name] if name in table.columns else np.nan
         peer = peers[name].get(row, np.nan) if peers and name in peers else np.nan
-        out.append(format_reason(spec, name, value, peer))
+        out.append((name, {lang: format_reason(spec, name, value, peer, lang, record)
+                           for lang in langs}))
     return out
+
+
+def fold_detector(contrib: np.ndarray, detector_contrib: np.ndarray) -> np.ndarray:
+    """Hand the last column (the ``detector_score`` input's SHAP) on to the input features.
+
+    Per row, the detector's contribution is split in proportion to the detector surrogate's
+    TreeSHAP of that row (its signed share of the detector's deviation from its mean: the
+    chain rule, to first order). When those signed shares nearly cancel, the split would blow
+    up, so it falls back to their absolute sizes. Each row's total is unchanged.
+    """
+    inputs, det = contrib[:, :-1].copy(), contrib[:, -1]
+    signed = detector_contrib.sum(axis=1)
+    size = np.abs(detector_contrib).sum(axis=1)
+    for i in range(len(inputs)):
+        if size[i] == 0:
+            inputs[i] += det[i] / inputs.shape[1]
+        elif abs(signed[i]) >= 0.25 * size[i]:
+            inputs[i] += det[i] * detector_contrib[i] / signed[i]
+        else:
+            inputs[i] += det[i] * np.abs(detector_contrib[i]) / size[i]
+    return inputs
+
+
+_DETECTOR_SURROGATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def detector_surrogate(scorer, table: pd.DataFrame) -> Surrogate:
+    """The surrogate of a scorer's detector on the population ``table`` (kept per scorer and
+    table, since training explains the same candidate twice)."""
+    cached = _DETECTOR_SURROGATES.get(scorer)
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    X = _feature_rows(scorer, table, table.index)
+    surrogate = fit_surrogate(X, scorer.detector_.decision_function(X.to_numpy(np.float64)))
+    _DETECTOR_SURROGATES[scorer] = (table, surrogate)
+    return surrogate
 
 
 def _explanations(
@@ -172,32 +264,46 @@ def _explanations(
         contributions = dict(zip(names, map(float, contrib[i]), strict=True))
         score = float(base[i] + contrib[i].sum())
         exp = Explanation(row, score, float(base[i]), contributions)
-        exp.reasons = reasons_for(contributions, table, row, specs, top_n=top_n, peers=peers)
+        pairs = reason_texts(contributions, table, row, specs, top_n=top_n, peers=peers)
+        exp.reason_features = [name for name, _ in pairs]
+        exp.texts = [texts for _, texts in pairs]
+        exp.reasons = [t[DEFAULT_LANGUAGE] for t in exp.texts]
         result.append(exp)
     return result
 
 
 def explain_scorer(
     scorer, table: pd.DataFrame, rows: Sequence, specs: Sequence[FeatureSpecLike] = (),
-    *, top_n: int = 4, default_peer: str = "district",
+    *, top_n: int = 4, default_peer: str = "district", surrogate: Surrogate | None = None,
 ) -> list[Explanation]:
     """TreeSHAP of a fitted supervised scorer's booster for the given rows of ``table``.
 
     The explained score is the booster's log-odds of a case (what the calibrated probability
-    is a monotone map of). With no booster (the scorer fell back to its detector), the detector's
-    explanation is used instead, through a surrogate.
+    is a monotone map of). The ``detector_score`` input's share is handed on to the features
+    (``fold_detector``) through ``surrogate``, the detector's surrogate (fitted on ``table``
+    when not given: pass one fitted on the population when ``table`` holds only a few rows).
+    With no booster (the scorer fell back to its detector), the detector's explanation is used
+    instead, through a surrogate.
     """
     check_is_fitted(scorer, "detector_")
     if scorer.booster_ is None:
         return explain_detector(scorer.detector_, table, rows, specs, top_n=top_n,
-                                default_peer=default_peer)[1]
+                                default_peer=default_peer, surrogate=surrogate)[1]
     X = _feature_rows(scorer, table, rows)
     # the scorer validated its input to an array before fitting its detector: do the same
     det = scorer.detector_.decision_function(X.to_numpy(dtype=np.float64))
     F = np.column_stack([X, det]) if scorer.use_detector_feature else np.asarray(X)
     contrib, base = tree_contributions(scorer.booster_, F)
-    names = list(X.columns) + (["detector_score"] if scorer.use_detector_feature else [])
-    return _explanations(contrib, base, names, rows, table, specs, top_n, default_peer)
+    shares = np.zeros(len(X))
+    if scorer.use_detector_feature:
+        shares = contrib[:, -1].copy()
+        surrogate = surrogate or detector_surrogate(scorer, table)
+        contrib = fold_detector(contrib, tree_contributions(surrogate.booster, X)[0])
+    exps = _explanations(contrib, base, list(X.columns), rows, table, specs, top_n,
+                         default_peer)
+    for exp, share in zip(exps, shares, strict=True):
+        exp.detector_share = float(share)
+    return exps
 
 
 def explain_detector(

@@ -22,11 +22,11 @@ import lightgbm as lgb
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from training.calibration import BetaBinCalibrator
 from training.detectors import default_detector, ecdf_scale, inf_as_nan
 
 BLEND_PRIOR = 10.0  # labelled cases at which model and detector weigh equally ("auto" blend)
@@ -182,9 +182,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             booster = self._fit_booster(F[rows[keep]], targets[keep], weights[keep], seed)
             oof[idx[test_i]] = booster.predict(F[rows[idx[test_i]]], raw_score=True)
         s, t = oof[idx], targets[idx]
-        if len(idx) >= MIN_ISOTONIC:
-            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, t)
-        return LogisticRegression(C=1e4).fit(s.reshape(-1, 1), t)
+        return BetaBinCalibrator().fit(s, t)  # shrunk per bin: never 0 or 1 from a few rows
 
     # ---- scoring -------------------------------------------------------------------------
     def _detector_and_model(self, X):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.wording import DEFAULT_LANGUAGE
 from training.explain import explain_detector, explain_scorer
 from training.pyfunc import score_frame
 
@@ -43,14 +44,14 @@ def explanations(estimator: Any, kind: str, frame: pd.DataFrame, rows: list,
 
 
 def reasons_of(explanation: Any, frame: pd.DataFrame, top_n: int = 4) -> list[dict]:
-    """The top positive contributions as {feature, value, contribution, text} records."""
-    ranked = sorted(((c, n) for n, c in explanation.contributions.items() if c > 0),
-                    reverse=True)[:top_n]
+    """The explained reasons as {feature, value, contribution, text, texts} records: ``text`` in
+    the default language (Chinese), ``texts`` in every language the declaration writes."""
     out = []
-    for (contribution, name), text in zip(ranked, explanation.reasons, strict=False):
+    for name, texts in zip(explanation.reason_features[:top_n], explanation.texts, strict=False):
         value = frame.at[explanation.row, name] if name in frame.columns else np.nan
         out.append({"feature": name, "value": None if pd.isna(value) else float(value),
-                    "contribution": round(float(contribution), 6), "text": text})
+                    "contribution": round(float(explanation.contributions[name]), 6),
+                    "text": texts[DEFAULT_LANGUAGE], "texts": texts})
     return out
 
 

@@ -132,6 +132,16 @@ def shap_summary(contributions: pd.DataFrame, folder: Path) -> None:
     plt.close(fig)
 
 
+def calibration_artifacts(model: Any) -> dict[str, Any]:
+    """The reliability plot of a scorer's calibration (none for a model without bins)."""
+    from training.calibration import BetaBinCalibrator, reliability_plot
+
+    calibrator = getattr(model, "calibrator_", None)
+    if not isinstance(calibrator, BetaBinCalibrator):
+        return {}
+    return {"plots/reliability.png": lambda p: reliability_plot(calibrator, p)}
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """What the run produced, for registration."""
@@ -146,8 +156,10 @@ def record_run(experiment: str, run_name: str, params: dict[str, object],
                kind: str) -> RunRecord:
     """Write the run: one batch of params/metrics/tags, one artifact folder, the pyfunc.
 
-    ``artifacts`` maps a file name to a writer ``f(path)`` (plots) or a DataFrame (CSV).
+    ``artifacts`` maps a file name to a writer ``f(path)`` (plots) or a DataFrame (CSV); a
+    scorer's reliability plot is added here (``calibration_artifacts``).
     """
+    artifacts = {**artifacts, **calibration_artifacts(model)}
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
         client = mlflow.MlflowClient()
         client.log_batch(run.info.run_id,

@@ -27,47 +27,88 @@ YOUNG_COMPANY_DAYS = 365
 RECENT_TRANSFER_DAYS = 180
 
 
-def _f(name, description, unit, reason, direction="high", peer="district") -> FeatureSpec:
-    return FeatureSpec(name, description, unit, reason, direction, peer, entity="business loan")
+def _f(name, description, unit, reason, direction="high", peer="district",
+       *, zh: str, missing: tuple[str, str], **declared) -> FeatureSpec:
+    return FeatureSpec(name, description, unit, reason, direction, peer, entity="business loan",
+                       reasons={"zh": zh},
+                       missing_template={"zh": missing[0], "en": missing[1]}, **declared)
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (
     _f("company_age_days", "age of the borrowing company on the loan date", "days",
-       "company was {value:.0f} days old at the loan; district median {peer:.0f}", "low"),
+       'company was {value:n} days old at the loan; district median {peer:n}', "low",
+       zh='贷款时借款企业仅成立{value:n}天；本区中位数{peer:n}天',
+       missing=('企业登记中无成立日期',
+                'the registry gives no founding date')),
     _f("days_since_share_transfer", "days from the latest share transfer to the loan", "days",
-       "shares changed hands {value:.0f} days before the loan; district median {peer:.0f}",
-       "low"),
+       'shares changed hands {value:n} days before the loan; district median {peer:n}',
+       "low",
+       zh='贷款前{value:n}天企业股权刚刚变更；本区中位数{peer:n}天',
+       missing=('贷款前无股权变更记录',
+                'no share transfer on record before the loan')),
     _f("borrower_bought_shares", "borrower acquired shares in the year before the loan", "flag",
-       "borrower bought into the company just before the loan ({value:.0f}); district rate "
-       "{peer:.0%}"),
+       'borrower bought into the company in the year before the loan',
+       zh='借款人在贷款前一年内入股该企业',
+       missing=('无该企业的股东变更记录',
+                'no shareholder records of the company')),
     _f("revenue_last_year", "company revenue declared in the 4 quarters before the loan",
-       "yuan", "company declared {value:,.0f} yuan revenue in the year before; district "
-       "median {peer:,.0f}", "low"),
+       "yuan", 'company declared {value:yuan} revenue in the year before; district median {peer:yuan}', "low",
+       zh='企业贷款前一年申报收入{value:yuan}；本区中位数{peer:yuan}',
+       missing=('贷款前一年企业无纳税申报记录',
+                'the company filed no tax return in the year before the loan')),
     _f("loan_to_revenue", "loan amount / revenue of the year before", "ratio",
-       "loan is {value:.1f} times the company's yearly revenue; district median {peer:.1f}"),
+       "loan is {value:.1f} times the company's yearly revenue; district median {peer:.1f}",
+       zh='贷款金额是企业上年收入的{value:.1f}倍；本区中位数{peer:.1f}倍',
+       missing=('企业上年无收入申报，无法计算贷款收入比',
+                'no revenue filed the year before to compare the loan with'),
+       zero_template={"zh": "贷款发放时，企业上年申报收入仅为{denominator:yuan}", "en": "the loan was granted against {denominator:yuan} revenue declared in the year before"},
+       ratio_of=(None, "revenue_last_year")),
     _f("days_to_home_purchase", "days from the loan to a home bought by borrower or spouse",
-       "days", "a home was bought {value:.0f} days after the loan; district median {peer:.0f}",
-       "low"),
+       "days", 'a home was bought {value:n} days after the loan; district median {peer:n}',
+       "low",
+       zh='贷款后{value:n}天借款人或配偶即购入住房；本区中位数{peer:n}天',
+       missing=('贷款后未见借款人或配偶购房记录',
+                'no home bought by the borrower or spouse after the loan')),
     _f("home_purchase_within_year", "borrower or spouse bought a home within a year", "flag",
-       "borrower or spouse bought a home within a year of the loan ({value:.0f}); district "
-       "rate {peer:.0%}"),
+       'borrower or spouse bought a home within a year of the loan',
+       zh='借款人或配偶在贷款后一年内购入住房',
+       missing=('无借款人或配偶的房产交易记录',
+                'no property records of the borrower or spouse')),
     _f("appraisal_to_price", "collateral appraisal / its last sale price before the loan",
        "ratio", "collateral appraised at {value:.0%} of its sale price; district median "
-       "{peer:.0%}"),
+       "{peer:.0%}",
+       zh='抵押房产评估价为其成交价的{value:pct}；本区中位数{peer:pct}',
+       missing=('抵押房产贷款前无成交记录，无法比对评估价',
+                'no earlier sale of the collateral to compare the appraisal with')),
     _f("loans_sharing_phone", "other loans whose application gives the same phone", "loans",
-       "{value:.0f} other loans give the same phone; district median {peer:.0f}"),
+       '{value:n} other loans give the same phone; district median {peer:n}',
+       zh='另有{value:n}笔贷款申请留有相同电话；本区中位数{peer:n}笔',
+       missing=('申请中未留电话',
+                'the application gives no phone')),
     _f("loans_sharing_address", "other loans whose application gives the same address",
-       "loans", "{value:.0f} other loans give the same address; district median {peer:.0f}"),
+       "loans", '{value:n} other loans give the same address; district median {peer:n}',
+       zh='另有{value:n}笔贷款申请留有相同地址；本区中位数{peer:n}笔',
+       missing=('申请中未留地址',
+                'the application gives no address')),
     # both ways: licensed brokers bring hundreds of honest loans, a ring's agent a handful and a
     # lone fixer none (measured alone, higher values go with honest loans: ROC AUC 0.12)
     _f("loans_by_agent", "other loans brought by the same agent (big brokers: many honest "
        "ones; a ring's agent: a handful)", "loans",
-       "the agent brought {value:.0f} other loans; district median {peer:.0f}", "both"),
+       'the agent brought {value:n} other loans; district median {peer:n}', "both",
+       zh='同一中介另经手{value:n}笔贷款；本区中位数{peer:n}笔',
+       missing=('申请未经中介',
+                'no agent on the application')),
     _f("officer_flagged_share", "share of the officer's other loans to young or just-bought "
        "companies", "share", "{value:.0%} of this officer's other loans went to new or just-sold "
-       "companies; district median {peer:.0%}"),
+       "companies; district median {peer:.0%}",
+       zh='该信贷员经手的其他贷款中{value:pct}发放给新设或刚转让的企业；本区中位数{peer:pct}',
+       missing=('该信贷员无其他贷款',
+                'the officer has no other loans')),
     _f("borrower_id_invalid", "borrower ID malformed or with a wrong check character", "flag",
-       "borrower ID fails its check character ({value:.0f}); district rate {peer:.0%}"),
+       'borrower ID fails its check character',
+       zh='借款人身份证号码校验位不符',
+       missing=('贷款记录中无借款人身份证号',
+                'no borrower ID on the loan record')),
 )
 
 

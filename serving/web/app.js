@@ -17,7 +17,8 @@ function el(tag, text, cls) {
 }
 
 async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${state.key}`, ...(options.headers || {}) };
+  const headers = { Authorization: `Bearer ${state.key}`, "Accept-Language": LANG,
+    ...(options.headers || {}) };
   if (options.body) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { ...options, headers });
   const text = await response.text();
@@ -25,7 +26,9 @@ async function api(path, options = {}) {
     ? JSON.parse(text) : text;
   if (!response.ok) {
     const fields = (body.detail || []).map((d) => `${d.loc.join(".")}: ${d.msg}`).join("; ");
-    throw new Error(`${response.status} ${body.error || text}${fields ? " (" + fields + ")" : ""}`);
+    // the status in the reader's language first, then the server's own message naming the fault
+    throw new Error(`${response.status} ${t(`error.${response.status}`)}: ${body.error || text}` +
+      `${fields ? " (" + fields + ")" : ""}`);
   }
   return body;
 }
@@ -36,6 +39,7 @@ function filters() {
                             ["status", "f-status"]]) {
     if ($(id).value) params.set(name, $(id).value);
   }
+  if ($("f-overdue").checked) params.set("overdue", "true");
   return params;
 }
 
@@ -56,15 +60,36 @@ async function fillFilters() {
   const health = await fetch("/v1/health").then((r) => r.json());
   const scenarios = [...new Set(health.models.map((m) => m.scenario))];
   const select = $("f-scenario");
-  select.replaceChildren(el("option", "all"));
-  select.firstChild.value = "";
-  scenarios.forEach((s) => select.append(el("option", s)));
+  // one scenario at a time by default: scores of different models do not compare
+  select.replaceChildren(...scenarios.map((s) => {
+    const option = el("option", scenarioName(s));
+    option.value = s;
+    return option;
+  }));
+  const all = el("option", t("f.all"));
+  all.value = "";
+  select.append(all);
   const districts = state.me.district ? [state.me.district] : DISTRICTS;
   const dselect = $("f-district");
   dselect.replaceChildren();
-  if (!state.me.district) { dselect.append(el("option", "all")); dselect.firstChild.value = ""; }
-  districts.forEach((d) => dselect.append(el("option", d)));
+  if (!state.me.district) { dselect.append(el("option", t("f.all"))); dselect.firstChild.value = ""; }
+  districts.forEach((d) => { const o = el("option", districtName(d)); o.value = d; dselect.append(o); });
 }
+
+function reasonText(reason) {
+  return (reason && reason.texts && reason.texts[LANG]) || (reason && reason.text) || "";
+}
+
+function ageDays(lead) {
+  const created = new Date(lead.created_at);
+  return Math.max(0, Math.floor((Date.now() - created.getTime()) / 86400000));
+}
+
+const SORTS = {
+  score: (a, b) => b.score - a.score,
+  probability: (a, b) => (b.probability ?? -1) - (a.probability ?? -1),
+  amount: (a, b) => (b.amount ?? -1) - (a.amount ?? -1),
+};
 
 async function loadLeads() {
   const params = filters();
@@ -72,27 +97,48 @@ async function loadLeads() {
   params.set("page_size", PAGE_SIZE);
   const data = await api(`/v1/leads?${params}`);
   state.total = data.total;
+  const items = [...data.items].sort(SORTS[$("f-sort").value] || SORTS.score);
   const body = $("leads").querySelector("tbody");
   body.replaceChildren();
-  for (const lead of data.items) {
+  for (const lead of items) {
     const row = el("tr");
     row.dataset.leadId = lead.id;
-    const status = el("span", lead.status, `status status-${lead.status}`);
-    const deadline = el("td", lead.deadline || "", lead.overdue ? "overdue" : "");
-    row.append(el("td", lead.rank), el("td", lead.scenario), el("td", lead.entity_id),
-      el("td", lead.district), el("td", Number(lead.score).toFixed(3)));
+    row.tabIndex = -1;
+    const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
+    const entity = el("td", lead.entity_name || lead.entity_id);
+    if (lead.entity_name) entity.title = lead.entity_id;
+    const status = el("span", t(`status.${lead.status}`), `status status-${lead.status}`);
     const statusCell = el("td");
     statusCell.append(status);
-    row.append(statusCell, deadline, el("td", `v${lead.model_version}`));
+    const deadline = el("td", lead.deadline || "", lead.overdue ? "overdue" : "");
+    if (lead.overdue) {
+      row.classList.add("is-overdue");
+      deadline.append(el("span", ` ${t("overdue", { n: lead.days_overdue })}`, "overdue-tag"));
+    }
+    row.append(el("td", lead.rank), entity, el("td", scenarioName(lead.scenario)),
+      el("td", reasonText(reasons[0]), "reason"),
+      el("td", lead.amount == null ? "-" : money(lead.amount), "num"),
+      el("td", lead.probability == null ? "-" : `${Math.round(lead.probability * 100)}%`, "num"),
+      el("td", t("age.days", { n: ageDays(lead) }), "num"), statusCell, deadline,
+      el("td", districtName(lead.district)));
     row.addEventListener("click", () => openLead(lead.id));
     if (state.lead && state.lead.lead.id === lead.id) row.classList.add("selected");
     body.append(row);
   }
   const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
-  $("list-summary").textContent = `${state.total} lead(s)`;
-  $("page-text").textContent = `page ${state.page} of ${pages}`;
+  $("list-summary").textContent = t("list.summary", { n: state.total });
+  $("page-text").textContent = t("list.page", { page: state.page, pages });
   $("prev").disabled = state.page <= 1;
   $("next").disabled = state.page >= pages;
+}
+
+function moveSelection(step) {
+  const rows = [...document.querySelectorAll("#leads tbody tr")];
+  if (!rows.length) return;
+  const current = rows.findIndex((r) => r.classList.contains("cursor"));
+  const next = Math.min(rows.length - 1, Math.max(0, current + step));
+  rows.forEach((r, i) => r.classList.toggle("cursor", i === next));
+  rows[next].focus();
 }
 
 function drawChart(reasons) {
@@ -108,9 +154,10 @@ function drawChart(reasons) {
     const label = document.createElementNS(ns, "text");
     label.setAttribute("x", 0);
     label.setAttribute("y", y + 16);
-    label.textContent = reason.feature.length > 38 ? reason.feature.slice(0, 37) + "…" : reason.feature;
+    const sentence = reasonText(reason) || reason.feature;
+    label.textContent = sentence.length > 24 ? sentence.slice(0, 23) + "…" : sentence;
     const tip = document.createElementNS(ns, "title");
-    tip.textContent = reason.text || reason.feature;
+    tip.textContent = sentence;
     label.append(tip);
     const bar = document.createElementNS(ns, "rect");
     const length = Math.abs(values[i]) * scale;
@@ -132,10 +179,10 @@ function evidenceTables(evidence) {
   const box = $("d-evidence");
   box.replaceChildren();
   const names = Object.keys(evidence || {});
-  if (!names.length) box.append(el("p", "No source records found for this entity."));
+  if (!names.length) box.append(el("p", t("evidence.none")));
   for (const name of names) {
     const { count, rows } = evidence[name];
-    box.append(el("h4", `${name} (${count} record${count === 1 ? "" : "s"})`));
+    box.append(el("h4", t("evidence.count", { name, count })));
     const table = el("table", null, "evidence-table");
     const columns = Object.keys(rows[0] || {});
     const head = el("tr");
@@ -143,11 +190,17 @@ function evidenceTables(evidence) {
     table.append(head);
     rows.slice(0, 10).forEach((r) => {
       const tr = el("tr");
-      columns.forEach((c) => tr.append(el("td", r[c] ?? "")));
+      columns.forEach((c) => tr.append(el("td", asDate(r[c]))));
       table.append(tr);
     });
     box.append(table);
   }
+}
+
+function asDate(value) {
+  // dates as people write them: 2025-06-01, not 2025-06-01T00:00:00
+  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T00:00:00/.test(value)) return value.slice(0, 10);
+  return value ?? "";
 }
 
 async function openLead(id) {
@@ -155,13 +208,16 @@ async function openLead(id) {
   state.lead = detail;
   const lead = detail.lead;
   $("detail-panel").hidden = false;
-  $("d-title").textContent = `Lead ${lead.id}: ${lead.entity_id}`;
-  $("d-meta").textContent = `${lead.scenario} · ${lead.district} · score ` +
-    `${Number(lead.score).toFixed(3)} · rank ${lead.rank} · model ${lead.model_name} ` +
-    `v${lead.model_version} · status ${lead.status}` + (lead.overdue ? " · OVERDUE" : "");
+  const entity = detail.entity_name ? `${detail.entity_name}（${lead.entity_id}）` : lead.entity_id;
+  $("d-title").textContent = t("detail.title", { id: lead.id, entity });
+  $("d-meta").textContent = t("detail.meta", { scenario: scenarioName(lead.scenario),
+    district: districtName(lead.district), score: Number(lead.score).toFixed(3), rank: lead.rank,
+    model: lead.model_name, version: lead.model_version, status: t(`status.${lead.status}`) }) +
+    (lead.overdue ? ` · ${t("overdue", { n: lead.days_overdue })}` : "");
+  $("handover-page").dataset.leadId = lead.id;
   const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
   drawChart(reasons);
-  $("d-reasons").replaceChildren(...reasons.map((r) => el("li", r.text || r.feature)));
+  $("d-reasons").replaceChildren(...reasons.map((r) => el("li", reasonText(r) || r.feature)));
   evidenceTables(detail.evidence);
   $("d-history").replaceChildren(...detail.history.map((h) =>
     el("li", `${h.at.slice(0, 16)} ${h.from_status || "-"} → ${h.to_status} by ${h.actor}` +
@@ -170,7 +226,8 @@ async function openLead(id) {
   $("start-form").hidden = lead.status !== "dispatched";
   $("outcome-form").hidden = lead.status !== "verifying";
   $("action-message").textContent = detail.outcome
-    ? `Outcome: ${detail.outcome.outcome}, recovered ${detail.outcome.amount_recovered}` : "";
+    ? t("outcome.shown", { outcome: t(`status.${detail.outcome.outcome}`),
+      amount: money(detail.outcome.amount_recovered) }) : "";
   document.querySelectorAll("#leads tbody tr").forEach((tr) =>
     tr.classList.toggle("selected", Number(tr.dataset.leadId) === lead.id));
 }
@@ -197,7 +254,7 @@ $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("login-error").textContent = "";
   try { await login($("key").value.trim()); } catch (error) {
-    $("login-error").textContent = `Login failed: ${error.message}`;
+    $("login-error").textContent = t("login.failed", { error: error.message });
   }
 });
 $("logout").addEventListener("click", () => { sessionStorage.removeItem("apiKey"); location.reload(); });
@@ -215,14 +272,54 @@ $("export").addEventListener("click", async (event) => {
 });
 $("assign-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  act("assign", formData(e.target), "Dispatched.");
+  act("assign", formData(e.target), t("msg.dispatched"));
 });
-$("start-form").addEventListener("submit", (e) => { e.preventDefault(); act("start", {}, "Verification started."); });
+$("start-form").addEventListener("submit", (e) => { e.preventDefault(); act("start", {}, t("msg.started")); });
 $("outcome-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const data = formData(e.target);
   data.amount_recovered = Number(data.amount_recovered || 0);
-  act("outcome", data, "Outcome recorded.");
+  act("outcome", data, t("msg.recorded"));
 });
 
+async function downloadHandover(id, format) {
+  const response = await fetch(`/v1/leads/${id}/handover.${format}?lang=${LANG}`,
+    { headers: { Authorization: `Bearer ${state.key}` } });
+  if (!response.ok) {
+    $("action-message").textContent = `${response.status} ${await response.text()}`;
+    return;
+  }
+  const link = el("a");
+  link.href = URL.createObjectURL(await response.blob());
+  if (format === "pdf") link.download = `handover-${id}.pdf`; else link.target = "_blank";
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+$("handover-pdf").addEventListener("click", () => downloadHandover(state.lead.lead.id, "pdf"));
+$("handover-page").addEventListener("click", (event) => {
+  event.preventDefault();
+  downloadHandover(state.lead.lead.id, "html");
+});
+$("lang").addEventListener("change", async (event) => {
+  setLanguage(event.target.value);
+  if (state.me) {
+    await fillFilters();
+    await loadLeads();
+    if (state.lead) await openLead(state.lead.lead.id);
+  }
+});
+$("leads").addEventListener("keydown", (event) => {
+  if (["ArrowDown", "j"].includes(event.key)) { event.preventDefault(); moveSelection(1); }
+  if (["ArrowUp", "k"].includes(event.key)) { event.preventDefault(); moveSelection(-1); }
+  if (event.key === "Enter") {
+    const row = document.querySelector("#leads tbody tr.cursor");
+    if (row) openLead(Number(row.dataset.leadId));
+  }
+});
+$("f-sort").addEventListener("change", () => loadLeads());
+
+$("lang").value = LANG;
+translatePage();
 if (state.key) login(state.key).catch(() => sessionStorage.removeItem("apiKey"));
