@@ -6,9 +6,10 @@ runs in a fresh child process reporting its own peak resident set (``ru_maxrss``
 so one import's memory is not hidden by another's. Rows per second count every row read across
 the four files; the CSV/Excel split is per source from the import report.
 
-Panel: the ``card_daily`` example with ``Cadence("day", window=14, delay=7, horizon=9)``
-(14 + 2 x 7 + 9 - 1 = 30 daily snapshots), seconds per training stage from the train job's
-own timings.
+Panel: the ``card_daily`` example with ``Cadence("day", window=9, delay=7, horizon=8)``
+(judged periods end ``delay`` before the as-of date and each trains on a window ending ``delay``
+before it: 8 + 2 x 7 + 9 - 1 = 30 daily snapshots), seconds per training stage from the train
+job's own timings.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _panel_case(work: Path, quick: bool) -> dict:
     make["write"](folder, make["exports"](cards, days, 5))
     text = (ROOT / "examples" / "card_daily" / "model.py").read_text(encoding="utf-8")
     text = text.replace('cadence=Cadence("day", window=7, delay=7, horizon=7)',
-                        'cadence=Cadence("day", window=14, delay=7, horizon=9)')
+                        'cadence=Cadence("day", window=9, delay=7, horizon=8)')
     (folder / "model.py").write_text(text, encoding="utf-8")
     from pool import discovery
     from training.train import run
