@@ -35,7 +35,8 @@ ID_COLUMNS: tuple[str, ...] = ("entity_id", "district")
 class FeatureSpec:
     """One declared feature.
 
-    ``reason_template`` (English) and ``reasons`` (templates per language, e.g. ``{"zh": ...}``)
+    ``reason_template`` (the model's own wording; English for the built-ins) and ``reasons``
+    (templates per language, e.g. ``{"zh": ...}``, which win for their language)
     are ``str.format`` templates with the fields ``value`` (this entity's value) and ``peer``
     (the peer-group median, when ``peer_group`` is set), formatted for people by
     ``features.wording`` (``{value:yuan}``, ``{value:pct}``, ``{value:n}`` or Python's specs),
@@ -79,13 +80,11 @@ class FeatureSpec:
                              "(numerator, denominator)")
 
     def template(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        """The reason template in ``lang`` (English: ``reason_template`` unless overridden)."""
+        """The reason template in ``lang``: the declared one for that language, else the
+        model's own ``reason_template`` (an office writing only one wording, in its own
+        language, gets that wording everywhere rather than a reason refused)."""
         check_language(lang)
-        if lang in self.reasons:
-            return self.reasons[lang]
-        if lang == "en":
-            return self.reason_template
-        raise KeyError(f"feature {self.name!r} declares no {lang!r} reason template")
+        return self.reasons.get(lang, self.reason_template)
 
     def missing_text(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """What a missing value says: the declared wording, else a plain "not on record"."""

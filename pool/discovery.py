@@ -12,7 +12,8 @@ commas of
 
 The built-in models (the ``models`` package beside this one) are always found first; set
 ``SUPERVISION_MODELS`` to add an office's own. A name declared twice is refused, naming both
-places. Nothing is imported until a model is asked for, and discovery happens once per setting
+places. Importing this module imports no model; the first question (``names``, ``get``) imports
+every listed one, once per setting
 value (``reset()`` forgets it, for tests).
 
 This module sits at the bottom layer on purpose: it only imports modules and collects objects,
