@@ -11,7 +11,13 @@ simply never looked at. How the scorer copes (the evidence is in the README, sec
   (``unlabelled_weight``): with biased labels this keeps the model from learning "not flagged by
   the old rule" as "honest" while still letting it see what ordinary entities look like;
 * the final ranking blends the model's rank with the detector's rank (``detector_blend``), so
-  frauds unlike any labelled one still surface;
+  frauds unlike any labelled one still surface. With ``"auto"`` the detector's weight is
+  *learnt from the labels*: it starts at the prior ``BLEND_PRIOR / (BLEND_PRIOR + cases)`` and is
+  scaled by how well the detector ranks the labelled rows (its AUC there, shrunk towards
+  ``AUC_PRIOR`` with few cases), down to zero at chance and negative (the detector's rank
+  flipped) where it is inverted. The detector never sees the labels, so its AUC on them is an
+  out-of-sample figure without refitting. Its score stays a booster feature: trees are blind to
+  the sign of a feature, so an inverted detector is as usable a split there as a good one;
 * **probability**: ``predict_proba`` is calibrated (isotonic with enough labelled rows, else
   Platt) on out-of-fold scores of the labelled rows: P(verification ends in a case).
 """
@@ -30,6 +36,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from training.detectors import default_detector, ecdf_scale, inf_as_nan
 
 BLEND_PRIOR = 10.0  # labelled cases at which model and detector weigh equally ("auto" blend)
+AUC_PRIOR = 0.75  # what a detector's AUC is taken to be before any label says otherwise
+AUC_PRIOR_CASES = 10.0  # pseudo-cases behind AUC_PRIOR when shrinking the measured AUC
+MAX_TRUST = 2.0  # a perfect detector at most doubles its prior weight
 MIN_ISOTONIC = 200  # labelled rows needed before isotonic calibration beats Platt scaling
 
 
@@ -45,6 +54,24 @@ def check_outcomes(y, n_rows: int) -> np.ndarray:
     return y
 
 
+def detector_label_auc(scores: np.ndarray, y: np.ndarray) -> float:
+    """AUC of unsupervised ``scores`` on the labelled rows of ``y`` (1 / 0 / NaN).
+
+    Cases against verified non-cases; with cases only (ADBench's setting, or a model whose
+    leads were all confirmed) cases against the unlabelled rows, which are mostly honest.
+    NaN when there is no case or nothing to contrast them with.
+    """
+    from scipy.stats import rankdata
+
+    positive = y == 1
+    negative = y == 0 if (y == 0).any() else np.isnan(y)
+    n_pos, n_neg = int(positive.sum()), int(negative.sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(np.concatenate([scores[positive], scores[negative]]))
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 class LeadScorer(ClassifierMixin, BaseEstimator):
     """LightGBM on verified outcomes + the unsupervised detector; higher = more suspicious.
 
@@ -56,8 +83,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         Give LightGBM the detector's score as an extra feature.
     detector_blend : float in [0, 1] or "auto"
         Weight of the detector's rank in the final score (0: the model's rank only). "auto":
-        ``BLEND_PRIOR / (BLEND_PRIOR + number of labelled cases)``: trust the model more as
-        confirmed cases accumulate.
+        ``BLEND_PRIOR / (BLEND_PRIOR + cases)`` (trust the model more as confirmed cases
+        accumulate) times the detector's learnt trust (see ``detector_weight_``), in [-1, 1].
     unlabelled_weight : float
         Total weight of all unlabelled rows as negatives, relative to the labelled rows' total
         (0 ignores them: then labels of both classes are needed).
@@ -69,6 +96,13 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     detector_prefit : bool
         The given ``detector`` is already fitted on these rows: use it as is (saves its cost
         when several scorers share one detector, as in the selection experiments).
+    directions : mapping, sequence or None
+        Declared suspicious side per feature, passed to ``default_detector`` when ``detector``
+        is None (see ``training.detectors.direction_signs``).
+
+    Fitted attributes include ``detector_auc_`` (the detector's AUC on the labelled rows: cases
+    vs verified non-cases, or vs unlabelled rows when no non-case is labelled; NaN without
+    labels) and ``detector_weight_`` (its weight in the final score; negative = flipped).
     """
 
     def __init__(
@@ -84,8 +118,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         cv: int = 5,
         random_state: int | None = None,
         detector_prefit: bool = False,
+        directions=None,
     ) -> None:
         self.detector = detector
+        self.directions = directions
         self.detector_prefit = detector_prefit
         self.use_detector_feature = use_detector_feature
         self.detector_blend = detector_blend
@@ -107,13 +143,16 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         if self.detector_prefit and self.detector is not None:
             self.detector_ = self.detector
         else:
-            detector = self.detector if self.detector is not None else default_detector()
+            detector = (self.detector if self.detector is not None
+                        else default_detector(directions=self.directions))
             self.detector_ = clone(detector).set_params(random_state=seed).fit(X)
         self.detector_reference_ = np.asarray(self.detector_.decision_scores_, dtype=np.float64)
         self.classes_ = np.array([0, 1])
         labelled = ~np.isnan(y)
         self.n_labelled_ = int(labelled.sum())
         self.n_positive_ = int(np.nansum(y))
+        self.detector_auc_ = detector_label_auc(self.detector_reference_, y)
+        self.detector_weight_ = self._detector_weight()
         rows, targets, weights = self._training_rows(y)
         self.mode_ = "detector" if rows is None else "supervised"
         self.booster_ = None
@@ -215,23 +254,36 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         if raw is None:
             return det_rank
         model_rank = ecdf_scale(self.model_reference_, raw)
-        blend = self.blend_weight_
-        return (1 - blend) * model_rank + blend * det_rank
+        weight = self.detector_weight_
+        if weight < 0:  # an inverted detector: its flipped rank carries the signal
+            det_rank = 1.0 - np.minimum(det_rank, 1.0)
+        return (1 - abs(weight)) * model_rank + abs(weight) * det_rank
 
     def _probability(self, raw: np.ndarray) -> np.ndarray:
         if isinstance(self.calibrator_, IsotonicRegression):
             return self.calibrator_.predict(raw)
         return self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
 
+    def _detector_weight(self) -> float:
+        """The detector's weight in the final score (see ``detector_blend``); < 0 = flipped."""
+        if self.detector_blend == "auto":
+            prior = BLEND_PRIOR / (BLEND_PRIOR + self.n_positive_)
+            if np.isnan(self.detector_auc_):
+                return prior
+            cases = self.n_positive_
+            shrunk = ((cases * self.detector_auc_ + AUC_PRIOR_CASES * AUC_PRIOR)
+                      / (cases + AUC_PRIOR_CASES))
+            trust = float(np.clip((shrunk - 0.5) / (AUC_PRIOR - 0.5), -MAX_TRUST, MAX_TRUST))
+            return float(np.clip(prior * trust, -1.0, 1.0))
+        if isinstance(self.detector_blend, str) or not 0 <= float(self.detector_blend) <= 1:
+            raise ValueError(f"detector_blend must be in [0, 1] or 'auto', got {self.detector_blend!r}")
+        return float(self.detector_blend)
+
     @property
     def blend_weight_(self) -> float:
-        """The detector's weight in the final score, as fitted (see ``detector_blend``)."""
+        """The detector's weight in the final score, as fitted (alias of ``detector_weight_``)."""
         check_is_fitted(self, "detector_")
-        if self.detector_blend == "auto":
-            return BLEND_PRIOR / (BLEND_PRIOR + self.n_positive_)
-        if not 0 <= float(self.detector_blend) <= 1:
-            raise ValueError(f"detector_blend must be in [0, 1] or 'auto', got {self.detector_blend}")
-        return float(self.detector_blend)
+        return self.detector_weight_
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated [P(no case), P(case)] per row; needs labelled outcomes to calibrate on."""
@@ -263,6 +315,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def default_scorer(random_state: int | None = None) -> LeadScorer:
-    """The project's scorer (unfitted), with the settings the README's evidence supports."""
-    return LeadScorer(random_state=random_state)
+def default_scorer(random_state: int | None = None, directions=None) -> LeadScorer:
+    """The project's scorer (unfitted), with the settings the README's evidence supports.
+
+    ``directions``: the declared suspicious side per feature, for its default detector.
+    """
+    return LeadScorer(random_state=random_state, directions=directions)
