@@ -170,27 +170,69 @@ def partial_labels(y_train: np.ndarray, share: float, seed: int) -> np.ndarray:
     return y
 
 
-def supervised_methods() -> dict[str, Callable[[int], object]]:
-    """The project's scorer and plain LightGBM (unlabelled = 0, as ADBench's LGB row)."""
+SUPERVISED_PEERS = ("LGB_unlabelled_as_0", "XGB_unlabelled_as_0", "CatB_unlabelled_as_0", "XGBOD")
+
+
+def supervised_methods(peers: Sequence[str] = SUPERVISED_PEERS) -> dict[str, Callable[[int], object]]:
+    """The project's scorer and the paper's supervised peers, in the same run.
+
+    Every peer sees the same partial labels with NaN taken as 0 (ADBench's setting for its
+    supervised rows): plain LightGBM, XGBoost and CatBoost with their default settings, and
+    PyOD's XGBOD (XGBoost on the features plus unsupervised detectors' scores).
+    """
     from training.scorers import default_scorer
 
-    return {"default_scorer": lambda seed: default_scorer(random_state=seed),
-            "LGB_unlabelled_as_0": lambda seed: _PlainLGB(seed)}
+    factories: dict[str, Callable[[int], object]] = {
+        "LGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("lgb", seed),
+        "XGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("xgb", seed),
+        "CatB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("catboost", seed),
+        "XGBOD": lambda seed: _UnlabelledAsZero("xgbod", seed),
+    }
+    unknown = sorted(set(peers) - set(factories))
+    if unknown:
+        raise ValueError(f"unknown supervised peers {unknown}; known: {sorted(factories)}")
+    return {"default_scorer": lambda seed: default_scorer(random_state=seed)} | {
+        name: factories[name] for name in peers}
 
 
-class _PlainLGB:
-    """LightGBM with default settings, NaN labels taken as 0: ADBench's fully supervised LGB."""
+class _UnlabelledAsZero:
+    """A supervised peer with its default settings, NaN labels taken as 0 (ADBench's rows)."""
 
-    def __init__(self, seed: int) -> None:
-        import lightgbm as lgb
+    def __init__(self, kind: str, seed: int) -> None:
+        if kind == "lgb":
+            import lightgbm as lgb
 
-        self.model = lgb.LGBMClassifier(random_state=seed, verbose=-1, n_jobs=1)
+            self.model = lgb.LGBMClassifier(random_state=seed, verbose=-1, n_jobs=1)
+        elif kind == "xgb":
+            import xgboost as xgb
+
+            self.model = xgb.XGBClassifier(random_state=seed, n_jobs=1, verbosity=0)
+        elif kind == "catboost":
+            from catboost import CatBoostClassifier
+
+            self.model = CatBoostClassifier(random_seed=seed, thread_count=1, verbose=False,
+                                            allow_writing_files=False)
+        elif kind == "xgbod":
+            from pyod.models.xgbod import XGBOD
+
+            self.model = XGBOD(random_state=seed, n_jobs=1)
+        else:
+            raise ValueError(f"unknown peer kind {kind!r}")
+        self.kind = kind
 
     def fit(self, X, y):
-        self.model.fit(X, np.nan_to_num(y, nan=0.0))
+        y = np.nan_to_num(np.asarray(y, dtype=np.float64), nan=0.0).astype(int)
+        if self.kind == "xgbod":  # PyOD's detectors need scaled, finite input
+            from sklearn.preprocessing import StandardScaler
+
+            self.scaler = StandardScaler().fit(X)
+            X = self.scaler.transform(X)
+        self.model.fit(X, y)
         return self
 
     def decision_function(self, X):
+        if self.kind == "xgbod":
+            return self.model.decision_function(self.scaler.transform(X))
         return self.model.predict_proba(X)[:, 1]
 
 
