@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from training.detectors import default_detector, ecdf_scale, inf_as_nan
+from training.detectors import default_detector, direction_signs, ecdf_scale, inf_as_nan
 
 BLEND_PRIOR = 10.0  # labelled cases at which model and detector weigh equally ("auto" blend)
 AUC_PRIOR = 0.75  # what a detector's AUC is taken to be before any label says otherwise
@@ -144,7 +144,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             self.detector_ = self.detector
         else:
             detector = (self.detector if self.detector is not None
-                        else default_detector(directions=self.directions))
+                        else default_detector(directions=self._column_directions(X.shape[1])))
             self.detector_ = clone(detector).set_params(random_state=seed).fit(X)
         self.detector_reference_ = np.asarray(self.detector_.decision_scores_, dtype=np.float64)
         self.classes_ = np.array([0, 1])
@@ -163,6 +163,13 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             self.model_reference_ = self.booster_.predict(F, raw_score=True)
             self.calibrator_ = self._fit_calibrator(F, y, rows, targets, weights, seed)
         return self
+
+    def _column_directions(self, n_columns: int) -> list[str] | None:
+        """``directions`` as one entry per column: the detector is fitted on the bare array."""
+        signs = direction_signs(self.directions, n_columns, getattr(self, "feature_names_in_", None))
+        if signs is None:
+            return None
+        return [{1: "high", -1: "low", 0: "both"}[int(v)] for v in signs]
 
     def _training_rows(self, y: np.ndarray):
         """Rows, 0/1 targets and weights LightGBM learns from, or (None,)*3 if it cannot learn."""
