@@ -16,7 +16,10 @@ simply never looked at. How the scorer copes (the evidence is in the README, sec
   scaled by how well the detector ranks the labelled rows (its AUC there, shrunk towards
   ``AUC_PRIOR`` with few cases), down to zero at chance and negative (the detector's rank
   flipped) where it is inverted. The detector never sees the labels, so its AUC on them is an
-  out-of-sample figure without refitting. Its score stays a booster feature: trees are blind to
+  out-of-sample figure without refitting. That weight is then averaged (it counts
+  ``BLEND_PRIOR`` cases, the labelled ones the rest) with the weight whose blend of out-of-fold
+  model scores and detector ranks best ranks the labelled cases: where the model alone is far
+  better, the detector stops diluting the top of the list. Its score stays a booster feature: trees are blind to
   the sign of a feature, so an inverted detector is as usable a split there as a good one;
 * **probability**: ``predict_proba`` is calibrated (isotonic with enough labelled rows, else
   Platt) on out-of-fold scores of the labelled rows: P(verification ends in a case).
@@ -39,6 +42,8 @@ BLEND_PRIOR = 10.0  # labelled cases at which model and detector weigh equally (
 AUC_PRIOR = 0.75  # what a detector's AUC is taken to be before any label says otherwise
 AUC_PRIOR_CASES = 10.0  # pseudo-cases behind AUC_PRIOR when shrinking the measured AUC
 MAX_TRUST = 2.0  # a perfect detector at most doubles its prior weight
+BLEND_FOLDS = 3  # folds of the out-of-fold model scores the blend weight is chosen on
+BLEND_GRID = np.round(np.linspace(-1.0, 1.0, 21), 2)  # candidate detector weights (< 0: flipped)
 MIN_ISOTONIC = 200  # labelled rows needed before isotonic calibration beats Platt scaling
 
 
@@ -100,7 +105,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         Declared suspicious side per feature, passed to ``default_detector`` when ``detector``
         is None (see ``training.detectors.direction_signs``).
 
-    Fitted attributes include ``detector_auc_`` (the detector's AUC on the labelled rows: cases
+    Fitted attributes include ``model_auc_`` (the booster's out-of-fold AUC on the same rows,
+    when the blend weight was learnt from folds), ``detector_auc_`` (the detector's AUC on the labelled rows: cases
     vs verified non-cases, or vs unlabelled rows when no non-case is labelled; NaN without
     labels) and ``detector_weight_`` (its weight in the final score; negative = flipped).
     """
@@ -162,6 +168,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             self.booster_ = self._fit_booster(F[rows], targets, weights, seed)
             self.model_reference_ = self.booster_.predict(F, raw_score=True)
             self.calibrator_ = self._fit_calibrator(F, y, rows, targets, weights, seed)
+            if self.detector_blend == "auto":
+                self.detector_weight_ = self._learnt_weight(F, y, rows, targets, weights, seed)
         return self
 
     def _column_directions(self, n_columns: int) -> list[str] | None:
@@ -270,6 +278,46 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         if isinstance(self.calibrator_, IsotonicRegression):
             return self.calibrator_.predict(raw)
         return self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
+
+    def _learnt_weight(self, F, y, rows, targets, weights, seed: int) -> float:
+        """Detector weight chosen on out-of-fold model scores, shrunk to the AUC rule's weight.
+
+        Why both: the AUC rule (``_detector_weight``) knows only the detector; where the model
+        alone ranks the labelled cases far better (dense labelled clusters) a heavy detector
+        weight dilutes the top of the list. Here every row of ``rows`` (unlabelled rows too,
+        as they are the contrast when only cases are labelled) gets a score from a booster that
+        did not see it; each weight of ``BLEND_GRID`` is scored by the mean of AUC and average
+        precision of the blend on the labelled cases vs the contrast rows, and the best one is
+        averaged with the AUC rule's weight, the latter counting ``BLEND_PRIOR`` cases.
+        """
+        from sklearn.metrics import average_precision_score, roc_auc_score
+
+        rule = self.detector_weight_
+        positive = targets == 1
+        contrast = (targets == 0) & (~np.isnan(y[rows]) if (y == 0).any() else True)
+        n_splits = int(min(BLEND_FOLDS, positive.sum()))
+        if n_splits < 2 or not contrast.any():
+            return rule
+        oof = np.full(len(rows), np.nan)
+        for train_i, test_i in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(
+                rows, targets):
+            booster = self._fit_booster(F[rows[train_i]], targets[train_i], weights[train_i], seed)
+            oof[test_i] = booster.predict(F[rows[test_i]], raw_score=True)
+        judged = positive | contrast
+        truth = positive[judged].astype(int)
+        model_rank = ecdf_scale(oof[judged], oof[judged])
+        det_rank = np.minimum(ecdf_scale(self.detector_reference_, self.detector_reference_[rows]), 1.0)[judged]
+        self.model_auc_ = float(roc_auc_score(truth, model_rank))
+        quality = []
+        for w in BLEND_GRID:
+            d = det_rank if w >= 0 else 1.0 - det_rank
+            blend = (1 - abs(w)) * model_rank + abs(w) * d
+            quality.append(roc_auc_score(truth, blend) + average_precision_score(truth, blend))
+        quality = np.round(quality, 6)
+        tied = BLEND_GRID[quality == quality.max()]
+        best = float(tied[np.argmin(np.abs(tied - rule))])  # ties: the one nearest the rule
+        cases = self.n_positive_
+        return float((cases * best + BLEND_PRIOR * rule) / (cases + BLEND_PRIOR))
 
     def _detector_weight(self) -> float:
         """The detector's weight in the final score (see ``detector_blend``); < 0 = flipped."""
