@@ -164,8 +164,9 @@ class TailProbabilities:
             right[:, j] = n - np.searchsorted(col, Z[:, j], side="left")
         neg_log_left = -np.log((left + 1) / (n + 1))
         neg_log_right = -np.log((right + 1) / (n + 1))
-        if self.one_sided is not None and np.any(self.one_sided):
-            neg_log_left = np.where(self.one_sided, neg_log_right, neg_log_left)
+        one_sided = getattr(self, "one_sided", None)  # members pickled before directions: None
+        if one_sided is not None and np.any(one_sided):
+            neg_log_left = np.where(one_sided, neg_log_right, neg_log_left)
         auto = np.where(self.right_skewed_, neg_log_right, neg_log_left)
         return np.max([neg_log_left.sum(1), neg_log_right.sum(1), auto.sum(1)], axis=0)
 

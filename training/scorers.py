@@ -271,7 +271,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         if raw is None:
             return det_rank
         model_rank = ecdf_scale(self.model_reference_, raw)
-        weight = self.detector_weight_
+        weight = getattr(self, "detector_weight_", None)
+        if weight is None:  # a scorer pickled before the weight was learnt: its fixed rule
+            weight = (BLEND_PRIOR / (BLEND_PRIOR + self.n_positive_)
+                      if self.detector_blend == "auto" else float(self.detector_blend))
         if weight < 0:  # an inverted detector: its flipped rank carries the signal
             det_rank = 1.0 - np.minimum(det_rank, 1.0)
         return (1 - abs(weight)) * model_rank + abs(weight) * det_rank
