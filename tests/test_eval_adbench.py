@@ -39,6 +39,24 @@ def test_quick_adbench_side_by_side():
     semi = tables["labels10pct"]
     assert semi.loc["Stamps", "aucroc:default_scorer"] > 0.7
     assert "paper_aucroc:LGB" in semi.columns
+    for peer in adbench.SUPERVISED_PEERS:  # the paper's peers run in the same run
+        assert 0.0 <= semi.loc["Stamps", f"aucroc:{peer}"] <= 1.0
+
+
+def test_below_peer_flags_only_sets_more_than_the_margin_below():
+    import pandas as pd
+
+    table = pd.DataFrame({"aucroc:default_scorer": [0.60, 0.80, 0.70],
+                          "aucroc:LGB_unlabelled_as_0": [0.70, 0.82, 0.70]},
+                         index=["a", "b", "MEAN"])
+    flagged = adbench.below_peer(table)
+    assert list(flagged.index) == ["a"]
+    assert flagged.loc["a", "gap"] == pytest.approx(-0.10)
+
+
+def test_unknown_peer_is_named():
+    with pytest.raises(ValueError, match="nope"):
+        adbench.supervised_methods(["nope"])
 
 
 def test_quick_odds_side_by_side():

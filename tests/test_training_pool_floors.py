@@ -43,6 +43,15 @@ def test_unlabelled_as_weak_negatives_corrects_for_rule_biased_labels(fuel_full)
     assert fuel_full["scorer_default_ap"] > fuel_full["scorer_labelled_only_ap"] + 0.01
 
 
+def test_declared_directions_lift_the_detector(fuel):
+    """Measured (same command, after directions): detector AUC 0.937 / precision@30 0.67 with
+    the declared directions vs 0.845 / 0.20 undeclared; scorer AP 0.852 (0.823 before)."""
+    assert fuel["detector_auc"] >= 0.9
+    assert fuel["detector_p@30"] >= 0.5
+    assert fuel["detector_auc"] > fuel["detector_undeclared_auc"] + 0.05
+    assert fuel["detector_p@30"] > fuel["detector_undeclared_p@30"] + 0.2
+
+
 def test_detector_alone_still_ranks_better_than_chance(fuel):
     base_rate = fuel["frauds"] / fuel["entities"]
     assert fuel["detector_auc"] >= 0.8

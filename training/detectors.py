@@ -5,13 +5,18 @@ validation and feature names, NaN / infinite values, constant columns and mixed 
 :class:`training.preprocess.RobustPreprocessor`), the fitted check, and the sign of the score.
 Subclasses only implement ``_fit_scores(Z, seed)`` and ``_score(Z)`` on clean, scaled arrays.
 
+Declared directions (``directions``: "high", "low" or "both" per feature, as every
+``FeatureSpec`` declares) are turned into one-sided columns by the preprocessor, so every member
+(forest, distances, tails) sees the same oriented view: low bid dispersion can look suspicious
+while high dispersion looks ordinary. Without a declaration every column is two-sided.
+
 :func:`default_detector` returns the ensemble chosen from evidence on the shared ADBench
 datasets (see ``training.detector_selection`` and the README section "Detector ensemble").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -36,22 +41,68 @@ def inf_as_nan(X):
     return X
 
 
+DIRECTION_SIGNS = {"high": 1, "low": -1, "both": 0}
+
+
+def direction_signs(directions, n_columns: int, names) -> np.ndarray | None:
+    """Declared directions as one sign per column (1 high, -1 low, 0 both), or None if undeclared.
+
+    ``directions`` is a mapping ``{feature name: "high"|"low"|"both"}`` (a column it does not
+    name is "both"; a name that is not a column is an error, since it means the declaration and
+    the table disagree), or a sequence aligned with the columns for arrays without names.
+    """
+    if directions is None:
+        return None
+    if isinstance(directions, Mapping):
+        if names is None:
+            raise ValueError("directions is a mapping of feature names but X has no column names; "
+                             "pass a DataFrame or a sequence with one direction per column")
+        unknown = sorted(set(map(str, directions)) - set(map(str, names)))
+        if unknown:
+            raise ValueError(f"directions names features that are not columns of X: {unknown}")
+        named = {str(k): v for k, v in directions.items()}
+        values = [named.get(str(name), "both") for name in names]
+    elif isinstance(directions, str):
+        raise ValueError("directions must be a mapping or a sequence of directions, not a string")
+    else:
+        values = list(directions)
+        if len(values) != n_columns:
+            raise ValueError(f"directions has {len(values)} entries but X has {n_columns} columns")
+    bad = [(i, v) for i, v in enumerate(values) if v not in DIRECTION_SIGNS]
+    if bad:
+        col = names[bad[0][0]] if names is not None else bad[0][0]
+        raise ValueError(f"direction of feature {col!r} must be 'high', 'low' or 'both'; "
+                         f"got {bad[0][1]!r}")
+    return np.array([DIRECTION_SIGNS[v] for v in values], dtype=int)
+
+
 class BaseDetector(BaseEstimator):
     """Shared contract of every detector: ``fit(X)`` then ``decision_function(X)``.
 
     ``decision_function`` returns one float per row, higher = more suspicious, finite for any
     finite-or-missing input. ``decision_scores_`` holds the training rows' scores.
+    ``directions`` (see :func:`direction_signs`) makes declared one-sided features one-sided.
     """
 
-    def __init__(self, add_indicator: bool = True, random_state: int | None = None) -> None:
+    #: one-sided columns reach ``_fit_scores`` cut at the median (False: oriented, uncut)
+    _cut_one_sided = True
+
+    def __init__(self, add_indicator: bool = True, random_state: int | None = None,
+                 directions=None) -> None:
         self.add_indicator = add_indicator
         self.random_state = random_state
+        self.directions = directions
 
     def fit(self, X, y=None) -> BaseDetector:
         """Learn preprocessing and the detector from ``X``; ``y`` is ignored (unsupervised)."""
         X = validate_data(self, inf_as_nan(X), ensure_all_finite="allow-nan", dtype=np.float64,
                           ensure_min_samples=2)
-        self.preprocessor_ = RobustPreprocessor(add_indicator=self.add_indicator).fit(X)
+        names = getattr(self, "feature_names_in_", None)
+        self.direction_signs_ = direction_signs(self.directions, X.shape[1], names)
+        orientation = None if self.direction_signs_ is None else tuple(self.direction_signs_)
+        self.preprocessor_ = RobustPreprocessor(add_indicator=self.add_indicator,
+                                                orientation=orientation,
+                                                cut_one_sided=self._cut_one_sided).fit(X)
         Z = self.preprocessor_.transform(X)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self.decision_scores_ = np.asarray(self._fit_scores(Z, seed), dtype=np.float64)
@@ -87,7 +138,12 @@ class TailProbabilities:
     in (scikit-learn's ``check_methods_subset_invariance`` fails). Here the per-column tail
     probabilities come from the training rows alone: score = max over left tail, right tail and
     skewness-chosen tail of the summed -log tail probabilities (Li et al. 2022, ECOD).
+    Columns marked ``one_sided`` (declared directions, already oriented so high = suspicious)
+    count only their right tail in every one of the three sums.
     """
+
+    def __init__(self, one_sided: np.ndarray | None = None) -> None:
+        self.one_sided = one_sided
 
     def fit(self, Z: np.ndarray) -> TailProbabilities:
         self.sorted_ = np.sort(Z, axis=0)
@@ -108,6 +164,9 @@ class TailProbabilities:
             right[:, j] = n - np.searchsorted(col, Z[:, j], side="left")
         neg_log_left = -np.log((left + 1) / (n + 1))
         neg_log_right = -np.log((right + 1) / (n + 1))
+        one_sided = getattr(self, "one_sided", None)  # members pickled before directions: None
+        if one_sided is not None and np.any(one_sided):
+            neg_log_left = np.where(one_sided, neg_log_right, neg_log_left)
         auto = np.where(self.right_skewed_, neg_log_right, neg_log_left)
         return np.max([neg_log_left.sum(1), neg_log_right.sum(1), auto.sum(1)], axis=0)
 
@@ -174,6 +233,8 @@ class DetectorEnsemble(BaseDetector):
         Add is-missing flags for columns with gaps in training.
     random_state : int or None
         Seeds every member and the subsample; same value, same scores.
+    directions : mapping, sequence or None
+        Declared suspicious side per feature (see :func:`direction_signs`).
     """
 
     def __init__(
@@ -185,13 +246,28 @@ class DetectorEnsemble(BaseDetector):
         subsample: int = 2048,
         add_indicator: bool = True,
         random_state: int | None = None,
+        directions=None,
     ) -> None:
-        super().__init__(add_indicator=add_indicator, random_state=random_state)
+        super().__init__(add_indicator=add_indicator, random_state=random_state,
+                         directions=directions)
         self.members = members
         self.normalisation = normalisation
         self.combination = combination
         self.weights = weights
         self.subsample = subsample
+
+    # Tail members read only the right tail of one-sided columns, so they get them uncut: their
+    # score then stays monotone below the median too (with ~half the bids collusive, as in
+    # bid_rigging, the ordering inside the bulk matters). Every other member gets them cut.
+    _cut_one_sided = False
+
+    def _member_input(self, name: str, Z: np.ndarray) -> np.ndarray:
+        one_sided = self.preprocessor_.one_sided_
+        if name == "tails" or not one_sided.any() or Z.shape[1] != one_sided.size:
+            return Z
+        Z = Z.copy()
+        Z[:, one_sided] = np.maximum(Z[:, one_sided], 0.0)
+        return Z
 
     def _check_params(self) -> None:
         unknown = [m for m in self.members if m not in MEMBERS]
@@ -217,7 +293,10 @@ class DetectorEnsemble(BaseDetector):
             detector = factory(int(rng.integers(np.iinfo(np.int32).max)))
             if name in ("knn", "lof"):
                 detector.n_neighbors = max(1, min(detector.n_neighbors, n_sub - 1))
-            detector.fit(Z[sub] if on_subsample else Z)
+            if isinstance(detector, TailProbabilities):
+                detector.one_sided = self.preprocessor_.one_sided_
+            Zm = self._member_input(name, Z)
+            detector.fit(Zm[sub] if on_subsample else Zm)
             self.fitted_members_[name] = detector
             # reference = the member's own training scores (leave-self-out for kNN/LOF)
             self.reference_scores_[name] = _finite(np.asarray(detector.decision_scores_, float))
@@ -226,7 +305,8 @@ class DetectorEnsemble(BaseDetector):
     def _score(self, Z: np.ndarray) -> np.ndarray:
         normalise = NORMALISERS[self.normalisation]
         cols = [
-            normalise(self.reference_scores_[name], _finite(det.decision_function(Z).astype(float)))
+            normalise(self.reference_scores_[name],
+                      _finite(det.decision_function(self._member_input(name, Z)).astype(float)))
             for name, det in self.fitted_members_.items()
         ]
         stacked = np.column_stack(cols)
@@ -245,12 +325,17 @@ def _finite(scores: np.ndarray) -> np.ndarray:
     return np.nan_to_num(scores, nan=low, posinf=high, neginf=low)
 
 
-def default_detector(random_state: int | None = None) -> DetectorEnsemble:
-    """The project's unsupervised detector (unfitted): see the README for the evidence."""
+def default_detector(random_state: int | None = None, directions=None) -> DetectorEnsemble:
+    """The project's unsupervised detector (unfitted): see the README for the evidence.
+
+    ``directions``: the declared suspicious side of each feature (``{name: "high"|"low"|"both"}``
+    or one entry per column), e.g. from ``features.registry.get(scenario).features``.
+    """
     return DetectorEnsemble(
         members=("iforest", "knn", "tails"),
         normalisation="robust_z",
         combination="mean",
         weights=(2.0, 1.0, 1.0),
         random_state=random_state,
+        directions=directions,
     )

@@ -11,6 +11,9 @@ and ``default_scorer`` on features + outcomes, and measures on *all* entities:
 * a few scorer variants for the biased-label question (labelled rows only vs unlabelled rows as
   weak negatives vs blending with the detector).
 
+The detector uses the scenario's declared feature directions (``FeatureSpec.direction``);
+``detector_undeclared`` is the same detector without them, for the before/after comparison.
+
 Truth is read here, for evaluation only; training never sees it.
 Run: ``python -m training.pool_measure --data /tmp/scpool --scenarios fuel_tax``.
 """
@@ -61,6 +64,14 @@ def rule_precision(data_root: Path, scenario: str, truth: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def declared_directions(scenario: str, columns: list[str]) -> list[str]:
+    """Each column's declared direction ("high"/"low"/"both"), aligned with ``columns``."""
+    from features.registry import get
+
+    declared = {spec.name: spec.direction for spec in get(scenario).features}
+    return [declared.get(column, "both") for column in columns]
+
+
 def measure(
     data_root: Path, scenario: str, ks: tuple[int, ...] = (100,), seed: int = 0,
     variants: dict[str, dict] | None = None,
@@ -79,17 +90,24 @@ def measure(
     y_true = frame["entity_id"].map(truth.set_index("entity_id")["is_fraud"]).fillna(False)
     y_true = y_true.astype(int).to_numpy()
     X, labels = table.X(), frame["label"].to_numpy(dtype=float)
-    detector = default_detector(seed).fit(X)
-    scores = {"detector": detector.decision_function(X)}
+    directions = declared_directions(scenario, table.feature_names)
+    detector = default_detector(seed, directions=directions).fit(X)
+    scores = {"detector": detector.decision_function(X),
+              "detector_undeclared": default_detector(seed).fit(X).decision_function(X)}
+    extra: dict[str, float] = {}
     for name, params in (SCORER_VARIANTS if variants is None else variants).items():
         model = LeadScorer(detector=detector, detector_prefit=True, random_state=seed, cv=1,
                            **params)
         scores[name] = model.fit(X, labels).decision_function(X)
+        if name == "scorer_default":
+            extra = {"scorer_detector_auc": model.detector_auc_,
+                     "scorer_detector_weight": model.detector_weight_}
     rules = rule_precision(data_root, scenario, truth)
     result = {"scenario": scenario, "entities": len(frame), "frauds": int(y_true.sum()),
               "labelled": int(np.isfinite(labels).sum()), "labelled_cases": int(np.nansum(labels)),
               "rules_precision": float(rules.loc[rules["rule"] == "all_rules", "precision"].iloc[0]),
-              "rules_flagged": int(rules.loc[rules["rule"] == "all_rules", "flagged_entities"].iloc[0])}
+              "rules_flagged": int(rules.loc[rules["rule"] == "all_rules", "flagged_entities"].iloc[0]),
+              **extra}
     for name, s in scores.items():
         for k in ks:
             result[f"{name}_p@{k}"] = precision_at_k(y_true, s, k)

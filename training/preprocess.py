@@ -6,6 +6,12 @@ kNN or HBOS silently break on any of these, so every detector in this package fi
 input through :class:`RobustPreprocessor`: impute with the training medians (optionally adding
 an is-missing flag per column that had gaps), drop columns that were constant in training, and
 scale each column by its median and inter-quartile range so no single unit dominates a distance.
+
+Declared directions (``orientation``) are applied here, once, so that every member of an
+ensemble sees the same one-sided view: a column whose suspicious side is "low" is negated, and a
+one-sided column is cut at its median (``max(z, 0)``, unless ``cut_one_sided=False`` for a member
+that reads only the right tail anyway), so a value far out on the harmless side looks exactly as
+ordinary as the median. Two-sided columns are left as they are.
 """
 
 from __future__ import annotations
@@ -41,11 +47,29 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
     clip : float or None
         After scaling, clip values to [-clip, clip] so one absurd value (a typo in a filing)
         cannot dominate; None keeps them as they are.
+    orientation : sequence of {-1, 0, 1} or None
+        One value per input column: 1 = high is suspicious, -1 = low is suspicious, 0 = both
+        ways (two-sided). One-sided columns come out as ``max(sign * z, 0)``. None: all 0.
+    cut_one_sided : bool
+        Cut one-sided columns at the median (True) or only orient them (``sign * z``).
     """
 
-    def __init__(self, add_indicator: bool = True, clip: float | None = None) -> None:
+    def __init__(self, add_indicator: bool = True, clip: float | None = None,
+                 orientation=None, cut_one_sided: bool = True) -> None:
         self.add_indicator = add_indicator
         self.clip = clip
+        self.orientation = orientation
+        self.cut_one_sided = cut_one_sided
+
+    def _signs(self, n_columns: int) -> np.ndarray:
+        """``orientation`` as an int array of length ``n_columns`` (clear error otherwise)."""
+        if self.orientation is None:
+            return np.zeros(n_columns, dtype=int)
+        signs = np.asarray(self.orientation)
+        if signs.shape != (n_columns,) or not np.isin(signs, (-1, 0, 1)).all():
+            raise ValueError(f"orientation must hold one of -1, 0, 1 per column ({n_columns} "
+                             f"columns); got {list(self.orientation)}")
+        return signs.astype(int)
 
     def fit(self, X, y=None) -> RobustPreprocessor:
         """Learn medians, spreads, constant columns and which columns had gaps."""
@@ -59,6 +83,12 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
         self.keep_ = np.ptp(filled, axis=0) > 0
         self.scale_ = robust_spread(filled, center)
         self.missing_cols_ = np.flatnonzero(np.isnan(X).any(axis=0))
+        self.signs_ = self._signs(X.shape[1])
+        # one-sided flag per *output* column (missing indicators are two-sided 0/1 flags)
+        one_sided = self.signs_[self.keep_] != 0
+        if self.add_indicator and self.missing_cols_.size:
+            one_sided = np.concatenate([one_sided, np.zeros(self.missing_cols_.size, bool)])
+        self.one_sided_ = one_sided if one_sided.size else np.zeros(1, bool)
         return self
 
     def transform(self, X) -> np.ndarray:
@@ -70,6 +100,12 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
         Z = (np.where(missing, self.center_, X) - self.center_) / self.scale_
         if self.clip is not None:
             Z = np.clip(Z, -self.clip, self.clip)
+        signs = getattr(self, "signs_", np.zeros(X.shape[1], dtype=int))  # pickles before signs_
+        directed = signs != 0
+        if directed.any():
+            Z[:, directed] = Z[:, directed] * signs[directed]
+            if self.cut_one_sided:
+                Z[:, directed] = np.maximum(Z[:, directed], 0.0)
         Z = Z[:, self.keep_]
         if self.add_indicator and self.missing_cols_.size:
             Z = np.hstack([Z, missing[:, self.missing_cols_].astype(np.float64)])

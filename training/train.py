@@ -124,6 +124,13 @@ class Candidate:
     hashes: dict[str, str]
 
 
+def directions(scenario: str) -> dict[str, str]:
+    """Which way each declared feature is suspicious (the detector reads tails accordingly)."""
+    from features import registry as feature_registry
+
+    return {spec.name: spec.direction for spec in feature_registry.get(scenario).features}
+
+
 def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     """Features as of the latest date, time-ordered backtest, then the fit on everything known
     (a model with a cadence: stacked snapshots and a walk-forward backtest instead)."""
@@ -146,11 +153,12 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         split = backtest_split(scenario, job.data, table, as_of,
                                policy.holdout_months, outcomes)
     with job.stage(scenario, "backtest"):
-        result = run_backtest(split, columns, lambda: default_scorer(random_state=job.seed),
+        result = run_backtest(split, columns, lambda: default_scorer(random_state=job.seed,
+                                                           directions=directions(scenario)),
                               policy.k)
     with job.stage(scenario, "fit"):
         frame = table.frame
-        model = default_scorer(random_state=job.seed).fit(
+        model = default_scorer(random_state=job.seed, directions=directions(scenario)).fit(
             frame[columns], frame["label"].to_numpy(dtype=float))
     hashes = {"feature_set_hash": table.hash, "data_hash": data_hash(job.data, scenario),
               "code_version": code_version()}
@@ -178,7 +186,7 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     columns = list(feature_registry.get(scenario).feature_names)
 
     def make() -> Any:
-        return default_scorer(random_state=job.seed)
+        return default_scorer(random_state=job.seed, directions=directions(scenario))
 
     with job.stage(scenario, "backtest"):
         judged = pn.period_ends(ends[-1 - cadence.delay], cadence, cadence.horizon)
@@ -267,12 +275,24 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     with job.stage(cand.scenario, "mlflow"):
         exp = experiment_id(job.client, reg.model_name(cand.scenario), job.settings)
         record = record_run(exp, f"train-{cand.scenario}", params,
-                            {**cand.backtest.metrics, **extra}, tags, artifacts, cand.model,
+                            {**cand.backtest.metrics, **extra, **blend_metrics(cand.model)},
+                            tags, artifacts, cand.model,
                             cand.columns, cand.table.frame, kind="scorer")
         version = reg.register_version(job.client, cand.scenario, record.model.model_uri,
                                        record.run_id, {**tags, "trained_at": reg.now_iso(),
                                                        "seed": job.seed})
     return version, record.run_id, picked
+
+
+def blend_metrics(model: Any) -> dict[str, float]:
+    """What the scorer learnt about its detector: its AUC on the labelled rows and the blend
+    weight it earned (negative: flipped), when the fit had labels to learn them from."""
+    out = {}
+    for name in ("detector_auc_", "detector_weight_", "model_auc_"):
+        value = getattr(model, name, None)
+        if isinstance(value, int | float) and np.isfinite(value):
+            out[f"scorer.{name.rstrip('_')}"] = float(value)
+    return out
 
 
 def _shap_sample(cand: Candidate, seed: int, n: int = 300) -> pd.DataFrame:
@@ -308,7 +328,9 @@ def ensure_detector(job: Job, cand: Candidate) -> int:
     from training.detectors import default_detector
 
     with job.stage(cand.scenario, "fit"):
-        detector = default_detector(random_state=job.seed).fit(cand.table.frame[cand.columns])
+        detector = default_detector(random_state=job.seed,
+                                    directions=directions(cand.scenario)).fit(
+            cand.table.frame[cand.columns])
     with job.stage(cand.scenario, "mlflow"):
         exp = experiment_id(job.client, reg.model_name(cand.scenario), job.settings)
         tags = {**cand.hashes, "scenario": cand.scenario, "kind": "detector",
