@@ -293,7 +293,7 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     m = cand.backtest.metrics
     tags = {**cand.hashes, "scenario": cand.scenario, "kind": kind, "as_of": str(cand.as_of),
             "point": declared.supervision_point,
-            "backtest.precision_at_k": f"{m['precision_at_k']:.4f}",
+            "backtest.precision_at_k": f"{m['precision_at_k']:.4f}", "backtest.k": int(m["k"]),
             "backtest.average_precision": f"{m['average_precision']:.4f}"}
     artifacts = {
         "plots/precision_at_k.png": lambda p: plot_precision_at_k(cand.backtest, p),
