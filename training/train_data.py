@@ -121,7 +121,7 @@ def latest_as_of(data: str | Path | None, scenario: str) -> date | None:
         return None
     scenario = data_owner(scenario)
     if scenario in imported_scenarios():
-        return import_manifest(data_root(data), model).latest_date
+        return import_manifest(data_root(data), registry.get(scenario)).latest_date
     config = pool_config(data)
     start = date.fromisoformat(config["start"])
     months = start.month - 1 + int(config["months"])
