@@ -102,6 +102,8 @@ def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
     """Reasons for every row of ``frame`` (already limited to the rows asked for): the features
     pushing the score up the most, with value, SHAP value and sentence."""
     features = frame.loc[:, list(served.columns)].astype("float64")
+    if hasattr(served.estimator, "rule_reasons"):
+        return rule_reasons(served, features, background, max_reasons)
     values, names = contributions(served, features, background)
     specs = declared_features(served.scenario)
     raw = features.to_numpy()
@@ -119,6 +121,18 @@ def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
                         "text": sentence(specs.get(name), name, value, peer)})
         out.append(row)
     return out
+
+
+def rule_reasons(served: ServedModel, features: pd.DataFrame, background: pd.DataFrame | None,
+                 max_reasons: int) -> list[list[dict[str, Any]]]:
+    """A rule model's reasons: the rules it fired, each with its declared sentence (value, the
+    peers' median, the threshold), not SHAP values."""
+    peers = peer_medians(features.index, background, list(served.columns))
+    table = None if peers is None else pd.DataFrame(peers, index=features.index,
+                                                    columns=list(served.columns))
+    return [[{"feature": r["feature"], "value": r["value"], "shap": r["contribution"],
+              "text": r["text"], "rule": r["rule"]} for r in row[:max_reasons]]
+            for row in served.estimator.rule_reasons(features, table)]
 
 
 _PEERS: dict[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = {}

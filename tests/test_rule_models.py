@@ -123,8 +123,8 @@ def test_rule_model_is_trained_certified_and_served_like_any_version(trained) ->
     few = frame["insured_to_paid"].to_numpy() < 0.6
     many = frame["months_uninsured"].to_numpy() >= 3
     fired = out["rules"].to_numpy(dtype=object)
-    assert all(("few_insured" in f.split(",")) == bool(a) for f, a in zip(fired, few))
-    assert all(("months_uninsured" in f.split(",")) == bool(b) for f, b in zip(fired, many))
+    assert all(("few_insured" in f.split(",")) == bool(a) for f, a in zip(fired, few, strict=True))
+    assert all(("months_uninsured" in f.split(",")) == bool(b) for f, b in zip(fired, many, strict=True))
     # weighted sum ranks first: both rules (3) > few insured (2) > months uninsured (1) > none
     expected = 2.0 * few + 1.0 * many
     assert np.array_equal(np.floor(out["score"].to_numpy()), expected)
@@ -245,3 +245,34 @@ def test_other_bad_rule_declarations_are_refused() -> None:
     rules = RuleSet((Rule("x", "insured_to_paid", "<", 0.6, "{value}"),), tie_break="nope")
     with pytest.raises(ValueError, match="tie_break feature 'nope' is not a declared feature"):
         SupervisionModel.of(_base(), name="bad_rules", rules=rules)
+
+
+def test_a_lead_shows_the_rules_fired_or_the_rules_that_would_have_fired(trained) -> None:
+    from serving.features import FeatureSource, pool_loader
+    from serving.lead_rules import lead_rules
+
+    base, _ = trained
+    source = FeatureSource(pool_loader(base / "data"))
+    store = _store(base)
+    try:
+        rule_lead = store.list_leads(scenario="si_rules")[0]
+        learnt_leads = store.list_leads(scenario=POINT)
+        assert learnt_leads
+    finally:
+        store.close()
+    shown = lead_rules(source, "si_rules", rule_lead.entity_id)
+    assert shown["kind"] == "rules"
+    assert [r["rule"] for r in shown["fired"]] == [r["rule"] for r in rule_lead.reasons]
+    assert {r["model"] for r in shown["fired"]} == {"si_rules"}
+    table = source.table(POINT)
+    for lead in learnt_leads[:10]:
+        would = lead_rules(source, POINT, lead.entity_id)
+        assert would["kind"] == "scorer"
+        row = table.loc[lead.entity_id]
+        expected = {"few_insured"} if row["insured_to_paid"] < 0.6 else set()
+        expected |= {"months_uninsured"} if row["months_uninsured"] >= 3 else set()
+        # both rule models of the point are checked: the rules and their twin
+        assert {(r["model"], r["rule"]) for r in would["fired"]} == \
+            {(m, rule) for m in ("si_rules", "si_rules_twin") for rule in expected}
+        assert all("district median" in r["text"] or r["rule"] == "months_uninsured"
+                   for r in would["fired"])

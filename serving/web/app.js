@@ -150,6 +150,15 @@ function evidenceTables(evidence) {
   }
 }
 
+function showRules(rules) {
+  // a rule lead: the rules that fired; a learnt lead: the rules of its point that would have
+  const fired = rules && Array.isArray(rules.fired) ? rules.fired : [];
+  $("d-rules-title").textContent = rules && rules.kind === "rules"
+    ? "Rules fired" : "Rules of this supervision point that would have fired";
+  $("d-rules").replaceChildren(...(fired.length ? fired.map((r) =>
+    el("li", `${r.model} · ${r.rule}: ${r.text}`)) : [el("li", "none")]));
+}
+
 async function openLead(id) {
   const detail = await api(`/v1/leads/${id}`);
   state.lead = detail;
@@ -162,6 +171,7 @@ async function openLead(id) {
   const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
   drawChart(reasons);
   $("d-reasons").replaceChildren(...reasons.map((r) => el("li", r.text || r.feature)));
+  showRules(detail.rules);
   evidenceTables(detail.evidence);
   $("d-history").replaceChildren(...detail.history.map((h) =>
     el("li", `${h.at.slice(0, 16)} ${h.from_status || "-"} → ${h.to_status} by ${h.actor}` +
