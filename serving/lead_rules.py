@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from .features import FeatureSource
-from .reasons import peer_medians
 
 
 def point_rule_models(scenario: str) -> tuple[Any, list[Any]]:
@@ -46,11 +45,21 @@ def lead_rules(features: FeatureSource, scenario: str, entity_id: str) -> dict[s
     if table is None or entity_id not in table.index:
         return out
     row = table.loc[[entity_id]]
-    columns = [c for c in table.columns if c in set(model.feature_names)]
-    peers = peer_medians(row.index, table, columns)
-    peer_frame = None if peers is None else pd.DataFrame(peers, index=row.index, columns=columns)
     for rules_model in rule_models:
+        columns = rules_model.rules.features
+        if any(c not in table.columns for c in columns):
+            continue  # a table of another feature set: nothing to say about these rules
         scorer = rule_scorer_for(rules_model).fit(row[columns])
-        for reason in scorer.rule_reasons(row[columns], peer_frame)[0]:
+        peers = district_peers(table, row, columns)
+        for reason in scorer.rule_reasons(row[columns], peers)[0]:
             out["fired"].append({"model": rules_model.name, **reason})
     return out
+
+
+def district_peers(table: pd.DataFrame, row: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The medians of ``columns`` among the row's district peers (the whole table's when the
+    table has no district)."""
+    if "district" not in table.columns:
+        return pd.DataFrame([table[columns].median()] * len(row), index=row.index)
+    medians = table.groupby("district")[columns].median()
+    return medians.reindex(row["district"].to_numpy()).set_axis(row.index)
