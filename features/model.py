@@ -9,6 +9,10 @@ sources. Every field but the ``ScenarioFeatures`` core has a default, so a small
 its sources and features. A model lives in one file or folder and is found through the
 ``SUPERVISION_MODELS`` setting (``pool.discovery``); nothing in training, serving, the lead store
 or the web page names a model.
+
+A rule model is the same declaration with ``rules`` set (``features.rules``) and, when it
+stands beside a learnt model of the same supervision point, ``point`` naming that model: it
+reads the point's sources, and its leads' outcomes are labels for every model of the point.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
+from features.rules import RuleSet
 from features.spec import ScenarioFeatures
 
 if TYPE_CHECKING:
@@ -65,6 +70,9 @@ class Policy:
     confidence: float = 0.9
     n_boot: int = 500
     seed: int = 0
+    #: certification warns when a candidate's leads overlap a served model of the same
+    #: supervision point by more than this share (a near-duplicate model, 同质化)
+    max_overlap: float = 0.8
 
     def __post_init__(self) -> None:
         problems = []
@@ -72,7 +80,7 @@ class Policy:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.append(f"{name} must be a positive integer, got {value!r}")
-        for name in ("floor", "bar", "holdout_share", "confidence"):
+        for name in ("floor", "bar", "holdout_share", "confidence", "max_overlap"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) \
                     or not 0.0 <= float(value) <= 1.0:
@@ -164,6 +172,21 @@ class SupervisionModel(ScenarioFeatures):
     label_sources: tuple[str, ...] = ("verification_history",)
     amount: AmountAtStake = field(default_factory=AmountAtStake)
     truth: TruthFn | None = field(default=None, compare=False)
+    #: a rule model: predicates over the features, evaluated instead of a learnt scorer
+    rules: RuleSet | None = None
+    #: the supervision point this model serves ("" = its own name); the models of one point
+    #: share its data, labels and backtest, and the ledger shows them side by side
+    point: str = ""
+
+    @property
+    def supervision_point(self) -> str:
+        """The supervision point this model belongs to (its own name unless declared)."""
+        return self.point or self.name
+
+    @property
+    def kind(self) -> str:
+        """``rules`` for a rule model, ``scorer`` for a learnt one."""
+        return "rules" if self.rules is not None else "scorer"
 
     @classmethod
     def of(cls, view: ScenarioFeatures, **declared: object) -> SupervisionModel:
@@ -178,6 +201,13 @@ class SupervisionModel(ScenarioFeatures):
             raise TypeError(f"model {self.name!r}: policy must be a Policy(...)")
         if self.cadence is not None and not isinstance(self.cadence, Cadence):
             raise TypeError(f"model {self.name!r}: cadence must be a Cadence(...) or None")
+        if self.rules is not None:
+            if not isinstance(self.rules, RuleSet):
+                raise TypeError(f"model {self.name!r}: rules must be a RuleSet(...) or None")
+            self.rules.check(self.name, {f.name: f.direction for f in self.features})
+        if not isinstance(self.point, str) or (self.point and not self.point.isidentifier()):
+            raise ValueError(f"model {self.name!r}: point must be a model name, "
+                             f"got {self.point!r}")
         if self.cadence is not None:
             undated = [s.table for s in self.sources if s.date_column is None]
             if undated:

@@ -120,10 +120,19 @@ class SimClock:
         return self.moment
 
 
+def _truth_owner(scenario: str) -> str:
+    """Whose truth judges a model's leads: its supervision point's (a rule model beside a
+    learnt one shares its entities), else its own."""
+    declared = _declared(scenario)
+    point = getattr(declared, "point", "") if declared is not None else ""
+    return point if point and _declared(point) is not None else scenario
+
+
 def load_truth(data_root: Path, scenario: str) -> pd.DataFrame | None:
     """``data/truth/<scenario>.parquet`` indexed by entity id (for a model without a simulator,
     the truth its declaration reads, e.g. the authorities' findings), or None when there is
     none."""
+    scenario = _truth_owner(scenario)
     path = data_root / "truth" / f"{scenario}.parquet"
     declared = _declared(scenario)
     if path.exists():
@@ -144,6 +153,7 @@ def load_truth(data_root: Path, scenario: str) -> pd.DataFrame | None:
 def load_monthly_truth(data_root: Path, scenario: str) -> pd.Series | None:
     """Months each entity evaded (a Series of sorted period arrays by entity id), from
     ``truth/<scenario>_monthly.parquet``; None when the simulator wrote no per-month truth."""
+    scenario = _truth_owner(scenario)
     path = data_root / "truth" / f"{scenario}_monthly.parquet"
     if not path.exists():
         return None

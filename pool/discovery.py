@@ -241,6 +241,17 @@ def pool_sources(name: str) -> list[Any]:
     return [s for s in get(name).sources if s.table != HISTORY_TABLE]
 
 
+def model_at(file: str | Path) -> Any:
+    """The ``MODEL`` of a model file, the same object discovery holds for it: how a rule model
+    in one file is declared over the learnt model of its supervision point in a sibling file
+    (``SupervisionModel.of(model_at(Path(__file__).with_name("model.py")), point=..., ...)``)."""
+    module = _import_path(Path(file))
+    model = getattr(module, "MODEL", None)
+    if model is None:
+        raise DiscoveryError(f"{file}: defines no MODEL")
+    return model
+
+
 def import_location(location: str) -> list[Any]:
     """Import one location (as listed in the setting) and return the models it declares."""
     out = []

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import access
 from .errors import ApiError
+from .lead_rules import lead_rules
 from .masking import mask_evidence, mask_value, personal_columns
 from .query import known_query_only
 from .schemas import ERROR_RESPONSES, AssignRequest, OutcomeRequest, StartRequest
@@ -200,6 +201,8 @@ async def lead_detail(
     body["evidence"] = plain(evidence) if reveal else masked_evidence(lead.scenario, evidence)
     body["entity_name"] = (await run_in_threadpool(entity_names, ctx, [lead])).get(lead.id)
     body["revealed"] = reveal
+    body["rules"] = await run_in_threadpool(lead_rules, ctx.features, lead.scenario,
+                                            lead.entity_id)
     return body
 
 

@@ -203,9 +203,10 @@ def pool_tables(data_root: Any) -> TableLoader:
 
     def load(scenario: str) -> dict[str, pd.DataFrame]:
         from pool.load import PoolError, load_pool
+        from training.train_data import data_owner
 
-        try:
-            return load_pool(data_root, scenario)
+        try:  # a rule model of a supervision point shows its point's source records
+            return load_pool(data_root, data_owner(scenario))
         except (PoolError, KeyError):
             return {}
 

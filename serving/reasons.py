@@ -108,6 +108,8 @@ def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
     from training.explain import is_false_flag
 
     features = frame.loc[:, list(served.columns)].astype("float64")
+    if hasattr(served.estimator, "rule_reasons"):
+        return rule_reasons(served, features, background, max_reasons)
     values, names = contributions(served, features, background)
     specs = declared_features(served.scenario)
     raw = features.to_numpy()
@@ -132,6 +134,18 @@ def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
                         "text": texts[DEFAULT_LANGUAGE], "texts": texts})
         out.append(row)
     return out
+
+
+def rule_reasons(served: ServedModel, features: pd.DataFrame, background: pd.DataFrame | None,
+                 max_reasons: int) -> list[list[dict[str, Any]]]:
+    """A rule model's reasons: the rules it fired, each with its declared sentence (value, the
+    peers' median, the threshold), not SHAP values."""
+    peers = peer_medians(features.index, background, list(served.columns))
+    table = None if peers is None else pd.DataFrame(peers, index=features.index,
+                                                    columns=list(served.columns))
+    return [[{"feature": r["feature"], "value": r["value"], "shap": r["contribution"],
+              "text": r["text"], "rule": r["rule"]} for r in row[:max_reasons]]
+            for row in served.estimator.rule_reasons(features, table)]
 
 
 _PEERS: dict[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = {}

@@ -87,6 +87,8 @@ class Reason(BaseModel):
     value: float | None
     shap: float
     text: str
+    #: a rule model's reason: the rule that fired (``shap`` then holds its weight)
+    rule: str | None = None
 
 
 class ScoredRow(BaseModel):

@@ -4,7 +4,8 @@ metrics, leads, verified, cases and conversion.
 ``python -m training.ledger [--json reports/ledger.json]`` prints it as a table (and writes it as
 JSON). Facts come from their two sources of truth: the MLflow registry (lifecycle, evidence and
 approvals as version tags, aliases) and the lead store (leads issued, verified, cases per version).
-The service shows the same rows through ``ledger_rows``.
+The service shows the same rows through ``ledger_rows``. Then, per supervision point, its rule and
+learnt models side by side and their lead overlap (``training.ledger_points``).
 """
 
 from __future__ import annotations
@@ -164,20 +165,26 @@ def main(argv: list[str] | None = None) -> int:
         from leads.store import LeadStore
 
         store = LeadStore.open(default_url(args.data))
+    from pool.load import data_root
+    from training.ledger_points import print_points
+
     try:
         rows = ledger_rows(client, store)
+        if not rows:
+            print("the ledger is empty: no registered model yet (run `make train`)")
+        else:
+            with pd.option_context("display.width", 250, "display.max_colwidth", 80):
+                print(ledger_table(rows).to_string(index=False))
+        by_point = print_points(client, store, data_root(args.data))
     finally:
         if store is not None:
             store.close()
-    if not rows:
-        print("the ledger is empty: no registered model yet (run `make train`)")
-    else:
-        with pd.option_context("display.width", 250, "display.max_colwidth", 80):
-            print(ledger_table(rows).to_string(index=False))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
-        print(f"\nwrote {args.json}")
+        points_json = args.json.with_name(f"{args.json.stem}_points.json")
+        points_json.write_text(json.dumps([asdict(r) for r in by_point], indent=2))
+        print(f"\nwrote {args.json} and {points_json}")
     return 0
 
 

@@ -3,7 +3,8 @@
 MLflow's built-in sklearn/lightgbm flavours of a classifier answer ``predict`` with class labels,
 which is useless for ranking leads. This wrapper answers with two columns: ``score`` (higher =
 more suspicious, the ranking) and ``probability`` (calibrated chance that a lead becomes a case;
-NaN for an unsupervised detector, which has none). The fitted estimator is stored as a joblib
+NaN for an unsupervised detector or a rule model, which have none); a rule model also answers
+``rules``, the names of the rules that fired on each row. The fitted estimator is stored as a joblib
 artifact, so it can also be loaded natively with ``joblib.load`` without MLflow.
 """
 
@@ -23,6 +24,8 @@ from mlflow.models import infer_signature
 ESTIMATOR_ARTIFACT = "estimator"
 ESTIMATOR_FILE = "estimator.joblib"
 OUTPUT_COLUMNS = ("score", "probability")
+#: Extra output column of a rule model: the names of the rules fired, comma-separated.
+RULES_COLUMN = "rules"
 
 
 class LeadScoringModel(mlflow.pyfunc.PythonModel):
@@ -58,6 +61,11 @@ def score_frame(estimator: Any, columns: list[str], frame: pd.DataFrame) -> pd.D
     if missing:
         raise ValueError(f"model input lacks feature column(s) {missing}")
     X = frame[columns].astype("float64")
+    if hasattr(estimator, "fired"):  # a rule model: score and the rules fired, no probability
+        return pd.DataFrame({"score": np.asarray(estimator.decision_function(X), dtype="float64"),
+                             "probability": np.full(len(X), np.nan),
+                             RULES_COLUMN: [",".join(names) for names in estimator.fired(X)]},
+                            index=frame.index)
     if hasattr(estimator, "score_and_probability"):  # one pass (LeadScorer)
         score, probability = estimator.score_and_probability(X)
         return pd.DataFrame({"score": np.asarray(score, dtype="float64"),

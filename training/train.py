@@ -38,6 +38,7 @@ from training.mlflow_setup import MlflowSettings, experiment_id, open_client, re
 from training.train_data import (
     backtest_split,
     data_hash,
+    data_owner,
     ensure_pool,
     latest_as_of,
     store_outcomes,
@@ -59,6 +60,14 @@ from training.train_run import (
 
 
 @dataclass
+class Prepared:
+    """What every model of one supervision point trains and is judged on."""
+
+    table: Any
+    split: Any
+
+
+@dataclass
 class Job:
     """What every scenario's training shares: where things are and how to decide."""
 
@@ -71,6 +80,9 @@ class Job:
     policies: dict[str, Policy] = field(default_factory=dict)
     as_of: date | None = None  # None: the pool's latest date (the loop replays earlier ones)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: features, store outcomes and backtest split per supervision point and as-of date: the
+    #: models of one point are judged on the same backtest and built once
+    prepared: dict[tuple, Prepared] = field(default_factory=dict)
 
     def policy(self, scenario: str) -> Policy:
         """The scenario's policy (an override given to ``run`` wins)."""
@@ -123,6 +135,13 @@ class Candidate:
     backtest: BacktestResult
     hashes: dict[str, str]
 
+    @property
+    def model_kind(self) -> str:
+        """``rules`` or ``scorer``, as declared."""
+        from features import registry as feature_registry
+
+        return feature_registry.get(self.scenario).kind
+
 
 def directions(scenario: str) -> dict[str, str]:
     """Which way each declared feature is suspicious (the detector reads tails accordingly)."""
@@ -136,40 +155,56 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     (a model with a cadence: stacked snapshots and a walk-forward backtest instead)."""
     from features import registry as feature_registry
     from features.build import build_features
-    from training.scorers import default_scorer
 
-    if feature_registry.get(scenario).cadence is not None:
+    declared = feature_registry.get(scenario)
+    if declared.cadence is not None:
         return fit_panel_candidate(job, scenario, policy)
     as_of = latest_as_of(job.data, scenario)
     if job.as_of is not None and as_of is not None:
         as_of = job.as_of
+    key = (data_owner(scenario), as_of, job.as_of, policy.holdout_months, declared.policy.split)
     with job.stage(scenario, "features"):
-        table = build_features(scenario, as_of, job.data)
-        # labels as known when the job runs: today for `make train` (outcomes recorded after the
-        # pool's last day are about leads on that day's data), the replayed day in the loop
-        outcomes = store_outcomes(job.store, scenario)
-        table.frame = with_store_labels(table.frame, outcomes, job.as_of)
-        columns = list(table.feature_names)
-        split = backtest_split(scenario, job.data, table, as_of,
-                               policy.holdout_months, outcomes)
+        prepared = job.prepared.get(key)
+        if prepared is None:
+            table = build_features(scenario, as_of, job.data)
+            # labels as known when the job runs: today for `make train` (outcomes recorded
+            # after the pool's last day are about leads on that day's data), the replayed day
+            # in the loop; the outcomes of every model of the point
+            outcomes = store_outcomes(job.store, scenario)
+            table.frame = with_store_labels(table.frame, outcomes, job.as_of)
+            split = backtest_split(scenario, job.data, table, as_of,
+                                   policy.holdout_months, outcomes)
+            prepared = job.prepared.setdefault(key, Prepared(table, split))
+        table, split = prepared.table, prepared.split
+        columns = list(declared.feature_names)
     with job.stage(scenario, "backtest"):
-        result = run_backtest(split, columns, lambda: default_scorer(random_state=job.seed,
-                                                           directions=directions(scenario)),
+        result = run_backtest(split, columns, lambda: make_estimator(scenario, job.seed),
                               policy.k)
     with job.stage(scenario, "fit"):
         frame = table.frame
-        model = default_scorer(random_state=job.seed, directions=directions(scenario)).fit(
+        model = make_estimator(scenario, job.seed).fit(
             frame[columns], frame["label"].to_numpy(dtype=float))
     hashes = {"feature_set_hash": table.hash, "data_hash": data_hash(job.data, scenario),
               "code_version": code_version()}
     return Candidate(scenario, as_of, table, columns, model, result, hashes)
 
 
+def make_estimator(scenario: str, seed: int) -> Any:
+    """The unfitted estimator of a model: its declared rules (nothing to fit) or the scorer."""
+    from features import registry as feature_registry
+    from training.rule_scorer import rule_scorer_for
+    from training.scorers import default_scorer
+
+    declared = feature_registry.get(scenario)
+    if declared.rules is not None:
+        return rule_scorer_for(declared)
+    return default_scorer(random_state=seed, directions=directions(scenario))
+
+
 def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     """A model with a cadence: build the snapshots, walk forward, fit on the latest window."""
     from features import registry as feature_registry
     from training import panel as pn
-    from training.scorers import default_scorer
 
     cadence = feature_registry.get(scenario).cadence
     assert cadence is not None
@@ -186,7 +221,7 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     columns = list(feature_registry.get(scenario).feature_names)
 
     def make() -> Any:
-        return default_scorer(random_state=job.seed, directions=directions(scenario))
+        return make_estimator(scenario, job.seed)
 
     with job.stage(scenario, "backtest"):
         judged = pn.period_ends(ends[-1 - cadence.delay], cadence, cadence.horizon)
@@ -250,26 +285,33 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     candidate)."""
     from features import registry as feature_registry
 
-    specs = list(feature_registry.get(cand.scenario).features)
+    declared = feature_registry.get(cand.scenario)
+    specs, kind = list(declared.features), declared.kind
     with job.stage(cand.scenario, "explain"):
-        picked, extra = ranked_leads(cand.model, "scorer", cand.columns, cand.table.frame,
+        picked, extra = ranked_leads(cand.model, kind, cand.columns, cand.table.frame,
                                      policy.capacity, specs)
-        contrib = _shap_sample(cand, job.seed)
+        contrib = _shap_sample(cand, job.seed) if kind == "scorer" else None
     params = {"scenario": cand.scenario, "seed": job.seed, "as_of": cand.as_of,
               "model": type(cand.model).__name__, "k": policy.k, "floor": policy.floor,
               "n_entities": len(cand.table.frame),
               "n_labelled": int(cand.table.frame["label"].notna().sum()),
               **{f"scorer.{k}": v for k, v in cand.model.get_params(deep=False).items()
                  if isinstance(v, int | float | str | bool | type(None))}}
-    tags = {**cand.hashes, "scenario": cand.scenario, "kind": "scorer",
-            "as_of": str(cand.as_of)}
+    m = cand.backtest.metrics
+    tags = {**cand.hashes, "scenario": cand.scenario, "kind": kind, "as_of": str(cand.as_of),
+            "point": declared.supervision_point,
+            "backtest.precision_at_k": f"{m['precision_at_k']:.4f}", "backtest.k": int(m["k"]),
+            "backtest.average_precision": f"{m['average_precision']:.4f}"}
     artifacts = {
         "plots/precision_at_k.png": lambda p: plot_precision_at_k(cand.backtest, p),
         "plots/pr_curve.png": lambda p: plot_pr_curve(cand.backtest, p),
-        "shap/shap_summary.png": lambda p: shap_summary(contrib, p.parent),
         "leads/ranked_leads_sample.csv": leads_sample(picked),
         "data/join_report.csv": cand.table.join_report,
     }
+    if contrib is not None:
+        artifacts["shap/shap_summary.png"] = lambda p: shap_summary(contrib, p.parent)
+    else:
+        artifacts["rules/fired_counts.csv"] = rule_counts(cand)
     if cand.backtest.per_period is not None:
         artifacts["backtest/per_period.csv"] = cand.backtest.per_period
     with job.stage(cand.scenario, "mlflow"):
@@ -277,7 +319,7 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
         record = record_run(exp, f"train-{cand.scenario}", params,
                             {**cand.backtest.metrics, **extra, **blend_metrics(cand.model)},
                             tags, artifacts, cand.model,
-                            cand.columns, cand.table.frame, kind="scorer")
+                            cand.columns, cand.table.frame, kind=kind)
         version = reg.register_version(job.client, cand.scenario, record.model.model_uri,
                                        record.run_id, {**tags, "trained_at": reg.now_iso(),
                                                        "seed": job.seed})
@@ -295,6 +337,16 @@ def blend_metrics(model: Any) -> dict[str, float]:
     return out
 
 
+def rule_counts(cand: Candidate) -> pd.DataFrame:
+    """How many entities each rule fires on, in the whole table and per district (artifact)."""
+    frame = cand.table.frame
+    fired = cand.model.fired_matrix(frame[cand.columns])
+    names = cand.model.rules.names
+    counts = pd.DataFrame(fired, columns=names).groupby(frame["district"].to_numpy()).sum()
+    counts.loc["(all)"] = fired.sum(axis=0)
+    return counts.rename_axis("district").reset_index()
+
+
 def _shap_sample(cand: Candidate, seed: int, n: int = 300) -> pd.DataFrame:
     """SHAP contributions of a reproducible sample of rows (for the summary artifact)."""
     from training.explain import explain_scorer
@@ -305,14 +357,22 @@ def _shap_sample(cand: Candidate, seed: int, n: int = 300) -> pd.DataFrame:
     return pd.DataFrame([e.contributions for e in exps])
 
 
-def decide(job: Job, cand: Candidate, version: int, policy: Policy) -> list[Decision]:
-    """Gate, then (demo) certification: which lifecycle the new version ends in."""
+def decide(job: Job, cand: Candidate, version: int, policy: Policy,
+           picked: pd.DataFrame | None = None) -> list[Decision]:
+    """Gate, then the overlap check with the point's served models (a warning, tagged and
+    printed), then (demo) certification: which lifecycle the new version ends in."""
+    from training.overlap import check_overlap
+
     with job.stage(cand.scenario, "gate"):
         champ, fair = champion_scores(job, cand)
         bt = cand.backtest
         decision = gate_candidate(job.client, cand.scenario, version,
                                   GateInput(bt.labels, bt.scores, champ, fair), policy)
     decisions = [decision]
+    if decision.lifecycle == reg.CHALLENGER and picked is not None:
+        for line in check_overlap(job.client, job.store, cand.scenario, version,
+                                  set(picked["entity_id"]), policy.max_overlap):
+            print(f"  {line}", flush=True)
     if decision.lifecycle == reg.CHALLENGER and not job.require_real:
         with job.stage(cand.scenario, "mlflow"):
             decisions.append(certify_demo(job.client, cand.scenario, version, False))
@@ -401,9 +461,11 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     previous = reg.alias_version(job.client, scenario, reg.CHAMPION) if scenario in \
         reg.list_scenarios(job.client) else None
     version, run_id, picked = record_candidate(job, cand, policy)
-    decisions = decide(job, cand, version, policy)
-    detector = ensure_detector(job, cand)
-    if reg.alias_version(job.client, scenario, reg.CHAMPION) is None and not job.require_real:
+    decisions = decide(job, cand, version, policy, picked)
+    # a rule model has no detector fallback: if its rules fail the gate, nothing of it serves
+    detector = ensure_detector(job, cand) if cand.model_kind == "scorer" else None
+    if detector is not None and reg.alias_version(job.client, scenario, reg.CHAMPION) is None \
+            and not job.require_real:
         with job.stage(scenario, "mlflow"):
             promote(job.client, scenario, detector, decided_by="train",
                     reason="no certified supervised version yet: the detector baseline serves")

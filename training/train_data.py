@@ -48,9 +48,26 @@ def imported_scenarios() -> list[str]:
     return [name for name in discovery.names() if has_origins(registry.get(name))]
 
 
+def data_owner(name: str) -> str:
+    """The model whose pool holds ``name``'s data: its supervision point when that is a
+    discovered model (a rule model beside a learnt one reads the point's sources), else itself."""
+    point = registry.get(name).supervision_point
+    return point if point in discovery.names() else name
+
+
+def point_models(name: str) -> list[str]:
+    """Every discovered model of ``name``'s supervision point (``name`` included), sorted."""
+    point = registry.get(name).supervision_point
+    return sorted(n for n in discovery.names() if registry.get(n).supervision_point == point)
+
+
 def trainable_scenarios() -> list[str]:
-    """Every discovered model: simulated ones and those with declared origins."""
-    return sorted(set(simulated_scenarios()) | set(imported_scenarios()))
+    """Every discovered model: simulated ones, those with declared origins, and the rule models
+    of their supervision points; each point's own model first, then the others of the point
+    (they reuse its features and backtest)."""
+    owners = set(simulated_scenarios()) | set(imported_scenarios())
+    found = owners | {n for n in discovery.names() if data_owner(n) in owners}
+    return sorted(found, key=lambda n: (data_owner(n), n != data_owner(n), n))
 
 
 def ensure_pool(data: str | Path | None, seed: int, scale: float,
@@ -60,6 +77,7 @@ def ensure_pool(data: str | Path | None, seed: int, scale: float,
     written now."""
     root = data_root(data)
     wrote = False
+    scenarios = sorted({data_owner(name) for name in scenarios})
     for name in scenarios:
         if name in imported_scenarios() and import_is_stale(root, registry.get(name)):
             import_model(registry.get(name), root)
@@ -79,7 +97,7 @@ def validate_pool(data: str | Path | None, scenarios: list[str]) -> None:
 
     Why up front: a bad pool must stop the job before any version is registered.
     """
-    for scenario in scenarios:
+    for scenario in sorted({data_owner(name) for name in scenarios}):
         if scenario in simulated_scenarios():
             load_pool(data, scenario, check_manifest=True)
         elif scenario in imported_scenarios():
@@ -101,8 +119,9 @@ def latest_as_of(data: str | Path | None, scenario: str) -> date | None:
     model = registry.get(scenario)
     if not model.point_in_time:
         return None
+    scenario = data_owner(scenario)
     if scenario in imported_scenarios():
-        return import_manifest(data_root(data), model).latest_date
+        return import_manifest(data_root(data), registry.get(scenario)).latest_date
     config = pool_config(data)
     start = date.fromisoformat(config["start"])
     months = start.month - 1 + int(config["months"])
@@ -114,6 +133,7 @@ def data_hash(data: str | Path | None, scenario: str) -> str:
     """sha256 (16 hex) of what the scenario's data is: the pool manifest's file hashes, or the
     procurement files' bytes."""
     digest = hashlib.sha256()
+    scenario = data_owner(scenario)
     if scenario in imported_scenarios():
         manifest = import_manifest(data_root(data), registry.get(scenario))
         for table, entry in sorted(manifest.files.items()):
@@ -149,16 +169,22 @@ OUTCOME_COLUMNS = ["entity_id", "verified_on", "outcome"]
 
 
 def store_outcomes(store: Any, scenario: str) -> pd.DataFrame:
-    """Final outcomes (case filed / no case) of the scenario's leads in the lead store, with the
-    local day each was recorded: ``entity_id``, ``verified_on``, ``outcome``. Invalid leads say
-    nothing about the entity and are left out, as in the history labels."""
+    """Final outcomes (case filed / no case) of the leads of every model of the scenario's
+    supervision point in the lead store, with the local day each was recorded: ``entity_id``,
+    ``verified_on``, ``outcome``. Invalid leads say nothing about the entity and are left out,
+    as in the history labels.
+
+    Why the whole point: a rule model's verified leads are labels for the learnt model of the
+    same point (and the other way round); they are not a random sample, which the scorer's
+    selection correction is there for."""
     if store is None:
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
     from leads.store import local_day
 
+    names = point_models(scenario) if scenario in discovery.names() else [scenario]
     rows = [(v.entity_id, local_day(v.status_changed_at), v.status)
-            for status in FINAL_OUTCOMES
-            for v in store.list_leads(scenario=scenario, status=status)]
+            for name in names for status in FINAL_OUTCOMES
+            for v in store.list_leads(scenario=name, status=status)]
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     frame["verified_on"] = pd.to_datetime(frame["verified_on"])
     return frame
@@ -209,7 +235,7 @@ def _month_end(year: int, month: int) -> date:
 def _first_verified(data: str | Path | None, scenario: str, outcomes: pd.DataFrame) -> pd.Series:
     """When each entity's first final outcome (case or no case) became known, from the history
     or the lead store."""
-    path = data_root(data) / "pool" / scenario / "verification_history.parquet"
+    path = data_root(data) / "pool" / data_owner(scenario) / "verification_history.parquet"
     parts = [frame for frame in (
         pd.read_parquet(path, columns=OUTCOME_COLUMNS) if path.is_file() else None,
         outcomes) if frame is not None and len(frame)]

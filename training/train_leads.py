@@ -1,5 +1,5 @@
 """Leads out: score every entity, keep the top of each district up to its capacity, explain each
-pick with its top SHAP reasons, and write them to the lead store under the served version.
+pick with its top SHAP reasons (a rule model: the reasons of the rules it fired), and write them to the lead store under the served version.
 
 Why per district: a district procuratorate sees and verifies only its own leads, so one busy
 district must not crowd out the others' lists.
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.wording import DEFAULT_LANGUAGE
-from training.explain import explain_detector, explain_scorer
+from training.explain import explain_detector, explain_scorer, peer_medians
 from training.pyfunc import score_frame
 
 
@@ -37,15 +37,29 @@ def top_per_district(frame: pd.DataFrame, scored: pd.DataFrame, capacity: int) -
 def explanations(estimator: Any, kind: str, frame: pd.DataFrame, rows: list,
                  specs: list) -> tuple[list, dict[str, float]]:
     """SHAP explanations of ``rows`` and, for a detector, its surrogate's fidelity."""
+    if kind == "rules":
+        return rule_explanations(estimator, frame, rows, specs), {}
     if kind == "detector":
         surrogate, exps = explain_detector(estimator, frame, rows, specs, top_n=4)
         return exps, {"surrogate_r2": surrogate.r2, "surrogate_spearman": surrogate.spearman}
     return explain_scorer(estimator, frame, rows, specs, top_n=4), {}
 
 
+def rule_explanations(estimator: Any, frame: pd.DataFrame, rows: list, specs: list) -> list:
+    """A rule model's reasons for ``rows``: one per fired rule, with the peers' median."""
+    by_name = {s.name: s for s in specs}
+    features = estimator.rules.features
+    peers = pd.DataFrame({f: peer_medians(frame, rows, by_name[f]) for f in features
+                          if f in by_name}, index=list(rows)).reindex(columns=features)
+    return estimator.rule_reasons(frame.loc[list(rows)], peers)
+
+
 def reasons_of(explanation: Any, frame: pd.DataFrame, top_n: int = 4) -> list[dict]:
     """The explained reasons as {feature, value, contribution, text, texts} records: ``text`` in
-    the default language (Chinese), ``texts`` in every language the declaration writes."""
+    the default language (Chinese), ``texts`` in every language the declaration writes (a rule
+    model's reasons are already records: one per fired rule)."""
+    if isinstance(explanation, list):
+        return explanation
     out = []
     for name, texts in zip(explanation.reason_features[:top_n], explanation.texts, strict=False):
         value = frame.at[explanation.row, name] if name in frame.columns else np.nan
@@ -59,6 +73,9 @@ def ranked_leads(estimator: Any, kind: str, columns: list[str], frame: pd.DataFr
                  capacity: int, specs: list) -> tuple[pd.DataFrame, dict[str, float]]:
     """Score every entity, pick the top per district, attach reasons."""
     scored = score_frame(estimator, columns, frame)
+    if kind == "rules":  # a rule lead is an entity some rule fired on, never a tie-break only
+        fired = scored["rules"].to_numpy(dtype=object) != ""
+        frame, scored = frame[fired], scored[fired]
     picked = top_per_district(frame, scored, capacity)
     exps, extra = explanations(estimator, kind, frame, list(picked.index), specs)
     picked = picked.assign(reasons=[reasons_of(e, frame) for e in exps])

@@ -203,6 +203,15 @@ function asDate(value) {
   return value ?? "";
 }
 
+function showRules(rules) {
+  // a rule lead: the rules that fired; a learnt lead: the rules of its point that would have
+  const fired = rules && Array.isArray(rules.fired) ? rules.fired : [];
+  $("d-rules-title").textContent = t(rules && rules.kind === "rules"
+    ? "detail.rules_fired" : "detail.rules_would");
+  $("d-rules").replaceChildren(...(fired.length ? fired.map((r) =>
+    el("li", `${r.model} · ${r.rule}: ${r.text}`)) : [el("li", t("detail.rules_none"))]));
+}
+
 async function openLead(id) {
   const detail = await api(`/v1/leads/${id}`);
   state.lead = detail;
@@ -218,6 +227,7 @@ async function openLead(id) {
   const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
   drawChart(reasons);
   $("d-reasons").replaceChildren(...reasons.map((r) => el("li", reasonText(r) || r.feature)));
+  showRules(detail.rules);
   evidenceTables(detail.evidence);
   $("d-history").replaceChildren(...detail.history.map((h) =>
     el("li", `${h.at.slice(0, 16)} ${h.from_status || "-"} → ${h.to_status} by ${h.actor}` +
