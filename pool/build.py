@@ -11,7 +11,6 @@ are written anywhere, and ``manifest.json`` records the configuration and the sh
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -27,7 +26,15 @@ import pyarrow.parquet as pq
 from pool import discovery
 from pool.arrow import PoolTypeError, to_arrow_table
 from pool.catalog import build_catalog
-from pool.load import PoolError, data_root, load_pool, load_truth, source_path, truth_path
+from pool.load import (
+    PoolError,
+    data_root,
+    load_pool,
+    load_truth,
+    sha256_of,
+    source_path,
+    truth_path,
+)
 from pool.schemas import history_source
 from pool.spec import ScenarioPool, SimConfig
 
@@ -45,15 +52,6 @@ class WrittenFile:
     rows: int
     bytes: int
     sha256: str
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write(table: pa.Table, path: Path, root: Path, scenario: str, name: str) -> WrittenFile:

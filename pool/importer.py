@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import glob as globlib
-import hashlib
 import io
 import json
 import os
@@ -43,7 +42,7 @@ import pyarrow.parquet as pq
 from pool import discovery
 from pool.arrow import PoolTypeError, to_arrow_table, to_pandas
 from pool.keys import normalise_code
-from pool.load import PoolValidationError, data_root, source_path, validate
+from pool.load import PoolValidationError, data_root, sha256_of, source_path, validate
 from pool.origins import DatabaseOrigin, FileOrigin
 from pool.spec import ColumnSpec, SourceSpec
 
@@ -171,7 +170,7 @@ def verify_import(root: Path, model: Any) -> None:
     manifest = import_manifest(root, model)
     for table, entry in manifest.files.items():
         path = source_path(root, model.name, table)
-        if not path.is_file() or _sha256(path) != entry["sha256"]:
+        if not path.is_file() or sha256_of(path) != entry["sha256"]:
             raise ImportFailure(f"{model.name}.{table}",
                                 f"file {path} changed since it was imported; import again")
 
@@ -547,7 +546,7 @@ def _publish(root: Path, model: Any, sources: list[SourceSpec],
                                compression="zstd")
             except PoolTypeError as exc:
                 raise ImportFailure(f"{model.name}.{spec.table}", str(exc)) from None
-            files[spec.table] = {"sha256": _sha256(path), "rows": len(frames[spec.table])}
+            files[spec.table] = {"sha256": sha256_of(path), "rows": len(frames[spec.table])}
         dates = [r.latest_date for r in report.sources if r.latest_date]
         folder = staging / "pool" / model.name
         (folder / IMPORT_MANIFEST).write_text(json.dumps(
@@ -566,14 +565,6 @@ def _publish(root: Path, model: Any, sources: list[SourceSpec],
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,6 +125,15 @@ def load_source(root: str | os.PathLike | None, scenario: str, table: str) -> pd
     return validate(frame, spec)
 
 
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def verify_manifest(root: str | os.PathLike | None, scenario: str | None = None) -> None:
     """Check the files of the pool (or of one scenario) against the build's sha256 manifest.
 
@@ -143,7 +152,7 @@ def verify_manifest(root: str | os.PathLike | None, scenario: str | None = None)
         target = base / rel
         if not target.is_file():
             raise PoolFileError(f"{rel}: listed in {path} but missing")
-        if hashlib.sha256(target.read_bytes()).hexdigest() != meta["sha256"]:
+        if sha256_of(target) != meta["sha256"]:
             raise PoolFileError(f"{rel}: sha256 differs from {path} (changed after the build)")
 
 
