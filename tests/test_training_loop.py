@@ -121,7 +121,11 @@ def test_without_drift_the_same_champion_holds_up_over_those_months(drifted, con
     same_month = next(s for s in control[2] if s.month == retired.month)
     assert same_month.champion == retired.champion
     assert same_month.verified >= policy_for(SCENARIO).min_verified
-    assert same_month.conversion > retired.high, (same_month, retired)
+    # converts above the drifted champion and is not retired: its interval still reaches the
+    # bar. (With the direction-aware scorer of issue 14 it measured 0.135 [0.067, 0.253] vs the
+    # drifted 0.042 [0.012, 0.140]: above, but no longer above the drifted interval's top.)
+    assert same_month.conversion > 2 * retired.conversion, (same_month, retired)
+    assert same_month.high >= policy_for(SCENARIO).bar, (same_month, retired)
     until = [s for s in control[2] if s.month <= retired.month]
     assert not any(s.event.startswith("retired") for s in until)
 

@@ -171,8 +171,15 @@ def is_false_flag(spec: FeatureSpecLike | None, value: object) -> bool:
 
 def ranked_features(contributions: dict[str, float], table: pd.DataFrame, row,
                     by_name: Mapping[str, FeatureSpecLike], top_n: int) -> list[str]:
-    """The features pushing this row's score up the most that state a fact against it."""
+    """The features pushing this row's score up the most that state a fact against it.
+
+    A lead can rank in its district's top with no feature pushing its learnt score above the
+    average (a quiet district, or a rank carried by the detector's share of the blend); it then
+    gets the features that count most for it, least against first, rather than no reason.
+    """
     ranked = sorted(((c, n) for n, c in contributions.items() if c > 0), reverse=True)
+    if not ranked:
+        ranked = sorted(((c, n) for n, c in contributions.items()), reverse=True)
     out = []
     for _, name in ranked:
         value = table.at[row, name] if name in table.columns else np.nan
