@@ -62,4 +62,8 @@ def load_module(target: str | Path) -> SupervisionModel:
     found = discovery.import_location(str(target))
     if not found:
         raise TypeError(f"module {target} must define MODEL = SupervisionModel(...)")
-    return register(found[-1], replace=True, where=str(target))
+    if len(found) > 1:
+        raise TypeError(f"{target} declares {len(found)} models "
+                        f"({', '.join(m.name for m in found)}); load one file, or list the "
+                        "folder in $SUPERVISION_MODELS")
+    return register(found[0], replace=True, where=str(target))

@@ -195,19 +195,20 @@ def fingerprints(model: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- reading
 
 
-def base_folder(model: Any) -> Path:
-    """Relative origin paths are read from the folder of the model's declaration."""
+def base_folder(model: Any) -> Path | None:
+    """The folder relative origin paths are read from: that of the model's declaration (a file,
+    a folder or a module); None for a model declared in-process, which has no folder."""
     try:
         where = Path(discovery.where(model.name))
     except discovery.UnknownModelError:
-        return Path.cwd()
+        return None
     if where.is_dir():
         return where
     if where.suffix == ".py":
         return where.parent
     module = sys.modules.get(str(where))
     file = getattr(module, "__file__", None)
-    return Path(file).parent if file else Path.cwd()
+    return Path(file).parent if file else None
 
 
 def resolve_files(model: Any, spec: SourceSpec, origin: FileOrigin) -> list[Path]:
@@ -215,6 +216,11 @@ def resolve_files(model: Any, spec: SourceSpec, origin: FileOrigin) -> list[Path
     base = base_folder(model)
     files: list[Path] = []
     for pattern in origin.patterns():
+        if not os.path.isabs(pattern) and base is None:
+            raise ImportFailure(f"{model.name}.{spec.table}",
+                                f"relative path {pattern!r}, but the model was declared "
+                                "in-process and has no folder to read it from; give an "
+                                "absolute path or list the model in $SUPERVISION_MODELS")
         full = pattern if os.path.isabs(pattern) else str(base / pattern)
         matched = sorted(Path(p).resolve() for p in globlib.glob(full))
         if not matched:

@@ -213,3 +213,12 @@ def test_a_country_file_with_another_layout_is_refused(tmp_path) -> None:
     assert not (tmp_path / "data" / "pool" / "bids_bad").exists()
     with pytest.raises(procurement.ProcurementDataError, match="no declared country 'peru'"):
         procurement.load_bids(countries=["peru"])
+
+
+def test_a_relative_path_of_an_in_process_model_is_refused(tmp_path) -> None:
+    """No folder to read it from: refused, not read from wherever the process happens to run."""
+    model = permits_model(tmp_path, path="许可证.csv")
+    with pytest.raises(ImportFailure, match="relative path '许可证.csv', but the model was "
+                                            "declared in-process"):
+        import_model(model, tmp_path / "data")
+    assert not (tmp_path / "data" / "pool").exists()
