@@ -64,8 +64,8 @@ lint: install ## Ruff over the whole tree
 test: install lint ## Lint, then the whole test suite
 	$(PY) -m pytest
 
-adbench: install ## ADBench + ODDS side by side with the papers' numbers (writes reports/)
-	$(PY) -m evaluation.adbench --seeds 3 && $(PY) -m evaluation.odds --seeds 3
+adbench: install ## ADBench + ODDS side by side with the papers' numbers, and the card-fraud daily protocol (writes reports/)
+	$(PY) -m evaluation.adbench --seeds 3 && $(PY) -m evaluation.odds --seeds 3 && $(PY) -m evaluation.card_fraud
 
 bench: install ## Benchmarks: prints a table, writes reports/bench.json
 	$(PY) -m evaluation.bench
