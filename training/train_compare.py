@@ -71,7 +71,11 @@ def truth_at_capacity(model: Any, columns: list[str], frame: pd.DataFrame,
                       data: str | Path | None, scenario: str, as_of: date | None,
                       capacity: int) -> dict[str, str]:
     """The fitted model's top ``capacity`` per district on the as-of table, judged by the
-    truth (``compare.truth_*`` tags; none without a truth)."""
+    truth (``compare.truth_*`` tags; none without a truth, and none for a model split by
+    groups: its labels are its truth and it was fitted on them, so only the held-out groups of
+    the point comparison judge it fairly)."""
+    if registry.get(scenario).policy.split == "groups":
+        return {}
     truth, monthly = load_truths(data, data_owner(scenario))
     if truth is None:
         return {}
