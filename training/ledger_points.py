@@ -51,6 +51,7 @@ class PointRow:
     conversion_high: float | None
     backtest_truth: float | None = None
     truth_filled: str = ""
+    backtest_judged: int | None = None  # outcomes judged over the walk-forward periods
 
 
 def point_of(client: MlflowClient, name: str) -> str:
@@ -123,7 +124,9 @@ def point_rows(client: MlflowClient, store: Any, data: Path | None = None) -> li
                 conversion_low=None if verified == 0 else conv.low,
                 conversion_high=None if verified == 0 else conv.high,
                 backtest_truth=_float(tags.get("compare.backtest_truth_precision")),
-                truth_filled=_filled(tags)))
+                truth_filled=_filled(tags),
+                backtest_judged=int(tags["compare.judged"]) if "compare.judged" in tags
+                else None))
     return rows
 
 
@@ -139,6 +142,7 @@ def side_by_side(rows: list[PointRow]) -> pd.DataFrame:
         "wf truth p@cap": _fmt(r.backtest_truth),
         "wf p@k": _fmt(r.backtest_precision) + (f" @{r.backtest_k}" if r.backtest_k else ""),
         "wf AP": _fmt(r.backtest_ap),
+        "wf judged": "-" if r.backtest_judged is None else r.backtest_judged,
         "leads": r.leads, "verified": r.verified, "cases": r.cases,
         "conversion": "-" if r.conversion is None else
         f"{r.conversion:.2f} [{r.conversion_low:.2f}, {r.conversion_high:.2f}]",

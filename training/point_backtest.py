@@ -65,6 +65,7 @@ class PointComparison:
         """What a version of ``model`` records of the comparison (``compare.*`` tags)."""
         row = self.summary.loc[model]
         out = {"compare.periods": str(int(row["periods"])), "compare.k": str(self.k),
+               "compare.judged": str(int(row["judged"])),
                "compare.capacity": str(self.capacity)}
         for name in ("backtest_precision_at_k", "backtest_ap", "backtest_truth_precision",
                      "backtest_filled_share"):
@@ -161,6 +162,7 @@ def _summary(per: pd.DataFrame) -> pd.Series:
     truth = per["truth_hits"]
     return pd.Series({
         "periods": float(len(per)),
+        "judged": float(per["n_judged"].sum()),
         "backtest_precision_at_k": judged["precision_at_k"].mean() if len(judged) else np.nan,
         "backtest_ap": judged["average_precision"].mean(),
         "backtest_truth_precision": np.nan if truth.isna().all()
