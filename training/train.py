@@ -90,6 +90,8 @@ class Job:
     #: feature tables of a point as of a past day (the backtest's cutoffs), built once
     tables: dict[tuple, Any] = field(default_factory=dict)
     compared: set[tuple] = field(default_factory=set)
+    #: run the point comparison (the loop, which trains one model of a point, does not)
+    compare_points: bool = True
 
     def policy(self, scenario: str) -> Policy:
         """The scenario's policy (an override given to ``run`` wins)."""
@@ -186,7 +188,7 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
             prepared = job.prepared.setdefault(key, Prepared(table, split, outcomes))
         table, split = prepared.table, prepared.split
         columns = list(declared.feature_names)
-    if prepared.comparison is None and key not in job.compared:
+    if job.compare_points and key not in job.compared:
         with job.stage(scenario, "compare"):
             job.compared.add(key)
             prepared.comparison = point_comparison(
