@@ -159,7 +159,7 @@ def test_the_twin_rule_model_is_flagged_by_the_overlap_check(trained, capsys) ->
     twin = reg.get_version(client, "si_rules_twin",
                            reg.alias_version(client, "si_rules_twin", reg.CHAMPION)).tags
     assert "overlap.warning" in twin
-    assert "100% of its leads are also leads of si_rules" in twin["overlap.warning"]
+    assert "100% of its backtest top-k are also in the top-k of si_rules" in twin["overlap.warning"]
     assert twin["overlap.si_rules"].startswith("1.000")
     store = _store(base)
     try:

@@ -120,6 +120,7 @@ def run_loop(scenario: str, data: str, root: Path, leads_url: str, start: date, 
     job = open_job(data, seed, root, require_real=False, store=store)
     job.policies = {scenario: policy}
     job.as_of = start
+    job.compare_points = False  # the ledger's side-by-side is the train job's, not the replay's
     steps = []
     try:
         train_scenario(job, scenario)

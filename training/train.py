@@ -35,6 +35,7 @@ from training.lifecycle import (
     promote,
 )
 from training.mlflow_setup import MlflowSettings, experiment_id, open_client, resolve
+from training.train_compare import features_cache, point_comparison, truth_at_capacity
 from training.train_data import (
     backtest_split,
     data_hash,
@@ -65,6 +66,9 @@ class Prepared:
 
     table: Any
     split: Any
+    outcomes: pd.DataFrame
+    #: every model of the point on the same periods and k (None: a point of one model)
+    comparison: Any = None
 
 
 @dataclass
@@ -83,6 +87,11 @@ class Job:
     #: features, store outcomes and backtest split per supervision point and as-of date: the
     #: models of one point are judged on the same backtest and built once
     prepared: dict[tuple, Prepared] = field(default_factory=dict)
+    #: feature tables of a point as of a past day (the backtest's cutoffs), built once
+    tables: dict[tuple, Any] = field(default_factory=dict)
+    compared: set[tuple] = field(default_factory=set)
+    #: run the point comparison (the loop, which trains one model of a point, does not)
+    compare_points: bool = True
 
     def policy(self, scenario: str) -> Policy:
         """The scenario's policy (an override given to ``run`` wins)."""
@@ -134,6 +143,7 @@ class Candidate:
     model: Any
     backtest: BacktestResult
     hashes: dict[str, str]
+    comparison: Any = None  # training.point_backtest.PointComparison of the point
 
     @property
     def model_kind(self) -> str:
@@ -173,10 +183,18 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
             outcomes = store_outcomes(job.store, scenario)
             table.frame = with_store_labels(table.frame, outcomes, job.as_of)
             split = backtest_split(scenario, job.data, table, as_of,
-                                   policy.holdout_months, outcomes)
-            prepared = job.prepared.setdefault(key, Prepared(table, split))
+                                   policy.holdout_months, outcomes,
+                                   features_cache(job.tables, data_owner(scenario), job.data))
+            prepared = job.prepared.setdefault(key, Prepared(table, split, outcomes))
         table, split = prepared.table, prepared.split
         columns = list(declared.feature_names)
+    if job.compare_points and key not in job.compared:
+        with job.stage(scenario, "compare"):
+            job.compared.add(key)
+            prepared.comparison = point_comparison(
+                scenario, job.data, table.frame, split, as_of, prepared.outcomes,
+                job.policy(data_owner(scenario)), lambda n: make_estimator(n, job.seed),
+                job.tables)
     with job.stage(scenario, "backtest"):
         result = run_backtest(split, columns, lambda: make_estimator(scenario, job.seed),
                               policy.k)
@@ -186,7 +204,8 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
             frame[columns], frame["label"].to_numpy(dtype=float))
     hashes = {"feature_set_hash": table.hash, "data_hash": data_hash(job.data, scenario),
               "code_version": code_version()}
-    return Candidate(scenario, as_of, table, columns, model, result, hashes)
+    return Candidate(scenario, as_of, table, columns, model, result, hashes,
+                     prepared.comparison)
 
 
 def make_estimator(scenario: str, seed: int) -> Any:
@@ -301,7 +320,10 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     tags = {**cand.hashes, "scenario": cand.scenario, "kind": kind, "as_of": str(cand.as_of),
             "point": declared.supervision_point,
             "backtest.precision_at_k": f"{m['precision_at_k']:.4f}", "backtest.k": int(m["k"]),
-            "backtest.average_precision": f"{m['average_precision']:.4f}"}
+            "backtest.average_precision": f"{m['average_precision']:.4f}",
+            **(cand.comparison.tags(cand.scenario) if cand.comparison is not None else {}),
+            **truth_at_capacity(cand.model, cand.columns, cand.table.frame, job.data,
+                                cand.scenario, cand.as_of, policy.capacity)}
     artifacts = {
         "plots/precision_at_k.png": lambda p: plot_precision_at_k(cand.backtest, p),
         "plots/pr_curve.png": lambda p: plot_pr_curve(cand.backtest, p),
@@ -357,10 +379,10 @@ def _shap_sample(cand: Candidate, seed: int, n: int = 300) -> pd.DataFrame:
     return pd.DataFrame([e.contributions for e in exps])
 
 
-def decide(job: Job, cand: Candidate, version: int, policy: Policy,
-           picked: pd.DataFrame | None = None) -> list[Decision]:
-    """Gate, then the overlap check with the point's served models (a warning, tagged and
-    printed), then (demo) certification: which lifecycle the new version ends in."""
+def decide(job: Job, cand: Candidate, version: int, policy: Policy) -> list[Decision]:
+    """Gate, then the overlap check with the point's served models on the point's common
+    backtest top-k (a warning, tagged and printed), then (demo) certification: which lifecycle
+    the new version ends in."""
     from training.overlap import check_overlap
 
     with job.stage(cand.scenario, "gate"):
@@ -369,9 +391,10 @@ def decide(job: Job, cand: Candidate, version: int, policy: Policy,
         decision = gate_candidate(job.client, cand.scenario, version,
                                   GateInput(bt.labels, bt.scores, champ, fair), policy)
     decisions = [decision]
-    if decision.lifecycle == reg.CHALLENGER and picked is not None:
-        for line in check_overlap(job.client, job.store, cand.scenario, version,
-                                  set(picked["entity_id"]), policy.max_overlap):
+    if decision.lifecycle == reg.CHALLENGER and cand.comparison is not None:
+        for line in check_overlap(job.client, cand.scenario, version,
+                                  cand.comparison.overlap.loc[cand.scenario].to_dict(),
+                                  policy.max_overlap):
             print(f"  {line}", flush=True)
     if decision.lifecycle == reg.CHALLENGER and not job.require_real:
         with job.stage(cand.scenario, "mlflow"):
@@ -461,7 +484,7 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     previous = reg.alias_version(job.client, scenario, reg.CHAMPION) if scenario in \
         reg.list_scenarios(job.client) else None
     version, run_id, picked = record_candidate(job, cand, policy)
-    decisions = decide(job, cand, version, policy, picked)
+    decisions = decide(job, cand, version, policy)
     # a rule model has no detector fallback: if its rules fail the gate, nothing of it serves
     detector = ensure_detector(job, cand) if cand.model_kind == "scorer" else None
     if detector is not None and reg.alias_version(job.client, scenario, reg.CHAMPION) is None \

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -208,15 +209,18 @@ def with_store_labels(frame: pd.DataFrame, outcomes: pd.DataFrame,
 
 def backtest_split(scenario: str, data: str | Path | None, full: FeatureTable,
                    as_of: date | None, holdout_months: int,
-                   outcomes: pd.DataFrame | None = None) -> BacktestSplit:
+                   outcomes: pd.DataFrame | None = None,
+                   features_at: Callable[[date], FeatureTable] | None = None) -> BacktestSplit:
     """Time-ordered split for the scenario (see module docstring); ``outcomes`` are the lead
-    store's (``store_outcomes``), merged in as they were known at the cutoff."""
+    store's (``store_outcomes``), merged in as they were known at the cutoff; ``features_at``
+    builds (or reuses) the feature table as of the cutoff."""
     policy = registry.get(scenario).policy
     if policy.split == "groups":
         return _split_by_groups(full, seed=policy.seed, share=policy.holdout_share)
     outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS) if outcomes is None else outcomes
     cutoff = _months_before(as_of, holdout_months)
-    past = with_store_labels(build_features(scenario, cutoff, data).frame, outcomes, cutoff)
+    table = features_at(cutoff) if features_at else build_features(scenario, cutoff, data)
+    past = with_store_labels(table.frame, outcomes, cutoff)
     first = _first_verified(data, scenario, outcomes)
     return _split_by_verification(full.frame, past, cutoff, first)
 
