@@ -13,7 +13,7 @@ from features import registry
 from features.amount import AMOUNT_COLUMN, AmountError
 from features.build import build_features
 from features.common import ratio
-from features.model import AmountAtStake, SupervisionModel
+from features.model import AmountAtStake, Policy, SupervisionModel
 from features.spec import FeatureSpec, KeyJoin
 from features.testing import uscc, write_pool
 from pool.schemas import history_source
@@ -155,3 +155,10 @@ def test_every_built_in_model_declares_an_estimate_in_both_languages(name):
     amount = registry.get(name).amount
     assert amount.declared and amount.text("zh") != amount.description
     assert amount.unit_text("zh") and all(np.isfinite(v) for v in amount.rates.values())
+
+
+def test_picking_by_expected_value_needs_a_declared_estimate():
+    with pytest.raises(ValueError, match="toy_amounts.*pick='expected_value' needs an amount"):
+        replace(_model(AmountAtStake()), policy=Policy(pick="expected_value"))
+    assert replace(_model(AmountAtStake(estimate=_value_at_stake, rates={"share": 0.1})),
+                   policy=Policy(pick="expected_value")).policy.pick == "expected_value"

@@ -289,7 +289,7 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     specs, kind = list(declared.features), declared.kind
     with job.stage(cand.scenario, "explain"):
         picked, extra = ranked_leads(cand.model, kind, cand.columns, cand.table.frame,
-                                     policy.capacity, specs)
+                                     policy.capacity, specs, declared.amount, policy.pick)
         contrib = _shap_sample(cand, job.seed) if kind == "scorer" else None
     params = {"scenario": cand.scenario, "seed": job.seed, "as_of": cand.as_of,
               "model": type(cand.model).__name__, "k": policy.k, "floor": policy.floor,
@@ -431,9 +431,10 @@ def _champion_leads(job: Job, cand: Candidate, champion: int,
         return None
     source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
     estimator = load_estimator(source)
-    specs = list(feature_registry.get(cand.scenario).features)
+    declared = feature_registry.get(cand.scenario)
     picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), cand.columns,
-                             cand.table.frame, policy.capacity, specs)
+                             cand.table.frame, policy.capacity, list(declared.features),
+                             declared.amount, policy.pick)
     return picked
 
 
