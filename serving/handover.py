@@ -17,8 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from features.wording import money, percent
-
+from .amounts import amount_declaration, amount_text, probability_text
 from .i18n import district_name, message
 
 CHROMIUM = Path(os.environ.get("SUPERVISION_CHROMIUM", "/usr/bin/chromium"))
@@ -97,17 +96,21 @@ def lead_form(detail: Mapping[str, Any], evidence: Mapping[str, Any], lang: str,
     lead = detail["lead"]
     district = district_name(lead["district"], lang)
     entity = f"{entity_name}（{lead['entity_id']}）" if entity_name else lead["entity_id"]
-    probability = lead.get("probability")
+    declared = amount_declaration(lead["scenario"])
+    amount = amount_text(lead.get("amount"), lead.get("amount_unit"),
+                         declared["unit_text"].get(lang), lang)
+    probability = probability_text(lead.get("probability"), lead.get("probability_low"),
+                                   lead.get("probability_high"), lang)
     rows = [("handover.lead_no", lead["id"]), ("handover.entity", entity),
             ("handover.district", district),
             ("handover.model", f"{lead['model_name']} v{lead['model_version']}"),
             ("handover.certification", certification(ledger_row, lang)),
-            ("handover.probability", "-" if probability is None else percent(probability)),
-            ("handover.as_of", _date(lead.get("as_of"))), ("handover.status", message(lang, f"status.{lead['status']}"))]
-    if lead.get("amount") is not None:
-        unit = lead.get("amount_unit") or "yuan"
-        amount = money(float(lead["amount"]), lang) if unit == "yuan" else f"{lead['amount']} {unit}"
-        rows.insert(5, ("handover.amount", amount))
+            ("handover.amount", amount),
+            ("handover.probability", probability),
+            ("handover.as_of", _date(lead.get("as_of"))),
+            ("handover.status", message(lang, f"status.{lead['status']}"))]
+    if lead.get("amount_unit") is not None and declared["description"]:
+        rows.insert(6, ("handover.amount_basis", declared["description"].get(lang, "")))
     table = "".join(f"<tr><th>{_e(message(lang, k))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     receipt = "".join(f"<tr><th>{_e(message(lang, k))}</th><td></td></tr>"
                       for k in ("handover.receiver", "handover.receiver_person",

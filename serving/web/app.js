@@ -85,19 +85,21 @@ function ageDays(lead) {
   return Math.max(0, Math.floor((Date.now() - created.getTime()) / 86400000));
 }
 
-const SORTS = {
-  score: (a, b) => b.score - a.score,
-  probability: (a, b) => (b.probability ?? -1) - (a.probability ?? -1),
-  amount: (a, b) => (b.amount ?? -1) - (a.amount ?? -1),
-};
+function pct(x) { return `${Math.round(Number(x) * 100)}%`; }
+
+function amountText(lead) {
+  // the server words the amount with its unit (or says the model declares none)
+  return (lead.amount_text && lead.amount_text[LANG]) || "-";
+}
 
 async function loadLeads() {
   const params = filters();
   params.set("page", state.page);
   params.set("page_size", PAGE_SIZE);
+  params.set("sort", $("f-sort").value || "score");  // the server sorts across every page
   const data = await api(`/v1/leads?${params}`);
   state.total = data.total;
-  const items = [...data.items].sort(SORTS[$("f-sort").value] || SORTS.score);
+  const items = data.items;
   const body = $("leads").querySelector("tbody");
   body.replaceChildren();
   for (const lead of items) {
@@ -117,8 +119,8 @@ async function loadLeads() {
     }
     row.append(el("td", lead.rank), entity, el("td", scenarioName(lead.scenario)),
       el("td", reasonText(reasons[0]), "reason"),
-      el("td", lead.amount == null ? "-" : money(lead.amount), "num"),
-      el("td", lead.probability == null ? "-" : `${Math.round(lead.probability * 100)}%`, "num"),
+      el("td", amountText(lead), "num amount"),
+      el("td", lead.probability == null ? "-" : pct(lead.probability), "num"),
       el("td", t("age.days", { n: ageDays(lead) }), "num"), statusCell, deadline,
       el("td", districtName(lead.district)));
     row.addEventListener("click", () => openLead(lead.id));
@@ -203,6 +205,16 @@ function asDate(value) {
   return value ?? "";
 }
 
+function showStakes(stakes) {
+  const basis = stakes.declared && stakes.description && stakes.description[LANG];
+  $("d-amount").textContent = ((stakes.text && stakes.text[LANG]) || "-") +
+    (basis ? ` · ${t("amount.basis", { text: basis })}` : "");
+  $("d-probability").textContent = (stakes.probability_text && stakes.probability_text[LANG]) || "-";
+  const ev = stakes.expected_value;
+  $("d-ev").textContent = ev == null ? "-"
+    : (stakes.unit === "yuan" ? money(ev) : `${Math.round(ev).toLocaleString()} ${(stakes.unit_text || {})[LANG] || stakes.unit}`);
+}
+
 function showRules(rules) {
   // a rule lead: the rules that fired; a learnt lead: the rules of its point that would have
   const fired = rules && Array.isArray(rules.fired) ? rules.fired : [];
@@ -224,6 +236,7 @@ async function openLead(id) {
     model: lead.model_name, version: lead.model_version, status: t(`status.${lead.status}`) }) +
     (lead.overdue ? ` · ${t("overdue", { n: lead.days_overdue })}` : "");
   $("handover-page").dataset.leadId = lead.id;
+  showStakes(detail.amount_at_stake || {});
   const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
   drawChart(reasons);
   $("d-reasons").replaceChildren(...reasons.map((r) => el("li", reasonText(r) || r.feature)));
