@@ -113,3 +113,21 @@ def test_upgrading_a_0001_store_keeps_its_leads(tmp_path: Path) -> None:
     lead = LeadStore(engine).list_leads()[0]
     assert lead.entity_id == "A" and lead.amount is None and lead.probability_low is None
     engine.dispose()
+
+
+def test_stakes_by_version_sums_what_the_cases_recovered_and_put_at_stake(
+        store: LeadStore) -> None:
+    from leads_fixtures import advance_to
+
+    from leads.stats import stakes_by_version
+
+    ids = store.upsert_leads(_run()).lead_ids  # A 1M, B 500k, C none, D 4M
+    for lead_id, outcome, recovered in ((ids[0], "case_filed", 8e5), (ids[1], "no_case", 0.0),
+                                        (ids[2], "case_filed", 1e4), (ids[3], "case_filed", 0.0)):
+        advance_to(store, lead_id, "verifying")
+        store.record_outcome(lead_id, outcome=outcome, amount_recovered=recovered,
+                             actor="unit")
+    (row,) = stakes_by_version(store.engine, "fuel_tax")
+    assert (row.model_version, row.cases) == ("1", 3)
+    assert row.amount_recovered == pytest.approx(8e5 + 1e4)
+    assert row.amount_at_stake == pytest.approx(1e6 + 4e6) and row.amount_unit == "yuan"
