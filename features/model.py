@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
+from features.evidence import EvidenceView
 from features.rules import RuleSet
 from features.spec import BuildContext, ScenarioFeatures
 
@@ -222,6 +223,8 @@ class SupervisionModel(ScenarioFeatures):
     #: the supervision point this model serves ("" = its own name); the models of one point
     #: share its data, labels and backtest, and the ledger shows them side by side
     point: str = ""
+    #: the charts a lead shows before its source rows (``features.evidence``); None: rows only
+    evidence: EvidenceView | None = None
 
     @property
     def supervision_point(self) -> str:
@@ -252,6 +255,10 @@ class SupervisionModel(ScenarioFeatures):
             self.rules.check(self.name, {f.name: f.direction for f in self.features})
         if not isinstance(self.amount, AmountAtStake):
             raise TypeError(f"model {self.name!r}: amount must be an AmountAtStake(...)")
+        if self.evidence is not None:
+            if not isinstance(self.evidence, EvidenceView):
+                raise TypeError(f"model {self.name!r}: evidence must be an EvidenceView(...)")
+            self.evidence.check(self.name, self.feature_names)
         if self.policy.pick == "expected_value" and not self.amount.declared:
             raise ValueError(f"model {self.name!r}: policy pick='expected_value' needs an "
                              "amount estimate (amount=AmountAtStake(estimate=...))")

@@ -6,6 +6,7 @@ Sources (``sources.py``) and their simulator (``simulation.py`` and its parts), 
 
 from features.model import AmountAtStake, Policy, SupervisionModel
 from models.fuel_tax.amount import RATES, undeclared_sales_tax
+from models.fuel_tax.evidence import EVIDENCE
 from models.fuel_tax.features import FEATURES
 from models.fuel_tax.simulation import simulate
 
@@ -13,6 +14,7 @@ MODEL = SupervisionModel.of(
     FEATURES,
     title="Refined-oil tax evasion (成品油涉税)",
     simulate=simulate,
+    evidence=EVIDENCE,
     amount=AmountAtStake(
         unit="yuan", typical=2.5e6, estimate=undeclared_sales_tax, rates=RATES,
         description="tax on undeclared sales: consumption tax per litre and 13% VAT on the "
