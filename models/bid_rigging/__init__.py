@@ -7,6 +7,7 @@ ledger's policy below.
 from features.model import AmountAtStake, Policy, SupervisionModel
 from models.bid_rigging.amount import RATES as BID_RATES
 from models.bid_rigging.amount import tender_overcharge
+from models.bid_rigging.evidence import EVIDENCE
 from models.bid_rigging.features import FEATURES
 from models.bid_rigging.procurement import procurement_truth
 
@@ -14,6 +15,7 @@ MODEL = SupervisionModel.of(
     FEATURES,
     title="Collusion in public procurement (串通投标)",
     point_in_time=False,
+    evidence=EVIDENCE,
     amount=AmountAtStake(
         unit="local currency", typical=5e5, estimate=tender_overcharge, rates=BID_RATES,
         description="overcharge on the tender: its winning bid times a declared 10% overcharge",

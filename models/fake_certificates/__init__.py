@@ -7,6 +7,7 @@ Sources (``sources.py``) and their simulator (``simulation.py`` and its parts), 
 from features.model import AmountAtStake, Policy, SupervisionModel
 from models.fake_certificates.amount import RATES as JOB_RISK
 from models.fake_certificates.amount import workers_exposed
+from models.fake_certificates.evidence import EVIDENCE
 from models.fake_certificates.features import FEATURES
 from models.fake_certificates.simulation import simulate
 
@@ -14,6 +15,7 @@ MODEL = SupervisionModel.of(
     FEATURES,
     title="Counterfeit special-operations certificates (特种作业操作证)",
     simulate=simulate,
+    evidence=EVIDENCE,
     # typical: yuan a case recovers (fines, the simulated staff draw around it); the estimate
     # is in workers exposed, weighted by the job's risk
     amount=AmountAtStake(

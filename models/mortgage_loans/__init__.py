@@ -6,6 +6,7 @@ Sources (``sources.py``) and their simulator (``simulation.py`` and its parts), 
 
 from features.model import AmountAtStake, Policy, SupervisionModel
 from models.mortgage_loans.amount import loan_diverted
+from models.mortgage_loans.evidence import EVIDENCE
 from models.mortgage_loans.features import FEATURES
 from models.mortgage_loans.simulation import simulate
 
@@ -13,6 +14,7 @@ MODEL = SupervisionModel.of(
     FEATURES,
     title="Business loans on homes used to buy homes (房产抵押经营贷)",
     simulate=simulate,
+    evidence=EVIDENCE,
     amount=AmountAtStake(
         unit="yuan", typical=3e5, estimate=loan_diverted,
         description="the loan diverted: the whole amount lent against the home",
