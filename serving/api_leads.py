@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from . import access
 from .amounts import amount_at_stake, amount_texts, expected_value
 from .errors import ApiError
+from .evidence_series import evidence_view
 from .lead_rules import lead_rules
 from .masking import mask_evidence, mask_value, personal_columns
 from .query import known_query_only
@@ -214,6 +215,8 @@ async def lead_detail(
     body["rules"] = await run_in_threadpool(lead_rules, ctx.features, lead.scenario,
                                             lead.entity_id)
     body["amount_at_stake"] = amount_at_stake(lead)
+    body["evidence_view"] = await run_in_threadpool(evidence_view, request.app.state,
+                                                    lead.scenario, lead.entity_id)
     return body
 
 

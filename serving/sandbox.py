@@ -182,6 +182,19 @@ def store_leads(sandbox: Sandbox, frame: pd.DataFrame, estimator: Any, version: 
         store.close()
 
 
+def write_pool_of_leads(sandbox: Sandbox, frame: pd.DataFrame, seed: int) -> None:
+    """Agency rows behind the stations with a lead (``serving.sandbox_pool``)."""
+    from leads.store import LeadStore
+    from serving.sandbox_pool import write_sandbox_pool
+
+    store = LeadStore.open(sandbox.leads_url)
+    try:
+        entities = {store.get(i).entity_id for i in sandbox.lead_ids}
+    finally:
+        store.close()
+    write_sandbox_pool(sandbox.root / "data", frame[frame["entity_id"].isin(entities)], seed)
+
+
 def issue_keys(sandbox: Sandbox, districts: tuple[str, ...]) -> dict[str, str]:
     """One key per role, and one staff key per district in ``districts``."""
     from leads.auth import create_api_key
@@ -215,6 +228,7 @@ def build(root: Path, entities: int = 2000, seed: int = 7, leads_per_district: i
     estimator = fit_scorer(frame, y, seed)
     version = register(sandbox, estimator, frame, "champion")
     sandbox.lead_ids = store_leads(sandbox, frame, estimator, version, leads_per_district, seed)
+    write_pool_of_leads(sandbox, frame, seed)
     sandbox.keys = issue_keys(sandbox, staff_districts)
     save(sandbox)
     return sandbox
