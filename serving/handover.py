@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .amounts import amount_declaration, amount_text, probability_text
+from .handover_charts import charts_html
 from .i18n import district_name, message
 
 CHROMIUM = Path(os.environ.get("SUPERVISION_CHROMIUM", "/usr/bin/chromium"))
@@ -91,8 +92,9 @@ def _evidence(evidence: Mapping[str, Any], lang: str) -> str:
 
 
 def lead_form(detail: Mapping[str, Any], evidence: Mapping[str, Any], lang: str,
-              ledger_row: Mapping[str, Any] | None, entity_name: str | None) -> str:
-    """One 线索移送表 as an HTML fragment."""
+              ledger_row: Mapping[str, Any] | None, entity_name: str | None,
+              charts: Mapping[str, Any] | None = None) -> str:
+    """One 线索移送表 as an HTML fragment (``charts``: the lead's evidence view)."""
     lead = detail["lead"]
     district = district_name(lead["district"], lang)
     entity = f"{entity_name}（{lead['entity_id']}）" if entity_name else lead["entity_id"]
@@ -119,6 +121,8 @@ def lead_form(detail: Mapping[str, Any], evidence: Mapping[str, Any], lang: str,
             f"<p class='issuer'>{_e(message(lang, 'handover.issuer', district=district))}</p>"
             f"<table>{table}</table>"
             f"<h2>{_e(message(lang, 'handover.reasons'))}</h2>{_reasons(lead, lang)}"
+            + (f"<h2>{_e(message(lang, 'handover.charts'))}</h2>{charts_html(charts, lang)}"
+               if charts and charts.get("declared") else "") +
             f"<h2>{_e(message(lang, 'handover.evidence'))}</h2>{_evidence(evidence, lang)}"
             f"<h2>{_e(message(lang, 'handover.receipt'))}</h2>"
             f"<table class='receipt'>{receipt}</table></section>")

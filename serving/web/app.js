@@ -177,7 +177,10 @@ function drawChart(reasons) {
   });
 }
 
+const ROWS_PER_PAGE = 10;
+
 function evidenceTables(evidence) {
+  // the source rows, newest first, ten at a time
   const box = $("d-evidence");
   box.replaceChildren();
   const names = Object.keys(evidence || {});
@@ -186,16 +189,31 @@ function evidenceTables(evidence) {
     const { count, rows } = evidence[name];
     box.append(el("h4", t("evidence.count", { name, count })));
     const table = el("table", null, "evidence-table");
+    table.dataset.table = name;
+    const pager = el("p", null, "evidence-pager");
+    let start = 0;
     const columns = Object.keys(rows[0] || {});
-    const head = el("tr");
-    columns.forEach((c) => head.append(el("th", c)));
-    table.append(head);
-    rows.slice(0, 10).forEach((r) => {
-      const tr = el("tr");
-      columns.forEach((c) => tr.append(el("td", asDate(r[c]))));
-      table.append(tr);
-    });
-    box.append(table);
+    const draw = () => {
+      const head = el("tr");
+      columns.forEach((c) => head.append(el("th", c)));
+      table.replaceChildren(head);
+      rows.slice(start, start + ROWS_PER_PAGE).forEach((r) => {
+        const tr = el("tr");
+        columns.forEach((c) => tr.append(el("td", asDate(r[c]))));
+        table.append(tr);
+      });
+      const back = el("button", t("evidence.less"));
+      const more = el("button", t("evidence.more"));
+      back.type = more.type = "button";
+      back.disabled = start === 0;
+      more.disabled = start + ROWS_PER_PAGE >= rows.length;
+      back.addEventListener("click", () => { start -= ROWS_PER_PAGE; draw(); });
+      more.addEventListener("click", () => { start += ROWS_PER_PAGE; draw(); });
+      pager.replaceChildren(el("span", t("evidence.page", { from: rows.length ? start + 1 : 0,
+        to: Math.min(rows.length, start + ROWS_PER_PAGE), count })), back, more);
+    };
+    draw();
+    box.append(table, pager);
   }
 }
 
@@ -241,6 +259,7 @@ async function openLead(id) {
   drawChart(reasons);
   $("d-reasons").replaceChildren(...reasons.map((r) => el("li", reasonText(r) || r.feature)));
   showRules(detail.rules);
+  drawEvidence(detail.evidence_view);
   evidenceTables(detail.evidence);
   $("d-history").replaceChildren(...detail.history.map((h) =>
     el("li", `${h.at.slice(0, 16)} ${h.from_status || "-"} → ${h.to_status} by ${h.actor}` +
