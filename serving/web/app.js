@@ -105,6 +105,7 @@ async function loadLeads() {
   for (const lead of items) {
     const row = el("tr");
     row.dataset.leadId = lead.id;
+    if (lead.amount != null) row.dataset.amount = lead.amount;
     row.tabIndex = -1;
     const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
     const entity = el("td", lead.entity_name || lead.entity_id);
