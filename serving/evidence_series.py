@@ -83,6 +83,11 @@ def peer_views(model: Any, view: Any, entity_id: str, features: pd.DataFrame | N
         return []
     out = []
     for name, texts in dict(view.peers).items():
+        if name not in features.columns:  # said, not skipped: a table built another way
+            out.append({"feature": name, "label": {k: dict(texts).get(k, name) for k in LANGUAGES},
+                        "error": "not in the served feature table", "value": None, "n": 0,
+                        "edges": [], "counts": [], "quartiles": [], "percentile": None})
+            continue
         spec = model.feature(name)
         group = spec.peer_group
         peers = features

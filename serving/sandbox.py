@@ -182,6 +182,14 @@ def store_leads(sandbox: Sandbox, frame: pd.DataFrame, estimator: Any, version: 
         store.close()
 
 
+def served_peer_features(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The two fuel_tax features its evidence view compares with peers, as the sandbox pool
+    (``serving.sandbox_pool``) implies them: declared/delivered is the declared share, and
+    declared litres per vehicle is 40 over the traffic ratio."""
+    return {"declared_to_delivered": frame["declared_share"],
+            "declared_per_vehicle": 40.0 / frame["traffic_ratio"]}
+
+
 def write_pool_of_leads(sandbox: Sandbox, frame: pd.DataFrame, seed: int) -> None:
     """Agency rows behind the stations with a lead (``serving.sandbox_pool``)."""
     from leads.store import LeadStore
@@ -224,7 +232,8 @@ def build(root: Path, entities: int = 2000, seed: int = 7, leads_per_district: i
                       features_dir=root / "features")
     sandbox.features_dir.mkdir(parents=True, exist_ok=True)
     frame, y = feature_table(entities, seed)
-    frame.to_parquet(sandbox.features_dir / f"{SCENARIO}.parquet", index=False)
+    frame.assign(**served_peer_features(frame)).to_parquet(
+        sandbox.features_dir / f"{SCENARIO}.parquet", index=False)
     estimator = fit_scorer(frame, y, seed)
     version = register(sandbox, estimator, frame, "champion")
     sandbox.lead_ids = store_leads(sandbox, frame, estimator, version, leads_per_district, seed)

@@ -123,7 +123,7 @@ function peerChart(peer) {
       width: Math.max(1, barW - 1).toFixed(1), height: h.toFixed(1), class: "peer-bar",
       "data-count": c }));
   });
-  if (peer.value !== null) {
+  if (peer.value != null) {
     const px = xAt(peer.value).toFixed(1);
     svg.append(svgEl("line", { x1: px, x2: px, y1: 18, y2: height, class: "peer-mark",
       "data-value": peer.value }));
