@@ -69,10 +69,11 @@ def amount_text(amount: float | None, unit: str | None, unit_text: str | None,
 
 def amount_texts(lead: Any) -> dict[str, str]:
     """``amount_text`` of a lead in every language."""
-    declared = amount_declaration(lead.scenario)
     unit = lead.amount_unit
-    return {lang: amount_text(lead.amount, unit, declared["unit_text"].get(lang), lang)
-            for lang in LANGUAGES}
+    # yuan needs no declared wording (a list stays a store read); other units take theirs
+    words = ({} if unit in (None, "yuan")
+             else amount_declaration(lead.scenario)["unit_text"])
+    return {lang: amount_text(lead.amount, unit, words.get(lang), lang) for lang in LANGUAGES}
 
 
 def probability_text(p: float | None, low: float | None, high: float | None,

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from . import access
 from .amounts import amount_at_stake, amount_texts, expected_value
 from .errors import ApiError
-from .evidence_series import evidence_view
+from .evidence_series import evidence_view, warm
 from .lead_rules import lead_rules
 from .masking import mask_evidence, mask_value, personal_columns
 from .query import known_query_only
@@ -99,6 +99,7 @@ async def list_leads(
         **filters, limit=page_size, offset=(page - 1) * page_size, sort=sort))
     ctx.audit(caller, "list_leads", "leads", None,
               {**filters, "sort": sort, "page": page, "n": len(items)})
+    warm(request.app.state, {lead.scenario for lead in items})
     names = await run_in_threadpool(entity_names, ctx, items)
     return {"total": total, "page": page, "page_size": page_size, "sort": sort,
             "items": [{**shown(lead, reveal=False), "entity_name": names.get(lead.id),
@@ -215,9 +216,24 @@ async def lead_detail(
     body["rules"] = await run_in_threadpool(lead_rules, ctx.features, lead.scenario,
                                             lead.entity_id)
     body["amount_at_stake"] = amount_at_stake(lead)
-    body["evidence_view"] = await run_in_threadpool(evidence_view, request.app.state,
-                                                    lead.scenario, lead.entity_id)
     return body
+
+
+@router.get("/leads/{lead_id}/evidence", summary="One lead's evidence charts")
+async def lead_evidence(
+    lead_id: LeadId, request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+) -> dict[str, Any]:
+    """The lead's declared evidence view: per series its dated values for this entity
+    (monthly quantities or events on one time line) and the entity's value of the declared
+    peer features against its peer group (histogram, quartiles, percentile). Aggregates only,
+    no personal data; the read is audited. Computed once per pool version for every entity."""
+    ctx = request.app.state.ctx
+    lead = await run_in_threadpool(visible_lead, ctx, caller, lead_id)
+    view = await run_in_threadpool(evidence_view, request.app.state, lead.scenario,
+                                   lead.entity_id)
+    ctx.audit(caller, "read_lead_evidence", "lead", str(lead_id), None)
+    return {"lead_id": lead_id, "scenario": lead.scenario, "evidence_view": view}
 
 
 @router.post("/leads/{lead_id}/assign", summary="Hand the lead to a unit (交办)")

@@ -40,6 +40,7 @@ class EvidenceSeries:
         self.loader, self.stamp = loader, stamp
         self._cache: dict[str, tuple[float, dict[str, pd.DataFrame]]] = {}
         self._lock = threading.Lock()
+        self.warming: set[str] = set()
 
     def _by_entity(self, scenario: str, model: Any) -> dict[str, pd.DataFrame]:
         stamp = self.stamp()
@@ -121,12 +122,44 @@ def peer_summary(name: str, texts: Any, value: Any, values: np.ndarray,
             "percentile": percentile}
 
 
+_MAKE_LOCK = threading.Lock()
+
+
+def series_of(state: Any) -> EvidenceSeries:
+    """The app's evidence series, made on first use from the evidence index's loader (so both
+    read the same validated pool tables)."""
+    with _MAKE_LOCK:
+        series = getattr(state, "evidence_series", None)
+        if series is None:
+            index = state.ctx.evidence_index
+            series = EvidenceSeries(index.loader, index.stamp)
+            state.evidence_series = series
+        return series
+
+
 def evidence_view(state: Any, scenario: str, entity_id: str) -> dict:
-    """The lead's charts through the app's evidence series (made on first use from the
-    evidence index's loader, so both read the same validated pool tables)."""
-    ctx = state.ctx
-    series = getattr(state, "evidence_series", None)
-    if series is None:
-        series = EvidenceSeries(ctx.evidence_index.loader, ctx.evidence_index.stamp)
-        state.evidence_series = series
-    return series.view(scenario, entity_id, ctx.features.maybe_table(scenario))
+    """The lead's charts (``EvidenceSeries.view``) with the served feature table's peers."""
+    return series_of(state).view(scenario, entity_id, state.ctx.features.maybe_table(scenario))
+
+
+def warm(state: Any, scenarios: set[str]) -> None:
+    """Compute the listed scenarios' series in the background, once per scenario and app, so
+    the first lead a reader opens does not wait for the pool's evidence (a failure here is
+    left to the request that needs the view, which reports it)."""
+    series = series_of(state)
+    with _MAKE_LOCK:
+        todo = scenarios - series.warming
+        series.warming |= todo
+    for scenario in sorted(todo):
+        threading.Thread(target=_warm_one, args=(series, scenario), daemon=True,
+                         name=f"evidence-{scenario}").start()
+
+
+def _warm_one(series: EvidenceSeries, scenario: str) -> None:
+    model = _declared(scenario)
+    if getattr(model, "evidence", None) is None:
+        return
+    try:
+        series._by_entity(scenario, model)
+    except Exception:  # noqa: BLE001 - the view request reports the same failure to its caller
+        return

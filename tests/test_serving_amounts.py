@@ -67,7 +67,10 @@ def test_a_lead_carries_amount_unit_interval_and_its_evidence_view(client, sandb
     assert stakes["declared"] and stakes["unit"] == "yuan"
     assert stakes["description"]["zh"].startswith("未申报销售应缴税款")
     assert "90%区间" in stakes["probability_text"]["zh"]
-    view = detail["evidence_view"]
+    got = client.get(f"/v1/leads/{lead['id']}/evidence",
+                     headers={"Authorization": f"Bearer {sandbox.keys['admin']}"})
+    assert got.status_code == 200, got.text
+    view = got.json()["evidence_view"]
     assert view["kind"] == "monthly"
     by_name = {s["name"]: s for s in view["series"]}
     assert set(by_name) == {"declared", "invoiced", "delivered", "vehicles"}
@@ -88,3 +91,10 @@ def test_peer_summary_places_the_entity_in_its_peers():
     assert out["quartiles"][1] == pytest.approx(0.495)
     empty = peer_summary("f", {}, None, np.array([np.nan]), None)
     assert empty["counts"] == [] and empty["percentile"] is None
+
+
+def test_evidence_of_another_district_is_refused(client, sandbox):
+    lead = _leads(client, sandbox, district="Haidian")[0]
+    got = client.get(f"/v1/leads/{lead['id']}/evidence",
+                     headers={"Authorization": f"Bearer {sandbox.keys['staff:Chaoyang']}"})
+    assert got.status_code == 403

@@ -127,7 +127,9 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
             page.focus("#leads")
             page.keyboard.press("ArrowDown")
             page.keyboard.press("Enter")
-            expect(page.locator("#d-title")).to_contain_text("线索")
+            # a cold service's first lead imports the declarations and reads the pool's
+            # evidence (seconds on the shared machine): a wait, not a speed assertion
+            expect(page.locator("#d-title")).to_contain_text("线索", timeout=90_000)
             lead_id = page.locator("#handover-page").get_attribute("data-lead-id")
             assert lead_id == rows.first.get_attribute("data-lead-id")  # opened by keyboard
             expect(page.locator("#chart rect").first).to_be_visible()
@@ -138,7 +140,7 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
             expect(page.locator("#d-probability")).to_contain_text("90%区间")
             # the evidence chart: one path per declared series, a point per month
             chart = page.locator("#evidence-chart")
-            expect(chart.locator("path.series").first).to_be_attached()
+            expect(chart.locator("path.series").first).to_be_attached(timeout=90_000)
             drawn = chart.locator("path.series").evaluate_all(
                 "ps => ps.map(p => p.dataset.series)")
             assert drawn == ["declared", "invoiced", "delivered", "vehicles"]

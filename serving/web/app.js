@@ -260,7 +260,8 @@ async function openLead(id) {
   drawChart(reasons);
   $("d-reasons").replaceChildren(...reasons.map((r) => el("li", reasonText(r) || r.feature)));
   showRules(detail.rules);
-  drawEvidence(detail.evidence_view);
+  drawEvidence(null);
+  loadEvidence(lead.id);
   evidenceTables(detail.evidence);
   $("d-history").replaceChildren(...detail.history.map((h) =>
     el("li", `${h.at.slice(0, 16)} ${h.from_status || "-"} → ${h.to_status} by ${h.actor}` +
@@ -273,6 +274,16 @@ async function openLead(id) {
       amount: money(detail.outcome.amount_recovered) }) : "";
   document.querySelectorAll("#leads tbody tr").forEach((tr) =>
     tr.classList.toggle("selected", Number(tr.dataset.leadId) === lead.id));
+}
+
+async function loadEvidence(id) {
+  // the charts come in their own request, so the lead shows at once
+  try {
+    const got = await api(`/v1/leads/${id}/evidence`);
+    if (state.lead && state.lead.lead.id === id) drawEvidence(got.evidence_view);
+  } catch (error) {
+    $("evidence-title").textContent = error.message;
+  }
 }
 
 async function act(path, payload, message) {

@@ -137,6 +137,12 @@ function peerChart(peer) {
 function drawEvidence(view) {
   const svg = $("evidence-chart");
   svg.replaceChildren();
+  if (view === null) {  // still loading
+    $("evidence-none").hidden = true;
+    $("evidence-title").textContent = "";
+    $("peer-charts").replaceChildren();
+    return;
+  }
   $("evidence-title").textContent = (view && view.title && view.title[LANG]) || "";
   const series = (view && view.series) || [];
   svg.dataset.kind = (view && view.kind) || "";
