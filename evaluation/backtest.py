@@ -123,3 +123,65 @@ def estimator_fit_score(
         return np.asarray(model.decision_function(test[list(features)]))
 
     return fit_score
+
+
+PICKS: tuple[str, ...] = ("score", "expected_value")
+
+
+def pick_order(scores: np.ndarray, probability: np.ndarray | None, amount: np.ndarray,
+               pick: str) -> np.ndarray:
+    """Row order of a capacity pick: by score, or by probability x amount (rows without an
+    expected value after those with one, by score); stable, so ties keep their order."""
+    scores = np.asarray(scores, dtype="float64")
+    if pick == "score":
+        return np.lexsort((-scores,))
+    if pick != "expected_value":
+        raise ValueError(f"pick must be one of {PICKS}, got {pick!r}")
+    if probability is None:
+        raise ValueError("picking by expected value needs probabilities")
+    ev = np.asarray(probability, dtype="float64") * np.asarray(amount, dtype="float64")
+    return np.lexsort((-scores, -np.where(np.isnan(ev), -np.inf, ev)))
+
+
+def compare_picks(labels: np.ndarray, scores: np.ndarray, probability: np.ndarray | None,
+                  amount: np.ndarray, k: int) -> pd.DataFrame:
+    """Per pick (score, expected value): precision@k and the amount recovered in the top k
+    (the amount at stake of the picked rows that became cases) against all the holdout's cases
+    held (``amount_of_cases``). A pick that cannot be made (no probabilities, no amounts) is a
+    row of NaN with the reason, never a copy of the other."""
+    y = np.asarray(labels, dtype="float64")
+    amount = np.asarray(amount, dtype="float64")
+    k_eff = min(int(k), len(y))
+    total = float(np.nansum(np.where(y == 1, amount, 0.0)))
+    rows = []
+    for pick in PICKS:
+        note = ""
+        if pick == "expected_value" and (probability is None
+                                         or not np.isfinite(probability).any()):
+            note = "no calibrated probability"
+        elif pick == "expected_value" and not np.isfinite(amount).any():
+            note = "no amount estimate"
+        if note:
+            rows.append({"pick": pick, "k": k_eff, "precision_at_k": np.nan, "cases": np.nan,
+                         "amount_recovered": np.nan, "amount_of_cases": total, "note": note})
+            continue
+        top = pick_order(scores, probability, amount, pick)[:k_eff]
+        hit = y[top] == 1
+        rows.append({"pick": pick, "k": k_eff, "precision_at_k": float(hit.mean()),
+                     "cases": int(hit.sum()),
+                     "amount_recovered": float(np.nansum(amount[top][hit])),
+                     "amount_of_cases": total, "note": note})
+    return pd.DataFrame(rows)
+
+
+def format_picks(picks: pd.DataFrame) -> str:
+    """One line: ``@k: score p@k 0.62, recovered 1.2e+08 | expected_value ...``."""
+    parts = []
+    for row in picks.itertuples(index=False):
+        if row.note:
+            parts.append(f"{row.pick}: {row.note}")
+        else:
+            parts.append(f"{row.pick} p@k {row.precision_at_k:.2f}, recovered "
+                         f"{row.amount_recovered:,.0f}")
+    k = int(picks["k"].iloc[0]) if len(picks) else 0
+    return f"@{k}: " + " | ".join(parts)

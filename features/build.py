@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from features import registry
+from features.amount import AmountError, estimate_amounts, with_amounts
 from features.engines import connect
 from features.keys import format_report, join_report, normalise_sources
 from features.labels import history_labels
@@ -42,7 +43,8 @@ class FeatureTable:
     """A built feature table: one row per entity, the feature set's hash and the join report.
 
     ``frame`` columns: ``entity_id``, ``district``, ``label`` (1 case filed, 0 no case, NaN
-    never verified or invalid, as known on ``as_of``), the declared features in order, and
+    never verified or invalid, as known on ``as_of``), the declared features in order,
+    ``amount_at_stake`` (the declared estimate, ``features.amount``; NaN when not declared) and
     ``feature_set_hash``.
     """
 
@@ -178,6 +180,9 @@ def build_features(
     report = join_report(con, known, spec.joins)
     frame = con.execute(feature_expression(spec, tables, ctx))
     frame = _tidy(frame, spec)
+    hidden = set(getattr(spec, "label_sources", ())) & set(tables)
+    amounts = estimate_amounts(spec, con, LabelGuard(tables, hidden, spec.name), ctx)
+    frame = with_amounts(frame, amounts)
     digest = feature_set_hash(spec)
     frame["feature_set_hash"] = digest
     frame.attrs.update(scenario=scenario, as_of=str(when), feature_set_hash=digest)
@@ -275,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         table = build_features(args.scenario, args.as_of, args.data, args.engine,
                                validate=args.validate)
     except (SourceError, registry.UnknownScenarioError, FileNotFoundError, ValueError,
-            LeakageError) as exc:
+            LeakageError, AmountError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = args.out or data_root(args.data) / "features"

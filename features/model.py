@@ -17,14 +17,16 @@ reads the point's sources, and its leads' outcomes are labels for every model of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
+from features.evidence import EvidenceView
 from features.rules import RuleSet
-from features.spec import ScenarioFeatures
+from features.spec import BuildContext, ScenarioFeatures
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     import pandas as pd
 
     from pool.spec import ScenarioPool, SimConfig
@@ -32,10 +34,12 @@ if TYPE_CHECKING:
 Metric = Literal["precision_at_k", "average_precision"]
 Split = Literal["verification", "groups"]
 Every = Literal["day", "week", "month"]
+Pick = Literal["score", "expected_value"]
 
 METRICS: tuple[str, ...] = ("precision_at_k", "average_precision")
 SPLITS: tuple[str, ...] = ("verification", "groups")
 EVERY: tuple[str, ...] = ("day", "week", "month")
+PICKS: tuple[str, ...] = ("score", "expected_value")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class Policy:
         (hold out a seeded ``holdout_share`` of whole groups: the part of ``entity_id`` before
         its last ``:``, e.g. whole tenders).
     confidence: one-sided confidence of the paired comparison with the champion.
+    pick: how the ``capacity`` leads of a district are chosen: "score" (most suspicious first)
+        or "expected_value" (probability of a case x amount at stake first; needs a declared
+        amount estimate). The backtest reports precision@k and amount recovered of both.
     """
 
     k: int = 50
@@ -73,6 +80,7 @@ class Policy:
     #: certification warns when a candidate's leads overlap a served model of the same
     #: supervision point by more than this share (a near-duplicate model, 同质化)
     max_overlap: float = 0.8
+    pick: Pick = "score"
 
     def __post_init__(self) -> None:
         problems = []
@@ -89,6 +97,8 @@ class Policy:
             problems.append(f"metric must be one of {METRICS}, got {self.metric!r}")
         if self.split not in SPLITS:
             problems.append(f"split must be one of {SPLITS}, got {self.split!r}")
+        if self.pick not in PICKS:
+            problems.append(f"pick must be one of {PICKS}, got {self.pick!r}")
         if problems:
             raise ValueError("policy: " + "; ".join(problems))
 
@@ -130,27 +140,63 @@ SimulateFn = Callable[["SimConfig"], "ScenarioPool"]
 #: Evaluation-only truth of a model without a simulator (e.g. the authorities' findings in real
 #: data): data root -> frame with ``entity_id``, ``district``, ``is_fraud``.
 TruthFn = Callable[[str], "pd.DataFrame"]
-#: Amount at stake per entity from its feature table (one value per row, in the declared unit).
-EstimateFn = Callable[["pd.DataFrame"], "pd.Series"]
+#: Amount at stake per entity: the model's sources (Ibis, cut as of the build date, keys
+#: normalised, labels hidden), the build context and the declared rates -> a table with
+#: ``entity_id`` and a numeric ``amount`` (one row per entity; null = not estimable for it).
+EstimateFn = Callable[["Mapping[str, ir.Table]", BuildContext, "Mapping[str, float]"],
+                      "ir.Table"]
 
 
 @dataclass(frozen=True)
 class AmountAtStake:
     """What a lead of this model puts at stake, in ``unit``.
 
-    ``typical``: the amount a case typically recovers (the simulated verifying staff draw around
-    it); ``estimate``: per entity, from its feature table (None: not estimated).
+    ``typical``: the money (yuan) a case typically recovers (the simulated verifying staff draw
+    around it), whatever ``unit`` the estimate is in. ``estimate``: per entity, an Ibis expression over the model's sources (None: the model
+    declares no estimate, and its leads say "not declared", never 0). ``rates``: the numbers the
+    estimate uses (tax rates, an overcharge rate, risk weights), declared here so a reviewer
+    reads them in one place and the estimate receives them. ``description`` and ``unit`` are
+    English; ``texts`` and ``unit_texts`` give them per language (``zh`` first).
     """
 
     unit: str = "yuan"
     description: str = "amount recovered by a case"
     typical: float = 1e5
     estimate: EstimateFn | None = field(default=None, compare=False)
+    rates: Mapping[str, float] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
+    unit_texts: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.typical, int | float) or isinstance(self.typical, bool) \
                 or self.typical < 0:
             raise ValueError(f"amount: typical must be a number >= 0, got {self.typical!r}")
+        if not isinstance(self.unit, str) or not self.unit.strip():
+            raise ValueError(f"amount: unit must be a non-empty string, got {self.unit!r}")
+        if self.estimate is not None and not callable(self.estimate):
+            raise ValueError(f"amount: estimate must be a function or None, got "
+                             f"{self.estimate!r}")
+        for name, value in dict(self.rates).items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"amount: rate {name!r} must be a number >= 0, got {value!r}")
+        for label, texts in (("texts", self.texts), ("unit_texts", self.unit_texts)):
+            bad = {k: v for k, v in dict(texts).items() if not isinstance(v, str) or not v}
+            if bad:
+                raise ValueError(f"amount: {label} must map a language to a non-empty "
+                                 f"string, got {bad!r}")
+
+    @property
+    def declared(self) -> bool:
+        """True when the model estimates an amount per entity."""
+        return self.estimate is not None
+
+    def text(self, lang: str) -> str:
+        """The description in ``lang`` (English when the declaration has none for it)."""
+        return dict(self.texts).get(lang, self.description)
+
+    def unit_text(self, lang: str) -> str:
+        """The unit in ``lang`` (the declared unit when the declaration has none for it)."""
+        return dict(self.unit_texts).get(lang, self.unit)
 
 
 @dataclass(frozen=True)
@@ -177,6 +223,8 @@ class SupervisionModel(ScenarioFeatures):
     #: the supervision point this model serves ("" = its own name); the models of one point
     #: share its data, labels and backtest, and the ledger shows them side by side
     point: str = ""
+    #: the charts a lead shows before its source rows (``features.evidence``); None: rows only
+    evidence: EvidenceView | None = None
 
     @property
     def supervision_point(self) -> str:
@@ -205,6 +253,15 @@ class SupervisionModel(ScenarioFeatures):
             if not isinstance(self.rules, RuleSet):
                 raise TypeError(f"model {self.name!r}: rules must be a RuleSet(...) or None")
             self.rules.check(self.name, {f.name: f.direction for f in self.features})
+        if not isinstance(self.amount, AmountAtStake):
+            raise TypeError(f"model {self.name!r}: amount must be an AmountAtStake(...)")
+        if self.evidence is not None:
+            if not isinstance(self.evidence, EvidenceView):
+                raise TypeError(f"model {self.name!r}: evidence must be an EvidenceView(...)")
+            self.evidence.check(self.name, self.feature_names)
+        if self.policy.pick == "expected_value" and not self.amount.declared:
+            raise ValueError(f"model {self.name!r}: policy pick='expected_value' needs an "
+                             "amount estimate (amount=AmountAtStake(estimate=...))")
         if not isinstance(self.point, str) or (self.point and not self.point.isidentifier()):
             raise ValueError(f"model {self.name!r}: point must be a model name, "
                              f"got {self.point!r}")

@@ -18,11 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import auth, db, statuses
 from .errors import LeadStoreError
 from .models import ROLES
+from .reads import LEAD_SORTS
 from .store import LeadStore
 from .table import cell, format_table
 
 LIST_COLUMNS = ("id", "scenario", "entity_id", "district", "status", "score", "rank",
-                "model_version", "unit", "assignee", "deadline", "overdue")
+                "model_version", "unit", "assignee", "deadline", "overdue", "amount",
+                "amount_unit")
 STATS_COLUMNS = ("issued", "verified", "cases", "no_case", "invalid", "conversion", "lower",
                  "upper")
 
@@ -72,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", choices=statuses.STATUSES)
     p.add_argument("--overdue", action="store_true", help="only leads past their deadline")
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--sort", choices=LEAD_SORTS, default="score",
+                   help="score (default), amount at stake, expected_value (probability x "
+                   "amount) or probability; largest first")
     p = sub.add_parser("show", parents=common, help="one lead with its history")
     p.add_argument("lead_id", type=int)
     p = sub.add_parser("assign", parents=common, help="dispatch a lead to a unit (交办)")
@@ -106,7 +111,8 @@ def _leads_table(store: LeadStore, rows: list) -> str:
 
 def cmd_list(store: LeadStore, args: argparse.Namespace) -> str:
     rows = store.list_leads(scenario=args.scenario, district=args.district, status=args.status,
-                            overdue=True if args.overdue else None, limit=args.limit)
+                            overdue=True if args.overdue else None, limit=args.limit,
+                            sort=args.sort)
     total = store.count_leads(scenario=args.scenario, district=args.district, status=args.status,
                               overdue=True if args.overdue else None)
     store.audit(actor=args.actor, action="list_leads", object_type="lead", reason=args.reason,

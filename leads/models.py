@@ -108,6 +108,11 @@ class Lead(Base):
     unit: Mapped[str | None] = mapped_column(String(128))
     assignee: Mapped[str | None] = mapped_column(String(128))
     deadline: Mapped[date | None] = mapped_column(Date)
+    #: the declared estimate of what the lead puts at stake (migration 0002), in amount_unit
+    amount: Mapped[float | None] = mapped_column(Float)
+    amount_unit: Mapped[str | None] = mapped_column(String(64))
+    probability_low: Mapped[float | None] = mapped_column(Float)
+    probability_high: Mapped[float | None] = mapped_column(Float)
 
 
 class LeadScore(Base):

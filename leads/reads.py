@@ -122,11 +122,13 @@ class LeadReader:
     def list_leads(
         self, *, scenario: str | None = None, district: str | None = None,
         status: str | None = None, overdue: bool | None = None, limit: int | None = None,
-        offset: int = 0,
+        offset: int = 0, sort: str = "score",
     ) -> list[LeadView]:
-        """Leads matching the filters, most suspicious first (score, then id)."""
+        """Leads matching the filters, ordered by ``sort`` (``LEAD_SORTS``): most suspicious
+        first by default; by amount at stake or by expected value (probability x amount), the
+        largest first, leads without one last; ties by score, then id."""
         query = self._filtered(select(Lead), scenario, district, status, overdue)
-        query = query.order_by(Lead.score.desc(), Lead.id).offset(offset).limit(limit)
+        query = query.order_by(*sort_order(sort)).offset(offset).limit(limit)
         with self._reads() as session:
             return [self._view(lead) for lead in session.scalars(query)]
 
@@ -180,6 +182,8 @@ class LeadReader:
             as_of=lead.as_of, created_at=lead.created_at, updated_at=lead.updated_at,
             status=lead.status, status_changed_at=lead.status_changed_at, unit=lead.unit,
             assignee=lead.assignee, deadline=lead.deadline, overdue=days > 0, days_overdue=days,
+            amount=lead.amount, amount_unit=lead.amount_unit,
+            probability_low=lead.probability_low, probability_high=lead.probability_high,
         )
 
     # ----------------------------------------------------------------- figures
@@ -189,6 +193,21 @@ class LeadReader:
         from .stats import conversion_by_version
 
         return conversion_by_version(self.engine, scenario)
+
+
+#: how a lead list can be ordered (``GET /v1/leads?sort=``, ``python -m leads list --sort``)
+LEAD_SORTS: tuple[str, ...] = ("score", "amount", "expected_value", "probability")
+
+
+def sort_order(sort: str) -> tuple[Any, ...]:
+    """ORDER BY terms of one of ``LEAD_SORTS`` (a value a lead lacks sorts last)."""
+    keys = {"score": None, "amount": Lead.amount, "probability": Lead.probability,
+            "expected_value": Lead.probability * Lead.amount}
+    if sort not in keys:
+        raise InvalidValue("sort", sort, f"must be one of {', '.join(LEAD_SORTS)}")
+    first = keys[sort]
+    head = () if first is None else (first.desc().nulls_last(),)
+    return (*head, Lead.score.desc(), Lead.id)
 
 
 def children(session: Session, model: Any, lead_id: int) -> Iterable[Any]:

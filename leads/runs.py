@@ -22,7 +22,10 @@ class LeadInput:
     """One flagged entity: higher ``score`` = more suspicious; ``rank`` 1 = top of the list.
 
     ``reasons`` is whatever explains the score (e.g. a list of {feature, value, contribution,
-    text}); it must be JSON-serialisable.
+    text}); it must be JSON-serialisable. ``amount`` is the declared estimate of what the lead
+    puts at stake, in ``amount_unit`` (both None: the model declares no estimate; the unit
+    alone: no estimate for this entity); ``probability_low``/``probability_high`` bound
+    ``probability``.
     """
 
     entity_id: str
@@ -31,6 +34,10 @@ class LeadInput:
     rank: int
     probability: float | None = None
     reasons: Any = field(default_factory=list)
+    amount: float | None = None
+    amount_unit: str | None = None
+    probability_low: float | None = None
+    probability_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,28 @@ class LeadRun:
         return cls(leads=leads, **identity)
 
 
+def _optional(record: Mapping[str, Any], name: str) -> Any:
+    """A column's value, None when absent, None or NaN."""
+    value = record.get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _number(row: int, record: Mapping[str, Any], name: str) -> float | None:
+    value = _optional(record, name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(f"leads[{row}].{name}", value, "not a number") from exc
+
+
 def _input_from_record(row: int, record: Mapping[str, Any]) -> LeadInput:
-    """One frame row as a LeadInput; NaN probabilities become None."""
-    probability = record.get("probability")
-    if probability is not None and isinstance(probability, float) and math.isnan(probability):
-        probability = None
+    """One frame row as a LeadInput; NaN probabilities and amounts become None."""
+    probability = _number(row, record, "probability")
+    unit = _optional(record, "amount_unit")
     try:
         rank = int(record["rank"])
     except (TypeError, ValueError) as exc:
@@ -71,8 +95,12 @@ def _input_from_record(row: int, record: Mapping[str, Any]) -> LeadInput:
         district=str(record["district"]),
         score=float(record["score"]),
         rank=rank,
-        probability=None if probability is None else float(probability),
+        probability=probability,
         reasons=_plain(record.get("reasons", [])),
+        amount=_number(row, record, "amount"),
+        amount_unit=None if unit is None else str(unit),
+        probability_low=_number(row, record, "probability_low"),
+        probability_high=_number(row, record, "probability_high"),
     )
 
 
@@ -106,6 +134,32 @@ def _check_input(row: int, lead: LeadInput) -> None:
     p = lead.probability
     if p is not None and (not isinstance(p, int | float) or not 0.0 <= p <= 1.0):
         raise InvalidValue(f"{prefix}.probability", p, "must be in [0, 1] or None")
+    _check_amount(prefix, lead)
+    _check_interval(prefix, lead)
+
+
+def _check_amount(prefix: str, lead: LeadInput) -> None:
+    """An amount is a finite number >= 0 with its unit; a unit alone means "not estimable"."""
+    a = lead.amount
+    if a is not None and (not isinstance(a, int | float) or not math.isfinite(a) or a < 0):
+        raise InvalidValue(f"{prefix}.amount", a, "must be a finite number >= 0 or None")
+    if lead.amount_unit is not None:
+        _text(f"{prefix}.amount_unit", lead.amount_unit)
+    elif a is not None:
+        raise InvalidValue(f"{prefix}.amount_unit", None, "an amount needs its unit")
+
+
+def _check_interval(prefix: str, lead: LeadInput) -> None:
+    """The interval, when given, lies in [0, 1] and holds the probability."""
+    low, high, p = lead.probability_low, lead.probability_high, lead.probability
+    if low is None and high is None:
+        return
+    if low is None or high is None or p is None:
+        raise InvalidValue(f"{prefix}.probability_low", (low, high),
+                           "an interval needs both bounds and the probability")
+    if not 0.0 <= low <= p <= high <= 1.0:
+        raise InvalidValue(f"{prefix}.probability_low", (low, p, high),
+                           "must satisfy 0 <= low <= probability <= high <= 1")
 
 
 def validate_run(run: LeadRun, actor: str) -> None:

@@ -192,3 +192,35 @@ def conversion_by_version(
         for r in table.itertuples(index=False)
     ]
     return sorted(rows, key=lambda v: (v.model_name, _version_key(v.model_version)))
+
+
+@dataclass(frozen=True)
+class VersionStakes:
+    """What a version's verified cases were worth: money recovered (outcomes, yuan) and the
+    amount at stake its leads declared (in ``amount_unit``; None when no case carried one)."""
+
+    model_name: str
+    model_version: str
+    cases: int
+    amount_recovered: float
+    amount_at_stake: float | None
+    amount_unit: str | None
+
+
+def stakes_by_version(engine: Engine, scenario: str) -> list[VersionStakes]:
+    """Per version credited with a case of ``scenario``: cases, the outcomes' recovered amount
+    and the summed amount at stake of those leads (the ledger shows them beside conversion)."""
+    query = (
+        select(Outcome.model_name, Outcome.model_version, func.count(Outcome.id),
+               func.sum(Outcome.amount_recovered), func.sum(Lead.amount),
+               func.max(Lead.amount_unit))
+        .join(Lead, Lead.id == Outcome.lead_id)
+        .where(Lead.scenario == scenario, Outcome.outcome == CASE_FILED)
+        .group_by(Outcome.model_name, Outcome.model_version)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return sorted((VersionStakes(str(name), str(version), int(n), float(recovered or 0.0),
+                                 None if stake is None else float(stake), unit)
+                   for name, version, n, recovered, stake, unit in rows),
+                  key=lambda v: (v.model_name, _version_key(v.model_version)))

@@ -157,7 +157,9 @@ class LeadStore(LeadReader):
             model_name=run.model_name, model_version=run.model_version, run_id=run.run_id,
             score=float(item.score), probability=item.probability, rank=item.rank,
             reasons=item.reasons, as_of=run.as_of, created_at=now, updated_at=now,
-            status=statuses.NEW, status_changed_at=now,
+            status=statuses.NEW, status_changed_at=now, amount=item.amount,
+            amount_unit=item.amount_unit, probability_low=item.probability_low,
+            probability_high=item.probability_high,
         )
         session.add(lead)
         session.flush()
@@ -172,6 +174,8 @@ class LeadStore(LeadReader):
         lead.reasons, lead.as_of, lead.run_id = item.reasons, run.as_of, run.run_id
         lead.model_name, lead.model_version, lead.updated_at = (
             run.model_name, run.model_version, now)
+        lead.amount, lead.amount_unit = item.amount, item.amount_unit
+        lead.probability_low, lead.probability_high = item.probability_low, item.probability_high
 
     @staticmethod
     def _add_score(

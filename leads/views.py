@@ -32,6 +32,10 @@ class LeadView:
     deadline: date | None
     overdue: bool
     days_overdue: int
+    amount: float | None = None
+    amount_unit: str | None = None
+    probability_low: float | None = None
+    probability_high: float | None = None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/leads"): "leads.read",
     ("GET", "/v1/leads/export.csv"): "leads.export",
     ("GET", "/v1/leads/{lead_id}"): "leads.read",
+    ("GET", "/v1/leads/{lead_id}/evidence"): "leads.read",
     ("POST", "/v1/leads/{lead_id}/assign"): "leads.write",
     ("POST", "/v1/leads/{lead_id}/start"): "leads.write",
     ("POST", "/v1/leads/{lead_id}/outcome"): "leads.write",

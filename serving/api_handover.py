@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from . import handover
 from .api_leads import LeadId, check_reveal, masked_evidence, shown, visible_lead
 from .errors import ApiError
+from .evidence_series import evidence_view
 from .i18n import language, message
 from .query import known_query_only
 from .schemas import ERROR_RESPONSES
@@ -50,9 +51,10 @@ def _ledger_row(ctx: Any, model_name: str, version: str) -> dict[str, Any] | Non
     return None
 
 
-def _page(ctx: Any, caller: Caller, lead_ids: list[int], lang: str, reveal: bool,
+def _page(state: Any, caller: Caller, lead_ids: list[int], lang: str, reveal: bool,
           reason: str | None) -> str:
     """The document for the leads (checked one by one against the caller's district)."""
+    ctx = state.ctx
     forms = []
     for lead_id in lead_ids:
         lead = visible_lead(ctx, caller, lead_id)
@@ -62,7 +64,8 @@ def _page(ctx: Any, caller: Caller, lead_ids: list[int], lang: str, reveal: bool
         evidence = shown(records, True) if reveal else masked_evidence(lead.scenario, records)
         name = ctx.evidence_index.names(lead.scenario, [lead.entity_id]).get(lead.entity_id)
         row = _ledger_row(ctx, lead.model_name, lead.model_version)
-        forms.append(handover.lead_form(detail, evidence, lang, row, name))
+        charts = evidence_view(state, lead.scenario, lead.entity_id)
+        forms.append(handover.lead_form(detail, evidence, lang, row, name, charts))
     return handover.document(forms, lang, caller.actor, reason if reveal else None)
 
 
@@ -70,7 +73,8 @@ async def _produce(request: Request, caller: Caller, lead_ids: list[int], lang: 
                    reveal: bool, reason: str | None, pdf: bool) -> Response:
     ctx = request.app.state.ctx
     check_reveal(caller, reveal, reason)
-    page = await run_in_threadpool(_page, ctx, caller, lead_ids, lang, reveal, reason)
+    page = await run_in_threadpool(_page, request.app.state, caller, lead_ids, lang, reveal,
+                                   reason)
     ctx.audit(caller, "handover_revealed" if reveal else "handover", "lead",
               ",".join(map(str, lead_ids)), {"format": "pdf" if pdf else "html", "lang": lang},
               reason=reason if reveal else None)

@@ -19,7 +19,9 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from . import access
+from .amounts import amount_at_stake, amount_texts, expected_value
 from .errors import ApiError
+from .evidence_series import evidence_view, warm
 from .lead_rules import lead_rules
 from .masking import mask_evidence, mask_value, personal_columns
 from .query import known_query_only
@@ -30,10 +32,15 @@ router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
                    dependencies=[Depends(known_query_only)])
 
 Status = Literal["new", "dispatched", "verifying", "case_filed", "no_case", "invalid"]
+Sort = Annotated[Literal["score", "amount", "expected_value", "probability"], Query(
+    description="order of the list, largest first: score (default, most suspicious), amount "
+    "(amount at stake), expected_value (probability x amount) or probability; leads without "
+    "the value come last, ties by score")]
 District = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z]+$")]
 Scenario = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")]
 LeadId = Annotated[int, PathParam(ge=1, le=2**62, description="lead id")]
-CSV_COLUMNS = ("id", "scenario", "entity_id", "district", "score", "probability", "rank",
+CSV_COLUMNS = ("id", "scenario", "entity_id", "district", "score", "probability",
+               "probability_low", "probability_high", "amount", "amount_unit", "rank",
                "status", "unit", "assignee", "deadline", "overdue", "model_name",
                "model_version", "as_of", "top_reason")
 MAX_EXPORT = 100_000
@@ -79,20 +86,25 @@ async def list_leads(
     request: Request, caller: Annotated[Caller, Depends(require("leads.read"))],
     scenario: Scenario = None, district: District = None, status: Status | None = None,
     overdue: bool | None = None, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50, sort: Sort = "score",
 ) -> dict[str, Any]:
-    """Most suspicious first. Staff see their own district only."""
+    """Most suspicious first, or by amount at stake / expected value (``sort``). Staff see
+    their own district only. Each item has ``amount`` in ``amount_unit`` (both null: the model
+    declares no estimate), ``expected_value`` and the probability's interval."""
     ctx = request.app.state.ctx
     filters = {"scenario": scenario, "district": scope_district(caller, district),
                "status": status, "overdue": overdue}
     total = await run_in_threadpool(lambda: ctx.store.count_leads(**filters))
     items = await run_in_threadpool(lambda: ctx.store.list_leads(
-        **filters, limit=page_size, offset=(page - 1) * page_size))
-    ctx.audit(caller, "list_leads", "leads", None, {**filters, "page": page, "n": len(items)})
+        **filters, limit=page_size, offset=(page - 1) * page_size, sort=sort))
+    ctx.audit(caller, "list_leads", "leads", None,
+              {**filters, "sort": sort, "page": page, "n": len(items)})
+    warm(request.app.state, {lead.scenario for lead in items})
     names = await run_in_threadpool(entity_names, ctx, items)
-    return {"total": total, "page": page, "page_size": page_size,
-            "items": [{**shown(lead, reveal=False), "entity_name": names.get(lead.id)}
-                      for lead in items]}
+    return {"total": total, "page": page, "page_size": page_size, "sort": sort,
+            "items": [{**shown(lead, reveal=False), "entity_name": names.get(lead.id),
+                       "expected_value": expected_value(lead),
+                       "amount_text": amount_texts(lead)} for lead in items]}
 
 
 def entity_names(ctx: Any, leads: list[Any]) -> dict[int, str | None]:
@@ -203,7 +215,25 @@ async def lead_detail(
     body["revealed"] = reveal
     body["rules"] = await run_in_threadpool(lead_rules, ctx.features, lead.scenario,
                                             lead.entity_id)
+    body["amount_at_stake"] = amount_at_stake(lead)
     return body
+
+
+@router.get("/leads/{lead_id}/evidence", summary="One lead's evidence charts")
+async def lead_evidence(
+    lead_id: LeadId, request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+) -> dict[str, Any]:
+    """The lead's declared evidence view: per series its dated values for this entity
+    (monthly quantities or events on one time line) and the entity's value of the declared
+    peer features against its peer group (histogram, quartiles, percentile). Aggregates only,
+    no personal data; the read is audited. Computed once per pool version for every entity."""
+    ctx = request.app.state.ctx
+    lead = await run_in_threadpool(visible_lead, ctx, caller, lead_id)
+    view = await run_in_threadpool(evidence_view, request.app.state, lead.scenario,
+                                   lead.entity_id)
+    ctx.audit(caller, "read_lead_evidence", "lead", str(lead_id), None)
+    return {"lead_id": lead_id, "scenario": lead.scenario, "evidence_view": view}
 
 
 @router.post("/leads/{lead_id}/assign", summary="Hand the lead to a unit (交办)")

@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from features.wording import money, percent
-
+from .amounts import amount_declaration, amount_text, probability_text
+from .handover_charts import charts_html
 from .i18n import district_name, message
 
 CHROMIUM = Path(os.environ.get("SUPERVISION_CHROMIUM", "/usr/bin/chromium"))
@@ -92,22 +92,27 @@ def _evidence(evidence: Mapping[str, Any], lang: str) -> str:
 
 
 def lead_form(detail: Mapping[str, Any], evidence: Mapping[str, Any], lang: str,
-              ledger_row: Mapping[str, Any] | None, entity_name: str | None) -> str:
-    """One 线索移送表 as an HTML fragment."""
+              ledger_row: Mapping[str, Any] | None, entity_name: str | None,
+              charts: Mapping[str, Any] | None = None) -> str:
+    """One 线索移送表 as an HTML fragment (``charts``: the lead's evidence view)."""
     lead = detail["lead"]
     district = district_name(lead["district"], lang)
     entity = f"{entity_name}（{lead['entity_id']}）" if entity_name else lead["entity_id"]
-    probability = lead.get("probability")
+    declared = amount_declaration(lead["scenario"])
+    amount = amount_text(lead.get("amount"), lead.get("amount_unit"),
+                         declared["unit_text"].get(lang), lang)
+    probability = probability_text(lead.get("probability"), lead.get("probability_low"),
+                                   lead.get("probability_high"), lang)
     rows = [("handover.lead_no", lead["id"]), ("handover.entity", entity),
             ("handover.district", district),
             ("handover.model", f"{lead['model_name']} v{lead['model_version']}"),
             ("handover.certification", certification(ledger_row, lang)),
-            ("handover.probability", "-" if probability is None else percent(probability)),
-            ("handover.as_of", _date(lead.get("as_of"))), ("handover.status", message(lang, f"status.{lead['status']}"))]
-    if lead.get("amount") is not None:
-        unit = lead.get("amount_unit") or "yuan"
-        amount = money(float(lead["amount"]), lang) if unit == "yuan" else f"{lead['amount']} {unit}"
-        rows.insert(5, ("handover.amount", amount))
+            ("handover.amount", amount),
+            ("handover.probability", probability),
+            ("handover.as_of", _date(lead.get("as_of"))),
+            ("handover.status", message(lang, f"status.{lead['status']}"))]
+    if lead.get("amount_unit") is not None and declared["description"]:
+        rows.insert(6, ("handover.amount_basis", declared["description"].get(lang, "")))
     table = "".join(f"<tr><th>{_e(message(lang, k))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     receipt = "".join(f"<tr><th>{_e(message(lang, k))}</th><td></td></tr>"
                       for k in ("handover.receiver", "handover.receiver_person",
@@ -116,6 +121,8 @@ def lead_form(detail: Mapping[str, Any], evidence: Mapping[str, Any], lang: str,
             f"<p class='issuer'>{_e(message(lang, 'handover.issuer', district=district))}</p>"
             f"<table>{table}</table>"
             f"<h2>{_e(message(lang, 'handover.reasons'))}</h2>{_reasons(lead, lang)}"
+            + (f"<h2>{_e(message(lang, 'handover.charts'))}</h2>{charts_html(charts, lang)}"
+               if charts and charts.get("declared") else "") +
             f"<h2>{_e(message(lang, 'handover.evidence'))}</h2>{_evidence(evidence, lang)}"
             f"<h2>{_e(message(lang, 'handover.receipt'))}</h2>"
             f"<table class='receipt'>{receipt}</table></section>")

@@ -133,6 +133,21 @@ def register(sandbox: Sandbox, estimator: Any, example: pd.DataFrame, alias: str
     return str(version.version)
 
 
+def stakes(row: Any) -> dict[str, Any]:
+    """A sandbox lead's probability with a 90% Beta interval (as if calibrated on 40 labelled
+    rows) and its amount at stake: the tax on the share of sales not declared, a stand-in for
+    the declared estimate (``features.amount``) at 0.4 million yuan of sales per nozzle-month."""
+    from scipy.stats import beta
+
+    p = float(1.0 / (1.0 + np.exp(-row.score)))
+    a, b = 1.0 + 40 * p, 1.0 + 40 * (1.0 - p)
+    low, high = (float(v) for v in beta.ppf([0.05, 0.95], a, b))
+    undeclared = max(0.0, 1.0 - float(row.declared_share))
+    amount = round(undeclared * row.nozzles * row.months_active * 4e5 * 0.13, -2)
+    return {"probability": p, "probability_low": min(low, p), "probability_high": max(high, p),
+            "amount": amount, "amount_unit": "yuan"}
+
+
 def store_leads(sandbox: Sandbox, frame: pd.DataFrame, estimator: Any, version: str,
                 per_district: int, seed: int) -> list[int]:
     """The top entities per district as leads, with reasons (one naming a holder's ID)."""
@@ -155,7 +170,8 @@ def store_leads(sandbox: Sandbox, frame: pd.DataFrame, estimator: Any, version: 
         reasons.append({"feature": "manager", "value": None, "shap": 0.0,
                         "text": f"station manager {person_id(rng)} also runs another station"})
         inputs.append(LeadInput(entity_id=row.entity_id, district=row.district,
-                                score=float(row.score), rank=i + 1, reasons=reasons))
+                                score=float(row.score), rank=i + 1, reasons=reasons,
+                                **stakes(row)))
     store = LeadStore.open(sandbox.leads_url)
     try:
         run = LeadRun(run_id=f"sandbox-{version}", scenario=SCENARIO,
@@ -164,6 +180,27 @@ def store_leads(sandbox: Sandbox, frame: pd.DataFrame, estimator: Any, version: 
         return list(store.upsert_leads(run, actor="sandbox").lead_ids)
     finally:
         store.close()
+
+
+def served_peer_features(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The two fuel_tax features its evidence view compares with peers, as the sandbox pool
+    (``serving.sandbox_pool``) implies them: declared/delivered is the declared share, and
+    declared litres per vehicle is 40 over the traffic ratio."""
+    return {"declared_to_delivered": frame["declared_share"],
+            "declared_per_vehicle": 40.0 / frame["traffic_ratio"]}
+
+
+def write_pool_of_leads(sandbox: Sandbox, frame: pd.DataFrame, seed: int) -> None:
+    """Agency rows behind the stations with a lead (``serving.sandbox_pool``)."""
+    from leads.store import LeadStore
+    from serving.sandbox_pool import write_sandbox_pool
+
+    store = LeadStore.open(sandbox.leads_url)
+    try:
+        entities = {store.get(i).entity_id for i in sandbox.lead_ids}
+    finally:
+        store.close()
+    write_sandbox_pool(sandbox.root / "data", frame[frame["entity_id"].isin(entities)], seed)
 
 
 def issue_keys(sandbox: Sandbox, districts: tuple[str, ...]) -> dict[str, str]:
@@ -195,10 +232,12 @@ def build(root: Path, entities: int = 2000, seed: int = 7, leads_per_district: i
                       features_dir=root / "features")
     sandbox.features_dir.mkdir(parents=True, exist_ok=True)
     frame, y = feature_table(entities, seed)
-    frame.to_parquet(sandbox.features_dir / f"{SCENARIO}.parquet", index=False)
+    frame.assign(**served_peer_features(frame)).to_parquet(
+        sandbox.features_dir / f"{SCENARIO}.parquet", index=False)
     estimator = fit_scorer(frame, y, seed)
     version = register(sandbox, estimator, frame, "champion")
     sandbox.lead_ids = store_leads(sandbox, frame, estimator, version, leads_per_district, seed)
+    write_pool_of_leads(sandbox, frame, seed)
     sandbox.keys = issue_keys(sandbox, staff_districts)
     save(sandbox)
     return sandbox

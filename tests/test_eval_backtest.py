@@ -71,3 +71,28 @@ def test_backtest_errors_name_the_problem():
         backtest(_frame(), lambda a, b: b["x"].to_numpy(), truth="truth_col")
     with pytest.raises(ValueError, match="returned"):
         backtest(_frame(), lambda a, b: np.zeros(1))
+
+
+def test_compare_picks_by_score_and_by_expected_value_known_answer():
+    from evaluation.backtest import compare_picks, format_picks
+
+    labels = np.array([1, 0, 1, 1, 0, 1])
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    probability = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    amount = np.array([1e3, 1e3, 1e3, 1e6, 1e6, 5e6])
+    out = compare_picks(labels, scores, probability, amount, k=2).set_index("pick")
+    # by score: rows 0, 1 (one case worth 1,000); by expected value: rows 5 (2M) and 3 (600k)
+    assert out.loc["score", "precision_at_k"] == 0.5
+    assert out.loc["score", "amount_recovered"] == 1e3
+    assert out.loc["expected_value", "precision_at_k"] == 1.0
+    assert out.loc["expected_value", "amount_recovered"] == 5e6 + 1e6
+    assert out["amount_of_cases"].iloc[0] == 1e3 + 1e3 + 1e6 + 5e6
+    assert "expected_value p@k 1.00, recovered 6,000,000" in format_picks(out.reset_index())
+
+
+def test_an_expected_value_pick_without_probabilities_is_reported_not_faked():
+    from evaluation.backtest import compare_picks
+
+    out = compare_picks(np.array([1, 0]), np.array([0.9, 0.1]), None, np.array([1.0, 2.0]), 1)
+    row = out.set_index("pick").loc["expected_value"]
+    assert np.isnan(row["precision_at_k"]) and row["note"] == "no calibrated probability"

@@ -53,6 +53,13 @@ def test_the_page_is_a_chinese_handover_form_with_masked_ids(client, sandbox) ->
         assert label in page, label
     assert f"v{lead['model_version']}" in page
     assert "********" in page  # the sandbox's reasons carry an ID number: masked
+    # the amount at stake with its unit and basis, the probability with its interval
+    assert "涉案金额（估算）" in page and "金额口径" in page and "90%区间" in page
+    assert ("万元" in page or "亿元" in page) and lead["amount_text"]["zh"] in page
+    # the evidence charts: one path per declared series, with the station's months
+    for series in ("declared", "invoiced", "delivered", "vehicles"):
+        assert f"data-series='{series}'" in page, series
+    assert "证据图表" in page and "class='peer-chart'" in page
     english = client.get(f"/v1/leads/{lead['id']}/handover.html?lang=en",
                          headers=auth(sandbox, "staff:Haidian")).text
     assert "Lead hand-over form" in english and "线索移送表" not in english
@@ -103,3 +110,4 @@ def test_the_pdf_is_printed_by_chromium_and_reads_back_in_chinese(client, sandbo
                           text=True, check=True).stdout
     assert "线索移送表" in text and "接收单位回执" in text
     assert str(lead["id"]) in text
+    assert "涉案金额" in text and lead["amount_text"]["zh"] in text and "证据图表" in text

@@ -118,16 +118,51 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
             page.select_option("#f-status", "new")
             page.click("#filters button")
             expect(rows.first).to_contain_text("新线索")
+            # sorted by amount at stake on the server, largest first, shown with its unit
+            amounts = [float(a) for a in rows.evaluate_all(
+                "rs => rs.map(r => r.dataset.amount)")]
+            assert len(amounts) > 3 and amounts == sorted(amounts, reverse=True)
+            assert "万元" in rows.first.locator("td.amount").inner_text()
             page.screenshot(path=str(REPORTS / "web-list-zh.png"), full_page=True)
             page.focus("#leads")
             page.keyboard.press("ArrowDown")
             page.keyboard.press("Enter")
-            expect(page.locator("#d-title")).to_contain_text("线索")
+            # a cold service's first lead imports the declarations and reads the pool's
+            # evidence (seconds on the shared machine): a wait, not a speed assertion
+            expect(page.locator("#d-title")).to_contain_text("线索", timeout=90_000)
             lead_id = page.locator("#handover-page").get_attribute("data-lead-id")
             assert lead_id == rows.first.get_attribute("data-lead-id")  # opened by keyboard
             expect(page.locator("#chart rect").first).to_be_visible()
             assert page.locator("#chart rect").count() >= 3
             expect(page.locator("#d-reasons")).to_contain_text("********")
+            # the amount with its unit, the probability with its interval
+            expect(page.locator("#d-amount")).to_contain_text("元")
+            expect(page.locator("#d-probability")).to_contain_text("90%区间")
+            # the evidence chart: one path per declared series, a point per month
+            chart = page.locator("#evidence-chart")
+            expect(chart.locator("path.series").first).to_be_attached(timeout=90_000)
+            drawn = chart.locator("path.series").evaluate_all(
+                "ps => ps.map(p => p.dataset.series)")
+            assert drawn == ["declared", "invoiced", "delivered", "vehicles"]
+            for name in drawn:
+                points = chart.locator(f"circle.point[data-series='{name}']")
+                assert points.count() == 12, name
+                assert chart.locator(f"path[data-series='{name}']").get_attribute(
+                    "d").count("L") == 11
+            declared = sum(float(v) for v in chart.locator(
+                "circle[data-series='declared']").evaluate_all("cs => cs.map(c => c.dataset.value)"))
+            delivered = sum(float(v) for v in chart.locator(
+                "circle[data-series='delivered']").evaluate_all("cs => cs.map(c => c.dataset.value)"))
+            assert declared < delivered
+            peers = page.locator("#peer-charts svg.peer-chart")
+            assert peers.count() == 2 and peers.first.locator("rect.peer-bar").count() == 20
+            expect(peers.first.locator("line.peer-mark")).to_be_attached()
+            chart.screenshot(path=str(REPORTS / "web-evidence-chart.png"))
+            # the source rows, newest first, ten at a time
+            waybills = page.locator("table.evidence-table[data-table='tanker_waybills']")
+            first_page = waybills.locator("tr").nth(1).inner_text()
+            waybills.locator("xpath=following-sibling::p[1]").get_by_text("后10条").click()
+            assert waybills.locator("tr").nth(1).inner_text() != first_page
             with page.expect_download() as download:
                 page.click("#handover-pdf")
             download.value.save_as(str(pdf))
@@ -159,6 +194,9 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "线索移送表" in text and "接收单位回执" in text and "海淀" in text
+    lead = httpx.get(f"{server}/v1/leads/{lead_id}", headers=bearer(sandbox, "admin")).json()
+    stakes = lead["amount_at_stake"]
+    assert "涉案金额" in text and stakes["text"]["zh"] in text and "证据图表" in text
     (REPORTS / "handover.txt").write_text(text, encoding="utf-8")
     got = httpx.get(f"{server}/v1/leads/{lead_id}", headers=bearer(sandbox, "admin")).json()
     assert got["outcome"]["outcome"] == "case_filed"

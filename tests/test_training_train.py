@@ -90,9 +90,16 @@ def test_served_pyfunc_scores_and_leads_reach_the_store(trained_twice, pool_dir)
     finally:
         store.close()
     per_district = {}
+    at_stake = frame.set_index("entity_id")["amount_at_stake"]
     for lead in leads:
         per_district[lead.district] = per_district.get(lead.district, 0) + 1
         assert lead.reasons and lead.reasons[0]["text"]
+        # the declared estimate, written at lead creation, with its unit
+        assert lead.amount_unit == "yuan"
+        assert lead.amount == pytest.approx(at_stake[lead.entity_id])
+        if lead.probability is not None:
+            assert lead.probability_low <= lead.probability <= lead.probability_high
+    assert any(lead.probability_low is not None for lead in leads)
     assert first.leads == len(leads) > 0
     assert max(per_district.values()) <= LENIENT[SCENARIO].capacity
 

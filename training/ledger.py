@@ -21,6 +21,8 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from features.wording import money
+from leads.stats import stakes_by_version
 from training import registry as reg
 from training.ledger_stats import conversion
 
@@ -51,6 +53,10 @@ class LedgerRow:
     conversion_high: float | None
     reason: str
     trained_at: str
+    #: outcomes of its cases: money recovered (yuan) and their leads' amount at stake
+    amount_recovered: float = 0.0
+    amount_at_stake: float | None = None
+    amount_unit: str | None = None
 
 
 def _approval(tags: dict[str, str], line: str) -> str:
@@ -88,6 +94,14 @@ def _store_counts(store: Any, scenario: str) -> dict[int, tuple[int, int, int]]:
     return counts
 
 
+def _store_stakes(store: Any, scenario: str) -> dict[int, Any]:
+    """Per version: what its cases recovered and put at stake (``leads.stats``)."""
+    if store is None:
+        return {}
+    return {int(v.model_version): v for v in stakes_by_version(store.engine, scenario)
+            if v.model_name == reg.model_name(scenario) and v.model_version.isdigit()}
+
+
 def _tag_counts(tags: dict[str, str]) -> tuple[int, int, int]:
     """The counts last logged by the conversion monitor (when no store is at hand)."""
     return tuple(int(tags.get(f"leads.{k}", 0)) for k in ("issued", "verified", "cases"))
@@ -98,8 +112,10 @@ def ledger_rows(client: MlflowClient, store: Any = None) -> list[LedgerRow]:
     rows = []
     for scenario in reg.list_scenarios(client):
         store_counts = _store_counts(store, scenario)
+        stakes = _store_stakes(store, scenario)
         for info in reg.list_versions(client, scenario):
             t = info.tags
+            stake = stakes.get(info.version)
             issued, verified, cases = store_counts.get(info.version) or _tag_counts(t)
             conv = conversion(issued, verified, cases)
             rows.append(LedgerRow(
@@ -113,7 +129,10 @@ def ledger_rows(client: MlflowClient, store: Any = None) -> list[LedgerRow]:
                 conversion=None if verified == 0 else conv.value,
                 conversion_low=None if verified == 0 else conv.low,
                 conversion_high=None if verified == 0 else conv.high,
-                reason=_reason(t), trained_at=t.get("trained_at", "")))
+                reason=_reason(t), trained_at=t.get("trained_at", ""),
+                amount_recovered=stake.amount_recovered if stake else 0.0,
+                amount_at_stake=stake.amount_at_stake if stake else None,
+                amount_unit=stake.amount_unit if stake else None))
     return rows
 
 
@@ -131,7 +150,23 @@ def ledger_table(rows: list[LedgerRow]) -> pd.DataFrame:
         "offline": f"{r.metric}={r.value:.2f} {r.interval} n={r.backtest_n}"
         if r.value is not None else "-",
         "leads": r.issued, "verified": r.verified, "cases": r.cases, "conversion": conv(r),
+        "recovered": _money(r.amount_recovered) if r.cases else "-",
+        "at stake (cases)": _stake(r),
         "reason": r.reason[:70]} for r in rows])
+
+
+def _money(yuan: float) -> str:
+    """Yuan as the Chinese tables say it (万元, 亿元)."""
+    return money(yuan, "zh")
+
+
+def _stake(r: LedgerRow) -> str:
+    """The declared amount at stake of the version's cases, with its unit."""
+    if r.amount_at_stake is None:
+        return "-"
+    if r.amount_unit == "yuan":
+        return _money(r.amount_at_stake)
+    return f"{r.amount_at_stake:,.0f} {r.amount_unit}"
 
 
 def _approvals_short(r: LedgerRow) -> str:

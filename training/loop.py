@@ -97,7 +97,8 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
     known = with_store_labels(frame, store_outcomes(job.store, scenario), as_of)
     frame = frame[known["label"].to_numpy() != 1.0]
     picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), spec.feature_names,
-                             frame, policy.capacity, list(spec.features))
+                             frame, policy.capacity, list(spec.features), spec.amount,
+                             policy.pick)
     write_leads(job.store, picked, f"loop-{scenario}-{as_of}", scenario,
                 reg.model_name(scenario), champion, as_of)
     return len(picked)

@@ -264,6 +264,17 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
                        else self._probability(raw))
         return self._score(det, raw), probability
 
+    def probability_interval(self, X, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the ``level`` posterior interval of P(case) (``BetaBinCalibrator.interval``);
+        NaN where the scorer could not be calibrated or its calibrator gives no interval."""
+        det, raw = self._detector_and_model(X)
+        calibrator = self.calibrator_
+        if calibrator is None or raw is None or not hasattr(calibrator, "interval"):
+            nan = np.full(len(det), np.nan)
+            return nan, nan.copy()
+        low, high = calibrator.interval(raw, level)
+        return np.asarray(low, dtype="float64"), np.asarray(high, dtype="float64")
+
     def _score(self, det: np.ndarray, raw: np.ndarray | None) -> np.ndarray:
         det_rank = ecdf_scale(self.detector_reference_, det)
         if raw is None:

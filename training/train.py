@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from evaluation.backtest import compare_picks, format_picks
+from features.amount import AMOUNT_COLUMN
 from training import registry as reg
 from training.lifecycle import (
     Decision,
@@ -308,7 +310,7 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     specs, kind = list(declared.features), declared.kind
     with job.stage(cand.scenario, "explain"):
         picked, extra = ranked_leads(cand.model, kind, cand.columns, cand.table.frame,
-                                     policy.capacity, specs)
+                                     policy.capacity, specs, declared.amount, policy.pick)
         contrib = _shap_sample(cand, job.seed) if kind == "scorer" else None
     params = {"scenario": cand.scenario, "seed": job.seed, "as_of": cand.as_of,
               "model": type(cand.model).__name__, "k": policy.k, "floor": policy.floor,
@@ -317,6 +319,7 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
               **{f"scorer.{k}": v for k, v in cand.model.get_params(deep=False).items()
                  if isinstance(v, int | float | str | bool | type(None))}}
     m = cand.backtest.metrics
+    picks = backtest_picks(cand)
     tags = {**cand.hashes, "scenario": cand.scenario, "kind": kind, "as_of": str(cand.as_of),
             "point": declared.supervision_point,
             "backtest.precision_at_k": f"{m['precision_at_k']:.4f}", "backtest.k": int(m["k"]),
@@ -329,6 +332,7 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
         "plots/pr_curve.png": lambda p: plot_pr_curve(cand.backtest, p),
         "leads/ranked_leads_sample.csv": leads_sample(picked),
         "data/join_report.csv": cand.table.join_report,
+        "backtest/picks.csv": picks,
     }
     if contrib is not None:
         artifacts["shap/shap_summary.png"] = lambda p: shap_summary(contrib, p.parent)
@@ -339,13 +343,37 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     with job.stage(cand.scenario, "mlflow"):
         exp = experiment_id(job.client, reg.model_name(cand.scenario), job.settings)
         record = record_run(exp, f"train-{cand.scenario}", params,
-                            {**cand.backtest.metrics, **extra, **blend_metrics(cand.model)},
+                            {**cand.backtest.metrics, **extra, **blend_metrics(cand.model),
+                             **pick_metrics(picks)},
                             tags, artifacts, cand.model,
                             cand.columns, cand.table.frame, kind=kind)
         version = reg.register_version(job.client, cand.scenario, record.model.model_uri,
                                        record.run_id, {**tags, "trained_at": reg.now_iso(),
                                                        "seed": job.seed})
     return version, record.run_id, picked
+
+
+def backtest_picks(cand: Candidate) -> pd.DataFrame:
+    """Precision@k and amount recovered on the backtest when the k are picked by score and by
+    expected value (``evaluation.backtest.compare_picks``), printed for the run's reader."""
+    bt = cand.backtest
+    holdout = bt.holdout
+    amount = (holdout[AMOUNT_COLUMN].to_numpy(dtype="float64") if AMOUNT_COLUMN in holdout
+              else np.full(len(holdout), np.nan))
+    picks = compare_picks(bt.labels, bt.scores, bt.probability, amount, bt.k)
+    print(f"  {cand.scenario}: backtest picks " + format_picks(picks), flush=True)
+    return picks
+
+
+def pick_metrics(picks: pd.DataFrame) -> dict[str, float]:
+    """``pick.<pick>.precision_at_k`` / ``.amount_recovered`` for MLflow (NaN rows left out)."""
+    out = {}
+    for row in picks.itertuples(index=False):
+        for name in ("precision_at_k", "amount_recovered"):
+            value = float(getattr(row, name))
+            if np.isfinite(value):
+                out[f"pick.{row.pick}.{name}"] = value
+    return out
 
 
 def blend_metrics(model: Any) -> dict[str, float]:
@@ -454,9 +482,10 @@ def _champion_leads(job: Job, cand: Candidate, champion: int,
         return None
     source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
     estimator = load_estimator(source)
-    specs = list(feature_registry.get(cand.scenario).features)
+    declared = feature_registry.get(cand.scenario)
     picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), cand.columns,
-                             cand.table.frame, policy.capacity, specs)
+                             cand.table.frame, policy.capacity, list(declared.features),
+                             declared.amount, policy.pick)
     return picked
 
 

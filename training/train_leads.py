@@ -2,7 +2,11 @@
 pick with its top SHAP reasons (a rule model: the reasons of the rules it fired), and write them to the lead store under the served version.
 
 Why per district: a district procuratorate sees and verifies only its own leads, so one busy
-district must not crowd out the others' lists.
+district must not crowd out the others' lists. Each lead carries the model's amount at stake
+(``amount_at_stake`` of the feature table, in the declared unit) and its probability's 90%
+interval. The policy's ``pick`` chooses by score or by expected value (probability x amount);
+a version with no calibrated probability cannot pick by expected value, and the run says so
+(``pick_fallback``) instead of pretending.
 """
 
 from __future__ import annotations
@@ -13,23 +17,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.amount import AMOUNT_COLUMN
 from features.wording import DEFAULT_LANGUAGE
 from training.explain import explain_detector, explain_scorer, peer_medians
 from training.pyfunc import score_frame
 
 
-def top_per_district(frame: pd.DataFrame, scored: pd.DataFrame, capacity: int) -> pd.DataFrame:
-    """The ``capacity`` highest-scored entities of each district, ranked 1.. within it.
+def expected_value(probability: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Probability of a case x amount at stake (NaN where either is missing)."""
+    return np.asarray(probability, dtype="float64") * np.asarray(amount, dtype="float64")
 
-    Ties are broken by entity id so the same scores always give the same list.
+
+def top_per_district(frame: pd.DataFrame, scored: pd.DataFrame, capacity: int,
+                     pick: str = "score") -> pd.DataFrame:
+    """The ``capacity`` best entities of each district by ``pick``, ranked 1.. within it.
+
+    ``pick="score"``: highest score first; ``"expected_value"``: highest probability x amount
+    first (entities without one after those with one, by score). Ties are broken by score, then
+    entity id, so the same scores always give the same list.
     """
+    amount = (frame[AMOUNT_COLUMN].to_numpy(dtype="float64") if AMOUNT_COLUMN in frame
+              else np.full(len(frame), np.nan))
     ranked = pd.DataFrame({"entity_id": frame["entity_id"].to_numpy(),
                            "district": frame["district"].to_numpy(),
                            "score": scored["score"].to_numpy(),
-                           "probability": scored["probability"].to_numpy()},
+                           "probability": scored["probability"].to_numpy(),
+                           "amount": amount},
                           index=frame.index)
-    ranked = ranked.sort_values(["district", "score", "entity_id"],
-                                ascending=[True, False, True], kind="stable")
+    if pick == "expected_value":
+        ev = expected_value(ranked["probability"].to_numpy(), amount)
+        ranked["_key"] = np.where(np.isnan(ev), -np.inf, ev)
+        order = ["district", "_key", "score", "entity_id"]
+        ascending = [True, False, False, True]
+    elif pick == "score":
+        order, ascending = ["district", "score", "entity_id"], [True, False, True]
+    else:
+        raise ValueError(f"pick must be 'score' or 'expected_value', got {pick!r}")
+    ranked = ranked.sort_values(order, ascending=ascending, kind="stable").drop(
+        columns="_key", errors="ignore")
     ranked["rank"] = ranked.groupby("district").cumcount() + 1
     return ranked[ranked["rank"] <= capacity]
 
@@ -70,16 +95,41 @@ def reasons_of(explanation: Any, frame: pd.DataFrame, top_n: int = 4) -> list[di
 
 
 def ranked_leads(estimator: Any, kind: str, columns: list[str], frame: pd.DataFrame,
-                 capacity: int, specs: list) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Score every entity, pick the top per district, attach reasons."""
+                 capacity: int, specs: list, amount: Any = None,
+                 pick: str = "score") -> tuple[pd.DataFrame, dict[str, float]]:
+    """Score every entity, pick the top per district (by ``pick``), attach reasons, the amount
+    at stake (``amount``: the model's ``AmountAtStake``; None or undeclared: no amount, no
+    unit) and the probability's interval."""
     scored = score_frame(estimator, columns, frame)
     if kind == "rules":  # a rule lead is an entity some rule fired on, never a tie-break only
         fired = scored["rules"].to_numpy(dtype=object) != ""
         frame, scored = frame[fired], scored[fired]
-    picked = top_per_district(frame, scored, capacity)
-    exps, extra = explanations(estimator, kind, frame, list(picked.index), specs)
+    extra: dict[str, float] = {}
+    if pick == "expected_value" and not np.isfinite(scored["probability"].to_numpy()).any():
+        print("  no calibrated probability (no verified outcomes to learn from): leads picked "
+              "by score, not by expected value")
+        pick, extra = "score", {"pick_fallback": 1.0}
+    picked = top_per_district(frame, scored, capacity, pick)
+    exps, explained = explanations(estimator, kind, frame, list(picked.index), specs)
     picked = picked.assign(reasons=[reasons_of(e, frame) for e in exps])
-    return picked.reset_index(drop=True), extra
+    picked = with_stakes(picked, estimator, columns, frame, amount)
+    return picked.reset_index(drop=True), {**explained, **extra}
+
+
+def with_stakes(picked: pd.DataFrame, estimator: Any, columns: list[str], frame: pd.DataFrame,
+                amount: Any) -> pd.DataFrame:
+    """The picked leads with ``amount``/``amount_unit`` and ``probability_low``/``_high``."""
+    declared = amount is not None and amount.declared
+    low = high = np.full(len(picked), np.nan)
+    if hasattr(estimator, "probability_interval") and len(picked):
+        low, high = estimator.probability_interval(frame.loc[picked.index, columns])
+    p = picked["probability"].to_numpy(dtype="float64")
+    has = np.isfinite(p) & np.isfinite(low) & np.isfinite(high)
+    return picked.assign(
+        amount=picked["amount"] if declared else np.nan,
+        amount_unit=amount.unit if declared else None,
+        probability_low=np.where(has, np.minimum(low, p), np.nan),
+        probability_high=np.where(has, np.maximum(high, p), np.nan))
 
 
 def leads_sample(picked: pd.DataFrame, n: int = 50) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from evaluation.backtest import backtest  # noqa: E402
 from training.ledger_stats import precision_at_k  # noqa: E402
-from training.pyfunc import LoggedModelRef, log_scoring_model  # noqa: E402
+from training.pyfunc import LoggedModelRef, log_scoring_model, score_frame  # noqa: E402
 from training.train_data import BacktestSplit  # noqa: E402
 
 
@@ -41,6 +41,7 @@ class BacktestResult:
     known_on: pd.Series
     k: int
     per_period: pd.DataFrame | None = None  # walk-forward figures of a model with a cadence
+    probability: np.ndarray | None = None  # calibrated P(case) per holdout row (NaN: none)
 
 
 def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
@@ -50,7 +51,9 @@ def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
 
     def fit_score(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
         model = make_model().fit(train[columns], train["label"].to_numpy(dtype=float))
-        captured["scores"] = np.asarray(model.decision_function(test[columns]), dtype=float)
+        scored = score_frame(model, columns, test)
+        captured["scores"] = scored["score"].to_numpy(dtype=float)
+        captured["probability"] = scored["probability"].to_numpy(dtype=float)
         return captured["scores"]
 
     holdout = split.holdout
@@ -74,7 +77,8 @@ def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
                "n_holdout": float(len(labels)),
                "n_train_labelled": float(row["n_train_labelled"])}
     return BacktestResult(metrics, labels, captured["scores"], holdout.reset_index(drop=True),
-                          split.known_on.reset_index(drop=True), pk.k)
+                          split.known_on.reset_index(drop=True), pk.k,
+                          probability=captured["probability"])
 
 
 def code_version(repo: Path | None = None) -> str:

@@ -14,7 +14,7 @@ from datetime import timedelta
 import ibis
 
 from features.common import ratio
-from features.model import Cadence, Policy, SupervisionModel
+from features.model import AmountAtStake, Cadence, Policy, SupervisionModel
 from features.spec import FeatureSpec
 from pool.origins import FileOrigin
 from pool.schemas import history_source
@@ -59,6 +59,15 @@ def build(sources, ctx):
                     biggest_to_mean=ratio(j.biggest * j.n_tx, j.total))
 
 
+def payments_at_risk(sources, ctx, rates):
+    """Per card: what it paid in the last seven days (what a stolen card's holder would lose)."""
+    t, c = sources["transactions"], sources["cards"]
+    recent = t.filter(t.tx_date > ibis.literal(ctx.as_of - timedelta(days=DAYS)))
+    per = recent.group_by("card_id").aggregate(total=recent.amount.sum())
+    j = c.left_join(per, c.card_id == per.card_id)
+    return j.select(entity_id=j.card_id, amount=j.total.fill_null(0.0))
+
+
 MODEL = SupervisionModel(
     name=NAME, entity="payment card", key_column="card_id", title="Card fraud, scored daily",
     sources=(CARDS, TRANSACTIONS, HISTORY),
@@ -79,4 +88,8 @@ MODEL = SupervisionModel(
     build=build,
     cadence=Cadence("day", window=7, delay=7, horizon=7),
     policy=Policy(k=5, metric="average_precision", floor=0.2, capacity=2),
+    amount=AmountAtStake(
+        unit="yuan", typical=2e3, estimate=payments_at_risk,
+        description="payments at risk: what the card paid in the last 7 days",
+        texts={"zh": "涉险金额：该卡近7日的支付总额"}, unit_texts={"zh": "元"}),
 )

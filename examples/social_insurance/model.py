@@ -11,7 +11,7 @@ Found by the spine through one setting: ``SUPERVISION_MODELS=examples/social_ins
 """
 
 from features.common import ratio
-from features.model import Policy, SupervisionModel
+from features.model import AmountAtStake, Policy, SupervisionModel
 from features.spec import FeatureSpec, KeyJoin
 from pool.origins import FileOrigin
 from pool.schemas import history_source
@@ -86,6 +86,18 @@ def build(sources, ctx):
     )
 
 
+def unpaid_contributions(sources, ctx, rates):
+    """Per employer: wages paid above the declared contribution base, times the employer's
+    contribution rate (everything known on the as-of date)."""
+    c, w, e = sources["contributions"], sources["wages"], sources["employers"]
+    base = c.group_by("credit_code").aggregate(base=c.base_yuan.sum())
+    wages = w.group_by("credit_code").aggregate(wages=w.wages_yuan.sum())
+    j = e.left_join(base, e.credit_code == base.credit_code).left_join(
+        wages, e.credit_code == wages.credit_code)
+    gap = (j.wages.fill_null(0.0) - j.base.fill_null(0.0)).clip(lower=0.0)
+    return j.select(entity_id=j.credit_code, amount=(gap * rates["employer_rate"]).round(0))
+
+
 MODEL = SupervisionModel(
     name=NAME, entity="employer", key_column="credit_code", title="社保少缴 (social insurance under-declared)",
     sources=(EMPLOYERS, CONTRIBUTIONS, WAGES, HISTORY),
@@ -107,4 +119,10 @@ MODEL = SupervisionModel(
            KeyJoin("wages", "credit_code", "uscc", ("employers", "credit_code")),
            KeyJoin("employers", "credit_code", "uscc")),
     policy=Policy(k=20, metric="average_precision", floor=0.3, capacity=5, holdout_months=4),
+    # Beijing employers pay about 26% of the base (pension 16%, medical 9.8%, unemployment 0.5%)
+    amount=AmountAtStake(
+        unit="yuan", typical=5e4, estimate=unpaid_contributions, rates={"employer_rate": 0.26},
+        description="contributions unpaid: wages above the declared base x the employer's 26%",
+        texts={"zh": "少缴的社保费：工资总额超出缴费基数的部分乘以单位缴费比例26%"},
+        unit_texts={"zh": "元"}),
 )

@@ -5,6 +5,9 @@ ledger's policy below.
 """
 
 from features.model import AmountAtStake, Policy, SupervisionModel
+from models.bid_rigging.amount import RATES as BID_RATES
+from models.bid_rigging.amount import tender_overcharge
+from models.bid_rigging.evidence import EVIDENCE
 from models.bid_rigging.features import FEATURES
 from models.bid_rigging.procurement import procurement_truth
 
@@ -12,8 +15,12 @@ MODEL = SupervisionModel.of(
     FEATURES,
     title="Collusion in public procurement (串通投标)",
     point_in_time=False,
-    amount=AmountAtStake(unit="local currency", description="overcharge on the tender",
-                         typical=5e5),
+    evidence=EVIDENCE,
+    amount=AmountAtStake(
+        unit="local currency", typical=5e5, estimate=tender_overcharge, rates=BID_RATES,
+        description="overcharge on the tender: its winning bid times a declared 10% overcharge",
+        texts={"zh": "招标项目被抬高的价款：中标价乘以声明的10%抬价率"},
+        unit_texts={"zh": "本币", "en": "local currency"}),
     truth=procurement_truth,
     # Half the held-out bids are collusive (80% in the Swiss GR file): every model's top 50 is
     # right, so precision@50 cannot tell a better candidate from the champion. Average precision

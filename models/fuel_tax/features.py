@@ -164,6 +164,7 @@ def monthly_filings(filings: ir.Table, st: ir.Table, first, last) -> ir.Table:
         gas=j.declared_gasoline_litres.mean(),
         diesel=j.declared_diesel_litres.mean(),
         ctax=j.consumption_tax_yuan.mean(),
+        revenue=j.fuel_revenue_yuan.mean(),
         late=j.first_late.max(),
     )
 

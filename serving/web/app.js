@@ -85,24 +85,27 @@ function ageDays(lead) {
   return Math.max(0, Math.floor((Date.now() - created.getTime()) / 86400000));
 }
 
-const SORTS = {
-  score: (a, b) => b.score - a.score,
-  probability: (a, b) => (b.probability ?? -1) - (a.probability ?? -1),
-  amount: (a, b) => (b.amount ?? -1) - (a.amount ?? -1),
-};
+function pct(x) { return `${Math.round(Number(x) * 100)}%`; }
+
+function amountText(lead) {
+  // the server words the amount with its unit (or says the model declares none)
+  return (lead.amount_text && lead.amount_text[LANG]) || "-";
+}
 
 async function loadLeads() {
   const params = filters();
   params.set("page", state.page);
   params.set("page_size", PAGE_SIZE);
+  params.set("sort", $("f-sort").value || "score");  // the server sorts across every page
   const data = await api(`/v1/leads?${params}`);
   state.total = data.total;
-  const items = [...data.items].sort(SORTS[$("f-sort").value] || SORTS.score);
+  const items = data.items;
   const body = $("leads").querySelector("tbody");
   body.replaceChildren();
   for (const lead of items) {
     const row = el("tr");
     row.dataset.leadId = lead.id;
+    if (lead.amount != null) row.dataset.amount = lead.amount;
     row.tabIndex = -1;
     const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
     const entity = el("td", lead.entity_name || lead.entity_id);
@@ -117,8 +120,8 @@ async function loadLeads() {
     }
     row.append(el("td", lead.rank), entity, el("td", scenarioName(lead.scenario)),
       el("td", reasonText(reasons[0]), "reason"),
-      el("td", lead.amount == null ? "-" : money(lead.amount), "num"),
-      el("td", lead.probability == null ? "-" : `${Math.round(lead.probability * 100)}%`, "num"),
+      el("td", amountText(lead), "num amount"),
+      el("td", lead.probability == null ? "-" : pct(lead.probability), "num"),
       el("td", t("age.days", { n: ageDays(lead) }), "num"), statusCell, deadline,
       el("td", districtName(lead.district)));
     row.addEventListener("click", () => openLead(lead.id));
@@ -175,7 +178,10 @@ function drawChart(reasons) {
   });
 }
 
+const ROWS_PER_PAGE = 10;
+
 function evidenceTables(evidence) {
+  // the source rows, newest first, ten at a time
   const box = $("d-evidence");
   box.replaceChildren();
   const names = Object.keys(evidence || {});
@@ -184,16 +190,31 @@ function evidenceTables(evidence) {
     const { count, rows } = evidence[name];
     box.append(el("h4", t("evidence.count", { name, count })));
     const table = el("table", null, "evidence-table");
+    table.dataset.table = name;
+    const pager = el("p", null, "evidence-pager");
+    let start = 0;
     const columns = Object.keys(rows[0] || {});
-    const head = el("tr");
-    columns.forEach((c) => head.append(el("th", c)));
-    table.append(head);
-    rows.slice(0, 10).forEach((r) => {
-      const tr = el("tr");
-      columns.forEach((c) => tr.append(el("td", asDate(r[c]))));
-      table.append(tr);
-    });
-    box.append(table);
+    const draw = () => {
+      const head = el("tr");
+      columns.forEach((c) => head.append(el("th", c)));
+      table.replaceChildren(head);
+      rows.slice(start, start + ROWS_PER_PAGE).forEach((r) => {
+        const tr = el("tr");
+        columns.forEach((c) => tr.append(el("td", asDate(r[c]))));
+        table.append(tr);
+      });
+      const back = el("button", t("evidence.less"));
+      const more = el("button", t("evidence.more"));
+      back.type = more.type = "button";
+      back.disabled = start === 0;
+      more.disabled = start + ROWS_PER_PAGE >= rows.length;
+      back.addEventListener("click", () => { start -= ROWS_PER_PAGE; draw(); });
+      more.addEventListener("click", () => { start += ROWS_PER_PAGE; draw(); });
+      pager.replaceChildren(el("span", t("evidence.page", { from: rows.length ? start + 1 : 0,
+        to: Math.min(rows.length, start + ROWS_PER_PAGE), count })), back, more);
+    };
+    draw();
+    box.append(table, pager);
   }
 }
 
@@ -201,6 +222,16 @@ function asDate(value) {
   // dates as people write them: 2025-06-01, not 2025-06-01T00:00:00
   if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T00:00:00/.test(value)) return value.slice(0, 10);
   return value ?? "";
+}
+
+function showStakes(stakes) {
+  const basis = stakes.declared && stakes.description && stakes.description[LANG];
+  $("d-amount").textContent = ((stakes.text && stakes.text[LANG]) || "-") +
+    (basis ? ` · ${t("amount.basis", { text: basis })}` : "");
+  $("d-probability").textContent = (stakes.probability_text && stakes.probability_text[LANG]) || "-";
+  const ev = stakes.expected_value;
+  $("d-ev").textContent = ev == null ? "-"
+    : (stakes.unit === "yuan" ? money(ev) : `${Math.round(ev).toLocaleString()} ${(stakes.unit_text || {})[LANG] || stakes.unit}`);
 }
 
 function showRules(rules) {
@@ -224,10 +255,13 @@ async function openLead(id) {
     model: lead.model_name, version: lead.model_version, status: t(`status.${lead.status}`) }) +
     (lead.overdue ? ` · ${t("overdue", { n: lead.days_overdue })}` : "");
   $("handover-page").dataset.leadId = lead.id;
+  showStakes(detail.amount_at_stake || {});
   const reasons = Array.isArray(lead.reasons) ? lead.reasons : [];
   drawChart(reasons);
   $("d-reasons").replaceChildren(...reasons.map((r) => el("li", reasonText(r) || r.feature)));
   showRules(detail.rules);
+  drawEvidence(null);
+  loadEvidence(lead.id);
   evidenceTables(detail.evidence);
   $("d-history").replaceChildren(...detail.history.map((h) =>
     el("li", `${h.at.slice(0, 16)} ${h.from_status || "-"} → ${h.to_status} by ${h.actor}` +
@@ -240,6 +274,16 @@ async function openLead(id) {
       amount: money(detail.outcome.amount_recovered) }) : "";
   document.querySelectorAll("#leads tbody tr").forEach((tr) =>
     tr.classList.toggle("selected", Number(tr.dataset.leadId) === lead.id));
+}
+
+async function loadEvidence(id) {
+  // the charts come in their own request, so the lead shows at once
+  try {
+    const got = await api(`/v1/leads/${id}/evidence`);
+    if (state.lead && state.lead.lead.id === id) drawEvidence(got.evidence_view);
+  } catch (error) {
+    $("evidence-title").textContent = error.message;
+  }
 }
 
 async function act(path, payload, message) {
