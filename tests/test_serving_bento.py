@@ -169,7 +169,7 @@ def samples(text: str, family: str) -> dict[str, float]:
     """``{labels: value}`` of one metric family in Prometheus' text format."""
     found = {}
     for line in text.splitlines():
-        match = re.match(rf"^{family}(\{{[^}}]*\}})? (\S+)$", line)
+        match = re.match(rf"^{family}(\{{.*\}})? (\S+)$", line)  # values may hold braces
         if match:
             found[match.group(1) or ""] = float(match.group(2))
     return found
