@@ -147,8 +147,9 @@ def partial_path(out: Path) -> Path:
 
 def run(scenario: str, engine: str, out: Path, features: Path | None = None,
         data: Path | None = None, model_uri: str | None = None,
-        tracking_uri: str | None = None) -> int:
-    """Score the table and write the result; returns the number of rows scored."""
+        tracking_uri: str | None = None) -> tuple[int, str]:
+    """Score the table and write the result; returns the rows scored and where they were
+    scored (``local``, or ``spark <master>``)."""
     from training.mlflow_setup import open_client, resolve
 
     if engine not in ENGINES:
@@ -165,7 +166,7 @@ def run(scenario: str, engine: str, out: Path, features: Path | None = None,
             frame = pd.read_parquet(features) if features else pool_table(scenario, data)
             result = score_local(frame, model)
             result.to_parquet(tmp, index=False)
-            rows = len(result)
+            rows, where = len(result), "local"
         else:
             from features.engines import spark_session
 
@@ -175,13 +176,14 @@ def run(scenario: str, engine: str, out: Path, features: Path | None = None,
             result = score_spark(sdf, model)
             result.write.parquet(str(tmp.resolve()))
             rows = spark.read.parquet(str(tmp.resolve())).count()
+            where = f"spark {spark.sparkContext.master}"
         tmp.rename(out)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
-    return rows
+    return rows, where
 
 
 def pool_table(scenario: str, data: Path | None) -> pd.DataFrame:
@@ -195,6 +197,10 @@ def pool_table(scenario: str, data: Path | None) -> pd.DataFrame:
     return build_features(scenario, latest_as_of(root, scenario), root).frame
 
 
+def model_label(args: argparse.Namespace) -> str:
+    return args.model_uri or f"models:/supervision-{args.scenario}@champion"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", required=True)
@@ -206,12 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", help="default: SUPERVISION_MLFLOW_URI or ./mlruns")
     args = parser.parse_args(argv)
     try:
-        rows = run(args.scenario, args.engine, args.out, args.features, args.data,
+        rows, where = run(args.scenario, args.engine, args.out, args.features, args.data,
                    args.model_uri, args.tracking_uri)
     except BatchError as exc:
         print(f"batch scoring stopped: {exc}", file=sys.stderr)
         return 2
-    print(f"{rows} rows of {args.scenario} scored on {args.engine} -> {args.out}")
+    print(f"{rows} rows of {args.scenario} scored with {model_label(args)} on {where} -> "
+          f"{args.out}")
     return 0
 
 
