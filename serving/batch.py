@@ -160,6 +160,7 @@ def run(scenario: str, engine: str, out: Path, features: Path | None = None,
         raise BatchError(f"feature table {features} does not exist")
     client = open_client(resolve(tracking_uri=tracking_uri))
     model = resolve_model(client, scenario, model_uri)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = partial_path(out)
     try:
         if engine == "local":
