@@ -8,9 +8,9 @@ action ``score`` in the access matrix: 401 without a valid key, 403 for a role t
 refuses) and score through the same code as ``POST /v1/score`` (the same champion, the same
 explained-rows limits), so a score from the Bento equals the score from ``/v1/score``.
 
-Errors have the project's one shape (``{"status", "error", "detail"}``) except a body BentoML
-itself cannot validate against the input model, which BentoML answers with 400 and the fields
-at fault.
+Errors have the project's one shape (``{"status", "error", "detail"}``). A body that does not
+match the input model is refused by BentoML itself with 400; ``BentoBadRequests`` puts the fields
+at fault into ``detail`` as one string, the type BentoML's OpenAPI document declares.
 """
 
 from __future__ import annotations
@@ -175,3 +175,59 @@ def error(status: int, message: str, detail: list[dict] | None = None,
     if detail is not None:
         content["detail"] = detail
     return JSONResponse(content, status_code=status, headers=headers or None)
+
+
+class BentoBadRequests:
+    """ASGI middleware: BentoML's own 400 for a body its input model refuses lists the fields
+    at fault under ``detail``, while its OpenAPI document declares ``detail`` a string; this
+    rewrites those answers (``/bento/*`` only) to the documented shape, naming every field:
+    ``{"status": 400, "error": "invalid request body", "detail": "rows.0.features: ...; ..."}``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith("/bento/"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                body = rewritten(b"".join(chunks))
+                headers = [(k, v) for k, v in start.get("headers", [])
+                           if k.lower() not in (b"content-length", b"content-type")]
+                headers += [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
+
+
+def rewritten(raw: bytes) -> bytes:
+    """A BentoML 400 body in the documented shape (``detail`` a string naming the fields)."""
+    import json
+
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        data = {"error": raw.decode("utf-8", "replace")[:500]}
+    detail = data.get("detail") if isinstance(data, dict) else None
+    if isinstance(detail, list):
+        parts = [f"{'.'.join(str(p) for p in d.get('loc', [])) or 'body'}: {d.get('msg', '')}"
+                 for d in detail if isinstance(d, dict)]
+        detail = "; ".join(parts)
+    message = data.get("error", "invalid request body") if isinstance(data, dict) else ""
+    out = {"status": 400, "error": f"invalid request body ({message})",
+           "detail": str(detail or message)[:4000]}
+    return json.dumps(out, ensure_ascii=False).encode()

@@ -23,6 +23,7 @@ from serving.app import ServiceContext, attach, build_context, create_app
 from serving.bento_api import (
     EXPLAIN_ROUTE,
     SCORE_ROUTE,
+    BentoBadRequests,
     BentoExplainInput,
     BentoExplanations,
     BentoScoreInput,
@@ -80,6 +81,9 @@ class SupervisionLeads:
     def close(self) -> None:
         """Stop the registry poller and release the lead store."""
         self.ctx.close()
+
+
+SupervisionLeads.add_asgi_middleware(BentoBadRequests)
 
 
 @functools.cache
