@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install data import features train ledger approve verify loop serve adbench lint test bench clean
+.PHONY: help install data import features train ledger approve verify loop serve bento batch adbench lint test bench clean
 
 help: ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,13 @@ loop: install ## The closed loop on fuel_tax with drift from 2024-06, and withou
 
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
 	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000} --timeout-keep-alive 5
+
+batch: install ## Score a whole feature table with the champion (SCENARIO=fuel_tax ENGINE=local|spark OUT=scores.parquet [FEATURES=table.parquet])
+	$(PY) -m serving.batch --scenario $(or $(SCENARIO),fuel_tax) --engine $(or $(ENGINE),local) --out $(or $(OUT),reports/scores-$(or $(SCENARIO),fuel_tax).parquet) $(if $(FEATURES),--features $(FEATURES))
+
+bento: install ## Build the Bento (bentofile.yaml; packages re-exported from uv.lock); `bentoml containerize <tag>` makes the image
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header --no-annotate --format requirements-txt -o requirements/bento.txt >/dev/null
+	PATH=$(CURDIR)/.tools/bin:$$PATH BENTOML_DO_NOT_TRACK=True .venv/bin/bentoml build
 
 lint: install ## Ruff over the whole tree
 	$(PY) -m ruff check .

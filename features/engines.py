@@ -1,4 +1,5 @@
-"""Where feature expressions run: DuckDB (default, embedded) or Spark (local mode here).
+"""Where feature expressions run: DuckDB (default, embedded) or Spark (``local[2]`` unless
+``SUPERVISION_SPARK_MASTER`` names another master, see ``features.spark_settings``).
 
 The feature definitions are Ibis expressions, so the same code compiles to DuckDB SQL or to
 Spark SQL. DuckDB needs no server and is the default; Spark is for pools beyond one machine.
@@ -42,7 +43,8 @@ def connect(engine: str = "duckdb") -> BaseBackend:
 
 @lru_cache(maxsize=1)
 def spark_session() -> Any:
-    """The single local Spark session: 2 cores, no UI, few shuffle partitions, quiet logs.
+    """The process's Spark session on the configured master (default ``local[2]``): no UI, few
+    shuffle partitions, quiet logs; ``SUPERVISION_SPARK_CONF`` adds or overrides settings.
 
     Feature plans are wide (dozens of joins) over modest data, so planning and code generation
     dominate: whole-stage code generation and adaptive re-planning are off, which makes local
@@ -55,12 +57,15 @@ def spark_session() -> Any:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - pyspark is a locked dependency
         raise EngineError("the spark engine needs pyspark installed") from exc
+    from .spark_settings import SparkSettings
+
+    settings = SparkSettings.from_env()
     warehouse = tempfile.mkdtemp(prefix="features-spark-")
     atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
     os.environ.setdefault("PYSPARK_PYTHON", _python())
     logging.getLogger("py4j").setLevel(logging.ERROR)
     builder = (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master(settings.master)
         .appName("supervision-features")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -74,10 +79,13 @@ def spark_session() -> Any:
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
         .config("spark.sql.ansi.enabled", "false")
     )
+    for key, value in settings.conf.items():
+        builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - Java/Py4J failures come in many types
-        raise EngineError(f"cannot start local Spark (is Java installed?): {exc}") from exc
+        raise EngineError(f"cannot start Spark on {settings.master} (is Java installed, is the "
+                          f"master reachable?): {exc}") from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
 

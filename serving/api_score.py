@@ -130,6 +130,7 @@ async def score(req: ScoreRequest, request: Request,
     columns = await run_in_threadpool(score_batch, ctx, req, timings,
                                       request.app.state.explain_budget,
                                       key_of(caller.key_id, None))
+    ctx.metrics.scored(req.scenario, columns["model"]["version"], columns["count"], "/v1/score")
     started = time.perf_counter()
     body = columns if req.layout == "columns" else as_records(columns)
     log.info("score %s by %s (%s): %d rows, %d explained, model v%s", req.scenario,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import api_admin, api_handover, api_leads, api_score, reasons
-from .admission import Admission, AdmissionSettings
+from .admission import Admission, AdmissionSettings, route_class
 from .errors import (
     ApiError,
     BodyLimit,
@@ -29,10 +29,11 @@ from .errors import (
     install_lead_store_handler,
 )
 from .evidence import EvidenceIndex, pool_tables
-from .features import FeatureSource, manifest_stamp, pool_loader
+from .features import FeatureSource, manifest_stamp, pool_loader, table_hash
 from .hub import ModelHub, ServedModel
 from .ledger import ledger_rows
 from .limits import KeyedBuckets
+from .metrics import RouteMetrics, ServiceMetrics
 from .settings import DEFAULT_MAX_BODY, ServingSettings
 from .shadow import ShadowScorer
 
@@ -51,6 +52,7 @@ class ServiceContext:
     store: Any
     shadow: ShadowScorer
     ledger: Callable[[], list[dict[str, Any]]]
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
     def authenticate(self, secret: str) -> Any:
         """The principal behind an API key (hashed keys in the lead store), or None."""
@@ -114,6 +116,7 @@ def attach(app: FastAPI, ctx: ServiceContext, settings: ServingSettings) -> None
     app.state.limit.max_bytes = settings.max_body_bytes
     app.state.admission = settings.admission
     app.state.explain_budget = ExplainBudget.of(settings)
+    app.state.metrics = ctx.metrics
 
 
 def build_context(settings: ServingSettings) -> ServiceContext:
@@ -125,12 +128,14 @@ def build_context(settings: ServingSettings) -> ServiceContext:
     client = open_client(resolve(tracking_uri=settings.tracking_uri))
     stamp = manifest_stamp(settings.data_root)
     features = FeatureSource(settings.feature_loader() or pool_loader(settings.data_root), stamp)
-    hub = ModelHub(client, settings.refresh_seconds, reference_scores(features))
+    hub = ModelHub(client, settings.refresh_seconds, reference_scores(features),
+                   feature_hash=lambda scenario: table_hash(features.table(scenario), scenario))
     store = LeadStore.open(settings.leads_url or default_url(settings.data_root))
     ctx = ServiceContext(hub=hub, features=features,
                          evidence_index=EvidenceIndex(pool_tables(settings.data_root), stamp),
                          store=store, shadow=ShadowScorer(),
                          ledger=lambda: ledger_rows(client, store))
+    ctx.metrics.attach(ctx)
     hub.start()
     return ctx
 
@@ -185,5 +190,8 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.state.explain_budget = ExplainBudget.of(ServingSettings(data_root=Path("data")))
     app.add_middleware(Admission, current=lambda: app.state.admission,
                        counts=app.state.admission_counts)
-    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)  # outermost: sees all
+    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)
+    app.state.metrics = None
+    app.add_middleware(RouteMetrics, metrics=lambda: app.state.metrics,  # outermost: times all
+                       classify=route_class)
     return app

@@ -84,3 +84,17 @@ def manifest_stamp(data_root: Path) -> Callable[[], float]:
             return 0.0
 
     return stamp
+
+
+def table_hash(frame: pd.DataFrame, scenario: str) -> str:
+    """The ``feature_set_hash`` a feature table was built with (``features.build`` writes it on
+    every row); an error naming the scenario when the table carries none or several."""
+    if "feature_set_hash" not in frame.columns:
+        raise ValueError(f"the served {scenario} feature table has no feature_set_hash column, "
+                         "so no model version can be checked against it")
+    found = sorted(frame["feature_set_hash"].dropna().astype(str).unique())
+    if len(found) != 1:
+        raise ValueError(f"the served {scenario} feature table carries "
+                         f"{len(found)} feature_set_hash values ({', '.join(found[:3])}); "
+                         "expected exactly one")
+    return found[0]

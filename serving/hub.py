@@ -132,6 +132,29 @@ class Slot:
 
 
 ReferenceFn = Callable[[str, ServedModel], tuple[np.ndarray, str] | None]
+#: The ``feature_set_hash`` of the feature table the service scores a scenario on.
+FeatureHashFn = Callable[[str], str]
+HASH_TAG = "feature_set_hash"
+
+
+class FeatureSetMismatch(ValueError):
+    """A version was trained on another feature set than the one the service scores on."""
+
+
+def check_feature_set(name: str, version: Any, served_hash: str) -> None:
+    """Refuse a version whose ``feature_set_hash`` tag (logged at training) is missing or differs
+    from the served feature table's: its columns may carry the same names and mean other things,
+    so it would score without an error and rank wrongly."""
+    trained = (getattr(version, "tags", None) or {}).get(HASH_TAG)
+    if not trained:
+        raise FeatureSetMismatch(
+            f"{name} version {version.version} carries no {HASH_TAG} tag (logged at training), "
+            f"so it cannot be checked against the served feature table ({served_hash})")
+    if trained != served_hash:
+        raise FeatureSetMismatch(
+            f"{name} version {version.version} was trained on feature set {trained}; the "
+            f"served feature table is {served_hash} (features, sources or their code changed "
+            "since): retrain it on the current features")
 
 
 def scenario_of(model_name: str) -> str:
@@ -151,10 +174,12 @@ class ModelHub:
     """Loads, polls and hands out the served models of every scenario."""
 
     def __init__(self, client: MlflowClient, refresh_seconds: float = 10.0,
-                 reference_fn: ReferenceFn | None = None) -> None:
+                 reference_fn: ReferenceFn | None = None,
+                 feature_hash: FeatureHashFn | None = None) -> None:
         self.client = client
         self.refresh_seconds = refresh_seconds
         self.reference_fn = reference_fn
+        self.feature_hash = feature_hash
         self._slots: dict[tuple[str, str], Slot] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -240,7 +265,9 @@ class ModelHub:
         return f"{name}@{alias}: {current} -> {version.version}"
 
     def _load(self, scenario: str, name: str, version: Any, alias: str) -> ServedModel:
-        """Load a version and prove it scores before it may serve."""
+        """Check its feature set, load it and prove it scores before it may serve."""
+        if self.feature_hash is not None:
+            check_feature_set(name, version, self.feature_hash(scenario))
         model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
         served = ServedModel(
             scenario=scenario, name=name, version=str(version.version), alias=alias,

@@ -57,13 +57,15 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_service(env: Mapping[str, str], log: Path, timeout: float = 240.0) -> Iterator[str]:
-    """Run the service with ``env`` added to the environment; yield its base URL."""
+def running_service(env: Mapping[str, str], log: Path, timeout: float = 240.0,
+                    target: str = SERVICE) -> Iterator[str]:
+    """Run the service with ``env`` added to the environment; yield its base URL. ``target``
+    is the service's import path (default: this checkout) or a built Bento's tag."""
     port = free_port()
     bentoml = Path(sys.executable).parent / "bentoml"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(bentoml), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port),
+            [str(bentoml), "serve", target, "--host", "127.0.0.1", "--port", str(port),
              "--timeout-keep-alive", "5"],
             cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)

@@ -12,6 +12,7 @@ them and its SHAP reasons name those features.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -30,6 +31,9 @@ from pool.spec import DISTRICTS
 SCENARIO = "fuel_tax"
 FEATURES = ("declared_share", "waybill_gap", "traffic_ratio", "nozzles", "months_active",
             "invoice_gap")
+#: The sandbox's feature set, as ``features.build`` would stamp it: on every row of its feature
+#: table and on every version registered for it (the service refuses a version that differs).
+FEATURE_SET_HASH = hashlib.sha256(("sandbox:" + ",".join(FEATURES)).encode()).hexdigest()[:16]
 
 
 class LGBMScorer(lightgbm.LGBMClassifier):
@@ -72,6 +76,7 @@ def feature_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
         "nozzles": rng.integers(2, 12, n).astype("float64"),
         "months_active": rng.integers(1, 60, n).astype("float64"),
         "invoice_gap": rng.normal(0, 1, n),
+        "feature_set_hash": FEATURE_SET_HASH,
     })
     frame.loc[rng.random(n) < 0.03, "traffic_ratio"] = np.nan
     logit = -3 + 6 * (0.8 - frame["declared_share"]) + 12 * frame["waybill_gap"]
@@ -127,6 +132,7 @@ def register(sandbox: Sandbox, estimator: Any, example: pd.DataFrame, alias: str
         client.create_registered_model(name)
     version = client.create_model_version(name, ref.model_uri, run_id=ref.run_id,
                                           tags={"lifecycle": alias or "candidate",
+                                                "feature_set_hash": FEATURE_SET_HASH,
                                                 **(tags or {})})
     if alias:
         client.set_registered_model_alias(name, alias, version.version)

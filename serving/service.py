@@ -1,9 +1,12 @@
 """The BentoML service: ``bentoml serve serving.service:SupervisionLeads``.
 
-BentoML runs the process, the health probes (``/healthz``, ``/livez``, ``/readyz``), metrics and
-the OpenAPI document (``/docs.json``, which includes the mounted routes); the versioned JSON routes
-under ``/v1/`` and the web page under ``/ui/`` are a FastAPI app mounted into it. The service loads
-each scenario's champion once at start and keeps polling the registry for alias changes.
+BentoML runs the process, the health probes (``/healthz``, ``/livez``, ``/readyz``), metrics
+(``/metrics``: BentoML's own families plus the service's, ``serving.metrics``) and the OpenAPI
+document (``/docs.json``, which includes the mounted routes). The typed endpoints for other systems
+are ``@bentoml.api`` methods (``POST /bento/score``, ``POST /bento/explain``, ``serving.bento_api``);
+the versioned JSON routes under ``/v1/`` and the web page under ``/ui/`` are a FastAPI app mounted
+into it. The service loads each scenario's champion once at start and keeps polling the registry
+for alias changes. ``bentofile.yaml`` builds it into a Bento (README, "A Bento").
 """
 
 from __future__ import annotations
@@ -13,8 +16,20 @@ import logging
 from typing import Any
 
 import bentoml
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
 
 from serving.app import ServiceContext, attach, build_context, create_app
+from serving.bento_api import (
+    EXPLAIN_ROUTE,
+    SCORE_ROUTE,
+    BentoBadRequests,
+    BentoExplainInput,
+    BentoExplanations,
+    BentoScoreInput,
+    BentoScores,
+    answer,
+)
 from serving.settings import ServingSettings
 from serving.sockets import guard_connections
 
@@ -38,10 +53,37 @@ class SupervisionLeads:
         """Ready once the registry has been read (even if a scenario has no champion yet)."""
         return self.ctx is not None
 
+    async def _answer(self, body: Any, context: bentoml.Context, output: Any) -> Any:
+        got = await run_in_threadpool(answer, self.ctx, app.state.explain_budget,
+                                      context.request, body)
+        if isinstance(got, JSONResponse):
+            context.response.status_code = got.status_code  # BentoML applies the context's
+            return got
+        return output.model_validate(got)
+
+    @bentoml.api(route=SCORE_ROUTE, input_spec=BentoScoreInput, output_spec=BentoScores)
+    async def score(self, context: bentoml.Context, **body: Any) -> BentoScores:
+        """Score feature rows, entity ids or every entity with the scenario's champion
+        (API key with the ``score`` action: system, data_scientist, admin)."""
+        return await self._answer(BentoScoreInput(**body), context, BentoScores)
+
+    @bentoml.api(route=EXPLAIN_ROUTE, input_spec=BentoExplainInput,
+                 output_spec=BentoExplanations)
+    async def explain(self, context: bentoml.Context, **body: Any) -> BentoExplanations:
+        """Score and explain (SHAP reasons) the given rows or entities with the champion."""
+        return await self._answer(BentoExplainInput(**body), context, BentoExplanations)
+
+    async def __metrics__(self, content: str) -> str:
+        """BentoML's metrics followed by the service's own (``serving.metrics``)."""
+        return content + self.ctx.metrics.exposition()
+
     @bentoml.on_shutdown
     def close(self) -> None:
         """Stop the registry poller and release the lead store."""
         self.ctx.close()
+
+
+SupervisionLeads.add_asgi_middleware(BentoBadRequests)
 
 
 @functools.cache

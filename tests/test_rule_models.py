@@ -96,6 +96,7 @@ def _store(base: Path):
 def test_rule_model_is_trained_certified_and_served_like_any_version(trained) -> None:
     from features import registry
     from features.build import build_features
+    from serving.features import table_hash
     from serving.hub import ModelHub
     from training import registry as reg
     from training.train_data import latest_as_of
@@ -114,11 +115,19 @@ def test_rule_model_is_trained_certified_and_served_like_any_version(trained) ->
     learnt = reg.get_version(client, POINT, reg.alias_version(client, POINT, reg.CHAMPION)).tags
     assert tags["gate.n"] == learnt["gate.n"]
 
-    hub = ModelHub(client, refresh_seconds=0)
+    def table(scenario: str) -> pd.DataFrame:
+        return build_features(scenario, latest_as_of(str(base / "data"), scenario),
+                              str(base / "data")).frame
+
+    frame = table("si_rules")
+    # as the service loads it: only when the version's feature_set_hash is the served table's
+    # (a rule model trains on its point's table, yet must carry its own declarations' hash)
+    hub = ModelHub(client, refresh_seconds=0,
+                   feature_hash=lambda s: table_hash(frame if s == "si_rules" else table(s), s))
     hub.refresh()
     served = hub.get("si_rules")
-    frame = build_features("si_rules", latest_as_of(str(base / "data"), "si_rules"),
-                           str(base / "data")).frame
+    assert tags["feature_set_hash"] == table_hash(frame, "si_rules")
+    assert hub.get(POINT).version == str(reg.alias_version(client, POINT, reg.CHAMPION))
     out = served.predict(frame)
     few = frame["insured_to_paid"].to_numpy() < 0.6
     many = frame["months_uninsured"].to_numpy() >= 3

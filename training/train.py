@@ -204,10 +204,22 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         frame = table.frame
         model = make_estimator(scenario, job.seed).fit(
             frame[columns], frame["label"].to_numpy(dtype=float))
-    hashes = {"feature_set_hash": table.hash, "data_hash": data_hash(job.data, scenario),
+    hashes = {"feature_set_hash": own_feature_set(scenario),
+              "data_hash": data_hash(job.data, scenario),
               "code_version": code_version()}
     return Candidate(scenario, as_of, table, columns, model, result, hashes,
                      prepared.comparison)
+
+
+def own_feature_set(scenario: str) -> str:
+    """The hash of the model's own feature declarations (``features.build.feature_set_hash``),
+    which the service compares with the feature table it serves the model on. A rule model
+    trains on its supervision point's table (the same features, built once for the point), whose
+    hash names the point; its versions must carry its own, or the service would refuse them."""
+    from features import registry as feature_registry
+    from features.build import feature_set_hash
+
+    return feature_set_hash(feature_registry.get(scenario))
 
 
 def make_estimator(scenario: str, seed: int) -> Any:
@@ -254,7 +266,8 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         model = make().fit(frame[columns], frame["label"].to_numpy(dtype=float))
     table = panel.tables[as_of]
     table.frame = panel.frame([as_of], known_by=as_of).drop(columns="snapshot")
-    hashes = {"feature_set_hash": table.hash, "data_hash": data_hash(job.data, scenario),
+    hashes = {"feature_set_hash": own_feature_set(scenario),
+              "data_hash": data_hash(job.data, scenario),
               "code_version": code_version()}
     return Candidate(scenario, as_of, table, columns, model, result, hashes)
 
