@@ -132,6 +132,7 @@ class Slot:
 
 
 ReferenceFn = Callable[[str, ServedModel], tuple[np.ndarray, str] | None]
+WarmFn = Callable[[str, ServedModel], None]
 
 
 def scenario_of(model_name: str) -> str:
@@ -151,10 +152,11 @@ class ModelHub:
     """Loads, polls and hands out the served models of every scenario."""
 
     def __init__(self, client: MlflowClient, refresh_seconds: float = 10.0,
-                 reference_fn: ReferenceFn | None = None) -> None:
+                 reference_fn: ReferenceFn | None = None, warm_fn: WarmFn | None = None) -> None:
         self.client = client
         self.refresh_seconds = refresh_seconds
         self.reference_fn = reference_fn
+        self.warm_fn = warm_fn
         self._slots: dict[tuple[str, str], Slot] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -240,7 +242,9 @@ class ModelHub:
         return f"{name}@{alias}: {current} -> {version.version}"
 
     def _load(self, scenario: str, name: str, version: Any, alias: str) -> ServedModel:
-        """Load a version and prove it scores before it may serve."""
+        """Load a version, prove it scores, and build what its requests read (percentile
+        base, then ``warm_fn``: evidence indexes, peer medians, explainer) before it may
+        serve, so no request after a start or a promotion pays for any of it."""
         model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
         served = ServedModel(
             scenario=scenario, name=name, version=str(version.version), alias=alias,
@@ -252,10 +256,13 @@ class ModelHub:
             scores, basis = reference
             if not np.all(np.isfinite(scores)):
                 raise ValueError(f"version {served.version} gives non-finite scores on {basis}")
-            return replace(served, reference=np.sort(scores), reference_basis=basis)
-        example = model.input_example
-        if example is not None:
-            served.predict(pd.DataFrame(example))
+            served = replace(served, reference=np.sort(scores), reference_basis=basis)
+        else:
+            example = model.input_example
+            if example is not None:
+                served.predict(pd.DataFrame(example))
+        if self.warm_fn is not None:
+            self.warm_fn(scenario, served)
         return served
 
     # -- polling -----------------------------------------------------------------------------
