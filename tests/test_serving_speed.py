@@ -110,3 +110,20 @@ def test_index_finds_what_a_scan_of_every_cell_finds(fuel_tables) -> None:
                 hits |= series.eq(target).fillna(False).to_numpy(dtype=bool)
             shown = found.get(name, {"count": 0, "by_name": 0})
             assert shown["count"] - shown["by_name"] == int(hits.sum()), (code, name)
+
+
+@pytest.mark.parametrize(("where", "index"), [
+    ("district = 'Haidian'", "ix_leads_district_rank"),
+    ("scenario = 'fuel_tax' AND district = 'Haidian'", "ix_leads_scenario_rank"),
+    ("1 = 1", "ix_leads_rank")])
+def test_the_lead_list_walks_an_index_in_rank_order(tmp_path, where, index) -> None:
+    import sqlite3
+
+    from leads.store import LeadStore
+
+    LeadStore.open(f"sqlite:///{tmp_path / 'leads.db'}").close()  # migrated to head
+    with sqlite3.connect(tmp_path / "leads.db") as con:
+        plan = " | ".join(row[-1] for row in con.execute(
+            f"EXPLAIN QUERY PLAN SELECT * FROM leads WHERE {where} "  # noqa: S608 - fixed text
+            "ORDER BY score DESC, id LIMIT 20"))
+    assert index in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan  # no full sort
