@@ -127,3 +127,66 @@ def test_the_lead_list_walks_an_index_in_rank_order(tmp_path, where, index) -> N
             f"EXPLAIN QUERY PLAN SELECT * FROM leads WHERE {where} "  # noqa: S608 - fixed text
             "ORDER BY score DESC, id LIMIT 20"))
     assert index in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan  # no full sort
+
+
+def test_the_gate_refuses_at_once_when_the_expected_wait_passes_the_timeout() -> None:
+    import asyncio
+
+    from serving.admission import Gate
+
+    async def scenario() -> tuple[list[bool], list[bool], float]:
+        gate = Gate(concurrency=1, queue=10)
+        assert await gate.enter(1.0)  # the only slot, held
+        gate.leave(0.4)  # one request held a slot for 0.4 s: the service time
+        assert await gate.enter(1.0)
+        waiting = [asyncio.create_task(gate.enter(1.0)) for _ in range(2)]  # 0.4 s, 0.8 s
+        await asyncio.sleep(0)
+        late = asyncio.create_task(gate.enter(1.0))  # would wait 1.2 s > 1 s
+        await asyncio.sleep(0)  # one turn of the loop: refused without waiting
+        first = [late.done() and not late.result(), all(not t.done() for t in waiting)]
+        expected = gate.expected_wait()
+        gate.leave(0.4)
+        gate.leave(0.4)
+        return first, [await t for t in waiting], expected
+
+    first, admitted, expected = asyncio.run(scenario())
+    assert first == [True, True] and admitted == [True, True]
+    assert expected == pytest.approx(1.2)
+
+
+def test_every_worker_polls_the_registry_and_serves_the_same_champion(sandbox, tmp_path
+                                                                      ) -> None:
+    import time
+
+    import httpx
+
+    from serving.launch import running_service
+    from serving.sandbox import fit_scorer, register
+
+    table = pd.read_parquet(sandbox.features_dir / f"{SCENARIO}.parquet")
+    env = {**sandbox.env(refresh_seconds=1.0), "BENTOML_HOME": str(tmp_path / "bentoml")}
+
+    def champions_by_worker(base: str, tries: int = 200) -> dict[str, set[str]]:
+        seen: dict[str, set[str]] = {}
+        for _ in range(tries):  # a new connection each time: the kernel spreads them
+            got = httpx.get(f"{base}/v1/health", timeout=30,
+                            headers={"Connection": "close"})
+            versions = {m["version"] for m in got.json()["models"] if m["alias"] == "champion"}
+            seen.setdefault(got.headers["X-Worker"], set()).update(versions)
+            if len(seen) >= 2 and _ >= 20:
+                break
+        return seen
+
+    with running_service(env, tmp_path / "serve.log", workers=2) as base:
+        before = champions_by_worker(base)
+        assert len(before) == 2, f"one worker answered everything: {before}"
+        labels = (table["waybill_gap"] > table["waybill_gap"].median()).astype(int)
+        version = register(sandbox, fit_scorer(table, labels.to_numpy(), seed=11,
+                                               n_estimators=10), table, "champion")
+        deadline = time.monotonic() + 120
+        after = champions_by_worker(base, tries=50)
+        while time.monotonic() < deadline and (
+                len(after) < 2 or any(v != {version} for v in after.values())):
+            time.sleep(1)
+            after = champions_by_worker(base, tries=50)
+    assert len(after) == 2 and all(v == {version} for v in after.values()), (before, after)
