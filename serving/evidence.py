@@ -184,6 +184,19 @@ class KeyIndex:
         return np.unique(np.concatenate(found)) if found else np.empty(0, dtype="int64")
 
 
+def contiguous(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with every Arrow-backed column in one chunk: taking a lead's rows from a
+    column of several chunks cost ten times as much (a Parquet file reads as several)."""
+    out = {}
+    for column in table.columns:
+        array = table[column].array
+        chunks = getattr(array, "_pa_array", None)
+        if chunks is not None and getattr(chunks, "num_chunks", 1) > 1:
+            array = pd.array(chunks.combine_chunks(), dtype=table[column].dtype)
+        out[column] = array
+    return pd.DataFrame(out, index=table.index, columns=table.columns)
+
+
 @dataclass(frozen=True)
 class IndexedTable:
     """One agency table with its code index (every text column, normalised) and name index
@@ -193,16 +206,30 @@ class IndexedTable:
     codes: KeyIndex
     names: KeyIndex
     siblings: tuple[str | None, ...]  # per code column: the column naming what it identifies
+    dates: np.ndarray | None = None  # the first date column (rows are shown newest first)
 
     @classmethod
     def of(cls, table: pd.DataFrame) -> IndexedTable:
+        table = contiguous(table)
         codes = KeyIndex(table, [c for c in table.columns if is_text(table[c])], normalise_code)
         names = KeyIndex(table, name_columns(table), _company_name)
-        return cls(table, codes, names, tuple(sibling_name(table, c) for c in codes.columns))
+        dated = [c for c in table.columns if pd.api.types.is_datetime64_any_dtype(table[c])]
+        return cls(table, codes, names, tuple(sibling_name(table, c) for c in codes.columns),
+                   table[dated[0]].to_numpy() if dated else None)
 
     def keys(self) -> dict[str, pd.Series]:
         """The normalised text columns (``normalised_text_columns`` of the table)."""
         return {c: self.codes.series(c, self.table.index) for c in self.codes.columns}
+
+
+def newest(indexed: IndexedTable, positions: np.ndarray) -> np.ndarray:
+    """``positions`` ordered as :func:`_newest_first` orders their rows (by the first date
+    column, newest first, stable; table order without one), sorting only the dates, so only
+    the rows shown are taken from the table."""
+    if indexed.dates is None:
+        return positions
+    dates = pd.Series(indexed.dates[positions], index=positions)
+    return dates.sort_values(ascending=False, kind="stable").index.to_numpy()
 
 
 @dataclass(frozen=True)
@@ -291,9 +318,9 @@ class EvidenceIndex:
                 by_name = np.setdiff1d(indexed.names.find_any(names), hits)
             positions = np.union1d(hits, by_name)
             if len(positions):
-                found = indexed.table.iloc[positions]
+                shown = indexed.table.iloc[newest(indexed, positions)[:MAX_ROWS_PER_TABLE]]
                 rows = [{k: _plain(v) for k, v in row.items()}
-                        for row in _newest_first(found).head(MAX_ROWS_PER_TABLE).to_dict("records")]
+                        for row in shown.to_dict("records")]
                 out[name] = {"count": len(positions), "by_name": len(by_name), "rows": rows}
         return out
 
