@@ -122,14 +122,6 @@ def _company_name(value: Any) -> str | None:
     return normalise_name(value, drop_branch=True)
 
 
-def _newest_first(found: pd.DataFrame) -> pd.DataFrame:
-    """Rows by their first date column, newest first (the table's order when it has none)."""
-    dated = [c for c in found.columns if pd.api.types.is_datetime64_any_dtype(found[c])]
-    if not dated:
-        return found
-    return found.sort_values(dated[0], ascending=False, kind="stable")
-
-
 class KeyIndex:
     """The rows of a table holding a normalised key, per column, found by one dict look-up.
 
@@ -223,9 +215,9 @@ class IndexedTable:
 
 
 def newest(indexed: IndexedTable, positions: np.ndarray) -> np.ndarray:
-    """``positions`` ordered as :func:`_newest_first` orders their rows (by the first date
-    column, newest first, stable; table order without one), sorting only the dates, so only
-    the rows shown are taken from the table."""
+    """``positions`` with their rows newest first by the table's first date column (stable;
+    table order when it has none), sorting only the dates, so only the rows shown are taken
+    from the table."""
     if indexed.dates is None:
         return positions
     dates = pd.Series(indexed.dates[positions], index=positions)
