@@ -93,7 +93,8 @@ class Pool:
 async def open_loop(base: str, plan: Sequence[Request], rate: float, seconds: float,
                     timeout: float) -> list[dict]:
     """Send ``plan`` (cycled) at ``rate`` per second for ``seconds``; per request: when it was
-    due (s from start), latency from that moment, and its status ("timeout"/"error" if none)."""
+    due (s from start), latency from that moment, and its status (``"timeout"``, or
+    ``"error:<exception>"`` when the connection failed)."""
     url = urlsplit(base)
     host = f"{url.hostname}:{url.port}"
     encoded = [encode(host, r) for r in plan]
@@ -109,8 +110,8 @@ async def open_loop(base: str, plan: Sequence[Request], rate: float, seconds: fl
                 pool.send(encoded[i % len(encoded)]), timeout)
         except TimeoutError:
             status = "timeout"
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            status = "error"
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            status = f"error:{type(exc).__name__}"  # named, so a refused connect shows as such
         return {"due": due - start, "latency": loop.time() - due, "status": status}
 
     try:
