@@ -26,7 +26,7 @@ WRITE_OPTION = "leads_write"
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _UPGRADE_LOCK = threading.Lock()  # Alembic's context is process-global: one upgrade at a time
-HEAD_REVISION = "0002"  # the newest file in migrations/versions (a test keeps them in step)
+HEAD_REVISION = "0003"  # the newest file in migrations/versions (a test keeps them in step)
 
 
 def default_url(data_root: str | os.PathLike[str] | None = None) -> str:

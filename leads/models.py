@@ -87,6 +87,10 @@ class Lead(Base):
         ),
         Index("ix_leads_scenario_status_district", "scenario", "status", "district"),
         Index("ix_leads_deadline", "deadline"),
+        # the staff list: filtered by district or scenario, most suspicious first (0002)
+        Index("ix_leads_district_rank", "district", "score", "id"),
+        Index("ix_leads_scenario_rank", "scenario", "score", "id"),
+        Index("ix_leads_rank", "score", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

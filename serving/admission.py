@@ -6,7 +6,8 @@ Why: under overload an unbounded queue turns every request into a timeout (the i
 once with 429/503 and ``Retry-After`` keeps the admitted requests fast and tells clients when to
 come back. Each route class (score, staff reads, writes) has ``concurrency`` slots and at most
 ``queue`` waiting requests; a request that cannot get a slot within ``queue_timeout`` seconds, or
-finds the queue full, is refused (503). A request whose client disconnects while it waits is
+finds the queue full, or would be expected to wait longer than that at the measured service time
+(:class:`Gate`), is refused (503). A request whose client disconnects while it waits is
 dropped without running; one that disconnects while running is cancelled (work already in a
 worker thread finishes, and keeps its slot until it does, so cancelled work cannot pile up).
 The body is read here, before a slot is taken, with ``body_timeout`` seconds per chunk (408), so
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +32,14 @@ from .limits import KeyedBuckets, key_of, retry_after
 log = logging.getLogger("serving.admission")
 CLASSES = ("score", "reads", "writes")
 EXEMPT = ("/v1/health",)
+#: Requests running at once per class. The routes' Python work holds the GIL, so beyond about
+#: one per core more slots add waiting inside the process (and lag on the event loop, which then
+#: answers even refusals late), not throughput: measured at 5x overload on 2 cores, reads at 4
+#: slots gave a p99 of 2.2 s, at 2 slots 1.06 s (``make bench``, ``--only serving``).
+DEFAULT_CONCURRENCY = {"score": 2, "reads": 2, "writes": 1}
+DEFAULT_QUEUE = {"score": 16, "reads": 64, "writes": 32}
+#: Longest wait for a slot; with the expected-wait bound most refusals come at once.
+DEFAULT_QUEUE_TIMEOUT = 0.25
 
 
 @dataclass
@@ -37,9 +47,9 @@ class AdmissionSettings:
     """Capacity per route class and the per-key request rate (see ``serving.settings``)."""
 
     concurrency: dict[str, int] = field(
-        default_factory=lambda: {"score": 2, "reads": 4, "writes": 2})
-    queue: dict[str, int] = field(default_factory=lambda: {"score": 16, "reads": 64, "writes": 32})
-    queue_timeout: float = 0.5
+        default_factory=lambda: dict(DEFAULT_CONCURRENCY))
+    queue: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUEUE))
+    queue_timeout: float = DEFAULT_QUEUE_TIMEOUT
     body_timeout: float = 10.0
     rate_per_minute: float = 6000.0
     rate_burst: float = 200.0
@@ -55,21 +65,35 @@ def route_class(method: str, path: str) -> str | None:
 
 
 class Gate:
-    """``concurrency`` slots and at most ``queue`` waiters for one route class."""
+    """``concurrency`` slots and at most ``queue`` waiters for one route class.
 
-    def __init__(self, concurrency: int, queue: int) -> None:
+    The queue is also bounded by the expected wait: the gate keeps a moving average of how long
+    a request holds a slot (its service time), and a request that would wait longer than the
+    time it may wait (``(waiting + 1) * service / concurrency > timeout``) is refused at once,
+    not after waiting ``timeout`` for nothing. So the queue is as deep as the deadline allows
+    at the current speed: deep for fast requests, shallow when the machine is slow."""
+
+    def __init__(self, concurrency: int, queue: int, smoothing: float = 0.2) -> None:
         if concurrency < 1 or queue < 0:
             raise ValueError("concurrency must be >= 1 and queue >= 0")
         self.slots = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
         self.queue = queue
         self.waiting = 0
+        self.smoothing = smoothing
+        self.service: float | None = None  # moving average of seconds a slot is held
+
+    def expected_wait(self) -> float:
+        """Seconds a request arriving now is expected to wait for a slot."""
+        return (self.waiting + 1) * (self.service or 0.0) / self.concurrency
 
     async def enter(self, timeout: float) -> bool:
-        """Take a slot within ``timeout`` seconds; False when the queue is full or time ran out."""
+        """Take a slot within ``timeout`` seconds; False (at once) when the queue is full or
+        the expected wait is longer, or when time ran out."""
         if not self.slots.locked():
             await self.slots.acquire()
             return True
-        if self.waiting >= self.queue:
+        if self.waiting >= self.queue or self.expected_wait() > timeout:
             return False
         self.waiting += 1
         try:
@@ -80,7 +104,11 @@ class Gate:
         finally:
             self.waiting -= 1
 
-    def leave(self) -> None:
+    def leave(self, held: float | None = None) -> None:
+        """Free the slot; ``held``: the seconds it was held (updates the service time)."""
+        if held is not None:
+            self.service = held if self.service is None else (
+                self.smoothing * held + (1 - self.smoothing) * self.service)
         self.slots.release()
 
 
@@ -143,16 +171,18 @@ class Admission:
                 if await _settled(entering):
                     self.gates[klass].leave()
                 return
+            gate = self.gates[klass]
             if not entering.result():
                 self.counts[f"refused_{klass}"] += 1
                 await self._refuse(scope, send, 503, f"the service is at capacity for {klass} "
-                                   "requests", 1.0)
+                                   "requests", max(1.0, gate.expected_wait()))
                 return
             self.counts[f"admitted_{klass}"] += 1
+            started = time.perf_counter()
             try:
                 await self._run(scope, _replay(body, gone), send, gone)
             finally:
-                self.gates[klass].leave()
+                gate.leave(time.perf_counter() - started)
         finally:
             watcher.cancel()
 

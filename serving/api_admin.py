@@ -24,7 +24,7 @@ async def ledger(request: Request, caller: Annotated[Caller, Depends(require("le
     cases and conversion."""
     ctx = request.app.state.ctx
     rows = await run_in_threadpool(ctx.ledger)
-    ctx.audit(caller, "read_ledger", "ledger", None, {"rows": len(rows)})
+    await run_in_threadpool(ctx.audit, caller, "read_ledger", "ledger", None, {"rows": len(rows)})
     return plain(rows)
 
 

@@ -75,9 +75,10 @@ async def _produce(request: Request, caller: Caller, lead_ids: list[int], lang: 
     check_reveal(caller, reveal, reason)
     page = await run_in_threadpool(_page, request.app.state, caller, lead_ids, lang, reveal,
                                    reason)
-    ctx.audit(caller, "handover_revealed" if reveal else "handover", "lead",
-              ",".join(map(str, lead_ids)), {"format": "pdf" if pdf else "html", "lang": lang},
-              reason=reason if reveal else None)
+    await run_in_threadpool(
+        ctx.audit, caller, "handover_revealed" if reveal else "handover", "lead",
+        ",".join(map(str, lead_ids)), {"format": "pdf" if pdf else "html", "lang": lang},
+        reason=reason if reveal else None)
     if not pdf:
         return Response(page, media_type="text/html; charset=utf-8")
     try:

@@ -94,13 +94,22 @@ async def list_leads(
     ctx = request.app.state.ctx
     filters = {"scenario": scenario, "district": scope_district(caller, district),
                "status": status, "overdue": overdue}
-    total = await run_in_threadpool(lambda: ctx.store.count_leads(**filters))
-    items = await run_in_threadpool(lambda: ctx.store.list_leads(
-        **filters, limit=page_size, offset=(page - 1) * page_size, sort=sort))
+    body = await run_in_threadpool(lead_page, ctx, caller, filters, page, page_size, sort)
+    warm(request.app.state, {item["scenario"] for item in body["items"]})
+    return body
+
+
+def lead_page(ctx: Any, caller: Caller, filters: dict[str, Any], page: int, page_size: int,
+              sort: str) -> dict[str, Any]:
+    """One page of leads, counted, audited and named, in one worker-thread call: the event
+    loop only parses and answers (a SQLite write waiting for its lock on the loop stalled every
+    request, refusals included)."""
+    total = ctx.store.count_leads(**filters)
+    items = ctx.store.list_leads(**filters, limit=page_size, offset=(page - 1) * page_size,
+                                 sort=sort)
     ctx.audit(caller, "list_leads", "leads", None,
               {**filters, "sort": sort, "page": page, "n": len(items)})
-    warm(request.app.state, {lead.scenario for lead in items})
-    names = await run_in_threadpool(entity_names, ctx, items)
+    names = entity_names(ctx, items)
     return {"total": total, "page": page, "page_size": page_size, "sort": sort,
             "items": [{**shown(lead, reveal=False), "entity_name": names.get(lead.id),
                        "expected_value": expected_value(lead),
@@ -156,8 +165,9 @@ async def export_leads(
     filters = {"scenario": scenario, "district": scope_district(caller, district),
                "status": status, "overdue": overdue}
     leads = await run_in_threadpool(lambda: ctx.store.list_leads(**filters, limit=MAX_EXPORT))
-    ctx.audit(caller, "export_leads", "leads", None, {**filters, "n": len(leads)})
-    return Response(csv_rows(leads), media_type="text/csv",
+    await run_in_threadpool(ctx.audit, caller, "export_leads", "leads", None,
+                            {**filters, "n": len(leads)})
+    return Response(await run_in_threadpool(csv_rows, leads), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="leads.csv"'})
 
 
@@ -204,17 +214,23 @@ async def lead_detail(
     assignments, scores and outcome. ID numbers are masked unless ``reveal=true&reason=...``."""
     ctx = request.app.state.ctx
     check_reveal(caller, reveal, reason)
-    lead = await run_in_threadpool(visible_lead, ctx, caller, lead_id)
-    detail = await run_in_threadpool(ctx.store.detail, lead_id)
-    evidence = await run_in_threadpool(ctx.evidence, lead.scenario, lead.entity_id)
+    return await run_in_threadpool(lead_body, ctx, caller, lead_id, reveal, reason)
+
+
+def lead_body(ctx: Any, caller: Caller, lead_id: int, reveal: bool, reason: str | None
+              ) -> dict[str, Any]:
+    """The lead detail, in one worker-thread call (store reads, evidence from the index built
+    at model load, the audit write, masking): the event loop only parses and answers."""
+    lead = visible_lead(ctx, caller, lead_id)
+    detail = ctx.store.detail(lead_id)
+    evidence = ctx.evidence(lead.scenario, lead.entity_id)
     ctx.audit(caller, "read_lead_revealed" if reveal else "read_lead", "lead", str(lead_id),
               None, reason=reason if reveal else None)
     body = shown(detail, reveal)
     body["evidence"] = plain(evidence) if reveal else masked_evidence(lead.scenario, evidence)
-    body["entity_name"] = (await run_in_threadpool(entity_names, ctx, [lead])).get(lead.id)
+    body["entity_name"] = entity_names(ctx, [lead]).get(lead.id)
     body["revealed"] = reveal
-    body["rules"] = await run_in_threadpool(lead_rules, ctx.features, lead.scenario,
-                                            lead.entity_id)
+    body["rules"] = lead_rules(ctx.features, lead.scenario, lead.entity_id)
     body["amount_at_stake"] = amount_at_stake(lead)
     return body
 

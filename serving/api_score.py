@@ -8,6 +8,7 @@ would cost more than the scoring itself.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Annotated, Any
 
@@ -157,13 +158,16 @@ async def refresh(request: Request,
     """Ask the registry where the aliases point now instead of waiting for the next poll."""
     ctx = request.app.state.ctx
     events = await run_in_threadpool(ctx.hub.refresh)
-    ctx.audit(caller, "models.refresh", "registry", None, {"events": events})
+    await run_in_threadpool(ctx.audit, caller, "models.refresh", "registry", None,
+                            {"events": events})
     return events
 
 
 @router.get("/health", response_model=Health, summary="Health with the served versions")
-async def health(request: Request) -> Health:
-    """``ok`` when every scenario has a loaded champion; no key needed (probes)."""
+async def health(request: Request, response: Response) -> Health:
+    """``ok`` when every scenario has a loaded champion; no key needed (probes). The
+    ``X-Worker`` header names the worker process that answered (each polls the registry)."""
+    response.headers["X-Worker"] = str(os.getpid())
     rows = [LoadedModel(**row) for row in request.app.state.ctx.hub.status()]
     champions = [r for r in rows if r.alias == "champion"]
     ok = bool(champions) and all(r.version is not None for r in champions)

@@ -28,7 +28,7 @@ from .errors import (
     install_handlers,
     install_lead_store_handler,
 )
-from .evidence import EvidenceIndex, pool_tables
+from .evidence import EvidenceIndex, evidence_owner, pool_tables
 from .features import FeatureSource, manifest_stamp, pool_loader, table_hash
 from .hub import ModelHub, ServedModel
 from .ledger import ledger_rows
@@ -97,6 +97,24 @@ def reference_scores(features: FeatureSource) -> Callable[[str, ServedModel], An
     return reference
 
 
+def warm_at_load(features: FeatureSource, evidence: EvidenceIndex
+                 ) -> Callable[[str, ServedModel], None]:
+    """What a newly loaded model's requests will read, built before it serves: the scenario's
+    evidence index and entity names, the peer medians and explainer behind its reasons (one
+    row explained), and the district medians its leads' rules are read against."""
+
+    def warm(scenario: str, served: ServedModel) -> None:
+        from .lead_rules import prepare_rules
+
+        evidence.build(scenario)
+        background = features.maybe_table(scenario)
+        if background is not None and len(background) and served.alias == "champion":
+            reasons.explain(served, background.iloc[:1], 1, background)
+        prepare_rules(features, scenario)
+
+    return warm
+
+
 @dataclass(frozen=True)
 class ExplainBudget:
     """Rows explained per request (422 beyond) and per key and minute (429 beyond)."""
@@ -128,11 +146,12 @@ def build_context(settings: ServingSettings) -> ServiceContext:
     client = open_client(resolve(tracking_uri=settings.tracking_uri))
     stamp = manifest_stamp(settings.data_root)
     features = FeatureSource(settings.feature_loader() or pool_loader(settings.data_root), stamp)
+    evidence = EvidenceIndex(pool_tables(settings.data_root), stamp, owner=evidence_owner)
     hub = ModelHub(client, settings.refresh_seconds, reference_scores(features),
+                   warm_at_load(features, evidence),
                    feature_hash=lambda scenario: table_hash(features.table(scenario), scenario))
     store = LeadStore.open(settings.leads_url or default_url(settings.data_root))
-    ctx = ServiceContext(hub=hub, features=features,
-                         evidence_index=EvidenceIndex(pool_tables(settings.data_root), stamp),
+    ctx = ServiceContext(hub=hub, features=features, evidence_index=evidence,
                          store=store, shadow=ShadowScorer(),
                          ledger=lambda: ledger_rows(client, store))
     ctx.metrics.attach(ctx)

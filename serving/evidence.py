@@ -4,9 +4,10 @@ Agencies type the same credit code or ID number differently (blanks, lower case,
 are matched on the normalised form (``pool.keys.normalise_code``) of every text column. Some
 agencies record a company by name only (tanker waybills, traffic cameras), so for an entity that
 is a company (its id is a valid credit code) rows are also matched on the normalised name
-(``pool.names.normalise_name``, branch suffix dropped) that the code-matched rows give it; person names are never used
-(too many people share one). Tables are loaded and normalised once per pool version; a lookup is
-then a vector comparison per column. Rows come newest first.
+(``pool.names.normalise_name``, branch suffix dropped) that the code-matched rows give it; person
+names are never used (too many people share one). Tables are loaded, normalised and indexed
+(sorted keys, :class:`KeyIndex`) once per pool version, when a model of the scenario is loaded; a
+lookup is then a binary search per table. Rows come newest first.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pool.keys import is_valid_uscc, normalise_code
@@ -39,14 +42,65 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _normalised(series: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, normalised)``: each row's position among the column's distinct values (-1 for
+    a missing value) and ``fn`` of each distinct value (None where it gives nothing). ``fn``
+    runs once per distinct value, in Python; the rest is vectorised."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = np.asarray(uniques, dtype=object)
+    if fn is normalise_code:
+        return codes, normalise_codes(values)
+    return codes, np.array([fn(v) for v in values] + [None], dtype=object)[:len(values)]
+
+
+ASCII_BLANKS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
+
+
+def normalise_codes(values: np.ndarray) -> np.ndarray:
+    """``normalise_code`` of every value, vectorised (Arrow) for ASCII text, which every credit
+    code and ID number is, and value by value for the rest; the same results either way."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = np.empty(len(values), dtype=object)
+    text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    if text.any():
+        arrow = pa.array(values[text], type=pa.string())
+        ascii_ = pc.string_is_ascii(arrow).to_numpy(zero_copy_only=False)
+        plain = pc.ascii_upper(pc.utf8_trim(arrow.filter(pa.array(ascii_)),
+                                            characters=ASCII_BLANKS))
+        empty = pc.is_in(plain, value_set=pa.array(["", "NAN", "NONE"])).to_numpy(
+            zero_copy_only=False)
+        for sep in (" ", "-", "_", "."):
+            plain = pc.replace_substring(plain, sep, "")
+        plain = pc.replace_substring(pc.replace_substring(plain, "O", "0"), "I", "1")
+        done = plain.to_numpy(zero_copy_only=False).astype(object)
+        done[empty] = None
+        positions = np.flatnonzero(text)
+        out[positions[ascii_]] = done
+        rest = positions[~ascii_]
+        out[rest] = [normalise_code(v) for v in values[rest]]
+    others = np.flatnonzero(~text)
+    out[others] = [normalise_code(v) for v in values[others]]
+    return out
+
+
+def _as_series(index: pd.Index, codes: np.ndarray, normalised: np.ndarray) -> pd.Series:
+    """The normalised column as a Series (missing where the value was missing or gave None)."""
+    values = np.where(codes >= 0, normalised[np.maximum(codes, 0)] if len(normalised)
+                      else None, None)
+    return pd.Series(values, index=index, dtype=object)
+
+
+def is_text(series: pd.Series) -> bool:
+    """A text column (one that can hold a key)."""
+    return pd.api.types.is_string_dtype(series) or series.dtype == object
+
+
 def normalised_text_columns(table: pd.DataFrame) -> dict[str, pd.Series]:
     """Normalised copies of the table's text columns (the ones that can hold a key)."""
-    out = {}
-    for column in table.columns:
-        series = table[column]
-        if pd.api.types.is_string_dtype(series) or series.dtype == object:
-            out[column] = series.map(normalise_code, na_action="ignore")
-    return out
+    return {c: _as_series(table.index, *_normalised(table[c], normalise_code))
+            for c in table.columns if is_text(table[c])}
 
 
 def name_columns(table: pd.DataFrame) -> list[str]:
@@ -64,101 +118,202 @@ def sibling_name(table: pd.DataFrame, code_column: str) -> str | None:
     return None
 
 
-def _normalised_names(series: pd.Series) -> pd.Series:
-    """``normalise_name`` of every value, computed once per distinct value."""
-    values = series.dropna().unique()
-    return series.map({v: normalise_name(v, drop_branch=True) for v in values})
+def _company_name(value: Any) -> str | None:
+    return normalise_name(value, drop_branch=True)
 
 
-def _newest_first(found: pd.DataFrame) -> pd.DataFrame:
-    """Rows by their first date column, newest first (the table's order when it has none)."""
-    dated = [c for c in found.columns if pd.api.types.is_datetime64_any_dtype(found[c])]
-    if not dated:
-        return found
-    return found.sort_values(dated[0], ascending=False, kind="stable")
+class KeyIndex:
+    """The rows of a table holding a normalised key, per column, found by one dict look-up.
+
+    Each column is factorised (its distinct values numbered) and ``fn`` normalises each distinct
+    value once; the rows of every (column, distinct value) group sit together in one integer
+    sort. The first lead detail after a start used to normalise, and every detail used to scan,
+    every text cell of every agency table."""
+
+    def __init__(self, table: pd.DataFrame, columns: list[str],
+                 fn: Callable[[Any], Any]) -> None:
+        self.columns = list(columns)
+        self.normalised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        groups: dict[str, list[int]] = {}
+        group_codes, offset = [], 0
+        self.offsets = [0]
+        for column in self.columns:
+            codes, normalised = _normalised(table[column], fn)
+            self.normalised[column] = (codes, normalised)
+            for u, key in enumerate(normalised):
+                if key is not None:
+                    groups.setdefault(key, []).append(offset + u)
+            group_codes.append(np.where(codes >= 0, codes + offset, -1))
+            offset += len(normalised)
+            self.offsets.append(offset)
+        flat = np.concatenate(group_codes) if group_codes else np.empty(0, dtype="int64")
+        rows = np.flatnonzero(flat >= 0)
+        order = np.argsort(flat[rows], kind="stable")
+        self.rows = rows[order] % max(len(table), 1)  # flat position -> row position
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(flat[rows], minlength=offset))])
+        self.groups = groups
+        self.n_rows = len(table)
+
+    def series(self, column: str, index: pd.Index) -> pd.Series:
+        """The normalised column (missing where nothing normalises)."""
+        return _as_series(index, *self.normalised[column])
+
+    def find(self, key: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions holding ``key`` and the position of the column each was found in."""
+        rows, cols = [], []
+        for group in self.groups.get(key, ()) if key is not None else ():
+            found = self.rows[self.starts[group]:self.starts[group + 1]]
+            rows.append(found)
+            j = int(np.searchsorted(self.offsets, group, side="right")) - 1
+            cols.append(np.full(len(found), j, dtype="int32"))
+        if not rows:
+            return np.empty(0, dtype="int64"), np.empty(0, dtype="int32")
+        return np.concatenate(rows), np.concatenate(cols)
+
+    def find_any(self, keys: set[str]) -> np.ndarray:
+        """Row positions holding any of ``keys`` (each row once, in table order)."""
+        found = [self.find(k)[0] for k in keys]
+        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype="int64")
+
+
+def contiguous(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with every Arrow-backed column in one chunk: taking a lead's rows from a
+    column of several chunks cost ten times as much (a Parquet file reads as several)."""
+    out = {}
+    for column in table.columns:
+        array = table[column].array
+        chunks = getattr(array, "_pa_array", None)
+        if chunks is not None and getattr(chunks, "num_chunks", 1) > 1:
+            array = pd.array(chunks.combine_chunks(), dtype=table[column].dtype)
+        out[column] = array
+    return pd.DataFrame(out, index=table.index, columns=table.columns)
+
+
+@dataclass(frozen=True)
+class IndexedTable:
+    """One agency table with its code index (every text column, normalised) and name index
+    (its name columns, normalised with the branch suffix dropped)."""
+
+    table: pd.DataFrame
+    codes: KeyIndex
+    names: KeyIndex
+    siblings: tuple[str | None, ...]  # per code column: the column naming what it identifies
+    dates: np.ndarray | None = None  # the first date column (rows are shown newest first)
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> IndexedTable:
+        table = contiguous(table)
+        codes = KeyIndex(table, [c for c in table.columns if is_text(table[c])], normalise_code)
+        names = KeyIndex(table, name_columns(table), _company_name)
+        dated = [c for c in table.columns if pd.api.types.is_datetime64_any_dtype(table[c])]
+        return cls(table, codes, names, tuple(sibling_name(table, c) for c in codes.columns),
+                   table[dated[0]].to_numpy() if dated else None)
+
+    def keys(self) -> dict[str, pd.Series]:
+        """The normalised text columns (``normalised_text_columns`` of the table)."""
+        return {c: self.codes.series(c, self.table.index) for c in self.codes.columns}
+
+
+def newest(indexed: IndexedTable, positions: np.ndarray) -> np.ndarray:
+    """``positions`` with their rows newest first by the table's first date column (stable;
+    table order when it has none), sorting only the dates, so only the rows shown are taken
+    from the table."""
+    if indexed.dates is None:
+        return positions
+    dates = pd.Series(indexed.dates[positions], index=positions)
+    return dates.sort_values(ascending=False, kind="stable").index.to_numpy()
+
+
+@dataclass(frozen=True)
+class ScenarioIndex:
+    """Everything a lead detail reads about a scenario's pool, built once per pool version."""
+
+    stamp: float
+    tables: dict[str, IndexedTable]
+    entity_names: pd.Series  # normalised entity id -> the agency's name of it
 
 
 class EvidenceIndex:
-    """Source records of a scenario's entities, from tables loaded once per pool version."""
+    """Source records of a scenario's entities, from tables loaded and indexed once per pool
+    version: by :meth:`build` when a model is loaded (so no request pays for it), or on the
+    first request after the pool changed."""
 
-    def __init__(self, loader: TableLoader, stamp: Callable[[], float]) -> None:
+    def __init__(self, loader: TableLoader, stamp: Callable[[], float],
+                 owner: Callable[[str], str] | None = None) -> None:
         self.loader = loader
         self.stamp = stamp
-        self._cache: dict[str, tuple[float, dict[str, tuple[pd.DataFrame, dict]]]] = {}
-        self._names: dict[tuple[str, str, str], pd.Series] = {}
+        self.owner = owner or (lambda scenario: scenario)
+        self._built: dict[tuple[str, str], ScenarioIndex] = {}
         self._lock = threading.Lock()
 
-    def _tables(self, scenario: str) -> dict[str, tuple[pd.DataFrame, dict]]:
-        stamp = self.stamp()
-        with self._lock:
-            cached = self._cache.get(scenario)
-            if cached is None or cached[0] != stamp:
-                tables = self.loader(scenario)
-                prepared = {name: (t, normalised_text_columns(t)) for name, t in tables.items()}
-                self._cache[scenario] = (stamp, prepared)
-                self._names = {k: v for k, v in self._names.items() if k[0] != scenario}
-            return self._cache[scenario][1]
+    def _key(self, scenario: str) -> tuple[str, str]:
+        """Scenarios reading the same tables with the same entity key share one index (a rule
+        model and the learnt model of its supervision point)."""
+        from features.registry import get
 
-    def _name_column(self, scenario: str, table_name: str, table: pd.DataFrame,
-                     column: str) -> pd.Series:
-        key = (scenario, table_name, column)
+        try:
+            key_column = get(scenario).key_column
+        except LookupError:
+            key_column = ""
+        return self.owner(scenario), key_column
+
+    def is_built(self, scenario: str) -> bool:
+        """Whether the scenario's index is built for the pool as it is now."""
+        found = self._built.get(self._key(scenario))
+        return found is not None and found.stamp == self.stamp()
+
+    def build(self, scenario: str) -> ScenarioIndex:
+        """The scenario's index for the current pool version, built now if it is not yet."""
+        stamp = self.stamp()
+        key = self._key(scenario)
+        found = self._built.get(key)
+        if found is not None and found.stamp == stamp:
+            return found
         with self._lock:
-            if key not in self._names:
-                self._names[key] = _normalised_names(table[column])
-            return self._names[key]
+            found = self._built.get(key)
+            if found is not None and found.stamp == stamp:
+                return found
+            indexed = {name: IndexedTable.of(t) for name, t in self.loader(scenario).items()}
+            names = entity_names({n: (t.table, t.keys()) for n, t in indexed.items()}, key[1])
+            built = ScenarioIndex(stamp, indexed, pd.Series(names, dtype=object))
+            self._built[key] = built
+            return built
 
     def names(self, scenario: str, entity_ids: list[str]) -> dict[str, str | None]:
-        """The agency's name of each entity (None when no table names it), from a per-pool
-        index built once per pool version."""
-        tables = self._tables(scenario)
-        key = (scenario, "", "__names__")  # dropped with the scenario's tables on reload
-        with self._lock:
-            index = self._names.get(key)
-        if index is None:
-            from features.registry import get
-
-            try:
-                key_column = get(scenario).key_column
-            except LookupError:
-                key_column = ""
-            index = pd.Series(entity_names(tables, key_column), dtype=object)
-            with self._lock:
-                self._names[key] = index
+        """The agency's name of each entity (None when no table names it)."""
+        index = self.build(scenario).entity_names
         return {e: index.get(normalise_code(e)) for e in entity_ids}
 
     def records(self, scenario: str, entity_id: str) -> dict[str, Any]:
         """Per table: how many rows name the entity (``by_name``: how many of them by name
         only), and the newest of them as plain dicts."""
         target = normalise_code(entity_id)
-        tables = self._tables(scenario)
-        by_code: dict[str, pd.Series] = {}
+        tables = self.build(scenario).tables
+        by_code: dict[str, np.ndarray] = {}
         names: set[str] = set()
-        for name, (table, keys) in tables.items():
-            hits = pd.Series(False, index=table.index)
-            for column, series in keys.items():
-                matched = series.eq(target).fillna(False).astype(bool)
-                if matched.any():
-                    hits |= matched
-                    sibling = sibling_name(table, column)
-                    if sibling is not None:
-                        names |= {normalise_name(v, drop_branch=True)
-                                  for v in table.loc[matched, sibling].unique()}
-            by_code[name] = hits
+        for name, indexed in tables.items():
+            rows, cols = indexed.codes.find(target) if target else (np.empty(0, "int64"),
+                                                                      np.empty(0, "int32"))
+            by_code[name] = np.unique(rows)
+            for j in np.unique(cols):
+                sibling = indexed.siblings[j]
+                if sibling is not None:
+                    values = indexed.table[sibling].iloc[rows[cols == j]].unique()
+                    names |= {normalise_name(v, drop_branch=True) for v in values}
         names.discard(None)
         company = bool(target) and is_valid_uscc(target)
         out: dict[str, Any] = {}
-        for name, (table, _) in tables.items():
+        for name, indexed in tables.items():
             hits = by_code[name]
-            by_name = pd.Series(False, index=table.index)
+            by_name = np.empty(0, dtype="int64")
             if company and names:
-                for column in name_columns(table):
-                    by_name |= self._name_column(scenario, name, table, column).isin(names)
-                by_name &= ~hits
-            found = table[(hits | by_name).to_numpy()]
-            if len(found):
+                by_name = np.setdiff1d(indexed.names.find_any(names), hits)
+            positions = np.union1d(hits, by_name)
+            if len(positions):
+                shown = indexed.table.iloc[newest(indexed, positions)[:MAX_ROWS_PER_TABLE]]
                 rows = [{k: _plain(v) for k, v in row.items()}
-                        for row in _newest_first(found).head(MAX_ROWS_PER_TABLE).to_dict("records")]
-                out[name] = {"count": len(found), "by_name": int(by_name.sum()), "rows": rows}
+                        for row in shown.to_dict("records")]
+                out[name] = {"count": len(positions), "by_name": len(by_name), "rows": rows}
         return out
 
 
@@ -171,31 +326,54 @@ def entity_names(tables: dict[str, tuple[pd.DataFrame, dict]], key_column: str
                  ) -> dict[str, str]:
     """Normalised entity id -> the name an agency gives it, from the entity table (the first
     table holding ``key_column``): its own name column, else the name of another code in the
-    same row (a loan is named by its borrowing company). Person names are skipped."""
-    names: dict[str, str] = {}
+    same row (a loan is named by its borrowing company). Person names are skipped. Where
+    several rows name a code, the first table's first row wins."""
+    pairs = []
     for table, keys in tables.values():  # every code that some table names
         for column, series in keys.items():
             sibling = sibling_name(table, column)
             if sibling is None or sibling in PERSON_NAME_COLUMNS or sibling == column:
                 continue
-            for code, name in zip(series, table[sibling], strict=True):
-                if isinstance(code, str) and isinstance(name, str) and code not in names:
-                    names[code] = name
+            pairs.append(pd.DataFrame({"code": series.to_numpy(dtype=object),
+                                       "name": table[sibling].to_numpy(dtype=object)}))
+    names = pd.Series(dtype=object)
+    if pairs:
+        both = pd.concat(pairs, ignore_index=True)
+        both = both[both["code"].notna() & both["name"].notna()]  # codes are text or None
+        both = both[both["name"].map(_is_text)]
+        first = both.drop_duplicates("code", keep="first")
+        names = pd.Series(first["name"].to_numpy(), index=first["code"].to_numpy(), dtype=object)
     for _table, keys in tables.values():
         if key_column not in keys:
             continue
-        out = {}
-        others = [c for c in keys if c != key_column]
-        for i, code in enumerate(keys[key_column]):
-            if not isinstance(code, str):
-                continue
-            found = names.get(code) or next(
-                (names[v] for c in others if isinstance(v := keys[c].iloc[i], str)
-                 and v in names), None)
-            if found:
-                out[code] = found
-        return out
-    return names
+        codes = keys[key_column]
+        found = codes.map(names)
+        for column in (c for c in keys if c != key_column):
+            found = found.where(found.map(_is_named), keys[column].map(names))
+        keep = codes.notna() & found.map(_is_named)
+        named = pd.DataFrame({"code": codes[keep].to_numpy(), "name": found[keep].to_numpy()})
+        named = named.drop_duplicates("code", keep="last")  # a later row names it last
+        return dict(zip(named["code"], named["name"], strict=True))
+    return names.to_dict()
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_named(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def evidence_owner(scenario: str) -> str:
+    """The scenario whose pool tables ``scenario`` shows (``training.train_data.data_owner``;
+    itself when it is not declared)."""
+    from training.train_data import data_owner
+
+    try:
+        return data_owner(scenario)
+    except KeyError:
+        return scenario
 
 
 def pool_tables(data_root: Any) -> TableLoader:

@@ -157,6 +157,9 @@ def check_feature_set(name: str, version: Any, served_hash: str) -> None:
             "since): retrain it on the current features")
 
 
+WarmFn = Callable[[str, ServedModel], None]
+
+
 def scenario_of(model_name: str) -> str:
     """``supervision-fuel_tax`` -> ``fuel_tax``."""
     return model_name.removeprefix(MODEL_PREFIX)
@@ -174,11 +177,12 @@ class ModelHub:
     """Loads, polls and hands out the served models of every scenario."""
 
     def __init__(self, client: MlflowClient, refresh_seconds: float = 10.0,
-                 reference_fn: ReferenceFn | None = None,
+                 reference_fn: ReferenceFn | None = None, warm_fn: WarmFn | None = None,
                  feature_hash: FeatureHashFn | None = None) -> None:
         self.client = client
         self.refresh_seconds = refresh_seconds
         self.reference_fn = reference_fn
+        self.warm_fn = warm_fn
         self.feature_hash = feature_hash
         self._slots: dict[tuple[str, str], Slot] = {}
         self._lock = threading.Lock()
@@ -265,7 +269,9 @@ class ModelHub:
         return f"{name}@{alias}: {current} -> {version.version}"
 
     def _load(self, scenario: str, name: str, version: Any, alias: str) -> ServedModel:
-        """Check its feature set, load it and prove it scores before it may serve."""
+        """Check its feature set, load it, prove it scores, and build what its requests read
+        (percentile base, then ``warm_fn``: evidence indexes, peer medians, explainer) before
+        it may serve, so no request after a start or a promotion pays for any of it."""
         if self.feature_hash is not None:
             check_feature_set(name, version, self.feature_hash(scenario))
         model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
@@ -279,10 +285,13 @@ class ModelHub:
             scores, basis = reference
             if not np.all(np.isfinite(scores)):
                 raise ValueError(f"version {served.version} gives non-finite scores on {basis}")
-            return replace(served, reference=np.sort(scores), reference_basis=basis)
-        example = model.input_example
-        if example is not None:
-            served.predict(pd.DataFrame(example))
+            served = replace(served, reference=np.sort(scores), reference_basis=basis)
+        else:
+            example = model.input_example
+            if example is not None:
+                served.predict(pd.DataFrame(example))
+        if self.warm_fn is not None:
+            self.warm_fn(scenario, served)
         return served
 
     # -- polling -----------------------------------------------------------------------------

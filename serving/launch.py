@@ -20,6 +20,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "serving.service:SupervisionLeads"
+SERVICE_NAME = "supervision_leads"  # the name given in ``@bentoml.service``
 
 
 def free_port() -> int:
@@ -56,19 +57,29 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def workers_option(workers: int) -> dict[str, str]:
+    """The environment that makes ``bentoml serve`` run ``workers`` worker processes of the
+    service (BentoML's ``BENTOML_CONFIG_OPTIONS`` override of the decorator's ``workers=1``).
+    Each worker loads the models and polls the registry on its own."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    return {"BENTOML_CONFIG_OPTIONS": f"services.{SERVICE_NAME}.workers={workers}"}
+
+
 @contextmanager
 def running_service(env: Mapping[str, str], log: Path, timeout: float = 240.0,
-                    target: str = SERVICE) -> Iterator[str]:
-    """Run the service with ``env`` added to the environment; yield its base URL. ``target``
-    is the service's import path (default: this checkout) or a built Bento's tag."""
+                    target: str = SERVICE, workers: int = 1) -> Iterator[str]:
+    """Run the service with ``env`` added to the environment (and ``workers`` worker
+    processes); yield its base URL. ``target`` is the service's import path (default: this
+    checkout) or a built Bento's tag."""
     port = free_port()
     bentoml = Path(sys.executable).parent / "bentoml"
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [str(bentoml), "serve", target, "--host", "127.0.0.1", "--port", str(port),
              "--timeout-keep-alive", "5"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=ROOT, env={**os.environ, **env, **workers_option(workers)}, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(proc, base, timeout, log)

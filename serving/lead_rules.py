@@ -8,6 +8,7 @@ declarations (``features.rules``) over the entity's latest features, with each r
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pandas as pd
@@ -56,10 +57,47 @@ def lead_rules(features: FeatureSource, scenario: str, entity_id: str) -> dict[s
     return out
 
 
+_MEDIANS: dict[tuple[int, tuple[str, ...]], tuple[pd.DataFrame, pd.DataFrame]] = {}
+_LOCK = threading.Lock()
+
+
+def district_medians(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Medians of ``columns`` per district of ``table``, computed once per table (the latest
+    feature table is kept, older ones dropped)."""
+    key = (id(table), tuple(columns))
+    with _LOCK:
+        cached = _MEDIANS.get(key)
+        if cached is not None and cached[0] is table:
+            return cached[1]
+    medians = table.groupby("district")[columns].median()
+    with _LOCK:
+        for old in [k for k, v in _MEDIANS.items() if v[0] is not table]:
+            del _MEDIANS[old]
+        _MEDIANS[key] = (table, medians)
+    return medians
+
+
 def district_peers(table: pd.DataFrame, row: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The medians of ``columns`` among the row's district peers (the whole table's when the
     table has no district)."""
     if "district" not in table.columns:
         return pd.DataFrame([table[columns].median()] * len(row), index=row.index)
-    medians = table.groupby("district")[columns].median()
+    medians = district_medians(table, columns)
     return medians.reindex(row["district"].to_numpy()).set_axis(row.index)
+
+
+def prepare_rules(features: FeatureSource, scenario: str) -> None:
+    """Compute at model load what :func:`lead_rules` reads for every lead of ``scenario``: the
+    feature table of its data owner and the district medians of each rule model's features."""
+    from training.train_data import data_owner
+
+    _, rule_models = point_rule_models(scenario)
+    if not rule_models:
+        return
+    table = features.maybe_table(data_owner(scenario))
+    if table is None or "district" not in table.columns:
+        return
+    for rules_model in rule_models:
+        columns = list(rules_model.rules.features)
+        if all(c in table.columns for c in columns):
+            district_medians(table, columns)

@@ -8,9 +8,9 @@
 | ``SERVING_REFRESH_SECONDS`` | ``10`` | how often the registry's aliases are polled |
 | ``SERVING_FEATURES_DIR`` | unset | read ``<dir>/<scenario>.parquet`` instead of building features |
 | ``SERVING_MAX_BODY_BYTES`` | ``67108864`` (64 MiB) | request size limit (413 above) |
-| ``SERVING_CONCURRENCY_{SCORE,READS,WRITES}`` | ``2``, ``4``, ``2`` | requests running at once per route class |
-| ``SERVING_QUEUE_{SCORE,READS,WRITES}`` | ``16``, ``64``, ``32`` | requests waiting per route class (503 beyond) |
-| ``SERVING_QUEUE_TIMEOUT_SECONDS`` | ``0.5`` | longest wait for a slot before a 503 |
+| ``SERVING_CONCURRENCY_{SCORE,READS,WRITES}`` | ``2``, ``2``, ``1`` | requests running at once per route class |
+| ``SERVING_QUEUE_{SCORE,READS,WRITES}`` | ``16``, ``64``, ``32`` | requests waiting per route class (503 beyond, and at once when the expected wait at the measured service time passes the timeout) |
+| ``SERVING_QUEUE_TIMEOUT_SECONDS`` | ``0.25`` | longest wait for a slot before a 503 |
 | ``SERVING_RATE_PER_MINUTE`` / ``SERVING_RATE_BURST`` | ``6000`` / ``200`` | requests per API key (429 beyond) |
 | ``SERVING_EXPLAIN_MAX_ROWS`` | ``1000`` | rows explained in one request (422 beyond) |
 | ``SERVING_EXPLAIN_ROWS_PER_MINUTE`` | ``20000`` | rows explained per API key and minute (429 beyond) |
@@ -29,7 +29,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .admission import CLASSES, AdmissionSettings
+from .admission import (
+    CLASSES,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_QUEUE,
+    DEFAULT_QUEUE_TIMEOUT,
+    AdmissionSettings,
+)
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
@@ -73,11 +79,12 @@ class ServingSettings:
             if os.environ.get("SERVING_FEATURES_DIR") else None,
             max_body_bytes=int(os.environ.get("SERVING_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY))),
             admission=AdmissionSettings(
-                concurrency={c: int(_number(f"SERVING_CONCURRENCY_{c.upper()}", d, 1))
-                             for c, d in zip(CLASSES, (2, 4, 2), strict=True)},
-                queue={c: int(_number(f"SERVING_QUEUE_{c.upper()}", d, 0))
-                       for c, d in zip(CLASSES, (16, 64, 32), strict=True)},
-                queue_timeout=_number("SERVING_QUEUE_TIMEOUT_SECONDS", 0.5, 0.0),
+                concurrency={c: int(_number(f"SERVING_CONCURRENCY_{c.upper()}",
+                                            DEFAULT_CONCURRENCY[c], 1)) for c in CLASSES},
+                queue={c: int(_number(f"SERVING_QUEUE_{c.upper()}", DEFAULT_QUEUE[c], 0))
+                       for c in CLASSES},
+                queue_timeout=_number("SERVING_QUEUE_TIMEOUT_SECONDS", DEFAULT_QUEUE_TIMEOUT,
+                                      0.0),
                 body_timeout=_number("SERVING_BODY_TIMEOUT_SECONDS", 10.0, 0.1),
                 rate_per_minute=_number("SERVING_RATE_PER_MINUTE", 6000.0, 1.0),
                 rate_burst=_number("SERVING_RATE_BURST", 200.0, 1.0)),

@@ -109,7 +109,7 @@ def test_upgrading_a_0001_store_keeps_its_leads(tmp_path: Path) -> None:
             "NULL, 1, '[]', '2026-01-01', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'new', "
             "'2026-01-01 00:00:00')"))
     db.upgrade(url)
-    assert db.current_revision(engine) == db.HEAD_REVISION == "0002"
+    assert db.current_revision(engine) == db.HEAD_REVISION == "0003"
     lead = LeadStore(engine).list_leads()[0]
     assert lead.entity_id == "A" and lead.amount is None and lead.probability_low is None
     engine.dispose()

@@ -23,7 +23,6 @@ Full: 100,000 entities, 60 s load. Quick: 10,000 entities, 5 s load.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import statistics
 import tempfile
@@ -35,6 +34,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from evaluation.benchmarks import loadgen
 from serving.launch import running_service
 from serving.sandbox import FEATURES, SCENARIO, Sandbox, build
 
@@ -159,28 +159,9 @@ def staff_requests(sandbox: Sandbox, base: str, ids: list[str]
 
 
 async def open_loop(base: str, plan: list, rate: float, seconds: float) -> list[dict]:
-    """Send ``plan`` (cycled) at ``rate`` per second for ``seconds``; per request: when it was
-    due (s from start), latency from that moment, and its status ("timeout"/"error" if none)."""
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-    async with httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT, limits=limits) as client:
-        loop = asyncio.get_running_loop()
-        start = loop.time() + 0.2
-
-        async def one(i: int, request: tuple) -> dict:
-            due = start + i / rate
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            method, path, headers, body = request
-            try:
-                got = await client.request(method, path, headers=headers, json=body)
-                status: int | str = got.status_code
-            except httpx.TimeoutException:
-                status = "timeout"
-            except httpx.HTTPError:
-                status = "error"
-            return {"due": due - start, "latency": loop.time() - due, "status": status}
-
-        n = int(rate * seconds)
-        return await asyncio.gather(*[one(i, r) for i, r in zip(range(n), itertools.cycle(plan))])
+    """Send ``plan`` (cycled) at ``rate`` per second for ``seconds`` with the lean load
+    generator (``loadgen``); per request: when it was due, latency from then, status."""
+    return await loadgen.open_loop(base, plan, rate, seconds, CLIENT_TIMEOUT)
 
 
 def summary(results: list[dict]) -> dict:
