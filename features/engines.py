@@ -20,6 +20,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from pool.resources import duckdb_settings, spark_settings
+
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
 
@@ -30,11 +32,17 @@ class EngineError(RuntimeError):
 def connect(engine: str = "duckdb") -> BaseBackend:
     """An Ibis backend for ``engine`` ("duckdb" | "spark").
 
-    DuckDB: a fresh in-memory database per call (cheap, isolated). Spark: an Ibis backend on
-    the process-wide local session (see ``spark_session``).
+    DuckDB: a fresh in-memory database per call (cheap, isolated), told its threads, memory
+    limit and spill folder (``pool.resources``: ``SUPERVISION_THREADS``,
+    ``SUPERVISION_DUCKDB_MEMORY``, ``SUPERVISION_DUCKDB_TEMP``), so past the limit its joins and
+    aggregations run out of core. Spark: an Ibis backend on the process-wide session (see
+    ``spark_session``).
     """
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        con = ibis.duckdb.connect()
+        for statement in duckdb_settings().statements():
+            con.raw_sql(statement)
+        return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -42,7 +50,13 @@ def connect(engine: str = "duckdb") -> BaseBackend:
 
 @lru_cache(maxsize=1)
 def spark_session() -> Any:
-    """The single local Spark session: 2 cores, no UI, few shuffle partitions, quiet logs.
+    """The single Spark session: no UI, few shuffle partitions, quiet logs.
+
+    Its master and resources come from ``pool.resources.spark_settings``:
+    ``SUPERVISION_SPARK_MASTER`` (default ``local[2]``; ``spark://host:7077``, ``yarn``,
+    ``k8s://...`` for a cluster), ``SUPERVISION_SPARK_DRIVER_MEMORY``,
+    ``SUPERVISION_SPARK_EXECUTOR_MEMORY``, ``SUPERVISION_SPARK_EXECUTOR_CORES`` and
+    ``SUPERVISION_SPARK_PARTITIONS`` (shuffle partitions and default parallelism, default 2).
 
     Feature plans are wide (dozens of joins) over modest data, so planning and code generation
     dominate: whole-stage code generation and adaptive re-planning are off, which makes local
@@ -55,17 +69,18 @@ def spark_session() -> Any:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - pyspark is a locked dependency
         raise EngineError("the spark engine needs pyspark installed") from exc
+    settings = spark_settings()
     warehouse = tempfile.mkdtemp(prefix="features-spark-")
     atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
     os.environ.setdefault("PYSPARK_PYTHON", _python())
     logging.getLogger("py4j").setLevel(logging.ERROR)
     builder = (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master(settings.master)
         .appName("supervision-features")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
+        .config("spark.sql.shuffle.partitions", str(settings.partitions))
+        .config("spark.default.parallelism", str(settings.partitions))
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.warehouse.dir", os.path.join(warehouse, "warehouse"))
@@ -74,10 +89,16 @@ def spark_session() -> Any:
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
         .config("spark.sql.ansi.enabled", "false")
     )
+    for key, value in (("spark.driver.memory", settings.driver_memory),
+                       ("spark.executor.memory", settings.executor_memory),
+                       ("spark.executor.cores", settings.executor_cores)):
+        if value is not None:
+            builder = builder.config(key, str(value))
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - Java/Py4J failures come in many types
-        raise EngineError(f"cannot start local Spark (is Java installed?): {exc}") from exc
+        raise EngineError(f"cannot start Spark on master {settings.master!r} (is Java installed, "
+                          f"is the master reachable?): {exc}") from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
 
