@@ -33,8 +33,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from features import wording
-from pool.resources import threads
 from features.wording import DEFAULT_LANGUAGE, LANGUAGES
+from pool.resources import threads
 
 
 @runtime_checkable
