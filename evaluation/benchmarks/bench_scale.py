@@ -14,7 +14,9 @@ Memory guard: the parent watches the child's resident set and kills it past ``--
 naming the scale, instead of pushing the machine out of memory.
 
 ``python -m evaluation.benchmarks.bench_scale --scales 1 10 30`` runs it alone; ``make bench``
-runs it with the others (scales 1, 10 and 30; ``--quick``: 0.05 and 0.1, fuel_tax only). The
+runs it with the others (scales 1, 10 and 30; ``--quick``: 0.05 and 0.1, fuel_tax only). The total
+row gives the machine's 15-minute load average at the end of the run: on a shared machine CPU%
+is capped by contention, and wall growth between scales is only comparable at similar load. The
 fixed costs (imports, MLflow store creation, the real bid_rigging data, which does not scale)
 are in the same table, so a stage whose wall time barely grows is a fixed cost, not a miracle.
 """
@@ -62,7 +64,8 @@ def _child(scale: float, root: Path, models: list[str] | None) -> dict:
                             if k in ("precision_at_k", "average_precision", "roc_auc")}
                for o in outcomes}
     return {"scale": scale, "stages": stages, "total_wall_s": total_wall,
-            "total_cpu_s": total_cpu, "metrics": metrics}
+            "total_cpu_s": total_cpu, "metrics": metrics,
+            "load_avg_15min": round(os.getloadavg()[2], 1)}
 
 
 def _rss_of(pid: int) -> int:
@@ -146,6 +149,7 @@ def table(reports: list[dict]) -> list[dict]:
                  "cpu_pct": round(100 * report["total_cpu_s"] / report["total_wall_s"]),
                  "peak_rss_mib": round(report["process_peak_rss_mib"]),
                  "rows": None, "rows_per_s": None,
+                 "load_avg": report.get("load_avg_15min"),
                  "data_x": round(scale / last_scale, 1) if last_scale else None,
                  "x_prev": round(report["total_wall_s"] / previous[("(all)", "(total)")], 1)
                  if ("(all)", "(total)") in previous else None}
