@@ -49,7 +49,7 @@ class PoolValidationError(PoolError, ValueError):
             lines.append(f"  - column {row.column!r}, rule {row.rule}: {row.detail}")
         super().__init__("\n".join(lines))
 
-    def __reduce__(self):  # raised in a validation worker process, re-raised in the parent
+    def __reduce__(self):  # picklable (raised in a worker process, re-raised in the parent)
         return (type(self), (self.source, self.failures, self.n_rows))
 
 
@@ -242,16 +242,14 @@ def _duplicates(column: str, values: pa.ChunkedArray) -> pd.DataFrame:
 def check_pool(root: str | os.PathLike | None, scenario: str, *,
                check_manifest: bool = False, truth: bool = False) -> dict[str, int]:
     """``load_pool``'s validation without loading the pool: every table of a scenario checked
-    by chunk (``check_source``), the tables spread over ``SUPERVISION_THREADS`` processes
-    (pandera is single-threaded); rows checked per table. ``truth`` also checks the ground
+    by chunk (``check_source``), the tables spread over ``SUPERVISION_THREADS`` threads; rows
+    checked per table. ``truth`` also checks the ground
     truth (the build does, training never reads it)."""
     from pool.resources import threads
 
     if check_manifest:
         verify_manifest(root, scenario)
     base = data_root(root)
-    # the declarations travel with the jobs: a model declared in this process only (loaded
-    # from a file at run time) is unknown to a fresh worker
     jobs = [(base, scenario, s.table, s, None, True) for s in sources(scenario)]
     jobs.append((base, scenario, HISTORY_TABLE, history_source(scenario), None, True))
     if truth:
@@ -260,10 +258,11 @@ def check_pool(root: str | os.PathLike | None, scenario: str, *,
     workers = min(threads(), len(jobs))
     if workers < 2:
         return {job[2]: _check_job(job) for job in jobs}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    # threads, not processes: the Arrow reads and pandas checks release the GIL for part of
+    # their work, and a worker process would re-import the caller's main module
+    from concurrent.futures import ThreadPoolExecutor
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ThreadPoolExecutor(workers, thread_name_prefix="pool-check") as pool:
         counted = list(pool.map(_check_job, jobs))
     return {job[2]: n for job, n in zip(jobs, counted, strict=True)}
 

@@ -1,5 +1,5 @@
 """Streamed validation (issue 17): ``check_source`` / ``check_pool`` find what ``load_source``
-finds, by chunk, across chunk boundaries and through worker processes; resource settings are
+finds, by chunk, across chunk boundaries and on worker threads; resource settings are
 refused naming the variable."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_chunked_check_finds_what_the_whole_table_check_finds(pool_copy):
     assert str(chunked.value).startswith("fuel_tax.tanker_waybills:")
 
 
-def test_a_broken_table_stops_the_pool_check_through_the_workers(pool_copy, monkeypatch):
+def test_a_broken_table_stops_the_pool_check_on_worker_threads(pool_copy, monkeypatch):
     monkeypatch.setenv("SUPERVISION_THREADS", "2")
     _rewrite(pool_copy, "tax_filings",
              lambda f: f.assign(declared_diesel_litres=f["declared_diesel_litres"].astype(str)))
