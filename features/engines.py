@@ -1,5 +1,5 @@
 """Where feature expressions run: DuckDB (default, embedded) or Spark (``local[2]`` unless
-``SUPERVISION_SPARK_MASTER`` names another master, see ``features.spark_settings``).
+``SUPERVISION_SPARK_MASTER`` names another master, see ``pool.resources``).
 
 The feature definitions are Ibis expressions, so the same code compiles to DuckDB SQL or to
 Spark SQL. DuckDB needs no server and is the default; Spark is for pools beyond one machine.
@@ -21,6 +21,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from pool.resources import duckdb_settings, spark_settings
+
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
 
@@ -31,11 +33,17 @@ class EngineError(RuntimeError):
 def connect(engine: str = "duckdb") -> BaseBackend:
     """An Ibis backend for ``engine`` ("duckdb" | "spark").
 
-    DuckDB: a fresh in-memory database per call (cheap, isolated). Spark: an Ibis backend on
-    the process-wide local session (see ``spark_session``).
+    DuckDB: a fresh in-memory database per call (cheap, isolated), told its threads, memory
+    limit and spill folder (``pool.resources``: ``SUPERVISION_THREADS``,
+    ``SUPERVISION_DUCKDB_MEMORY``, ``SUPERVISION_DUCKDB_TEMP``), so past the limit its joins and
+    aggregations run out of core. Spark: an Ibis backend on the process-wide session (see
+    ``spark_session``).
     """
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        con = ibis.duckdb.connect()
+        for statement in duckdb_settings().statements():
+            con.raw_sql(statement)
+        return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -43,8 +51,14 @@ def connect(engine: str = "duckdb") -> BaseBackend:
 
 @lru_cache(maxsize=1)
 def spark_session() -> Any:
-    """The process's Spark session on the configured master (default ``local[2]``): no UI, few
-    shuffle partitions, quiet logs; ``SUPERVISION_SPARK_CONF`` adds or overrides settings.
+    """The single Spark session: no UI, few shuffle partitions, quiet logs.
+
+    Its master and resources come from ``pool.resources.spark_settings``:
+    ``SUPERVISION_SPARK_MASTER`` (default ``local[2]``; ``spark://host:7077``, ``yarn``,
+    ``k8s://...`` for a cluster), ``SUPERVISION_SPARK_DRIVER_MEMORY``,
+    ``SUPERVISION_SPARK_EXECUTOR_MEMORY``, ``SUPERVISION_SPARK_EXECUTOR_CORES`` and
+    ``SUPERVISION_SPARK_PARTITIONS`` (shuffle partitions and default parallelism, default 2);
+    ``SUPERVISION_SPARK_CONF`` adds or overrides any other ``spark.*`` setting.
 
     Feature plans are wide (dozens of joins) over modest data, so planning and code generation
     dominate: whole-stage code generation and adaptive re-planning are off, which makes local
@@ -57,9 +71,7 @@ def spark_session() -> Any:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - pyspark is a locked dependency
         raise EngineError("the spark engine needs pyspark installed") from exc
-    from .spark_settings import SparkSettings
-
-    settings = SparkSettings.from_env()
+    settings = spark_settings()
     warehouse = tempfile.mkdtemp(prefix="features-spark-")
     atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
     os.environ.setdefault("PYSPARK_PYTHON", _python())
@@ -69,8 +81,8 @@ def spark_session() -> Any:
         .appName("supervision-features")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
+        .config("spark.sql.shuffle.partitions", str(settings.partitions))
+        .config("spark.default.parallelism", str(settings.partitions))
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.warehouse.dir", os.path.join(warehouse, "warehouse"))
@@ -79,13 +91,18 @@ def spark_session() -> Any:
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
         .config("spark.sql.ansi.enabled", "false")
     )
-    for key, value in settings.conf.items():
+    for key, value in (("spark.driver.memory", settings.driver_memory),
+                       ("spark.executor.memory", settings.executor_memory),
+                       ("spark.executor.cores", settings.executor_cores)):
+        if value is not None:
+            builder = builder.config(key, str(value))
+    for key, value in settings.conf.items():  # SUPERVISION_SPARK_CONF, applied last
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - Java/Py4J failures come in many types
-        raise EngineError(f"cannot start Spark on {settings.master} (is Java installed, is the "
-                          f"master reachable?): {exc}") from exc
+        raise EngineError(f"cannot start Spark on master {settings.master!r} (is Java installed, "
+                          f"is the master reachable?): {exc}") from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
 

@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 import pyarrow as pa
@@ -42,10 +43,14 @@ class PoolValidationError(PoolError, ValueError):
     def __init__(self, source: str, failures: pd.DataFrame, n_rows: int) -> None:
         self.source = source
         self.failures = failures
+        self.n_rows = n_rows
         lines = [f"{source}: {len(failures)} schema rule(s) broken ({n_rows} rows checked)"]
         for row in failures.itertuples(index=False):
             lines.append(f"  - column {row.column!r}, rule {row.rule}: {row.detail}")
         super().__init__("\n".join(lines))
+
+    def __reduce__(self):  # picklable (raised in a worker process, re-raised in the parent)
+        return (type(self), (self.source, self.failures, self.n_rows))
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -76,7 +81,12 @@ def spec_for(scenario: str, table: str) -> SourceSpec:
 
 def _summarise(err: pandera.errors.SchemaErrors) -> pd.DataFrame:
     """One row per (column, rule) with the number of rows breaking it and a few examples."""
-    cases = err.failure_cases.copy()
+    return _summarise_cases(err.failure_cases)
+
+
+def _summarise_cases(failure_cases: pd.DataFrame) -> pd.DataFrame:
+    """``_summarise`` on pandera's failure cases (of one frame or of several chunks)."""
+    cases = failure_cases.copy()
     cases["column"] = cases["column"].fillna("<table>").astype(str)
     cases["rule"] = cases["check"].astype(str)
     rows = []
@@ -168,6 +178,98 @@ def load_pool(
         verify_manifest(root, scenario)
     tables = [s.table for s in sources(scenario)] + [HISTORY_TABLE]
     return {table: load_source(root, scenario, table) for table in tables}
+
+
+def check_source(root: str | os.PathLike | None, scenario: str, table: str,
+                 *, spec: SourceSpec | None = None, path: Path | None = None,
+                 strict: bool = True, chunk_rows: int | None = None) -> int:
+    """Validate one stored table chunk by chunk (Parquet batches of ``chunk_rows``, default
+    ``SUPERVISION_VALIDATE_ROWS``), never holding more than a chunk and the unique-declared
+    columns in memory; raise ``PoolValidationError`` listing every failure of the whole table
+    (row numbers counted across chunks), as ``load_source`` does. Returns the rows checked.
+    """
+    from pool.resources import validate_rows
+
+    spec = spec or spec_for(scenario, table)
+    source = f"{scenario}.{table}"
+    path = path or source_path(root, scenario, table)
+    if not path.is_file():
+        raise PoolFileError(f"{source}: file {path} is missing (build the pool with `make data`)")
+    unique = [c.name for c in spec.columns if c.checks.get("unique")]
+    schema = source_schema(spec, strict=strict)
+    for name in unique:  # checked across chunks below
+        schema = schema.update_column(name, unique=False)
+    cases, keys, offset = [], {name: [] for name in unique}, 0
+    try:
+        reader = pq.ParquetFile(path)
+        for batch in reader.iter_batches(batch_size=chunk_rows or validate_rows()):
+            chunk = pa.Table.from_batches([batch])
+            frame = to_pandas(chunk, spec)
+            frame.index = pd.RangeIndex(offset, offset + len(frame))
+            try:
+                schema.validate(frame, lazy=True)
+            except pandera.errors.SchemaErrors as err:
+                cases.append(err.failure_cases)
+            for name in unique:
+                if name in chunk.column_names:
+                    keys[name].append(chunk.column(name))
+            offset += len(frame)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise PoolFileError(
+            f"{source}: file {path} is unreadable (truncated or not Parquet): {exc}"
+        ) from exc
+    for name, parts in keys.items():
+        if parts:
+            cases.append(_duplicates(name, pa.chunked_array(parts)))
+    cases = [c for c in cases if len(c)]
+    if cases:
+        found = pd.concat(cases, ignore_index=True)
+        whole = found[found["index"].isna()].drop_duplicates(["column", "check", "failure_case"])
+        found = pd.concat([found[found["index"].notna()], whole], ignore_index=True)
+        raise PoolValidationError(source, _summarise_cases(found), offset)
+    return offset
+
+
+def _duplicates(column: str, values: pa.ChunkedArray) -> pd.DataFrame:
+    """pandera-shaped failure cases of a unique-declared column: every repeated value's rows."""
+    series = pd.Series(values.to_numpy(zero_copy_only=False))
+    dupes = series.duplicated(keep=False) & series.notna()
+    rows = np.flatnonzero(dupes.to_numpy())
+    return pd.DataFrame({"column": column, "check": "field_uniqueness",
+                         "index": rows.astype(float), "failure_case": series.iloc[rows].to_numpy()})
+
+
+def check_pool(root: str | os.PathLike | None, scenario: str, *,
+               check_manifest: bool = False, truth: bool = False) -> dict[str, int]:
+    """``load_pool``'s validation without loading the pool: every table of a scenario checked
+    by chunk (``check_source``), the tables spread over ``SUPERVISION_THREADS`` threads; rows
+    checked per table. ``truth`` also checks the ground
+    truth (the build does, training never reads it)."""
+    from pool.resources import threads
+
+    if check_manifest:
+        verify_manifest(root, scenario)
+    base = data_root(root)
+    jobs = [(base, scenario, s.table, s, None, True) for s in sources(scenario)]
+    jobs.append((base, scenario, HISTORY_TABLE, history_source(scenario), None, True))
+    if truth:
+        jobs.append((base, scenario, "truth", truth_source(scenario),
+                     truth_path(base, scenario), False))
+    workers = min(threads(), len(jobs))
+    if workers < 2:
+        return {job[2]: _check_job(job) for job in jobs}
+    # threads, not processes: the Arrow reads and pandas checks release the GIL for part of
+    # their work, and a worker process would re-import the caller's main module
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="pool-check") as pool:
+        counted = list(pool.map(_check_job, jobs))
+    return {job[2]: n for job, n in zip(jobs, counted, strict=True)}
+
+
+def _check_job(job: tuple) -> int:
+    root, scenario, table, spec, path, strict = job
+    return check_source(root, scenario, table, spec=spec, path=path, strict=strict)
 
 
 def load_truth(root: str | os.PathLike | None, scenario: str) -> pd.DataFrame:

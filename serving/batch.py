@@ -11,7 +11,7 @@ itself, so it may be larger than one machine's memory) or, without it, built fro
 ``--model-uri`` names another (``models:/supervision-<scenario>/<version>``). As the service does,
 a registered version whose ``feature_set_hash`` differs from the table's is refused, naming both.
 The Spark master and settings come from ``SUPERVISION_SPARK_MASTER`` / ``SUPERVISION_SPARK_CONF``
-(``features.spark_settings``). The answer is a Parquet file (``--engine local``) or folder
+(``pool.resources.spark_settings``). The answer is a Parquet file (``--engine local``) or folder
 (``--engine spark``) of ``entity_id``, ``score``, ``probability``, written to a temporary name
 beside ``--out`` and renamed when complete, so a failed run leaves no partial result under
 ``--out``.

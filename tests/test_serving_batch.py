@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.spark_settings import ENV_CONF, SparkSettings, parse_conf
+from pool.resources import ResourceSettingError, parse_spark_conf, spark_settings
 from serving.batch import BatchError, run
 from serving.launch import ROOT
 from serving.sandbox import FEATURES, SCENARIO, cached, fit_scorer, register
@@ -39,7 +39,7 @@ def test_spark_scores_equal_in_process_scores(sandbox, tmp_path) -> None:
     table_path = sandbox.features_dir / f"{SCENARIO}.parquet"
     out = tmp_path / "scores.parquet"
     env = {**os.environ, **sandbox.env(), "SUPERVISION_SPARK_MASTER": "local[1]",
-           ENV_CONF: "spark.sql.shuffle.partitions=1"}
+           "SUPERVISION_SPARK_CONF": "spark.sql.shuffle.partitions=1"}
     done = subprocess.run([sys.executable, "-m", "serving.batch", "--scenario", SCENARIO,
                            "--engine", "spark", "--features", str(table_path), "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -84,14 +84,18 @@ def test_batch_refuses_another_feature_set_and_writes_nothing(sandbox, tmp_path)
     assert out.read_text() == "earlier result"
 
 
-def test_spark_settings_from_the_environment() -> None:
-    assert SparkSettings.from_env({}).master == "local[2]"
-    got = SparkSettings.from_env({"SUPERVISION_SPARK_MASTER": "spark://head:7077",
-                                  ENV_CONF: "spark.executor.memory=4g; spark.sql.shuffle."
-                                            "partitions=64;"})
+def test_spark_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUPERVISION_SPARK_MASTER", raising=False)
+    monkeypatch.delenv("SUPERVISION_SPARK_CONF", raising=False)
+    assert spark_settings().master == "local[2]"
+    monkeypatch.setenv("SUPERVISION_SPARK_MASTER", "spark://head:7077")
+    monkeypatch.setenv("SUPERVISION_SPARK_CONF",
+                       "spark.executor.memory=4g; spark.sql.shuffle.partitions=64;")
+    got = spark_settings()
     assert got.master == "spark://head:7077"
     assert got.conf == {"spark.executor.memory": "4g", "spark.sql.shuffle.partitions": "64"}
-    with pytest.raises(ValueError, match=f"{ENV_CONF}: 'executor.memory' is not a Spark"):
-        parse_conf("executor.memory=4g")
-    with pytest.raises(ValueError, match="'spark.executor.memory' is not key=value"):
-        parse_conf("spark.executor.memory")
+    with pytest.raises(ResourceSettingError,
+                       match="SUPERVISION_SPARK_CONF: 'executor.memory' is not a Spark"):
+        parse_spark_conf("executor.memory=4g")
+    with pytest.raises(ResourceSettingError, match="'spark.executor.memory' is not key=value"):
+        parse_spark_conf("spark.executor.memory")

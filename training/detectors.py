@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from pool.resources import threads
 from training.preprocess import RobustPreprocessor
 
 
@@ -175,11 +176,13 @@ class TailProbabilities:
 # Quadratic-cost members (kNN, LOF) are fitted on a random subsample of SUBSAMPLE rows: on the
 # 600k-row sets a full fit would take hours; scores from a 2,048-row reference are nearly as good.
 MEMBERS: dict[str, tuple[Callable[[int], object], bool]] = {
-    "iforest": (lambda seed: IForest(n_estimators=200, random_state=seed), False),
+    # trees are seeded up front and distances are exact: n_jobs changes speed, not scores
+    "iforest": (lambda seed: IForest(n_estimators=200, random_state=seed, n_jobs=threads()),
+                False),
     "tails": (lambda seed: TailProbabilities(), False),
     "hbos": (lambda seed: HBOS(), False),
     "pca": (lambda seed: PCA(n_components=0.999, random_state=seed), False),
-    "knn": (lambda seed: KNN(n_neighbors=10, method="mean"), True),
+    "knn": (lambda seed: KNN(n_neighbors=10, method="mean", n_jobs=threads()), True),
     "lof": (lambda seed: LOF(n_neighbors=20), True),
 }
 

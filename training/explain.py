@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from features import wording
 from features.wording import DEFAULT_LANGUAGE, LANGUAGES
+from pool.resources import threads
 
 
 @runtime_checkable
@@ -111,7 +112,7 @@ def fit_surrogate(
     tr, ho = train_test_split(np.arange(len(A)), test_size=holdout, random_state=random_state)
     params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31,
               "min_child_samples": 5, "seed": random_state, "deterministic": True,
-              "num_threads": 1, "verbose": -1}
+              "force_col_wise": True, "num_threads": threads(), "verbose": -1}
     booster = lgb.train(params, lgb.Dataset(A[tr], label=scores[tr], feature_name=names),
                         num_boost_round=n_estimators)
     pred = booster.predict(A[ho])

@@ -36,6 +36,7 @@ from training.lifecycle import (
     mark_baseline,
     promote,
 )
+from training.meter import Meter
 from training.mlflow_setup import MlflowSettings, experiment_id, open_client, resolve
 from training.train_compare import features_cache, point_comparison, truth_at_capacity
 from training.train_data import (
@@ -86,6 +87,8 @@ class Job:
     policies: dict[str, Policy] = field(default_factory=dict)
     as_of: date | None = None  # None: the pool's latest date (the loop replays earlier ones)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: wall, CPU seconds and peak resident set per scenario and stage (the scale benchmark)
+    meter: Meter = field(default_factory=Meter)
     #: features, store outcomes and backtest split per supervision point and as-of date: the
     #: models of one point are judged on the same backtest and built once
     prepared: dict[tuple, Prepared] = field(default_factory=dict)
@@ -101,10 +104,11 @@ class Job:
 
     @contextmanager
     def stage(self, scenario: str, name: str):
-        """Time one stage of one scenario (the benchmark reads these)."""
+        """Time one stage of one scenario (the benchmarks read these)."""
         started = time.perf_counter()
         try:
-            yield
+            with self.meter.stage(scenario, name):
+                yield
         finally:
             per = self.timings.setdefault(scenario, {})
             per[name] = per.get(name, 0.0) + time.perf_counter() - started
@@ -523,6 +527,8 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     """The whole chain for one scenario."""
     policy = job.policy(scenario)
     cand = fit_candidate(job, scenario, policy)
+    job.meter.rows[scenario] = dict.fromkeys(job.meter.costs.get(scenario, {}) | {
+        "explain": 0, "mlflow": 0, "gate": 0, "leads": 0}, len(cand.table.frame))
     previous = reg.alias_version(job.client, scenario, reg.CHAMPION) if scenario in \
         reg.list_scenarios(job.client) else None
     version, run_id, picked = record_candidate(job, cand, policy)
@@ -566,14 +572,16 @@ def run(scenarios: list[str] | None = None, data: str | None = None, seed: int =
         on_result: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], Job]:
     """Train every scenario; the pool is built if absent and validated before anything else."""
     scenarios = scenarios or trainable_scenarios()
-    started = time.perf_counter()
-    ensure_pool(data, seed, scale, scenarios)
-    validate_pool(data, scenarios)
-    validated = time.perf_counter()
-    job = open_job(data, seed, root, require_real, leads_url)
+    meter = Meter()
+    with meter.stage("(setup)", "pool build"):
+        ensure_pool(data, seed, scale, scenarios)
+    with meter.stage("(setup)", "validate"):
+        validate_pool(data, scenarios)
+    with meter.stage("(setup)", "mlflow"):
+        job = open_job(data, seed, root, require_real, leads_url)
+    job.meter = meter
     job.policies = dict(policies or {})
-    job.timings["(setup)"] = {"validate": validated - started,
-                              "mlflow": time.perf_counter() - validated}
+    job.timings["(setup)"] = dict(meter.wall()["(setup)"])
     outcomes = []
     try:
         for scenario in scenarios:

@@ -35,7 +35,7 @@ from pool.importer import (
     import_model,
     verify_import,
 )
-from pool.load import data_root, load_pool
+from pool.load import check_pool, data_root
 from pool.spec import SimConfig
 
 
@@ -93,14 +93,15 @@ def ensure_pool(data: str | Path | None, seed: int, scale: float,
 
 
 def validate_pool(data: str | Path | None, scenarios: list[str]) -> None:
-    """Load every simulated scenario's tables through their schemas (raises
-    ``pool.load.PoolValidationError`` naming the table, column and rule at fault).
+    """Check every simulated scenario's tables against their schemas and the build's manifest
+    (raises ``pool.load.PoolValidationError`` naming the table, column and rule at fault), by
+    chunk and on every core (``pool.load.check_pool``): nothing is kept in memory.
 
     Why up front: a bad pool must stop the job before any version is registered.
     """
     for scenario in sorted({data_owner(name) for name in scenarios}):
         if scenario in simulated_scenarios():
-            load_pool(data, scenario, check_manifest=True)
+            check_pool(data, scenario, check_manifest=True)
         elif scenario in imported_scenarios():
             verify_import(data_root(data), registry.get(scenario))
 

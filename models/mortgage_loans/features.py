@@ -158,10 +158,18 @@ def home_purchase(loans: ir.Table, apps: ir.Table, trans: ir.Table) -> ir.Table:
     lo = loans.select("loan_id", "borrower_id", "loan_date").left_join(
         a, loans.loan_id == a.a_loan
     ).drop("a_loan")
-    t = trans.select(buyer="buyer_id", buyer_spouse="buyer_spouse_id", bought_on="contract_on")
-    who = ((t.buyer == lo.borrower_id) | (t.buyer_spouse == lo.borrower_id)
-           | (lo.spouse.notnull() & (t.buyer == lo.spouse)))
-    j = lo.join(t, [who, t.bought_on >= lo.loan_date])
+    # three equality joins, one per way a purchase belongs to the loan, unioned: a single join
+    # on their OR cannot be hashed and compares every loan with every transaction
+    lo_keyed = lo.select("loan_id", "loan_date", "borrower_id", "spouse")
+
+    def bought_by(person: str, buyer_column: str) -> ir.Table:
+        t = trans.select(who=buyer_column, bought_on="contract_on")
+        j = lo_keyed.join(t, [lo_keyed[person] == t.who, t.bought_on >= lo_keyed.loan_date])
+        return j.select("loan_id", "loan_date", "bought_on")
+
+    j = ibis.union(bought_by("borrower_id", "buyer_id"),
+                   bought_by("borrower_id", "buyer_spouse_id"),
+                   bought_by("spouse", "buyer_id"), distinct=False)
     per = j.group_by("loan_id").aggregate(first_buy=j.bought_on.min(), loan_date=j.loan_date.min())
     days = _days(per.first_buy, per.loan_date)
     return per.select("loan_id", days_to_home_purchase=days)
