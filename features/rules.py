@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
+
+from features.wording import LANGUAGES
 
 Combine = Literal["any", "weighted_sum", "count"]
 COMBINATIONS: tuple[str, ...] = ("any", "weighted_sum", "count")
@@ -56,6 +58,7 @@ class Rule:
     threshold: float
     reason: str
     weight: float = 1.0
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -78,10 +81,34 @@ class Rule:
         if unknown:
             raise ValueError(f"rule {self.name!r}: reason template field {unknown[0]!r} is "
                              f"unknown; a reason may use {', '.join(REASON_FIELDS)}")
+        if not isinstance(self.reasons, Mapping):
+            raise ValueError(f"rule {self.name!r}: reasons must map a language to a template")
+        for lang, template in self.reasons.items():
+            if lang not in LANGUAGES:
+                raise ValueError(f"rule {self.name!r}: reasons has unknown language {lang!r}; "
+                                 f"use {', '.join(LANGUAGES)}")
+            if not isinstance(template, str) or not template.strip():
+                raise ValueError(f"rule {self.name!r}: reasons[{lang!r}] must be a non-empty "
+                                 "template")
+            try:
+                fields = template_fields(template)
+            except ValueError as exc:
+                raise ValueError(f"rule {self.name!r}: reasons[{lang!r}] is malformed: "
+                                 f"{exc}") from exc
+            bad = [f for f in fields if f not in REASON_FIELDS]
+            if bad:
+                raise ValueError(f"rule {self.name!r}: reasons[{lang!r}] field {bad[0]!r} is "
+                                 f"unknown; a reason may use {', '.join(REASON_FIELDS)}")
 
-    def text(self, value: float, peer: float) -> str:
-        """The reason for one entity whose value fired the rule."""
-        return self.reason.format(value=value, peer=peer, threshold=self.threshold)
+    def text(self, value: float, peer: float, lang: str | None = None) -> str:
+        """The reason for one entity whose value fired the rule, in ``lang`` (its template in
+        that language, else ``reason``, the declaration's own)."""
+        template = self.reasons.get(lang, self.reason) if lang else self.reason
+        return template.format(value=value, peer=peer, threshold=self.threshold)
+
+    def texts(self, value: float, peer: float) -> dict[str, str]:
+        """The reason in every language, as a lead stores it (``texts``)."""
+        return {lang: self.text(value, peer, lang) for lang in LANGUAGES}
 
 
 @dataclass(frozen=True)

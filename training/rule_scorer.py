@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from features.rules import RuleSet
+from features.wording import DEFAULT_LANGUAGE
 
 #: The tie-break term's width: below any gap between two combined values worth declaring.
 TIE_SPAN = 1e-3
@@ -118,7 +119,9 @@ class RuleScorer(BaseEstimator):
                 peer = float("nan") if peers is None else float(peers[rule.feature].iloc[i])
                 weight = 1.0 if self.rules.combine != "weighted_sum" else float(rule.weight)
                 reasons.append({"rule": rule.name, "feature": rule.feature, "value": value,
-                                "contribution": weight, "text": rule.text(value, peer)})
+                                "contribution": weight,
+                                "text": rule.text(value, peer, DEFAULT_LANGUAGE),
+                                "texts": rule.texts(value, peer)})
             out.append(reasons)
         return out
 
