@@ -56,6 +56,8 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--db", help="store URL (default: $LEADS_DB_URL or sqlite:///data/leads.db)")
     common.add_argument("--data", help="data root for the default SQLite file (default: data)")
     common.add_argument("--reason", help="stated reason (goes to the audit log)")
+    common.add_argument("--lang", choices=("zh", "en"), default="zh",
+                        help="language of the table headers (default zh)")
     return common
 
 
@@ -105,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _leads_table(store: LeadStore, rows: list) -> str:
-    return format_table([asdict(v) for v in rows], LIST_COLUMNS)
+def _leads_table(store: LeadStore, rows: list, lang: str) -> str:
+    return format_table([asdict(v) for v in rows], LIST_COLUMNS, lang)
 
 
 def cmd_list(store: LeadStore, args: argparse.Namespace) -> str:
@@ -118,7 +120,7 @@ def cmd_list(store: LeadStore, args: argparse.Namespace) -> str:
     store.audit(actor=args.actor, action="list_leads", object_type="lead", reason=args.reason,
                 details={"scenario": args.scenario, "district": args.district,
                          "status": args.status, "overdue": args.overdue, "shown": len(rows)})
-    return f"{_leads_table(store, rows)}\n{len(rows)} of {total} leads"
+    return f"{_leads_table(store, rows, args.lang)}\n{len(rows)} of {total} leads"
 
 
 def _plain(value: object) -> str:
@@ -134,16 +136,19 @@ def cmd_show(store: LeadStore, args: argparse.Namespace) -> str:
     head = "\n".join(f"{k:>18}: {_plain(v)}" for k, v in lead.items() if k != "reasons")
     parts = [head, f"{'reasons':>18}: {json.dumps(lead['reasons'], ensure_ascii=False)}",
              "\nhistory", format_table([asdict(h) for h in detail.history],
-                                       ("at", "from_status", "to_status", "actor", "note")),
+                                       ("at", "from_status", "to_status", "actor", "note"),
+                                       args.lang),
              "\nscores", format_table([asdict(s) for s in detail.scores],
-                                      ("recorded_at", "run_id", "model_version", "score", "rank")),
+                                      ("recorded_at", "run_id", "model_version", "score", "rank"),
+                                      args.lang),
              "\nassignments", format_table([asdict(a) for a in detail.assignments],
                                            ("assigned_at", "unit", "assignee", "deadline",
-                                            "assigned_by"))]
+                                            "assigned_by"), args.lang)]
     if detail.outcome is not None:
         parts += ["\noutcome", format_table([asdict(detail.outcome)],
                                             ("outcome", "amount_recovered", "case_reference",
-                                             "model_version", "actor", "recorded_at"))]
+                                             "model_version", "actor", "recorded_at"),
+                                            args.lang)]
     return "\n".join(parts)
 
 
@@ -174,7 +179,7 @@ def cmd_overdue(store: LeadStore, args: argparse.Namespace) -> str:
                 details={"scenario": args.scenario, "district": args.district})
     table = [{**asdict(v), "days_overdue": v.days_overdue} for v in rows]
     return format_table(table, (*LIST_COLUMNS[:5], "unit", "assignee", "deadline",
-                                "days_overdue")) + f"\n{len(rows)} overdue"
+                                "days_overdue"), args.lang) + f"\n{len(rows)} overdue"
 
 
 def cmd_stats(store: LeadStore, args: argparse.Namespace) -> str:
@@ -185,7 +190,7 @@ def cmd_stats(store: LeadStore, args: argparse.Namespace) -> str:
     if unknown or not by:
         raise UsageError(f"--by {args.by!r}: choose from {', '.join(stats.DIMENSIONS)}")
     table = stats.conversion_table(store.engine, by, scenario=args.scenario)
-    return format_table(table.to_dict("records"), (*by, *STATS_COLUMNS))
+    return format_table(table.to_dict("records"), (*by, *STATS_COLUMNS), args.lang)
 
 
 def cmd_create_key(store: LeadStore, args: argparse.Namespace) -> str:

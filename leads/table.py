@@ -46,18 +46,44 @@ def pad(text: str, cells: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> str:
-    """``rows`` as an aligned table with a header and a rule; "(none)" when empty."""
+#: Column headers per language (a column it does not name keeps its own name, as in English).
+HEADERS: dict[str, dict[str, str]] = {"zh": {
+    "id": "编号", "scenario": "模型", "entity_id": "对象", "district": "区", "status": "状态",
+    "score": "分值", "rank": "排名", "model_version": "版本", "unit": "承办单位",
+    "assignee": "承办人", "deadline": "期限", "overdue": "逾期", "amount": "涉案金额",
+    "amount_unit": "单位", "days_overdue": "逾期天数", "at": "时间", "from_status": "原状态",
+    "to_status": "新状态", "actor": "操作人", "note": "备注", "recorded_at": "记录时间",
+    "run_id": "训练批次", "assigned_at": "交办时间", "assigned_by": "交办人",
+    "outcome": "核查结果", "amount_recovered": "挽回金额", "case_reference": "案号",
+    "issued": "下发", "verified": "已核查", "cases": "成案", "no_case": "未成案",
+    "invalid": "无效", "conversion": "成案率", "lower": "下限", "upper": "上限",
+    "model_name": "模型名", "day": "日期", "leads": "线索",
+}}
+EMPTY = {"zh": "（无）", "en": "(none)"}
+
+
+def header(column: str, lang: str = "zh") -> str:
+    """How ``column`` is headed in ``lang`` (zh by default; en keeps the column's name)."""
+    return HEADERS.get(lang, {}).get(column, column)
+
+
+def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str],
+                 lang: str = "zh") -> str:
+    """``rows`` as an aligned table with a header (in ``lang``) and a rule; "(none)" when
+    empty."""
+    if lang not in EMPTY:
+        raise ValueError(f"unknown table language {lang!r}; use {', '.join(EMPTY)}")
     if not rows:
-        return "(none)"
+        return EMPTY[lang]
     body = [[cell(row.get(c)) for c in columns] for row in rows]
     numeric = [all(isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
                    for row in rows if row.get(c) is not None) for c in columns]
-    widths = [max(width(c), *(width(r[i]) for r in body)) for i, c in enumerate(columns)]
+    heads = [header(c, lang) for c in columns]
+    widths = [max(width(h), *(width(r[i]) for r in body)) for i, h in enumerate(heads)]
 
     def line(values: Sequence[str]) -> str:
         parts = [pad(v, w, right=num) for v, w, num in zip(values, widths, numeric, strict=True)]
         return "  ".join(parts).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(list(columns)), rule, *(line(r) for r in body)])
+    return "\n".join([line(heads), rule, *(line(r) for r in body)])

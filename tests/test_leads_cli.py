@@ -36,8 +36,11 @@ def test_cli_walks_a_lead_through_its_life(seeded: str) -> None:
     listed = _cli(seeded, "list", "--actor", "clerk", "--district", "Haidian")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].split()[:4] == ["id", "scenario", "entity_id", "district"]
+    assert lines[0].split()[:4] == ["编号", "模型", "对象", "区"]  # Chinese first
     assert [ln.split()[2] for ln in lines[2:4]] == ["E1", "E3"] and lines[-1] == "2 of 2 leads"
+    english = _cli(seeded, "list", "--actor", "clerk", "--district", "Haidian", "--lang", "en")
+    assert english.stdout.splitlines()[0].split()[:4] == ["id", "scenario", "entity_id",
+                                                          "district"]
     steps = [
         ("assign", "1", "--unit", "Haidian procuratorate", "--assignee", "Wang",
          "--deadline", "+14", "--actor", "head"),
