@@ -83,7 +83,7 @@ def simulate(sim: Simulation = Simulation()) -> pd.DataFrame:
     seconds = np.clip(rng.normal(DAY / 2, 5 * 3600, len(cust)), 0, DAY - 1).astype(np.int64)
     amount = np.abs(rng.normal(mean_amount[cust], mean_amount[cust] / 2)).round(2)
     n_near = np.array([len(n) for n in near])
-    has_near = n_near[cust] > 0
+    has_near = n_near[cust] > 0  # a customer with no terminal within the radius pays nowhere
     cust, day, seconds, amount = cust[has_near], day[has_near], seconds[has_near], amount[has_near]
     pick = (rng.random(len(cust)) * n_near[cust]).astype(int)
     terminal = np.array([near[c][p] for c, p in zip(cust, pick, strict=True)], dtype=np.int64)
