@@ -8,7 +8,8 @@ import pytest
 from leads_fixtures import *  # noqa: F403
 from leads_fixtures import ManualClock, advance_to, make_run
 
-from leads.stats import conversion_by_version, conversion_table, wilson_interval
+from evaluation.metrics import wilson_interval
+from leads.stats import conversion_by_version, conversion_table
 from leads.store import LeadStore
 
 

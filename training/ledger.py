@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from evaluation.metrics import conversion
 from training import registry as reg
-from training.ledger_stats import conversion
 
 REASON_TAGS = ("retire.reason", "champion.reason", "gate.reason")
 

@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from evaluation.metrics import conversion
 from training import registry as reg
-from training.ledger_stats import conversion
 from training.overlap import overlap_table, served_leads
 
 

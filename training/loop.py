@@ -30,9 +30,9 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.metrics import conversion
 from training import registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
-from training.ledger_stats import conversion
 from training.train import Job, open_job, train_scenario
 from training.train_data import _month_end, store_outcomes, with_store_labels
 from training.train_leads import ranked_leads, write_leads
