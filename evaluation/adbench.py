@@ -7,7 +7,6 @@ environment variable ``SUPERVISION_SHARED`` points elsewhere.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,12 +18,14 @@ import pandas as pd
 import scipy.io
 from sklearn.model_selection import train_test_split
 
+from settings import get_settings
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_root() -> Path:
     """Where the shared reference folder lives (env ``SUPERVISION_SHARED`` overrides)."""
-    return Path(os.environ.get("SUPERVISION_SHARED", REPO.parent / "shared"))
+    return get_settings().supervision_shared or REPO.parent / "shared"
 
 
 def adbench_dir() -> Path:

@@ -20,6 +20,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from settings import get_settings
+
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
 
@@ -57,7 +59,7 @@ def spark_session() -> Any:
         raise EngineError("the spark engine needs pyspark installed") from exc
     warehouse = tempfile.mkdtemp(prefix="features-spark-")
     atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
-    os.environ.setdefault("PYSPARK_PYTHON", _python())
+    os.environ["PYSPARK_PYTHON"] = str(get_settings().pyspark_python or _python())  # for Spark
     logging.getLogger("py4j").setLevel(logging.ERROR)
     builder = (
         SparkSession.builder.master("local[2]")

@@ -24,7 +24,6 @@ through the public store API on a simulated clock, with actors ``simulated-unit-
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import zlib
 from collections import Counter
@@ -36,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
+
+from settings import get_settings
 
 from . import db, statuses
 from .cli import database_error_line
@@ -347,7 +348,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: simulate, then print what happened; one ``error:`` line on failure."""
     args = _parser().parse_args(argv)
-    data_root = args.data or Path(os.environ.get("SUPERVISION_DATA") or "data")
+    data_root = args.data or get_settings().supervision_data
     params = VerifierParams(capacity=args.capacity, deadline_days=args.deadline_days)
     try:
         store = open_simulated(args.db or db.default_url(data_root))

@@ -23,6 +23,7 @@ from pool.arrow import to_pandas
 from pool.discovery import pool_sources as sources
 from pool.schemas import HISTORY_TABLE, history_source, source_schema, truth_source
 from pool.spec import SourceSpec
+from settings import get_settings
 
 DEFAULT_ROOT = "data"
 MAX_EXAMPLES = 3
@@ -50,7 +51,7 @@ class PoolValidationError(PoolError, ValueError):
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: ``root`` if given, else ``$SUPERVISION_DATA``, else ``data``."""
-    return Path(root if root is not None else os.environ.get("SUPERVISION_DATA", DEFAULT_ROOT))
+    return Path(root) if root is not None else get_settings().supervision_data
 
 
 def source_path(root: str | os.PathLike | None, scenario: str, table: str) -> Path:

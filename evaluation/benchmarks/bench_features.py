@@ -10,7 +10,6 @@ agree with DuckDB's (a check that the two do the same work).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,14 +20,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from settings import get_settings
+
 SCENARIO = "fuel_tax"
 AS_OF = date(2025, 6, 30)
-CACHE = Path(os.environ.get("BENCH_POOL_CACHE", Path(tempfile.gettempdir()) / "bench-pools"))
+def _cache() -> Path:
+    """Where built pools are kept between runs (``BENCH_POOL_CACHE``)."""
+    return get_settings().bench_pool_cache or Path(tempfile.gettempdir()) / "bench-pools"
 
 
 def pool_root(scale: float) -> Path:
     """A fuel_tax pool at ``scale`` (built through pool.build's API on first use)."""
-    root = CACHE / f"fuel_tax-scale{scale:g}"
+    root = _cache() / f"fuel_tax-scale{scale:g}"
     if not (root / "pool" / "manifest.json").is_file():
         from pool.build import build
         from pool.spec import SimConfig

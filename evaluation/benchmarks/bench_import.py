@@ -78,9 +78,10 @@ def _panel_case(work: Path, quick: bool) -> dict:
                         'cadence=Cadence("day", window=9, delay=7, horizon=8)')
     (folder / "model.py").write_text(text, encoding="utf-8")
     from pool import discovery
+    from settings import get_settings
     from training.train import run
 
-    previous = os.environ.get(discovery.ENV_MODELS)
+    previous = get_settings().supervision_models
     os.environ[discovery.ENV_MODELS] = str(folder / "model.py")
     discovery.reset()
     try:
@@ -88,7 +89,7 @@ def _panel_case(work: Path, quick: bool) -> dict:
         _, job = run(["card_daily"], str(work / "panel-data"), 42, work / "panel")
         wall = time.perf_counter() - started
     finally:
-        if previous is None:
+        if not previous:
             os.environ.pop(discovery.ENV_MODELS, None)
         else:
             os.environ[discovery.ENV_MODELS] = previous
