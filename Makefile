@@ -5,6 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 PY := .venv/bin/python
+CLI := .venv/bin/supervision
 SCALE ?= 1
 SEED ?= 42
 comma := ,
@@ -29,34 +30,34 @@ $(UV):
 install: .venv/.installed ## Create or update .venv from the lock file
 
 data: install ## Build the simulated data pool under data/ (SCALE, SEED)
-	$(PY) -m pool.build --scale $(SCALE) --seed $(SEED)
+	$(CLI) pool --scale $(SCALE) --seed $(SEED)
 
 import: install ## Import the office models' declared files and database tables (MODELS=a,b; default all)
-	$(PY) -m pool.importer $(if $(MODELS),--models $(subst $(comma), ,$(MODELS)))
+	$(CLI) import $(if $(MODELS),--models $(subst $(comma), ,$(MODELS)))
 
 features: install ## Build one scenario's feature table (SCENARIO=fuel_tax, AS_OF=YYYY-MM-DD, ENGINE=duckdb|spark)
-	$(PY) -m features.build --scenario $(or $(SCENARIO),fuel_tax) $(if $(AS_OF),--as-of $(AS_OF)) --engine $(or $(ENGINE),duckdb)
+	$(CLI) features --scenario $(or $(SCENARIO),fuel_tax) $(if $(AS_OF),--as-of $(AS_OF)) --engine $(or $(ENGINE),duckdb)
 
 train: install ## The main job: pool (if absent), import, features, fit, backtest, MLflow, gate, certify, leads out (MODELS=a,b: a subset)
-	$(PY) -m training.train --scale $(SCALE) --seed $(SEED) $(if $(MODELS),--models $(subst $(comma), ,$(MODELS)))
+	$(CLI) train --scale $(SCALE) --seed $(SEED) $(if $(MODELS),--models $(subst $(comma), ,$(MODELS)))
 
 ledger: install ## The model ledger: every scenario and version (also writes reports/ledger.json)
-	$(PY) -m training.ledger --json reports/ledger.json
+	$(CLI) ledger --json reports/ledger.json
 
 approve: install ## Record a certification: SCENARIO= VERSION= LINE=business|data APPROVER= [NOTE=]
-	$(PY) -m training.approve --scenario $(SCENARIO) --version $(VERSION) --line $(LINE) --approver "$(APPROVER)" --note "$(NOTE)"
+	$(CLI) approve --scenario $(SCENARIO) --version $(VERSION) --line $(LINE) --approver "$(APPROVER)" --note "$(NOTE)"
 
 verify: install ## Simulated verifying staff act on dispatched leads (DAYS=60)
-	$(PY) -m leads.simulate --days $(or $(DAYS),60) --seed $(SEED)
+	$(CLI) verify --days $(or $(DAYS),60) --seed $(SEED)
 
 loop: install ## The closed loop on fuel_tax with drift from 2024-06, and without (data-drift/, data-nodrift/, reports/loop/)
-	$(PY) -m pool.build --scale 1 --seed $(SEED) --drift-month 17 --data data-drift --scenarios fuel_tax
-	$(PY) -m pool.build --scale 1 --seed $(SEED) --data data-nodrift --scenarios fuel_tax
+	$(CLI) pool --scale 1 --seed $(SEED) --drift-month 17 --data data-drift --scenarios fuel_tax
+	$(CLI) pool --scale 1 --seed $(SEED) --data data-nodrift --scenarios fuel_tax
 	rm -rf reports/loop
-	$(PY) -m training.loop --scenario fuel_tax --data data-drift --control data-nodrift --start 2024-05-31 --months 13
+	$(CLI) loop --scenario fuel_tax --data data-drift --control data-nodrift --start 2024-05-31 --months 13
 
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
-	.venv/bin/bentoml serve serving.service:SupervisionLeads --host 127.0.0.1 --port $${PORT:-3000} --timeout-keep-alive 5
+	$(CLI) serve --host 127.0.0.1 --port $${PORT:-3000} --keep-alive 5
 
 lint: install ## Ruff over the whole tree
 	$(PY) -m ruff check .
@@ -65,10 +66,10 @@ test: install lint ## Lint, then the whole test suite
 	$(PY) -m pytest
 
 adbench: install ## ADBench + ODDS side by side with the papers' numbers (writes reports/)
-	$(PY) -m evaluation.adbench --seeds 3 && $(PY) -m evaluation.odds --seeds 3
+	$(CLI) adbench --seeds 3 && $(CLI) odds --seeds 3
 
 bench: install ## Benchmarks: prints a table, writes reports/bench.json
-	$(PY) -m evaluation.bench
+	$(CLI) bench
 
 clean: ## Remove generated data, reports and the MLflow store (keeps .venv)
 	rm -rf data data-drift data-nodrift reports spark-warehouse metastore_db derby.log

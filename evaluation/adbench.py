@@ -6,7 +6,6 @@ environment variable ``SUPERVISION_SHARED`` points elsewhere.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,8 @@ import pandas as pd
 import scipy.io
 from sklearn.model_selection import train_test_split
 
+from console import exits
+from console.parsers import command_parser
 from settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -346,16 +347,20 @@ def write_reports(tables: dict[str, pd.DataFrame], out: Path, prefix: str) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="ADBench protocol: project vs PyOD vs the paper")
+    parser = command_parser("python -m evaluation.adbench",
+                            "The ADBench protocol on the shared datasets: the project's "
+                            "detectors and scorers beside PyOD's and the paper's numbers; "
+                            "tables go under --out as CSV and Markdown.")
     parser.add_argument("--datasets", nargs="*", default=None, help="default: all shared sets")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS,
                         help="stratified cap on rows per dataset, same for every method (0: none)")
     parser.add_argument("--no-semi", action="store_true", help="skip the 10%%-labels table")
     parser.add_argument("--semi-only", action="store_true", help="only the 10%%-labels table")
     parser.add_argument("--peers", nargs="*", default=list(SUPERVISED_PEERS),
                         help=f"supervised peers of the 10%%-labels table (default: {SUPERVISED_PEERS})")
-    parser.add_argument("--out", type=Path, default=REPO / "reports")
+    parser.add_argument("--out", type=Path, default=REPO / "reports",
+                        help="report folder (default reports/)")
     args = parser.parse_args(argv)
     tables = run_protocol(args.datasets or adbench_names(), args.seeds, args.max_rows or None,
                           semi=not args.no_semi, unsupervised=not args.semi_only,
@@ -375,4 +380,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

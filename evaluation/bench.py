@@ -7,7 +7,6 @@ check the benchmarks still run); the full run is what ``make bench`` reports.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import pkgutil
@@ -18,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 import evaluation.benchmarks as benchmarks_pkg
+from console import exits
+from console.parsers import command_parser
 
 
 def available() -> list[str]:
@@ -36,10 +37,11 @@ def run_one(name: str, quick: bool) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser("python -m evaluation.bench", __doc__)
     parser.add_argument("--only", nargs="*", help="benchmark names to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
-    parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
+    parser.add_argument("--out", type=Path, default=Path("reports/bench.json"),
+                        help="JSON file for every table (default reports/bench.json)")
     args = parser.parse_args(argv)
 
     names = args.only or available()
@@ -61,4 +63,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -10,7 +10,6 @@ Run: ``python -m evaluation.odds [--datasets ...] [--seeds 3]``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
+from console import exits
+from console.parsers import command_parser
 from evaluation.adbench import (
     REPO,
     Dataset,
@@ -89,10 +90,12 @@ def run_protocol(names: Sequence[str], seeds: int = 3) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", nargs="*", default=None)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "reports")
+    parser = command_parser("python -m evaluation.odds", __doc__)
+    parser.add_argument("--datasets", nargs="*", default=None,
+                        help="dataset names (default: every shared ODDS set)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
+    parser.add_argument("--out", type=Path, default=REPO / "reports",
+                        help="report folder (default reports/)")
     args = parser.parse_args(argv)
     table = run_protocol(args.datasets or odds_names(), args.seeds)
     pd.set_option("display.width", 250)
@@ -106,4 +109,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

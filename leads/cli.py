@@ -15,6 +15,8 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from console.parsers import prog
+
 from . import auth, db, statuses
 from .errors import LeadStoreError
 from .models import ROLES
@@ -35,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see: python -m leads {self.prog.split()[-1]} --help)\n")
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
 
 
 def _deadline(text: str) -> date | int:
@@ -64,7 +66,7 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m leads`` argument parser with one subcommand per task."""
-    parser = _Parser(prog="python -m leads", description=__doc__)
+    parser = _Parser(prog=prog("python -m leads"), description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     common = [_common()]
     p = sub.add_parser("list", parents=common, help="leads, most suspicious first")

@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
+from console import exits
+from console.parsers import command_parser
 from settings import get_settings
 
 from . import db, statuses
@@ -331,14 +333,15 @@ def _start_day(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m leads.simulate", description=__doc__)
+    parser = command_parser("python -m leads.simulate", __doc__)
     parser.add_argument("--data", type=Path, default=None, help="data root (default: data)")
     parser.add_argument("--db", help="store URL (default: $LEADS_DB_URL or <data>/leads.db)")
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--days", type=int, default=60, help="days simulated (default 60)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--capacity", type=int, default=VerifierParams.capacity,
                         help="leads a district holds in hand per scenario")
-    parser.add_argument("--deadline-days", type=int, default=VerifierParams.deadline_days)
+    parser.add_argument("--deadline-days", type=int, default=VerifierParams.deadline_days,
+                        help="days a unit has to verify a dispatched lead")
     parser.add_argument("--start", type=_start_day,
                         help="first day: YYYY-MM-DD or 'today' (default: the day after the "
                         "latest as-of date or simulated change)")
@@ -370,4 +373,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

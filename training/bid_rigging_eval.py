@@ -34,6 +34,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from console import exits
 from evaluation.metrics import average_precision, precision_at_k, roc_auc
 from training.detectors import default_detector
 from training.scorers import default_scorer
@@ -199,4 +200,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -29,6 +29,7 @@ from pyod.models.lof import LOF
 from pyod.models.pca import PCA
 from sklearn.metrics import roc_auc_score
 
+from console import exits
 from evaluation.adbench import adbench_names, cap_rows, load_adbench, split
 from training.preprocess import RobustPreprocessor
 
@@ -221,4 +222,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

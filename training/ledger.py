@@ -21,6 +21,8 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from console import exits
+from console.parsers import command_parser
 from evaluation.metrics import conversion
 from training import registry as reg
 
@@ -142,8 +144,7 @@ def _approvals_short(r: LedgerRow) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.ledger",
-                                     description=__doc__.split("\n")[0])
+    parser = command_parser("python -m training.ledger", __doc__)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--root", type=Path, default=None,
                         help="project root holding mlruns/ (default: current directory)")
@@ -189,4 +190,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -21,6 +21,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from console import exits
 from evaluation.adbench import cap_rows, load_adbench, partial_labels, split
 from evaluation.metrics import precision_at_k, roc_auc
 from training.detectors import default_detector
@@ -104,4 +105,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

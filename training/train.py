@@ -11,6 +11,7 @@ validation stops the job before anything is registered. Same seed, same data: sa
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +26,9 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from console import exits, logs
+from console.parsers import command_parser
+from console.progress import progress
 from training import registry as reg
 from training.lifecycle import (
     Decision,
@@ -58,6 +62,8 @@ from training.train_run import (
     shap_summary,
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Prepared:
@@ -80,6 +86,8 @@ class Job:
     policies: dict[str, Policy] = field(default_factory=dict)
     as_of: date | None = None  # None: the pool's latest date (the loop replays earlier ones)
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: told "<scenario>: <stage>" as each stage starts (the progress bar and the log)
+    on_stage: Callable[[str], None] | None = None
     #: features, store outcomes and backtest split per supervision point and as-of date: the
     #: models of one point are judged on the same backtest and built once
     prepared: dict[tuple, Prepared] = field(default_factory=dict)
@@ -91,6 +99,9 @@ class Job:
     @contextmanager
     def stage(self, scenario: str, name: str):
         """Time one stage of one scenario (the benchmark reads these)."""
+        log.debug("%s: %s", scenario, name)
+        if self.on_stage is not None:
+            self.on_stage(f"{scenario}: {name}")
         started = time.perf_counter()
         try:
             yield
@@ -501,26 +512,31 @@ def run(scenarios: list[str] | None = None, data: str | None = None, seed: int =
         on_result: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], Job]:
     """Train every scenario; the pool is built if absent and validated before anything else."""
     scenarios = scenarios or trainable_scenarios()
-    started = time.perf_counter()
-    ensure_pool(data, seed, scale, scenarios)
-    validate_pool(data, scenarios)
-    validated = time.perf_counter()
-    job = open_job(data, seed, root, require_real, leads_url)
-    job.policies = dict(policies or {})
-    job.timings["(setup)"] = {"validate": validated - started,
-                              "mlflow": time.perf_counter() - validated}
-    outcomes = []
-    try:
-        for scenario in scenarios:
-            try:
-                outcome = train_scenario(job, scenario)
-            except (FileNotFoundError, KeyError, ValueError) as exc:
-                raise ScenarioFailed(scenario, exc) from exc
-            outcomes.append(outcome)
-            if on_result:
-                on_result(outcome)
-    finally:
-        job.store.close()
+    with logs.run_context() as run_id, progress("training", total=len(scenarios)) as advance:
+        log.info("training run %s: %s", run_id, ", ".join(scenarios))
+        started = time.perf_counter()
+        ensure_pool(data, seed, scale, scenarios)
+        validate_pool(data, scenarios)
+        validated = time.perf_counter()
+        job = open_job(data, seed, root, require_real, leads_url)
+        job.policies = dict(policies or {})
+        job.on_stage = lambda text: advance(0, description=f"training {text}")
+        job.timings["(setup)"] = {"validate": validated - started,
+                                  "mlflow": time.perf_counter() - validated}
+        outcomes = []
+        try:
+            for scenario in scenarios:
+                try:
+                    outcome = train_scenario(job, scenario)
+                except (FileNotFoundError, KeyError, ValueError) as exc:
+                    raise ScenarioFailed(scenario, exc) from exc
+                outcomes.append(outcome)
+                advance()
+                log.info("%s: v%s %s", outcome.scenario, outcome.version, outcome.lifecycle)
+                if on_result:
+                    on_result(outcome)
+        finally:
+            job.store.close()
     return outcomes, job
 
 
@@ -534,20 +550,15 @@ def summary_table(outcomes: list[Outcome]) -> pd.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.train",
-                                     description=__doc__.split("\n")[0])
+    parser = command_parser("python -m training.train", __doc__)
     parser.add_argument("--models", "--scenarios", dest="scenarios", nargs="+", default=None,
                         help="models to train (default: every discovered model: the built-ins "
                              "and those in $SUPERVISION_MODELS)")
     parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--scale", type=float, default=1.0, help="pool scale if it must be built")
     parser.add_argument("--root", type=Path, default=None, help="project root holding mlruns/")
     return parser.parse_args(argv)
-
-
-def _progress(outcome: Outcome) -> None:
-    print(f"  {outcome.scenario}: v{outcome.version} {outcome.lifecycle}", flush=True)
 
 
 def timing_table(job: Job) -> pd.DataFrame:
@@ -563,18 +574,17 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown model(s) {unknown}; discovered: {trainable_scenarios()} (add a folder "
               f"or file to $SUPERVISION_MODELS to train your own)", file=sys.stderr)
-        return 2
+        return exits.REFUSED
     started = time.perf_counter()
     try:
-        outcomes, job = run(args.scenarios, args.data, args.seed, args.root, args.scale,
-                          on_result=_progress)
-    except PoolError as exc:
+        outcomes, job = run(args.scenarios, args.data, args.seed, args.root, args.scale)
+    except PoolError as exc:  # the data given is refused (see console.exits)
         print(f"training stopped, nothing registered: the pool failed validation\n{exc}",
               file=sys.stderr)
-        return 1
+        return exits.REFUSED
     except ScenarioFailed as exc:
         print(f"{exc}\n(scenarios before it were trained and registered)", file=sys.stderr)
-        return 1
+        return exits.FAILED
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
         print(summary_table(outcomes).to_string(index=False))
         print("\nseconds per stage:\n" + timing_table(job).to_string())
@@ -584,4 +594,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))
