@@ -43,6 +43,7 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) 
         print("interrupted", file=sys.stderr)
         return FAILED
     except Exception as exc:  # noqa: BLE001 - the one place every other failure ends
-        logging.getLogger("supervision").error("internal failure: %s: %s", type(exc).__name__,
-                                               exc, exc_info=True)
+        logging.getLogger("supervision").error(
+            "internal failure: %s: %s", type(exc).__name__, exc, exc_info=True
+        )
         return FAILED

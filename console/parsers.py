@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 #: The name the ``supervision`` tool runs a module's main under (``supervision train``).
 _PROG: ContextVar[str | None] = ContextVar("prog", default=None)
@@ -35,10 +36,12 @@ def description(doc: str | None) -> str:
     return " ".join(line.strip() for line in first.splitlines())
 
 
-def command_parser(prog: str, doc: str | None, epilog: str | None = None,
-                   **kwargs: object) -> argparse.ArgumentParser:
+def command_parser(
+    prog: str, doc: str | None, epilog: str | None = None, **kwargs: Any
+) -> argparse.ArgumentParser:
     """An ``ArgumentParser`` named ``prog`` (or the ``supervision`` subcommand running it) whose
     description is ``doc``'s first paragraph. A bad option exits 2 (argparse's own rule, which
     is also the project's: see :mod:`console.exits`)."""
-    return argparse.ArgumentParser(prog=_PROG.get() or prog, description=description(doc),
-                                   epilog=epilog, **kwargs)  # type: ignore[arg-type]
+    return argparse.ArgumentParser(
+        prog=_PROG.get() or prog, description=description(doc), epilog=epilog, **kwargs
+    )

@@ -48,8 +48,13 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
         finally:
             outer.remove_task(task)
         return
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn()]
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, transient=True) as bar:
         token = _ACTIVE.set(bar)
         try:

@@ -28,92 +28,129 @@ class Settings(BaseSettings):
     """The project's settings: each field is the environment variable of the same name in
     capitals. An unset or empty variable takes the default."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore",
-                                      env_ignore_empty=True, frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", env_ignore_empty=True, frozen=True
+    )
 
     # -- the pool, the models, the lead store ---------------------------------------------------
     supervision_data: Path = Field(
-        Path("data"), description="root of the data pool, feature tables and the default lead "
-        "store (`<data>/leads.db`)")
+        Path("data"),
+        description="root of the data pool, feature tables and the default lead "
+        "store (`<data>/leads.db`)",
+    )
     supervision_models: str = Field(
-        "", description="where the office's own supervision models are: folders, files or "
-        "dotted module names, separated by `:` or `,` (the built-in `models/` are always found)")
+        "",
+        description="where the office's own supervision models are: folders, files or "
+        "dotted module names, separated by `:` or `,` (the built-in `models/` are always found)",
+    )
     leads_db_url: str | None = Field(
-        None, description="SQLAlchemy URL of the lead store (SQLite or PostgreSQL); unset: "
-        "`sqlite:///<data>/leads.db`")
+        None,
+        description="SQLAlchemy URL of the lead store (SQLite or PostgreSQL); unset: "
+        "`sqlite:///<data>/leads.db`",
+    )
 
     # -- MLflow ---------------------------------------------------------------------------------
     supervision_root: Path | None = Field(
-        None, description="project root under which `mlruns/` (the MLflow store) lives; "
-        "unset: the current folder")
+        None,
+        description="project root under which `mlruns/` (the MLflow store) lives; "
+        "unset: the current folder",
+    )
     supervision_mlflow_uri: str | None = Field(
-        None, description="MLflow tracking and registry URI (a database URI such as "
-        "`sqlite:///...`); unset: `MLFLOW_TRACKING_URI`, else `sqlite:///<root>/mlruns/mlflow.db`")
+        None,
+        description="MLflow tracking and registry URI (a database URI such as "
+        "`sqlite:///...`); unset: `MLFLOW_TRACKING_URI`, else `sqlite:///<root>/mlruns/mlflow.db`",
+    )
     mlflow_tracking_uri: str | None = Field(
-        None, description="MLflow's own variable, used when `SUPERVISION_MLFLOW_URI` is unset")
+        None, description="MLflow's own variable, used when `SUPERVISION_MLFLOW_URI` is unset"
+    )
     supervision_mlflow_artifacts: Path | None = Field(
-        None, description="MLflow artifact folder; unset: `<root>/mlruns/artifacts`")
+        None, description="MLflow artifact folder; unset: `<root>/mlruns/artifacts`"
+    )
 
     # -- the ledger's policy --------------------------------------------------------------------
     supervision_district_capacity: int | None = Field(
-        None, ge=1, description="leads a district can verify per cadence period, overriding "
-        "every model's declared `capacity`")
+        None,
+        ge=1,
+        description="leads a district can verify per cadence period, overriding "
+        "every model's declared `capacity`",
+    )
     supervision_require_real_approvals: bool = Field(
-        False, description="refuse demo certifications: a champion needs two named approvers")
+        False, description="refuse demo certifications: a champion needs two named approvers"
+    )
 
     # -- the service ----------------------------------------------------------------------------
     serving_refresh_seconds: float = Field(
-        10.0, gt=0, description="how often the service polls the registry's aliases")
+        10.0, gt=0, description="how often the service polls the registry's aliases"
+    )
     serving_features_dir: Path | None = Field(
-        None, description="read `<dir>/<scenario>.parquet` instead of building feature tables")
+        None, description="read `<dir>/<scenario>.parquet` instead of building feature tables"
+    )
     serving_max_body_bytes: int = Field(
-        64 * 1024 * 1024, ge=1, description="largest request body accepted (413 above)")
-    serving_concurrency_score: int = Field(
-        2, ge=1, description="scoring requests running at once")
-    serving_concurrency_reads: int = Field(
-        4, ge=1, description="read requests running at once")
-    serving_concurrency_writes: int = Field(
-        2, ge=1, description="write requests running at once")
+        64 * 1024 * 1024, ge=1, description="largest request body accepted (413 above)"
+    )
+    serving_concurrency_score: int = Field(2, ge=1, description="scoring requests running at once")
+    serving_concurrency_reads: int = Field(4, ge=1, description="read requests running at once")
+    serving_concurrency_writes: int = Field(2, ge=1, description="write requests running at once")
     serving_queue_score: int = Field(
-        16, ge=0, description="scoring requests waiting for a slot (503 beyond)")
+        16, ge=0, description="scoring requests waiting for a slot (503 beyond)"
+    )
     serving_queue_reads: int = Field(
-        64, ge=0, description="read requests waiting for a slot (503 beyond)")
+        64, ge=0, description="read requests waiting for a slot (503 beyond)"
+    )
     serving_queue_writes: int = Field(
-        32, ge=0, description="write requests waiting for a slot (503 beyond)")
+        32, ge=0, description="write requests waiting for a slot (503 beyond)"
+    )
     serving_queue_timeout_seconds: float = Field(
-        0.5, ge=0, description="longest wait for a slot before a 503")
+        0.5, ge=0, description="longest wait for a slot before a 503"
+    )
     serving_rate_per_minute: float = Field(
-        6000.0, ge=1, description="requests per API key and minute (429 beyond)")
+        6000.0, ge=1, description="requests per API key and minute (429 beyond)"
+    )
     serving_rate_burst: float = Field(
-        200.0, ge=1, description="requests an API key may send at once before the rate applies")
+        200.0, ge=1, description="requests an API key may send at once before the rate applies"
+    )
     serving_explain_max_rows: int = Field(
-        1000, ge=0, description="rows explained in one request (422 beyond)")
+        1000, ge=0, description="rows explained in one request (422 beyond)"
+    )
     serving_explain_rows_per_minute: int = Field(
-        20_000, ge=1, description="rows explained per API key and minute (429 beyond)")
+        20_000, ge=1, description="rows explained per API key and minute (429 beyond)"
+    )
     serving_header_timeout_seconds: float = Field(
-        10.0, ge=0.1, description="a connection must send a complete request's headers within "
-        "this after opening or after its last answer (closed otherwise)")
+        10.0,
+        ge=0.1,
+        description="a connection must send a complete request's headers within "
+        "this after opening or after its last answer (closed otherwise)",
+    )
     serving_body_timeout_seconds: float = Field(
-        10.0, ge=0.1, description="longest pause while a request body streams in (408)")
+        10.0, ge=0.1, description="longest pause while a request body streams in (408)"
+    )
     pyspark_python: Path | None = Field(
-        None, description="the Python that Spark's workers run (`ENGINE=spark`); unset: the "
-        "project's own interpreter")
+        None,
+        description="the Python that Spark's workers run (`ENGINE=spark`); unset: the "
+        "project's own interpreter",
+    )
     supervision_chromium: Path = Field(
-        Path("/usr/bin/chromium"), description="the Chromium that renders hand-over PDFs")
+        Path("/usr/bin/chromium"), description="the Chromium that renders hand-over PDFs"
+    )
 
     # -- logs, progress, benchmarks --------------------------------------------------------------
     supervision_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="lowest level of the project's log lines")
+        "INFO", description="lowest level of the project's log lines"
+    )
     supervision_log_format: Literal["text", "json"] = Field(
-        "text", description="`text` for people, `json` for one JSON object per log line")
+        "text", description="`text` for people, `json` for one JSON object per log line"
+    )
     ci: bool = Field(
-        False, description="set by CI: no progress bars (they are also off when not a terminal)")
+        False, description="set by CI: no progress bars (they are also off when not a terminal)"
+    )
     supervision_shared: Path | None = Field(
-        None, description="the shared reference folder (ADBench/ODDS data); unset: `shared/` "
-        "beside the repository")
+        None,
+        description="the shared reference folder (ADBench/ODDS data); unset: `shared/` "
+        "beside the repository",
+    )
     bench_pool_cache: Path | None = Field(
-        None, description="where `make bench` keeps its built pools; unset: "
-        "`<temp>/bench-pools`")
+        None, description="where `make bench` keeps its built pools; unset: `<temp>/bench-pools`"
+    )
 
 
 def get_settings() -> Settings:
@@ -156,6 +193,7 @@ def markdown_table() -> str:
     """The README's settings table: variable, type, default, meaning."""
     lines = ["| variable | type | default | meaning |", "| --- | --- | --- | --- |"]
     for name, info in Settings.model_fields.items():
-        lines.append(f"| `{name.upper()}` | {_type(name)} | {_default(name)} | "
-                     f"{info.description} |")
+        lines.append(
+            f"| `{name.upper()}` | {_type(name)} | {_default(name)} | {info.description} |"
+        )
     return "\n".join(lines) + "\n"

@@ -16,16 +16,18 @@ import typer
 from console.exits import REFUSED, run
 
 app = typer.Typer(
-    name="supervision", add_completion=False, no_args_is_help=True,
-    rich_markup_mode=None, pretty_exceptions_enable=False,
+    name="supervision",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     help="Explained, ranked leads for prosecutors' legal supervision models: build the pool, "
-         "import an office's data, compute features, train and gate models, keep the ledger, "
-         "serve the leads. Exit codes: 0 done, 2 input refused, 1 internal failure.",
+    "import an office's data, compute features, train and gate models, keep the ledger, "
+    "serve the leads. Exit codes: 0 done, 2 input refused, 1 internal failure.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 #: Subcommands that hand every argument (``--help`` too) to a package's entry point.
-PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True,
-                "help_option_names": []}
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
 
 def _delegate(module: str, prog: str, args: list[str]) -> None:
@@ -46,9 +48,12 @@ def _passthrough(name: str, module: str, summary: str) -> None:
     def command(ctx: typer.Context) -> None:
         _delegate(module, name, ctx.args)
 
-    command.__doc__ = f"{summary} Runs python -m {module}; `supervision {name} --help` lists options."
-    app.command(name, short_help=summary, context_settings=PASS_THROUGH,
-                add_help_option=False)(command)
+    command.__doc__ = (
+        f"{summary} Runs python -m {module}; `supervision {name} --help` lists options."
+    )
+    app.command(name, short_help=summary, context_settings=PASS_THROUGH, add_help_option=False)(
+        command
+    )
 
 
 for _name, _module, _summary in (
@@ -86,9 +91,21 @@ def serve(
         raise typer.Exit(REFUSED)
     # the folder holding the serving package, so an installed copy serves as well as the repo
     where = str(Path(serving.__file__).resolve().parent.parent)
-    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:SupervisionLeads",
-               "--working-dir", where, "--host", host, "--port", str(port),
-               "--timeout-keep-alive", str(keep_alive)]
+    command = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:SupervisionLeads",
+        "--working-dir",
+        where,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--timeout-keep-alive",
+        str(keep_alive),
+    ]
     sys.stdout.flush()
     os.execv(sys.executable, command)
 

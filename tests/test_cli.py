@@ -16,8 +16,21 @@ from console.progress import enabled, progress
 from supervision.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSED_ON = ["pool", "import", "features", "feature-docs", "train", "ledger", "approve", "loop",
-             "verify", "leads", "bench", "adbench", "odds"]
+PASSED_ON = [
+    "pool",
+    "import",
+    "features",
+    "feature-docs",
+    "train",
+    "ledger",
+    "approve",
+    "loop",
+    "verify",
+    "leads",
+    "bench",
+    "adbench",
+    "odds",
+]
 OWN = ["serve", "settings"]
 
 
@@ -58,25 +71,40 @@ def test_a_bad_option_is_refused_with_2() -> None:
 
 
 def test_a_bad_value_is_refused_with_2_naming_it() -> None:
-    done = subprocess.run([sys.executable, "-m", "supervision.cli", "pool", "--scale", "-1"],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "supervision.cli", "pool", "--scale", "-1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == exits.REFUSED and "--scale must be positive" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_a_bad_setting_is_refused_with_2_naming_the_variable(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "SUPERVISION_DISTRICT_CAPACITY": "many"}
-    done = subprocess.run([sys.executable, "-m", "supervision.cli", "ledger", "--no-store",
-                           "--root", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
-                          env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "supervision.cli", "ledger", "--no-store", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
     assert done.returncode == exits.REFUSED, done.stderr
     assert "SUPERVISION_DISTRICT_CAPACITY='many'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_an_unknown_model_is_refused_with_2_by_the_module_alias_too() -> None:
-    done = subprocess.run([sys.executable, "-m", "features.build", "--scenario", "no_such"],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "features.build", "--scenario", "no_such"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == exits.REFUSED and "no_such" in done.stderr
 
 

@@ -11,11 +11,23 @@ import pytest
 from settings import Settings, SettingsError, get_settings, markdown_table, variable_names
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("pool", "features", "models", "training", "serving", "leads", "evaluation",
-            "benchmarks", "cli", "examples")
+PACKAGES = (
+    "pool",
+    "features",
+    "models",
+    "training",
+    "serving",
+    "leads",
+    "evaluation",
+    "benchmarks",
+    "cli",
+    "examples",
+)
 #: Reading the environment: os.getenv, environ.get, environ[...] as a value, "in os.environ".
-READS = re.compile(r"getenv\(|environ\.get\(|environ\[[^\]]+\](?!\s*=[^=])|in os\.environ"
-                   r"|environ\.setdefault\(")
+READS = re.compile(
+    r"getenv\(|environ\.get\(|environ\[[^\]]+\](?!\s*=[^=])|in os\.environ"
+    r"|environ\.setdefault\("
+)
 
 
 def test_nothing_but_the_settings_object_reads_the_environment() -> None:
@@ -26,12 +38,18 @@ def test_nothing_but_the_settings_object_reads_the_environment() -> None:
                 if READS.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not offenders, "read the environment through settings.get_settings():\n" + "\n".join(
-        offenders)
+        offenders
+    )
 
 
 def test_the_grep_would_catch_each_way_of_reading() -> None:
-    for line in ('os.getenv("X")', 'os.environ.get("X")', 'x = os.environ["X"]',
-                 'if "X" in os.environ:', 'os.environ.setdefault("X", "1")'):
+    for line in (
+        'os.getenv("X")',
+        'os.environ.get("X")',
+        'x = os.environ["X"]',
+        'if "X" in os.environ:',
+        'os.environ.setdefault("X", "1")',
+    ):
         assert READS.search(line), line
     assert not READS.search('os.environ["X"] = "1"')  # a write, for a child process or library
 
@@ -57,12 +75,18 @@ def test_values_come_from_the_environment_at_call_time(monkeypatch: pytest.Monke
     assert get_settings().supervision_data == Path("data")
 
 
-@pytest.mark.parametrize(("name", "value"), [("SERVING_QUEUE_SCORE", "many"),
-                                             ("SERVING_CONCURRENCY_READS", "0"),
-                                             ("SUPERVISION_DISTRICT_CAPACITY", "-3"),
-                                             ("SUPERVISION_LOG_FORMAT", "xml")])
-def test_a_bad_value_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch, name: str,
-                                                    value: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SERVING_QUEUE_SCORE", "many"),
+        ("SERVING_CONCURRENCY_READS", "0"),
+        ("SUPERVISION_DISTRICT_CAPACITY", "-3"),
+        ("SUPERVISION_LOG_FORMAT", "xml"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=rf"{name}='{value}'"):
         get_settings()
@@ -70,7 +94,8 @@ def test_a_bad_value_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPa
 
 def test_the_readme_settings_table_is_generated_from_the_object() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"<!-- settings-table:start -->\n(.*?)<!-- settings-table:end -->", readme,
-                      re.S)
+    found = re.search(
+        r"<!-- settings-table:start -->\n(.*?)<!-- settings-table:end -->", readme, re.S
+    )
     assert found, "README.md lacks the settings-table markers"
     assert found.group(1) == markdown_table(), "regenerate: python -m settings"

@@ -14,9 +14,10 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
@@ -79,7 +80,28 @@ def _float(text: str | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def _store_counts(store: Any, scenario: str) -> dict[int, tuple[int, int, int]]:
+class VersionCounts(Protocol):
+    """What the ledger reads of one version's record in the lead store."""
+
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def issued(self) -> int: ...
+    @property
+    def verified(self) -> int: ...
+    @property
+    def cases(self) -> int: ...
+
+
+class ConversionSource(Protocol):
+    """The part of the lead store the ledger needs (``leads.store.LeadStore`` has it)."""
+
+    def conversion_by_version(self, scenario: str) -> Sequence[VersionCounts]: ...
+
+
+def _store_counts(store: ConversionSource | None, scenario: str) -> dict[int, tuple[int, int, int]]:
     """(issued, verified, cases) per version of the scenario's model, from the lead store."""
     if store is None:
         return {}
@@ -92,10 +114,12 @@ def _store_counts(store: Any, scenario: str) -> dict[int, tuple[int, int, int]]:
 
 def _tag_counts(tags: dict[str, str]) -> tuple[int, int, int]:
     """The counts last logged by the conversion monitor (when no store is at hand)."""
-    return tuple(int(tags.get(f"leads.{k}", 0)) for k in ("issued", "verified", "cases"))
+    issued, verified, cases = (int(tags.get(f"leads.{k}", 0))
+                               for k in ("issued", "verified", "cases"))
+    return issued, verified, cases
 
 
-def ledger_rows(client: MlflowClient, store: Any = None) -> list[LedgerRow]:
+def ledger_rows(client: MlflowClient, store: ConversionSource | None = None) -> list[LedgerRow]:
     """Every version of every scenario, oldest first within a scenario."""
     rows = []
     for scenario in reg.list_scenarios(client):

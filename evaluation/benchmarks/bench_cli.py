@@ -34,7 +34,9 @@ def _median_seconds(command: list[str], repeats: int) -> float:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - started)
         if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr[-300:]}")
+            raise RuntimeError(
+                f"{' '.join(command)} exited {done.returncode}: {done.stderr[-300:]}"
+            )
     return statistics.median(times)
 
 
@@ -45,7 +47,21 @@ def run(quick: bool = False) -> list[dict]:
     top = _median_seconds([*_tool(), "--help"], repeats)
     # a subcommand's help imports its package (training: MLflow, LightGBM, ...): no limit, shown
     train = _median_seconds([*_tool(), "train", "--help"], 1)
-    return [{"command": "supervision --help", "median_s": round(top, 3), "runs": repeats,
-             "python_start_s": round(baseline, 3), "limit_s": LIMIT_S, "within": top < LIMIT_S},
-            {"command": "supervision train --help", "median_s": round(train, 3), "runs": 1,
-             "python_start_s": round(baseline, 3), "limit_s": None, "within": None}]
+    return [
+        {
+            "command": "supervision --help",
+            "median_s": round(top, 3),
+            "runs": repeats,
+            "python_start_s": round(baseline, 3),
+            "limit_s": LIMIT_S,
+            "within": top < LIMIT_S,
+        },
+        {
+            "command": "supervision train --help",
+            "median_s": round(train, 3),
+            "runs": 1,
+            "python_start_s": round(baseline, 3),
+            "limit_s": None,
+            "within": None,
+        },
+    ]
