@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -36,11 +36,10 @@ class ContextIds(logging.Filter):
     """Adds ``run_id``, ``request_id`` and ``ids`` (``run=... request=...`` or ``-``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.run_id = RUN_ID.get()
-        record.request_id = REQUEST_ID.get()
-        parts = [f"run={record.run_id}"] if record.run_id else []
-        parts += [f"request={record.request_id}"] if record.request_id else []
-        record.ids = " ".join(parts) or "-"
+        run_id, request_id = RUN_ID.get(), REQUEST_ID.get()
+        parts = [f"run={run_id}"] if run_id else []
+        parts += [f"request={request_id}"] if request_id else []
+        record.__dict__.update(run_id=run_id, request_id=request_id, ids=" ".join(parts) or "-")
         return True
 
 
@@ -48,20 +47,45 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, run_id, request_id (+ error)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                "level": record.levelname, "logger": record.name, "message": record.getMessage(),
-                "run_id": getattr(record, "run_id", None),
-                "request_id": getattr(record, "request_id", None)}
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "run_id": getattr(record, "run_id", None),
+            "request_id": getattr(record, "request_id", None),
+        }
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure(level: str | None = None, fmt: str | None = None,
-              stream: IO[str] | None = None) -> logging.Handler:
-    """Send the root logger's lines to ``stream`` (standard error) in the configured format.
+#: The project's own loggers (what a host process such as BentoML leaves to us).
+PROJECT_LOGGERS = (
+    "settings",
+    "console",
+    "supervision",
+    "pool",
+    "features",
+    "models",
+    "training",
+    "serving",
+    "leads",
+    "evaluation",
+)
 
-    Called by entry points (never at import); calling it again replaces the handler it made.
+
+def configure(
+    level: str | None = None,
+    fmt: str | None = None,
+    stream: IO[str] | None = None,
+    loggers: Sequence[str] | None = None,
+) -> logging.Handler:
+    """Send log lines to ``stream`` (standard error) in the configured format and level.
+
+    By default the root logger's lines (an entry point owns the process); with ``loggers``,
+    only those loggers' (a host such as BentoML keeps its own root handlers). Called by entry
+    points, never at import; calling it again replaces the handler it made.
     """
     settings = get_settings()
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -69,11 +93,14 @@ def configure(level: str | None = None, fmt: str | None = None,
     handler.addFilter(ContextIds())
     chosen = fmt or settings.supervision_log_format
     handler.setFormatter(JsonFormatter() if chosen == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level or settings.supervision_log_level)
+    targets = [logging.getLogger(name) for name in loggers] if loggers else [logging.getLogger()]
+    for target in targets:
+        for old in [h for h in target.handlers if h.get_name() == _HANDLER_NAME]:
+            target.removeHandler(old)
+        target.addHandler(handler)
+        target.setLevel(level or settings.supervision_log_level)
+        if loggers:
+            target.propagate = False
     return handler
 
 

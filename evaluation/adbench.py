@@ -6,6 +6,7 @@ environment variable ``SUPERVISION_SHARED`` points elsewhere.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from sklearn.model_selection import train_test_split
 from console import exits
 from console.parsers import command_parser
 from settings import get_settings
+
+log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -304,7 +307,7 @@ def run_protocol(
             for key, rows in (("unsupervised", unsup), ("labels10pct", semisup)):
                 if rows:
                     pd.DataFrame(rows).to_csv(progress / f"adbench_partial_{key}.csv", index=False)
-        print(f"  adbench {name}: done", file=sys.stderr, flush=True)
+        log.info("adbench %s: done", name)
     tables = {}
     if unsupervised:
         tables["unsupervised"] = side_by_side(

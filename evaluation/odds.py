@@ -10,6 +10,7 @@ Run: ``python -m evaluation.odds [--datasets ...] [--seeds 3]``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ from evaluation.adbench import (
     run_unsupervised,
     unsupervised_methods,
 )
+
+log = logging.getLogger(__name__)
 
 QUICK_DATASETS = ("wbc", "lympho", "vertebral")
 
@@ -85,7 +88,7 @@ def run_protocol(names: Sequence[str], seeds: int = 3) -> pd.DataFrame:
     for name in names:
         data: Dataset = load_odds(name)
         rows += run_unsupervised(data, seeds, test_size=0.4, methods=standardised_methods())
-        print(f"  odds {name}: done", file=sys.stderr, flush=True)
+        log.info("odds %s: done", name)
     return side_by_side(rows)
 
 

@@ -33,6 +33,7 @@ from .features import FeatureSource, manifest_stamp, pool_loader
 from .hub import ModelHub, ServedModel
 from .ledger import ledger_rows
 from .limits import KeyedBuckets
+from .request_ids import RequestIds
 from .settings import DEFAULT_MAX_BODY, ServingSettings
 from .shadow import ShadowScorer
 
@@ -185,5 +186,6 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.state.explain_budget = ExplainBudget.of(ServingSettings(data_root=Path("data")))
     app.add_middleware(Admission, current=lambda: app.state.admission,
                        counts=app.state.admission_counts)
-    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)  # outermost: sees all
+    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)  # sees every body and crash
+    app.add_middleware(RequestIds)  # outermost: every line logged for a request carries its id
     return app

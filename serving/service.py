@@ -9,11 +9,11 @@ each scenario's champion once at start and keeps polling the registry for alias 
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
 import bentoml
 
+from console import logs
 from serving.app import ServiceContext, attach, build_context, create_app
 from serving.settings import ServingSettings
 from serving.sockets import guard_connections
@@ -28,7 +28,7 @@ class SupervisionLeads:
     """Explained scores for other systems, ranked leads and outcomes for staff."""
 
     def __init__(self) -> None:
-        logging.getLogger("serving").setLevel(logging.INFO)
+        logs.configure(loggers=logs.PROJECT_LOGGERS)  # request=<id> on every line
         settings = ServingSettings.from_env()
         guard_connections(settings.header_timeout)
         self.ctx: ServiceContext = build_context(settings)

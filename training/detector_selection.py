@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import logging
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ from sklearn.metrics import roc_auc_score
 from console import exits
 from evaluation.adbench import adbench_names, cap_rows, load_adbench, split
 from training.preprocess import RobustPreprocessor
+
+log = logging.getLogger(__name__)
 
 SUBSAMPLE = 2048
 
@@ -67,7 +70,7 @@ def member_scores(X_train: np.ndarray, X_test: np.ndarray, seed: int) -> dict[st
                 raise ValueError("non-finite scores")
             out[f"{name}__ref"], out[f"{name}__test"] = ref, test
         except Exception as exc:  # a member failing on one dataset is itself evidence
-            print(f"  {name} failed: {exc}", file=sys.stderr)
+            log.warning("%s failed: %s", name, exc)
             continue
         out[f"{name}__seconds"] = np.array([time.perf_counter() - started])
     return out
@@ -86,7 +89,7 @@ def compute_scores(out: Path, names: list[str], seeds: int, max_rows: int) -> No
             started = time.perf_counter()
             scores = member_scores(X_train, X_test, seed)
             np.savez(path, y_test=y_test, **scores)
-            print(f"{name} seed {seed}: {time.perf_counter() - started:.1f} s", flush=True)
+            log.info("%s seed %s: %.1f s", name, seed, time.perf_counter() - started)
 
 
 def normalise(ref: np.ndarray, test: np.ndarray, how: str) -> np.ndarray:

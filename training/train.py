@@ -383,7 +383,7 @@ def decide(job: Job, cand: Candidate, version: int, policy: Policy,
     if decision.lifecycle == reg.CHALLENGER and picked is not None:
         for line in check_overlap(job.client, job.store, cand.scenario, version,
                                   set(picked["entity_id"]), policy.max_overlap):
-            print(f"  {line}", flush=True)
+            log.info("%s", line)
     if decision.lifecycle == reg.CHALLENGER and not job.require_real:
         with job.stage(cand.scenario, "mlflow"):
             decisions.append(certify_demo(job.client, cand.scenario, version, False))
@@ -438,7 +438,8 @@ def _champion_leads(job: Job, cand: Candidate, champion: int,
 
     info = reg.get_version(job.client, cand.scenario, champion)
     if info.tags.get("feature_set_hash") != cand.hashes["feature_set_hash"]:
-        print(f"  {cand.scenario}: champion v{champion} uses another feature set; no leads written")
+        log.warning("%s: champion v%s uses another feature set; no leads written", cand.scenario,
+                    champion)
         return None
     source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
     estimator = load_estimator(source)
@@ -483,8 +484,8 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     n_leads = serve_leads(job, cand, version, picked, run_id, policy)
     m = cand.backtest.metrics
     if cand.backtest.per_period is not None:
-        print(f"  {scenario}: walk-forward backtest, precision at capacity per period\n"
-              + cand.backtest.per_period.to_string(index=False), flush=True)
+        log.info("%s: walk-forward backtest, precision at capacity per period\n%s", scenario,
+                 cand.backtest.per_period.to_string(index=False))
     ev = decisions[0].evidence
     gate = f"{ev['gate.metric']} {float(ev['gate.value']):.3f} {ev['gate.interval']}"
     return Outcome(scenario, version, decisions[-1].lifecycle,
