@@ -11,7 +11,7 @@ SEED ?= 42
 comma := ,
 # Files `ruff format --check` holds to the formatter. The rest of the tree is not formatted yet:
 # after all branches are merged, run `.venv/bin/ruff format .` once and set this to `.`
-FORMATTED ?= settings console supervision serving/request_ids.py evaluation/benchmarks/bench_cli.py tests/test_cli.py tests/test_settings.py tests/test_packaging.py tests/test_logs.py
+FORMATTED ?= settings console supervision serving/request_ids.py evaluation/benchmarks/bench_cli.py tests/test_cli.py tests/test_settings.py tests/test_packaging.py tests/test_logs.py tests/test_layers.py tests/test_layout.py
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 
@@ -62,8 +62,9 @@ loop: install ## The closed loop on fuel_tax with drift from 2024-06, and withou
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
 	$(CLI) serve --host 127.0.0.1 --port $${PORT:-3000} --keep-alive 5
 
-lint: install format-check typecheck ## Ruff lint, ruff format --check (FORMATTED), mypy
+lint: install format-check typecheck ## Ruff lint, ruff format --check (FORMATTED), mypy, layer contracts
 	$(PY) -m ruff check .
+	.venv/bin/lint-imports
 
 format-check: install ## ruff format --check over FORMATTED (the whole tree once it is formatted)
 	$(PY) -m ruff format --check $(FORMATTED)

@@ -24,9 +24,9 @@ from sqlalchemy import Engine, func, select
 
 from evaluation.metrics import wilson_interval
 
+from .calendar import LOCAL_TZ
 from .models import Lead, LeadScore, Outcome
 from .statuses import CASE_FILED, INVALID, NO_CASE
-from .store import LOCAL_TZ
 
 DIMENSIONS: tuple[str, ...] = ("scenario", "model_name", "model_version", "district", "week")
 COUNTS: tuple[str, ...] = ("issued", "verified", "cases", "no_case", "invalid")

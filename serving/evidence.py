@@ -202,8 +202,8 @@ def pool_tables(data_root: Any) -> TableLoader:
     """Loader of every validated table of a scenario's pool (``pool.load.load_pool``)."""
 
     def load(scenario: str) -> dict[str, pd.DataFrame]:
+        from features.points import data_owner
         from pool.load import PoolError, load_pool
-        from training.train_data import data_owner
 
         try:  # a rule model of a supervision point shows its point's source records
             return load_pool(data_root, data_owner(scenario))

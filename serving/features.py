@@ -23,7 +23,7 @@ def pool_loader(data_root: Path) -> Loader:
 
     def load(scenario: str) -> pd.DataFrame:
         from features.build import build_features  # heavy: imported on first use only
-        from training.train_data import latest_as_of
+        from features.points import latest_as_of
 
         return build_features(scenario, latest_as_of(data_root, scenario), data_root).frame
 

@@ -19,7 +19,7 @@ def point_rule_models(scenario: str) -> tuple[Any, list[Any]]:
     """The lead's model declaration (None if no longer declared) and the rule models to check:
     itself for a rule model, else the rule models of its supervision point."""
     from features import registry
-    from training.train_data import point_models
+    from features.points import point_models
 
     try:
         model = registry.get(scenario)
@@ -34,8 +34,8 @@ def point_rule_models(scenario: str) -> tuple[Any, list[Any]]:
 def lead_rules(features: FeatureSource, scenario: str, entity_id: str) -> dict[str, Any]:
     """``{"kind": "rules"|"scorer", "fired": [{model, rule, feature, value, text}]}`` for one
     lead's entity (``fired`` empty when its features are not in the latest table)."""
+    from features.points import data_owner
     from training.rule_scorer import rule_scorer_for
-    from training.train_data import data_owner
 
     model, rule_models = point_rule_models(scenario)
     out: dict[str, Any] = {"kind": "" if model is None else model.kind, "fired": []}

@@ -150,7 +150,7 @@ def _detector_as_champion_explains_one_row(url: str, key: str, base: Path, first
     else:
         pytest.fail("the service never picked up the detector as champion")
     from features.build import build_features
-    from training.train_data import latest_as_of
+    from features.points import latest_as_of
 
     table = build_features(NAME, latest_as_of(base / "data", NAME), base / "data").frame
     row = table[table["entity_id"] == first["entity_id"]].iloc[0]

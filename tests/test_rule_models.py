@@ -96,9 +96,9 @@ def _store(base: Path):
 def test_rule_model_is_trained_certified_and_served_like_any_version(trained) -> None:
     from features import registry
     from features.build import build_features
+    from features.points import latest_as_of
     from serving.hub import ModelHub
     from training import registry as reg
-    from training.train_data import latest_as_of
 
     base, code = trained
     assert code == 0

@@ -38,7 +38,7 @@ def served_leads(client: MlflowClient, store: Any, name: str) -> tuple[int | Non
 
 def point_peers(name: str) -> list[str]:
     """The other discovered models of ``name``'s supervision point."""
-    from training.train_data import point_models
+    from features.points import point_models
 
     return [n for n in point_models(name) if n != name]
 

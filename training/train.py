@@ -29,6 +29,7 @@ from mlflow.tracking import MlflowClient
 from console import exits, logs
 from console.parsers import command_parser
 from console.progress import progress
+from features.points import data_owner, latest_as_of
 from training import registry as reg
 from training.lifecycle import (
     Decision,
@@ -42,9 +43,7 @@ from training.mlflow_setup import MlflowSettings, experiment_id, open_client, re
 from training.train_data import (
     backtest_split,
     data_hash,
-    data_owner,
     ensure_pool,
-    latest_as_of,
     store_outcomes,
     trainable_scenarios,
     validate_pool,

@@ -18,10 +18,11 @@ STAGES = ("features", "backtest", "fit", "explain", "mlflow", "gate", "leads")
 
 def run(quick: bool) -> list[dict]:
     """Build a pool, train, and report the stage timings."""
+    from features.points import simulated_scenarios
     from pool.build import build
     from pool.spec import SimConfig
     from training.train import run as train
-    from training.train_data import simulated_scenarios, trainable_scenarios
+    from training.train_data import trainable_scenarios
 
     scale = 0.25 if quick else 1.0
     scenarios = ["fuel_tax"] if quick else trainable_scenarios()
