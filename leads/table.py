@@ -11,6 +11,7 @@ import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 
 def cell(value: object) -> str:
@@ -61,3 +62,8 @@ def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(list(columns)), rule, *(line(r) for r in body)])
+
+
+def format_frame(frame: Any) -> str:
+    """A pandas DataFrame (its columns, not its index) as :func:`format_table` aligns it."""
+    return format_table(frame.to_dict("records"), [str(c) for c in frame.columns])

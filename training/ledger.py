@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from console import exits
 from console.parsers import command_parser
 from evaluation.metrics import conversion
+from leads.table import format_frame
 from training import registry as reg
 
 REASON_TAGS = ("retire.reason", "champion.reason", "gate.reason")
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             print("the ledger is empty: no registered model yet (run `make train`)")
         else:
             with pd.option_context("display.width", 250, "display.max_colwidth", 80):
-                print(ledger_table(rows).to_string(index=False))
+                print(format_frame(ledger_table(rows)))
         by_point = print_points(client, store, data_root(args.data))
     finally:
         if store is not None:

@@ -33,6 +33,7 @@ import pandas as pd
 from console import exits
 from console.parsers import command_parser
 from evaluation.metrics import conversion
+from leads.table import format_frame
 from training import registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
 from training.train import Job, open_job, train_scenario
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, steps in runs.items():
             print(f"\n{args.scenario}, {name}: conversion of the serving version's leads "
                   f"issued in the last 3 months (bar {policy.bar})")
-            print(steps_table(steps).to_string(index=False))
+            print(format_frame(steps_table(steps)))
     return 0
 
 

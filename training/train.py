@@ -30,6 +30,7 @@ from console import exits, logs
 from console.parsers import command_parser
 from console.progress import progress
 from features.points import data_owner, latest_as_of
+from leads.table import format_frame
 from training import registry as reg
 from training.lifecycle import (
     Decision,
@@ -483,8 +484,9 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     n_leads = serve_leads(job, cand, version, picked, run_id, policy)
     m = cand.backtest.metrics
     if cand.backtest.per_period is not None:
-        log.info("%s: walk-forward backtest, precision at capacity per period\n%s", scenario,
-                 cand.backtest.per_period.to_string(index=False))
+        # a result of the run (table output), not a log line
+        print(f"  {scenario}: walk-forward backtest, precision at capacity per period\n"
+              + cand.backtest.per_period.to_string(index=False), flush=True)
     ev = decisions[0].evidence
     gate = f"{ev['gate.metric']} {float(ev['gate.value']):.3f} {ev['gate.interval']}"
     return Outcome(scenario, version, decisions[-1].lifecycle,
@@ -586,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exc}\n(scenarios before it were trained and registered)", file=sys.stderr)
         return exits.FAILED
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
-        print(summary_table(outcomes).to_string(index=False))
+        print(format_frame(summary_table(outcomes)))
         print("\nseconds per stage:\n" + timing_table(job).to_string())
     print(f"\ntrained {len(outcomes)} scenario(s) in {time.perf_counter() - started:.0f} s; "
           "`python -m training.ledger` shows every version")
