@@ -75,6 +75,9 @@ typecheck: install ## mypy over every package (settings in pyproject.toml [tool.
 test: install lint ## Lint, format check and type check, then the whole test suite
 	$(PY) -m pytest
 
+test-fast: install ## The tests not marked slow (no full training run, no served HTTP), no lint
+	$(PY) -m pytest -m "not slow"
+
 adbench: install ## ADBench + ODDS side by side with the papers' numbers (writes reports/)
 	$(CLI) adbench --seeds 3 && $(CLI) odds --seeds 3
 

@@ -26,6 +26,8 @@ from training import registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
 
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+
 SCENARIO = "fuel_tax"
 DRIFT_MONTH = 17
 DRIFT = date(2024, 6, 1)  # month 17 of a pool starting 2023-01

@@ -16,6 +16,8 @@ from pool_fixtures import fuel_root  # noqa: F401  (session fixture: fuel_tax po
 
 from training.pool_measure import measure
 
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+
 
 @pytest.fixture(scope="module")
 def fuel(fuel_root):  # noqa: F811

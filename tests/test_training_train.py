@@ -20,6 +20,8 @@ from training import registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
 
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+
 SCENARIO = "fuel_tax"
 # The small pool has ~10 backtest rows: the floor is lowered so the chain past the gate runs;
 # the real floors are exercised by `make train` at SCALE 1.
