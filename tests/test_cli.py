@@ -65,6 +65,21 @@ def test_every_subcommand_help_is_complete(name: str) -> None:
             assert following and not following.startswith("-"), f"{name}: {text} has no help"
 
 
+@pytest.mark.parametrize(
+    "task", ["list", "show", "assign", "start", "outcome", "overdue", "stats", "create-key"]
+)
+def test_every_lead_store_task_explains_each_option(task: str) -> None:
+    code, out = _invoke("leads", task, "--help")
+    assert code == exits.DONE and f"supervision leads {task}" in out
+    lines = [*out.split("options:", 1)[1].splitlines(), ""]
+    bare = [  # a help text, when given, is on the flag's line or indented on the next one
+        line
+        for line, after in zip(lines, lines[1:], strict=False)
+        if line.startswith("  --") and "  " not in line.strip() and not after.startswith(" " * 8)
+    ]
+    assert not bare, f"options without help: {bare}"
+
+
 def test_a_bad_option_is_refused_with_2() -> None:
     code, _ = _invoke("pool", "--no-such-option")
     assert code == exits.REFUSED
