@@ -125,7 +125,7 @@ def test_tie_rule_is_the_expected_precision_over_random_tie_breaking():
 
 def test_gate_point_value_and_its_bootstrap_use_the_same_tie_rule():
     from evaluation.metrics import precision_at_k_interval, ranking_metric
-    from training.ledger_stats import compare_to_champion, gate_metric
+    from training.gate_metrics import compare_to_champion, gate_metric
 
     pk = precision_at_k_interval(TIED_Y, TIED_S, 1)
     assert (pk.value, pk.hits, pk.k, pk.n) == (0.25, 0.25, 1, 4)

@@ -148,7 +148,7 @@ def test_average_precision_gate_separates_what_a_saturated_top_k_cannot(store):
     so precision@k calls a clearly better candidate "not better"; average precision does not."""
     from dataclasses import replace
 
-    from training.ledger_stats import compare_to_champion
+    from training.gate_metrics import compare_to_champion
 
     client, _, _ = store
     rng = np.random.default_rng(3)

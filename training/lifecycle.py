@@ -13,7 +13,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from training import registry as reg
-from training.ledger_stats import GateMetric, compare_to_champion, gate_metric
+from training.gate_metrics import GateMetric, compare_to_champion, gate_metric
 from training.train_policy import Policy, require_real_approvals
 
 LINES = ("business", "data")
