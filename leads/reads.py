@@ -17,8 +17,7 @@ from . import statuses
 from .calendar import local_day
 from .errors import InvalidValue, UnknownLead
 from .models import Assignment, AuditEntry, Lead, LeadScore, Outcome, StatusChange
-from .stats import VersionConversion, conversion_by_version
-from .views import (
+from .records import (
     AssignmentView,
     AuditView,
     HistoryView,
@@ -27,6 +26,7 @@ from .views import (
     OutcomeView,
     ScoreView,
 )
+from .stats import VersionConversion, conversion_by_version
 
 Clock = Callable[[], datetime]
 

@@ -43,9 +43,9 @@ from settings import get_settings
 from . import db, statuses
 from .cli import database_error_line
 from .errors import LeadStoreError
+from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
 from .table import format_table
-from .views import LeadView
 
 HEAD = "simulated-unit-head"
 VERIFIER = "simulated-verifier"

@@ -27,9 +27,9 @@ from .errors import (
 )
 from .models import Assignment, AuditEntry, Lead, LeadScore, Outcome, StatusChange
 from .reads import Clock, LeadReader, check_lead_id, outcome_view, utc_now
+from .records import LeadView, OutcomeView, UpsertResult
 from .runs import LeadInput, LeadRun, validate_run
 from .txn import run_transaction
-from .views import LeadView, OutcomeView, UpsertResult
 
 __all__ = ["LOCAL_TZ", "Clock", "LeadStore", "local_day", "utc_now"]
 T = TypeVar("T")
