@@ -19,7 +19,7 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from . import access
-from .errors import ApiError
+from .error_handling import ApiError
 from .lead_rules import lead_rules
 from .masking import mask_evidence, mask_value, personal_columns
 from .query import known_query_only

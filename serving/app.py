@@ -21,7 +21,8 @@ from fastapi.staticfiles import StaticFiles
 
 from . import api_admin, api_handover, api_leads, api_score, reasons
 from .admission import Admission, AdmissionSettings
-from .errors import (
+from .champions import ModelHub, ServedModel
+from .error_handling import (
     ApiError,
     BodyLimit,
     LimitsAndCatchAll,
@@ -29,8 +30,7 @@ from .errors import (
     install_lead_store_handler,
 )
 from .evidence import EvidenceIndex, pool_tables
-from .features import FeatureSource, manifest_stamp, pool_loader
-from .hub import ModelHub, ServedModel
+from .feature_cache import FeatureSource, manifest_stamp, pool_loader
 from .ledger import ledger_rows
 from .limits import KeyedBuckets
 from .request_ids import RequestIds

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .features import FeatureSource
+from .feature_cache import FeatureSource
 
 
 def point_rule_models(scenario: str) -> tuple[Any, list[Any]]:

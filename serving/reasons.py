@@ -19,7 +19,7 @@ import pandas as pd
 
 from features.wording import DEFAULT_LANGUAGE, LANGUAGES
 
-from .hub import ServedModel, in_chunks
+from .champions import ServedModel, in_chunks
 
 PARALLEL_SHAP = 200
 _SURROGATES: dict[tuple[str, str, str, int], Any] = {}

@@ -97,7 +97,7 @@ def test_rule_model_is_trained_certified_and_served_like_any_version(trained) ->
     from features import registry
     from features.build import build_features
     from features.points import latest_as_of
-    from serving.hub import ModelHub
+    from serving.champions import ModelHub
     from training import registry as reg
 
     base, code = trained
@@ -248,7 +248,7 @@ def test_other_bad_rule_declarations_are_refused() -> None:
 
 
 def test_a_lead_shows_the_rules_fired_or_the_rules_that_would_have_fired(trained) -> None:
-    from serving.features import FeatureSource, pool_loader
+    from serving.feature_cache import FeatureSource, pool_loader
     from serving.lead_rules import lead_rules
 
     base, _ = trained

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ApiError
+from .error_handling import ApiError
 
 Loader = Callable[[str], pd.DataFrame]
 

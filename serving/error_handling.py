@@ -20,9 +20,9 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .hub import ModelUnavailable, UnknownScenario
+from .champions import ModelUnavailable, UnknownScenario
 
-log = logging.getLogger("serving.errors")
+log = logging.getLogger("serving.error_handling")
 
 
 class ApiError(Exception):

@@ -24,7 +24,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-log = logging.getLogger("serving.hub")
+log = logging.getLogger("serving.champions")
 
 ALIASES = ("champion", "challenger")
 MODEL_PREFIX = "supervision-"
