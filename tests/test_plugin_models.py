@@ -69,7 +69,7 @@ def trained(tmp_path_factory, pg_server):  # noqa: F811
 
 def test_train_entry_point_registers_gates_and_writes_leads(trained) -> None:
     from leads.store import LeadStore
-    from training import registry as reg
+    from training import model_registry as reg
     from training.mlflow_setup import open_client, resolve
 
     base, _, code = trained
@@ -131,7 +131,7 @@ def _detector_as_champion_explains_one_row(url: str, key: str, base: Path, first
     """With the detector baseline served, a one-row explained score is answered (was a 500)."""
     import time
 
-    from training import registry as reg
+    from training import model_registry as reg
     from training.lifecycle import promote
     from training.mlflow_setup import open_client, resolve
 

@@ -98,7 +98,7 @@ def test_rule_model_is_trained_certified_and_served_like_any_version(trained) ->
     from features.build import build_features
     from features.points import latest_as_of
     from serving.champions import ModelHub
-    from training import registry as reg
+    from training import model_registry as reg
 
     base, code = trained
     assert code == 0
@@ -151,7 +151,7 @@ def test_rule_leads_carry_the_rules_reasons_with_value_and_peer(trained) -> None
 
 
 def test_the_twin_rule_model_is_flagged_by_the_overlap_check(trained, capsys) -> None:
-    from training import registry as reg
+    from training import model_registry as reg
     from training.ledger_points import overlap_tables, point_rows
 
     base, _ = trained
@@ -178,7 +178,7 @@ def test_the_twin_rule_model_is_flagged_by_the_overlap_check(trained, capsys) ->
 
 
 def test_rule_lead_outcomes_are_labels_of_the_point_and_retire_the_rules(trained) -> None:
-    from training import registry as reg
+    from training import model_registry as reg
     from training.ledger_retire import review_conversion
     from training.loop import recent_counts
     from training.mlflow_setup import resolve

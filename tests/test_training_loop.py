@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from pool_fixtures import built_pool
 
-from training import registry as reg
+from training import model_registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from training import registry as reg
+from training import model_registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
 from training.lifecycle import GateInput, approve, certify_demo, gate_candidate, mark_baseline
 from training.mlflow_setup import experiment_id, open_client, resolve

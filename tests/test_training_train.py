@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from training import registry as reg
+from training import model_registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
 

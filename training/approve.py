@@ -14,7 +14,7 @@ import sys
 
 from console import exits
 from console.parsers import command_parser
-from training import registry as reg
+from training import model_registry as reg
 from training.lifecycle import LINES, approve
 
 

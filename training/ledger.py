@@ -26,7 +26,7 @@ from console import exits
 from console.parsers import command_parser
 from evaluation.metrics import conversion
 from leads.table import format_frame
-from training import registry as reg
+from training import model_registry as reg
 
 REASON_TAGS = ("retire.reason", "champion.reason", "gate.reason")
 

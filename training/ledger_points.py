@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from evaluation.metrics import conversion
-from training import registry as reg
+from training import model_registry as reg
 from training.overlap import overlap_table, served_leads
 
 

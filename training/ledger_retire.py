@@ -18,7 +18,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from evaluation.metrics import Conversion, conversion
-from training import registry as reg
+from training import model_registry as reg
 from training.lifecycle import Decision, is_certified, promote
 from training.mlflow_setup import MlflowSettings, experiment_id
 from training.train_policy import Policy

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from training import registry as reg
+from training import model_registry as reg
 from training.gate_metrics import GateMetric, compare_to_champion, gate_metric
 from training.train_policy import Policy, require_real_approvals
 

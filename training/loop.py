@@ -34,7 +34,7 @@ from console import exits
 from console.parsers import command_parser
 from evaluation.metrics import conversion
 from leads.table import format_frame
-from training import registry as reg
+from training import model_registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
 from training.train import Job, open_job, train_scenario
 from training.train_data import _month_end, store_outcomes, with_store_labels

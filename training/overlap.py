@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from training import registry as reg
+from training import model_registry as reg
 
 
 def overlap(a: set[str], b: set[str]) -> float:

@@ -31,7 +31,7 @@ from console.parsers import command_parser
 from console.progress import progress
 from features.points import data_owner, latest_as_of
 from leads.table import format_frame
-from training import registry as reg
+from training import model_registry as reg
 from training.lifecycle import (
     Decision,
     GateInput,
