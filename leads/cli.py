@@ -16,12 +16,12 @@ from typing import NoReturn
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.parsers import prog
+from console.tables import cell, format_table
 
 from . import auth, db, statuses
 from .errors import LeadStoreError
 from .models import ROLES
 from .store import LeadStore
-from .table import cell, format_table
 
 LIST_COLUMNS = ("id", "scenario", "entity_id", "district", "status", "score", "rank",
                 "model_version", "unit", "assignee", "deadline", "overdue")

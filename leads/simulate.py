@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from console import exits
 from console.parsers import command_parser
+from console.tables import format_table
 from settings import get_settings
 
 from . import db, statuses
@@ -45,7 +46,6 @@ from .cli import database_error_line
 from .errors import LeadStoreError
 from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
-from .table import format_table
 
 HEAD = "simulated-unit-head"
 VERIFIER = "simulated-verifier"

@@ -102,7 +102,7 @@ def test_cli_unreachable_database_is_one_line() -> None:
 
 
 def test_tables_align_chinese_by_display_width() -> None:
-    from leads.table import format_table, width
+    from console.tables import format_table, width
 
     rows = [{"name": "海淀加油站", "n": 3}, {"name": "Shell 12", "n": 12}]
     lines = format_table(rows, ["name", "n"]).splitlines()

@@ -24,8 +24,8 @@ from mlflow.tracking import MlflowClient
 
 from console import exits
 from console.parsers import command_parser
+from console.tables import format_frame
 from evaluation.metrics import conversion
-from leads.table import format_frame
 from training import model_registry as reg
 
 REASON_TAGS = ("retire.reason", "champion.reason", "gate.reason")

@@ -32,8 +32,8 @@ import pandas as pd
 
 from console import exits
 from console.parsers import command_parser
+from console.tables import format_frame
 from evaluation.metrics import conversion
-from leads.table import format_frame
 from training import model_registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
 from training.train import Job, open_job, train_scenario

@@ -29,8 +29,8 @@ from mlflow.tracking import MlflowClient
 from console import exits, logs
 from console.parsers import command_parser
 from console.progress import progress
+from console.tables import format_frame
 from features.points import data_owner, latest_as_of
-from leads.table import format_frame
 from training import model_registry as reg
 from training.lifecycle import (
     Decision,
