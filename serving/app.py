@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import api_admin, api_handover, api_leads, api_score, reasons
+from . import api_admin, api_handover, api_leads, api_score, shap_reasons
 from .admission import Admission, AdmissionSettings
 from .champions import ModelHub, ServedModel
 from .error_handling import (
@@ -62,7 +62,7 @@ class ServiceContext:
     def explain(self, served: ServedModel, frame: pd.DataFrame, k: int) -> list[list[dict]]:
         """SHAP reasons for the given rows, against the population's feature table."""
         background = self.features.maybe_table(served.scenario)
-        return reasons.explain(served, frame, k, background)
+        return shap_reasons.explain(served, frame, k, background)
 
     def evidence(self, scenario: str, entity_id: str) -> dict[str, Any]:
         """The source records naming the entity, per agency table."""

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from serving.champions import ServedModel
-from serving.reasons import explain
+from serving.shap_reasons import explain
 
 COLUMNS = ("gap", "share", "noise_a", "noise_b")
 
