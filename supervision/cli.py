@@ -67,9 +67,9 @@ for _name, _module, _summary in (
     ("loop", "training.loop", "The closed loop: train, verify, retire, monthly."),
     ("verify", "leads.simulate", "Simulated verifying staff act on dispatched leads."),
     ("leads", "leads.cli", "The lead store: list, show, dispatch, outcomes."),
-    ("bench", "evaluation.bench", "Benchmarks: a table and reports/bench.json."),
-    ("adbench", "evaluation.adbench", "ADBench: the detectors beside the paper's numbers."),
-    ("odds", "evaluation.odds", "ODDS: the detectors beside PyOD's benchmark table."),
+    ("bench", "benchmarks.run", "Benchmarks: a table and reports/bench.json."),
+    ("adbench", "benchmarks.adbench", "ADBench: the detectors beside the paper's numbers."),
+    ("odds", "benchmarks.odds", "ODDS: the detectors beside PyOD's benchmark table."),
 ):
     _passthrough(_name, _module, _summary)
 

@@ -16,6 +16,7 @@ PACKAGES = [
     "settings",
     "console",
     "supervision",
+    "benchmarks",
     "pool",
     "features",
     "models",

@@ -235,10 +235,10 @@ def _measure(engine: str, root: Path) -> dict:
 
 def _in_subprocess(engine: str, root: Path) -> dict:
     code = ("import json, sys; from pathlib import Path; "
-            "from evaluation.benchmarks.bench_features import _measure; "
+            "from benchmarks.bench_features import _measure; "
             f"print(json.dumps(_measure({engine!r}, Path({str(root)!r}))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[2])
+                         check=True, cwd=Path(__file__).resolve().parents[1])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

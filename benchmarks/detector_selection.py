@@ -1,6 +1,6 @@
 """The evidence behind ``default_detector``: which PyOD members and which score normalisation.
 
-Run ``python -m training.detector_selection --out /tmp/selection`` to recompute it. Step 1 scores
+Run ``python -m benchmarks.detector_selection --out /tmp/selection`` to recompute it. Step 1 scores
 every candidate member once per dataset and seed under the ADBench protocol (70/30 stratified
 split, fit on train, score test; rows capped like the benchmark) and stores the train (reference)
 and test scores. Step 2 evaluates every candidate ensemble offline from those stored scores:
@@ -30,8 +30,8 @@ from pyod.models.lof import LOF
 from pyod.models.pca import PCA
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.adbench import adbench_names, cap_rows, load_adbench, split
 from console import exits
-from evaluation.adbench import adbench_names, cap_rows, load_adbench, split
 from training.preprocess import RobustPreprocessor
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation import adbench, odds
+from benchmarks import adbench, odds
 
 MAX_ROWS = 20_000
 

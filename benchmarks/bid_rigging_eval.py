@@ -16,7 +16,7 @@ the scored rows' own country: it needs no labels), and on the authors' own per-t
 paper's baseline shapes; gradient boosting on our columns is there too, so a gain can be told
 apart from a gain of features.
 
-Run: ``python -m training.bid_rigging_eval [--folds 5]``.
+Run: ``python -m benchmarks.bid_rigging_eval [--folds 5]``.
 """
 
 from __future__ import annotations

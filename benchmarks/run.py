@@ -1,6 +1,6 @@
 """Run the benchmarks, print one table per benchmark and write them all as JSON.
 
-Each module ``evaluation/benchmarks/bench_<name>.py`` exposes ``run(quick: bool) -> list[dict]``:
+Each module ``benchmarks/bench_<name>.py`` exposes ``run(quick: bool) -> list[dict]``:
 one dict per measured case, flat values only. ``--quick`` runs small sizes (used by the tests that
 check the benchmarks still run); the full run is what ``make bench`` reports.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-import evaluation.benchmarks as benchmarks_pkg
+import benchmarks as benchmarks_pkg
 from console import exits
 from console.parsers import command_parser
 
@@ -32,12 +32,12 @@ def available() -> list[str]:
 
 def run_one(name: str, quick: bool) -> list[dict]:
     """Import ``bench_<name>`` and run it."""
-    module = importlib.import_module(f"evaluation.benchmarks.bench_{name}")
+    module = importlib.import_module(f"benchmarks.bench_{name}")
     return module.run(quick=quick)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m evaluation.bench", __doc__)
+    parser = command_parser("python -m benchmarks.run", __doc__)
     parser.add_argument("--only", nargs="*", help="benchmark names to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
     parser.add_argument("--out", type=Path, default=Path("reports/bench.json"),

@@ -350,7 +350,7 @@ def write_reports(tables: dict[str, pd.DataFrame], out: Path, prefix: str) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m evaluation.adbench",
+    parser = command_parser("python -m benchmarks.adbench",
                             "The ADBench protocol on the shared datasets: the project's "
                             "detectors and scorers beside PyOD's and the paper's numbers; "
                             "tables go under --out as CSV and Markdown.")

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FULL_SCALES = (1.0, 10.0)
 QUICK_SCALES = (0.05,)
 EMPLOYERS_PER_SCALE = 4000
@@ -55,7 +55,7 @@ def _import_case(scale: float, work: Path) -> dict:
     folder = work / f"office-{scale}"
     make["write"](folder, make["exports"](max(50, int(EMPLOYERS_PER_SCALE * scale)), 7))
     shutil.copy(ROOT / "examples" / "social_insurance" / "model.py", folder / "model.py")
-    code = ("import sys; from evaluation.benchmarks.bench_import import _child_import; "
+    code = ("import sys; from benchmarks.bench_import import _child_import; "
             "_child_import(sys.argv[1], sys.argv[2])")
     out = subprocess.run([sys.executable, "-c", code, str(folder / "model.py"),
                           str(work / f"data-{scale}")], capture_output=True, text=True,

@@ -55,7 +55,7 @@ def measure(scale: float, root: Path) -> dict:
     cmd = [
         sys.executable,
         "-m",
-        "evaluation.benchmarks.bench_pool",
+        "benchmarks.bench_pool",
         "--child",
         "--scale",
         str(scale),

@@ -10,7 +10,7 @@ Two setups, each on the ADBench 70/30 split, scored on the test rows against the
   only flagged rows get their true label (1/0), all others are NaN. Compares ignoring the
   unlabelled rows, using them as weak negatives at several weights, and the blend.
 
-Run: ``python -m training.scorer_selection --datasets cardio fault ...``.
+Run: ``python -m benchmarks.scorer_selection --datasets cardio fault ...``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from benchmarks.adbench import cap_rows, load_adbench, partial_labels, split
 from console import exits
-from evaluation.adbench import cap_rows, load_adbench, partial_labels, split
 from evaluation.metrics import precision_at_k, roc_auc
 from training.detectors import default_detector
 from training.scorers import LeadScorer

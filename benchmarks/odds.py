@@ -5,7 +5,7 @@ on the training split, ROC AUC and precision @ n (n = number of outliers in the 
 mean of 10 trials. Here: the same split and standardisation (stratified, so every test split
 has outliers), fewer seeds (``--seeds``, default 3) to fit the shared machine; the table says so.
 
-Run: ``python -m evaluation.odds [--datasets ...] [--seeds 3]``.
+Run: ``python -m benchmarks.odds [--datasets ...] [--seeds 3]``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
-from console import exits
-from console.parsers import command_parser
-from evaluation.adbench import (
+from benchmarks.adbench import (
     REPO,
     Dataset,
     load_odds,
@@ -30,6 +28,8 @@ from evaluation.adbench import (
     run_unsupervised,
     unsupervised_methods,
 )
+from console import exits
+from console.parsers import command_parser
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def run_protocol(names: Sequence[str], seeds: int = 3) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m evaluation.odds", __doc__)
+    parser = command_parser("python -m benchmarks.odds", __doc__)
     parser.add_argument("--datasets", nargs="*", default=None,
                         help="dataset names (default: every shared ODDS set)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
