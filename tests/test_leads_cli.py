@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import make_run, snapshot
 
 from leads.store import LeadStore

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import ManualClock, advance_to, make_run
 
 from evaluation.metrics import wilson_interval

@@ -19,7 +19,6 @@ import httpx
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from leads_fixtures import pg_server  # noqa: F401 - the session's PostgreSQL server
 
 from pool import discovery
 

@@ -12,7 +12,6 @@ scale 1 (1,000 stations).
 """
 
 import pytest
-from pool_fixtures import fuel_root  # noqa: F401  (session fixture: fuel_tax pool, scale 0.3)
 
 from training.pool_measure import measure
 
