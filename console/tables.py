@@ -52,8 +52,14 @@ def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -
     if not rows:
         return "(none)"
     body = [[cell(row.get(c)) for c in columns] for row in rows]
-    numeric = [all(isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
-                   for row in rows if row.get(c) is not None) for c in columns]
+    numeric = [
+        all(
+            isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
+            for row in rows
+            if row.get(c) is not None
+        )
+        for c in columns
+    ]
     widths = [max(width(c), *(width(r[i]) for r in body)) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
