@@ -563,6 +563,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _print_outcome(outcome: Outcome) -> None:
+    """One result line per model as it is decided (the table at the end repeats them)."""
+    print(f"  {outcome.scenario}: v{outcome.version} {outcome.lifecycle}", flush=True)
+
+
 def timing_table(job: Job) -> pd.DataFrame:
     """Seconds per stage and scenario (MLflow bookkeeping is the ``mlflow`` column)."""
     return pd.DataFrame(job.timings).T.fillna(0.0).round(1)
@@ -579,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
         return exits.REFUSED
     started = time.perf_counter()
     try:
-        outcomes, job = run(args.scenarios, args.data, args.seed, args.root, args.scale)
+        outcomes, job = run(args.scenarios, args.data, args.seed, args.root, args.scale,
+                            on_result=_print_outcome)
     except PoolError as exc:  # the data given is refused (see console.exits)
         print(f"training stopped, nothing registered: the pool failed validation\n{exc}",
               file=sys.stderr)
