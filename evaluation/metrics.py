@@ -4,25 +4,34 @@ Conventions shared by every function here:
 
 * ``scores``: higher = more suspicious (the project-wide score convention).
 * ``y_true``: 1/True = truly a case (fraud), 0/False = not.
-* **Ties.** When several items share the score at the k-th position, the top k is not defined by
-  the scores alone. Instead of an arbitrary (sort-order dependent) choice, the metrics at k return
-  the *expected* value under a uniformly random order of the tied items: the tied group fills the
-  remaining slots pro rata, so ``k=1`` over two tied items, one positive, gives precision 0.5.
+* **Ties: one rule, everywhere.** When several items share the score at the k-th position, the
+  top k is not defined by the scores alone. A unit that can verify k leads picks among the tied
+  ones by chance, so the honest figure for that capacity pick is the *expected* value under a
+  uniformly random order of the tied items: the tied group fills the remaining slots pro rata.
+  ``k=1`` over two tied items, one positive, gives precision 0.5; four tied items with the case
+  last in row order give 0.25 (a stable sort would say 0.0, or 1.0 with the rows reversed). The
+  gate's point value, its bootstraps and every report use this rule (this module is the only
+  place the project computes a statistic).
 * **k larger than n.** ``k`` is clipped to the number of items: a unit with spare capacity
   verifies everything there is, so precision@k is then the precision over all items.
   ``k`` must be a positive integer.
 * **No positives / a single class.** Recall, ROC AUC and average precision are undefined; they
-  return NaN (so per-period averages can skip such periods) rather than raising.
+  return NaN (so per-period averages can skip such periods) rather than raising. A bootstrap
+  resample on which the statistic is undefined is left out of its quantiles.
+* **Intervals.** Wilson for a proportion (precision on k picks, conversion on verified leads);
+  percentile bootstraps (``scipy.stats.bootstrap``) for everything else, paired when two scorers
+  are judged on the same rows. With no trials a Wilson interval is the whole of [0, 1].
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import bootstrap, norm
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 
@@ -132,17 +141,168 @@ def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple
 
     Why Wilson rather than p +/- z*se: with the small samples a unit verifies (20 leads, 3 cases)
     the normal interval leaves [0, 1] and collapses to a point at 0 or n successes.
-    Returns (nan, nan) for n = 0.
+    With n = 0 nothing is known: the interval is the whole of [0, 1].
     """
     if n < 0 or successes < 0 or successes > n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
+        raise ValueError(f"need 0 <= successes <= trials, got {successes} successes of {n} trials")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if n == 0:
-        return (float("nan"), float("nan"))
+        return (0.0, 1.0)
     z = float(norm.ppf(0.5 + confidence / 2))
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class PrecisionAtK:
+    """Precision in the top ``k`` of ``n`` labelled rows (ties pro rata) with a Wilson interval."""
+
+    value: float
+    low: float
+    high: float
+    k: int
+    n: int
+    hits: float
+
+
+def precision_at_k_interval(
+    y_true: Sequence | np.ndarray, scores: Sequence | np.ndarray, k: int, confidence: float = 0.95
+) -> PrecisionAtK:
+    """precision@k (k clipped to n) with a Wilson interval on the k picks.
+
+    Why Wilson: k is small (a unit verifies tens of leads), where the normal interval misbehaves.
+    """
+    y, _ = _check(y_true, scores)
+    k_eff = min(_check_k(k), len(y))
+    hits = hits_at_k(y_true, scores, k_eff)
+    low, high = wilson_interval(hits, k_eff, confidence=confidence)
+    return PrecisionAtK(hits / k_eff, float(low), float(high), k_eff, len(y), hits)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Hit-to-case conversion: cases / leads with a final outcome, with a Wilson interval."""
+
+    issued: int
+    verified: int
+    cases: int
+    value: float
+    low: float
+    high: float
+
+
+def conversion(issued: int, verified: int, cases: int, confidence: float = 0.95) -> Conversion:
+    """Conversion with a Wilson interval; (nan, 0, 1) when nothing is verified yet."""
+    if min(issued, verified, cases) < 0 or cases > verified:
+        raise ValueError(f"bad lead counts: issued={issued}, verified={verified}, cases={cases}")
+    low, high = wilson_interval(cases, verified, confidence=confidence)
+    value = cases / verified if verified else float("nan")
+    return Conversion(issued, verified, cases, value, float(low), float(high))
+
+
+#: Ranking metrics a gate or a comparison may judge by, as ``f(y_true, scores, k)``.
+RANKING_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, int], float]] = {
+    "precision_at_k": lambda y, s, k: precision_at_k(y, s, k),
+    "average_precision": lambda y, s, k: average_precision(y, s),
+}
+
+
+def ranking_metric(name: str, k: int) -> Callable[[np.ndarray, np.ndarray], float]:
+    """``f(y_true, scores)`` for a metric of :data:`RANKING_METRICS` at capacity ``k``."""
+    if name not in RANKING_METRICS:
+        raise ValueError(f"unknown ranking metric {name!r}; expected one of {list(RANKING_METRICS)}")
+    f = RANKING_METRICS[name]
+    return lambda y, s: f(y, s, k)
+
+
+@dataclass(frozen=True)
+class BootstrapInterval:
+    """A statistic on the rows with a two-sided percentile bootstrap interval."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+    n_boot: int
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Statistic of ``a`` minus statistic of ``b`` over bootstrap resamples of the same rows."""
+
+    diff: float
+    diff_low: float
+    diff_high: float
+    n_boot: int
+    share_better: float
+
+
+def _resampled(statistic: Callable[[np.ndarray], float], n: int, n_boot: int,
+               seed: int) -> np.ndarray:
+    """The statistic on ``n_boot`` resamples (with replacement) of row indices ``0..n-1``.
+
+    ``scipy.stats.bootstrap`` draws the resamples; its own interval is not used because a
+    resample on which the statistic is undefined (NaN, e.g. average precision with no case)
+    must be left out rather than turn the whole interval into NaN.
+    """
+    if n < 1:
+        raise ValueError("a bootstrap needs at least one row")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+    rows = np.arange(n)
+    if n == 1:  # scipy refuses a one-row sample; every resample is that row
+        return np.full(n_boot, statistic(rows))
+    result = bootstrap((rows,), lambda idx: statistic(idx.astype(int)), n_resamples=n_boot,
+                       vectorized=False, method="percentile", rng=np.random.default_rng(seed))
+    draws = np.asarray(result.bootstrap_distribution, dtype=float)
+    if np.isnan(draws).all():
+        raise ValueError("the statistic is undefined on every bootstrap resample")
+    return draws
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    y_true: Sequence | np.ndarray,
+    scores: Sequence | np.ndarray,
+    *,
+    n_boot: int = 500,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> BootstrapInterval:
+    """``statistic(y, s)`` with a percentile bootstrap interval over the rows (unpaired)."""
+    y, s = _check(y_true, scores)
+    draws = _resampled(lambda i: statistic(y[i], s[i]), len(y), n_boot, seed)
+    tail = (1 - confidence) / 2
+    return BootstrapInterval(float(statistic(y, s)), float(np.nanquantile(draws, tail)),
+                             float(np.nanquantile(draws, 1 - tail)), len(y), n_boot)
+
+
+def paired_bootstrap(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    y_true: Sequence | np.ndarray,
+    scores_a: Sequence | np.ndarray,
+    scores_b: Sequence | np.ndarray,
+    *,
+    n_boot: int = 500,
+    confidence: float = 0.9,
+    seed: int = 0,
+) -> PairedComparison:
+    """Bootstrap ``statistic(y, a) - statistic(y, b)`` over resamples of the same rows.
+
+    Why paired: both scorers are judged on each resample, so the shared luck of the sample
+    cancels and only their difference remains. ``diff_low`` is the one-sided lower bound at
+    ``confidence`` (``a`` is better beyond noise when it is above zero), ``diff_high`` the
+    one-sided upper bound.
+    """
+    y, a = _check(y_true, scores_a)
+    _, b = _check(y_true, scores_b)
+    diffs = _resampled(lambda i: statistic(y[i], a[i]) - statistic(y[i], b[i]), len(y),
+                       n_boot, seed)
+    point = statistic(y, a) - statistic(y, b)
+    return PairedComparison(float(point), float(np.nanquantile(diffs, 1 - confidence)),
+                            float(np.nanquantile(diffs, confidence)), n_boot,
+                            float((diffs[~np.isnan(diffs)] > 0).mean()))

@@ -11,7 +11,6 @@ CLI: ``python -m features.build --scenario fuel_tax --as-of 2025-06-30 --engine 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import inspect
 import json
@@ -27,6 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
+from console import exits
+from console.parsers import command_parser
+from console.progress import progress
 from features import registry
 from features.amount import AmountError, estimate_amounts, with_amounts
 from features.engines import connect
@@ -265,10 +267,11 @@ def summary(table: FeatureTable) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build a scenario's feature table.")
-    parser.add_argument("--scenario", required=True)
+    parser = command_parser("python -m features.build", __doc__)
+    parser.add_argument("--scenario", required=True, help="the model whose features to build")
     parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: everything)")
-    parser.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"))
+    parser.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"),
+                        help="where the features are computed (default duckdb)")
     parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
     parser.add_argument("--out", default=None, help="output root (default <data>/features)")
     parser.add_argument("--module", default=None, help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)")
@@ -277,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.module:
             registry.load_module(args.module)
-        table = build_features(args.scenario, args.as_of, args.data, args.engine,
-                               validate=args.validate)
+        with progress(f"features {args.scenario} on {args.engine}"):
+            table = build_features(args.scenario, args.as_of, args.data, args.engine,
+                                   validate=args.validate)
     except (SourceError, registry.UnknownScenarioError, FileNotFoundError, ValueError,
             LeakageError, AmountError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -292,6 +296,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))
 
 

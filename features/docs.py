@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from console import exits
+from console.parsers import command_parser
 from features import registry
 from features.spec import ScenarioFeatures
 
@@ -41,8 +42,9 @@ def markdown(names: list[str] | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print the feature documentation (Markdown).")
-    parser.add_argument("--scenario", nargs="*", default=None)
+    parser = command_parser("python -m features.docs", __doc__)
+    parser.add_argument("--scenario", nargs="*", default=None,
+                        help="models to document (default: every discovered model)")
     parser.add_argument("--module", default=None, help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)")
     args = parser.parse_args(argv)
     try:
@@ -56,4 +58,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

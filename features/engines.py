@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from pool.resources import duckdb_settings, spark_settings
+from settings import get_settings
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
@@ -74,7 +75,7 @@ def spark_session() -> Any:
     settings = spark_settings()
     warehouse = tempfile.mkdtemp(prefix="features-spark-")
     atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
-    os.environ.setdefault("PYSPARK_PYTHON", _python())
+    os.environ["PYSPARK_PYTHON"] = str(get_settings().pyspark_python or _python())  # for Spark
     logging.getLogger("py4j").setLevel(logging.ERROR)
     builder = (
         SparkSession.builder.master(settings.master)

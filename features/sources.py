@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from pool.spec import SourceSpec
+from settings import get_settings
 
 #: Which Arrow type families satisfy each declared dtype.
 _COMPATIBLE = {
@@ -44,7 +45,7 @@ class SourceError(ValueError):
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: ``root``, else ``$SUPERVISION_DATA``, else ``data``."""
-    return Path(root if root is not None else os.environ.get("SUPERVISION_DATA", "data"))
+    return Path(root) if root is not None else get_settings().supervision_data
 
 
 def source_path(root: str | os.PathLike | None, spec: SourceSpec) -> Path:

@@ -2,6 +2,8 @@
 
 import sys
 
+from console import exits
+
 from .cli import main
 
-sys.exit(main())
+sys.exit(exits.run(main))

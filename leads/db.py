@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from settings import get_settings
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -35,10 +37,10 @@ def default_url(data_root: str | os.PathLike[str] | None = None) -> str:
     The data root is ``data_root``, else ``$SUPERVISION_DATA``, else ``data`` (the shared
     build root), so the store sits next to the pool it was built from.
     """
-    env = os.environ.get("LEADS_DB_URL")
-    if env:
-        return env
-    root = Path(data_root or os.environ.get("SUPERVISION_DATA") or "data")
+    env = get_settings()
+    if env.leads_db_url:
+        return env.leads_db_url
+    root = Path(data_root or env.supervision_data)
     return f"sqlite:///{root / 'leads.db'}"
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import statuses
+from .calendar import local_day
 from .errors import InvalidValue, UnknownLead
 from .models import Assignment, AuditEntry, Lead, LeadScore, Outcome, StatusChange
-from .views import (
+from .records import (
     AssignmentView,
     AuditView,
     HistoryView,
@@ -26,22 +26,14 @@ from .views import (
     OutcomeView,
     ScoreView,
 )
+from .stats import VersionConversion, conversion_by_version
 
-if TYPE_CHECKING:
-    from .stats import VersionConversion
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # deadlines and weeks are the users' calendar days
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     """The wall clock in UTC (the default clock)."""
     return datetime.now(UTC)
-
-
-def local_day(moment: datetime) -> date:
-    """The users' (Beijing) calendar day of an aware moment, such as a status change."""
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 def check_lead_id(lead_id: object) -> int:
@@ -190,8 +182,6 @@ class LeadReader:
     def conversion_by_version(self, scenario: str) -> list[VersionConversion]:
         """Per model version: issued, verified, cases, conversion and its Wilson interval
         (see :func:`leads.stats.conversion_by_version`)."""
-        from .stats import conversion_by_version
-
         return conversion_by_version(self.engine, scenario)
 
 

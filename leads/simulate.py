@@ -24,7 +24,6 @@ through the public store API on a simulated clock, with actors ``simulated-unit-
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import zlib
 from collections import Counter
@@ -37,12 +36,16 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
+from console import exits
+from console.parsers import command_parser
+from console.tables import format_table
+from settings import get_settings
+
 from . import db, statuses
 from .cli import database_error_line
 from .errors import LeadStoreError
+from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
-from .table import format_table
-from .views import LeadView
 
 HEAD = "simulated-unit-head"
 VERIFIER = "simulated-verifier"
@@ -330,14 +333,15 @@ def _start_day(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m leads.simulate", description=__doc__)
+    parser = command_parser("python -m leads.simulate", __doc__)
     parser.add_argument("--data", type=Path, default=None, help="data root (default: data)")
     parser.add_argument("--db", help="store URL (default: $LEADS_DB_URL or <data>/leads.db)")
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--days", type=int, default=60, help="days simulated (default 60)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--capacity", type=int, default=VerifierParams.capacity,
                         help="leads a district holds in hand per scenario")
-    parser.add_argument("--deadline-days", type=int, default=VerifierParams.deadline_days)
+    parser.add_argument("--deadline-days", type=int, default=VerifierParams.deadline_days,
+                        help="days a unit has to verify a dispatched lead")
     parser.add_argument("--start", type=_start_day,
                         help="first day: YYYY-MM-DD or 'today' (default: the day after the "
                         "latest as-of date or simulated change)")
@@ -347,7 +351,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: simulate, then print what happened; one ``error:`` line on failure."""
     args = _parser().parse_args(argv)
-    data_root = args.data or Path(os.environ.get("SUPERVISION_DATA") or "data")
+    data_root = args.data or get_settings().supervision_data
     params = VerifierParams(capacity=args.capacity, deadline_days=args.deadline_days)
     try:
         store = open_simulated(args.db or db.default_url(data_root))
@@ -369,4 +373,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -18,36 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from evaluation.metrics import wilson_interval
+
+from .calendar import LOCAL_TZ
 from .models import Lead, LeadScore, Outcome
 from .statuses import CASE_FILED, INVALID, NO_CASE
-from .store import LOCAL_TZ
 
 DIMENSIONS: tuple[str, ...] = ("scenario", "model_name", "model_version", "district", "week")
 COUNTS: tuple[str, ...] = ("issued", "verified", "cases", "no_case", "invalid")
-
-
-def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion.
-
-    Chosen over the normal approximation because conversion is often measured on a few dozen
-    verified leads and sits near 0 or 1, where the normal interval leaves [0, 1] or collapses.
-    With no trials the interval is the whole of [0, 1].
-    """
-    if trials < 0 or not 0 <= successes <= trials:
-        raise ValueError(f"need 0 <= successes <= trials, got {successes} of {trials}")
-    if trials == 0:
-        return 0.0, 1.0
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * ((p * (1 - p) + z * z / (4 * trials)) / trials) ** 0.5 / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

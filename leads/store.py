@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db, statuses
+from .calendar import LOCAL_TZ, local_day
 from .errors import (
     IllegalTransition,
     InvalidValue,
@@ -25,10 +26,10 @@ from .errors import (
     UnknownLead,
 )
 from .models import Assignment, AuditEntry, Lead, LeadScore, Outcome, StatusChange
-from .reads import LOCAL_TZ, Clock, LeadReader, check_lead_id, local_day, outcome_view, utc_now
+from .reads import Clock, LeadReader, check_lead_id, outcome_view, utc_now
+from .records import LeadView, OutcomeView, UpsertResult
 from .runs import LeadInput, LeadRun, validate_run
 from .txn import run_transaction
-from .views import LeadView, OutcomeView, UpsertResult
 
 __all__ = ["LOCAL_TZ", "Clock", "LeadStore", "local_day", "utc_now"]
 T = TypeVar("T")

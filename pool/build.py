@@ -23,6 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from console import exits
+from console.parsers import command_parser
+from console.progress import track
 from pool import discovery
 from pool.arrow import PoolTypeError, to_arrow_table
 from pool.catalog import build_catalog
@@ -165,7 +168,7 @@ def build(
     try:
         files: list[WrittenFile] = []
         entities: dict[str, str] = {}
-        for name in scenarios:
+        for name in track(scenarios, "building pool"):
             pool = simulator(name)(config)
             entities[name] = pool.entity
             files.extend(write_scenario(pool, staging))
@@ -201,9 +204,7 @@ def summary(files: list[WrittenFile]) -> pd.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m pool.build", description=__doc__.split("\n")[0]
-    )
+    parser = command_parser("python -m pool.build", __doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="1 = Beijing-sized (default 1)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--months", type=int, default=30, help="months simulated (default 30)")
@@ -275,4 +276,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -35,6 +35,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from settings import get_settings
+
 ENV_MODELS = "SUPERVISION_MODELS"
 #: The package holding the built-in models.
 BUILTIN_PACKAGE = "models"
@@ -67,7 +69,7 @@ _EXTRA: dict[str, Found] = {}
 
 def setting(value: str | None = None) -> list[str]:
     """The listed locations (``value``, else ``$SUPERVISION_MODELS``), in order."""
-    raw = os.environ.get(ENV_MODELS, "") if value is None else value
+    raw = get_settings().supervision_models if value is None else value
     return [part.strip() for part in re.split(rf"[,{re.escape(os.pathsep)}]", raw) if part.strip()]
 
 
@@ -112,7 +114,7 @@ def get(name: str) -> Any:
     if found is None:
         raise UnknownModelError(
             f"unknown supervision model {name!r}; known: {', '.join(names()) or 'none'} "
-            f"(built-ins and ${ENV_MODELS}={os.environ.get(ENV_MODELS, '')!r})"
+            f"(built-ins and ${ENV_MODELS}={get_settings().supervision_models!r})"
         )
     return found.model
 
@@ -124,7 +126,7 @@ def where(name: str) -> str:
 
 
 def _all() -> dict[str, Found]:
-    key = os.environ.get(ENV_MODELS, "")
+    key = get_settings().supervision_models
     if key not in _CACHE:
         found: dict[str, Found] = {}
         for item in _builtin_modules() + [m for loc in setting(key) for m in _modules_at(loc)]:

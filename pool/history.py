@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pool.random import keyed_uniform
+from pool.rng import keyed_uniform
 
 OUTCOMES = ("case_filed", "no_case", "invalid")
 HISTORY_COLUMNS = (

@@ -22,7 +22,6 @@ the model passed, so a failed import leaves the previous pool untouched.
 
 from __future__ import annotations
 
-import argparse
 import glob as globlib
 import io
 import json
@@ -39,6 +38,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from console import exits
+from console.parsers import command_parser
+from console.progress import track
 from pool import discovery
 from pool.arrow import PoolTypeError, to_arrow_table, to_pandas
 from pool.keys import normalise_code
@@ -574,15 +576,14 @@ def _publish(root: Path, model: Any, sources: list[SourceSpec],
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pool.importer",
-                                     description=__doc__.split("\n")[0])
+    parser = command_parser("python -m pool.importer", __doc__)
     parser.add_argument("--models", nargs="+", default=None,
                         help="models to import (default: every discovered model with origins)")
     parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
     args = parser.parse_args(argv)
     try:
         names = args.models or [n for n in discovery.names() if has_origins(discovery.get(n))]
-        for name in names:
+        for name in track(names, "importing"):
             model = discovery.get(name)
             print(import_model(model, args.data).format())
     except (ImportFailure, discovery.DiscoveryError, discovery.UnknownModelError) as exc:
@@ -593,4 +594,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from pool.arrow import to_pandas
 from pool.discovery import pool_sources as sources
 from pool.schemas import HISTORY_TABLE, history_source, source_schema, truth_source
 from pool.spec import SourceSpec
+from settings import get_settings
 
 DEFAULT_ROOT = "data"
 MAX_EXAMPLES = 3
@@ -55,7 +57,7 @@ class PoolValidationError(PoolError, ValueError):
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: ``root`` if given, else ``$SUPERVISION_DATA``, else ``data``."""
-    return Path(root if root is not None else os.environ.get("SUPERVISION_DATA", DEFAULT_ROOT))
+    return Path(root) if root is not None else get_settings().supervision_data
 
 
 def source_path(root: str | os.PathLike | None, scenario: str, table: str) -> Path:
@@ -199,7 +201,9 @@ def check_source(root: str | os.PathLike | None, scenario: str, table: str,
     schema = source_schema(spec, strict=strict)
     for name in unique:  # checked across chunks below
         schema = schema.update_column(name, unique=False)
-    cases, keys, offset = [], {name: [] for name in unique}, 0
+    cases: list = []
+    keys: dict[str, list] = {name: [] for name in unique}
+    offset = 0
     try:
         reader = pq.ParquetFile(path)
         for batch in reader.iter_batches(batch_size=chunk_rows or validate_rows()):
@@ -250,7 +254,8 @@ def check_pool(root: str | os.PathLike | None, scenario: str, *,
     if check_manifest:
         verify_manifest(root, scenario)
     base = data_root(root)
-    jobs = [(base, scenario, s.table, s, None, True) for s in sources(scenario)]
+    jobs: list[tuple[Path, str, str, Any, Path | None, bool]] = [
+        (base, scenario, s.table, s, None, True) for s in sources(scenario)]
     jobs.append((base, scenario, HISTORY_TABLE, history_source(scenario), None, True))
     if truth:
         jobs.append((base, scenario, "truth", truth_source(scenario),

@@ -1,7 +1,7 @@
 """How much of the machine a job may use: threads, DuckDB memory and spill, the Spark master.
 
-Read from the environment when asked (never at import), each bad value refused naming the
-variable:
+Read from :class:`settings.Settings` when asked (never at import), each bad value refused naming
+the variable:
 
 * ``SUPERVISION_THREADS``: threads for LightGBM, the detectors, DuckDB and the streamed
   validation (default: every core this process may run on);
@@ -24,16 +24,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from settings import SettingsError, get_settings
+
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 _MASTER = re.compile(r"^(local(\[(\d+|\*)(,\d+)?\])?|(spark|yarn|k8s|mesos)(://\S+)?|yarn)$")
 
 
-class ResourceSettingError(ValueError):
+class ResourceSettingError(SettingsError):
     """An environment setting about resources that cannot be used; names the variable."""
 
 
 def _env(name: str) -> str | None:
-    value = os.environ.get(name)
+    """The raw text of the setting ``name`` (its environment variable), None when unset; the
+    checks below give the error that names the variable and what it should hold."""
+    value = getattr(get_settings(), name.lower())
     return value.strip() if value is not None and value.strip() else None
 
 

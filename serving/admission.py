@@ -26,7 +26,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response
+from .error_handling import error_response
 from .limits import KeyedBuckets, key_of, retry_after
 
 log = logging.getLogger("serving.admission")

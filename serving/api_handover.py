@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import handover
 from .api_leads import LeadId, check_reveal, masked_evidence, shown, visible_lead
-from .errors import ApiError
+from .error_handling import ApiError
 from .evidence_series import evidence_view
 from .i18n import language, message
 from .query import known_query_only

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import access
 from .amounts import amount_at_stake, amount_texts, expected_value
-from .errors import ApiError
+from .error_handling import ApiError
 from .evidence_series import evidence_view, warm
 from .lead_rules import lead_rules
 from .masking import mask_evidence, mask_value, personal_columns

@@ -18,8 +18,8 @@ import pydantic_core
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from .errors import ApiError
-from .hub import ServedModel
+from .champions import ServedModel
+from .error_handling import ApiError
 from .limits import key_of, retry_after
 from .query import known_query_only
 from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse

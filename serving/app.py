@@ -19,9 +19,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import api_admin, api_handover, api_leads, api_score, reasons
+from . import api_admin, api_handover, api_leads, api_score, shap_reasons
 from .admission import Admission, AdmissionSettings, route_class
-from .errors import (
+from .champions import ModelHub, ServedModel
+from .error_handling import (
     ApiError,
     BodyLimit,
     LimitsAndCatchAll,
@@ -29,11 +30,11 @@ from .errors import (
     install_lead_store_handler,
 )
 from .evidence import EvidenceIndex, evidence_owner, pool_tables
-from .features import FeatureSource, manifest_stamp, pool_loader, table_hash
-from .hub import ModelHub, ServedModel
+from .feature_cache import FeatureSource, manifest_stamp, pool_loader, table_hash
 from .ledger import ledger_rows
 from .limits import KeyedBuckets
 from .metrics import RouteMetrics, ServiceMetrics
+from .request_ids import RequestIds
 from .settings import DEFAULT_MAX_BODY, ServingSettings
 from .shadow import ShadowScorer
 
@@ -63,7 +64,7 @@ class ServiceContext:
     def explain(self, served: ServedModel, frame: pd.DataFrame, k: int) -> list[list[dict]]:
         """SHAP reasons for the given rows, against the population's feature table."""
         background = self.features.maybe_table(served.scenario)
-        return reasons.explain(served, frame, k, background)
+        return shap_reasons.explain(served, frame, k, background)
 
     def evidence(self, scenario: str, entity_id: str) -> dict[str, Any]:
         """The source records naming the entity, per agency table."""
@@ -109,7 +110,7 @@ def warm_at_load(features: FeatureSource, evidence: EvidenceIndex
         evidence.build(scenario)
         background = features.maybe_table(scenario)
         if background is not None and len(background) and served.alias == "champion":
-            reasons.explain(served, background.iloc[:1], 1, background)
+            shap_reasons.explain(served, background.iloc[:1], 1, background)
         prepare_rules(features, scenario)
 
     return warm
@@ -209,8 +210,9 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.state.explain_budget = ExplainBudget.of(ServingSettings(data_root=Path("data")))
     app.add_middleware(Admission, current=lambda: app.state.admission,
                        counts=app.state.admission_counts)
-    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)
+    app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)  # sees every body and crash
     app.state.metrics = None
-    app.add_middleware(RouteMetrics, metrics=lambda: app.state.metrics,  # outermost: times all
+    app.add_middleware(RouteMetrics, metrics=lambda: app.state.metrics,  # times every request
                        classify=route_class)
+    app.add_middleware(RequestIds)  # outermost: every line logged for a request carries its id
     return app

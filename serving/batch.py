@@ -30,6 +30,9 @@ from typing import Any
 
 import pandas as pd
 
+from console import exits
+from console.parsers import command_parser
+
 ENGINES = ("local", "spark")
 OUTPUT = ("score", "probability")
 
@@ -85,7 +88,7 @@ def table_hash_of(frame_columns: list[str], sample: Any) -> str | None:
 
 def check_hash(model: BatchModel, table_hash: str | None, scenario: str) -> None:
     """Refuse a registered version trained on another feature set than the table's."""
-    from .hub import FeatureSetMismatch, check_feature_set
+    from .champions import FeatureSetMismatch, check_feature_set
 
     if model.version is None:
         return  # a run or file URI: no registry tags to compare
@@ -190,7 +193,7 @@ def run(scenario: str, engine: str, out: Path, features: Path | None = None,
 def pool_table(scenario: str, data: Path | None) -> pd.DataFrame:
     """The scenario's features from the pool under ``data`` as of its latest date."""
     from features.build import build_features
-    from training.train_data import latest_as_of
+    from features.points import latest_as_of
 
     root = data or Path("data")
     if not root.exists():
@@ -203,10 +206,11 @@ def model_label(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", required=True)
-    parser.add_argument("--engine", choices=ENGINES, default="local")
-    parser.add_argument("--out", type=Path, required=True)
+    parser = command_parser("python -m serving.batch", __doc__)
+    parser.add_argument("--scenario", required=True, help="the model whose champion scores")
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="local (pandas, one process) or spark (SUPERVISION_SPARK_*)")
+    parser.add_argument("--out", type=Path, required=True, help="the scores' Parquet file")
     parser.add_argument("--features", type=Path, help="feature table (Parquet)")
     parser.add_argument("--data", type=Path, help="pool root to build the features from")
     parser.add_argument("--model-uri", help="default: models:/supervision-<scenario>@champion")
@@ -217,11 +221,11 @@ def main(argv: list[str] | None = None) -> int:
                    args.model_uri, args.tracking_uri)
     except BatchError as exc:
         print(f"batch scoring stopped: {exc}", file=sys.stderr)
-        return 2
+        return exits.REFUSED
     print(f"{rows} rows of {args.scenario} scored with {model_label(args)} on {where} -> "
           f"{args.out}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(exits.run(main))

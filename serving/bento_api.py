@@ -24,8 +24,8 @@ from starlette.responses import JSONResponse
 
 from . import access
 from .api_score import as_records, score_batch
-from .errors import ApiError
-from .hub import ModelUnavailable, UnknownScenario
+from .champions import ModelUnavailable, UnknownScenario
+from .error_handling import ApiError
 from .limits import key_of
 from .schemas import (
     MAX_EXPLAIN_ALL,
@@ -170,7 +170,7 @@ def answer(ctx: Any, budget: Any, request: Request,
 
 def error(status: int, message: str, detail: list[dict] | None = None,
           headers: dict[str, str] | None = None) -> JSONResponse:
-    """The project's error shape (see ``serving.errors``)."""
+    """The project's error shape (see ``serving.error_handling``)."""
     content: dict[str, Any] = {"status": status, "error": message}
     if detail is not None:
         content["detail"] = detail

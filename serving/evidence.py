@@ -366,9 +366,9 @@ def _is_named(value: Any) -> bool:
 
 
 def evidence_owner(scenario: str) -> str:
-    """The scenario whose pool tables ``scenario`` shows (``training.train_data.data_owner``;
+    """The scenario whose pool tables ``scenario`` shows (``features.points.data_owner``;
     itself when it is not declared)."""
-    from training.train_data import data_owner
+    from features.points import data_owner
 
     try:
         return data_owner(scenario)
@@ -380,8 +380,8 @@ def pool_tables(data_root: Any) -> TableLoader:
     """Loader of every validated table of a scenario's pool (``pool.load.load_pool``)."""
 
     def load(scenario: str) -> dict[str, pd.DataFrame]:
+        from features.points import data_owner
         from pool.load import PoolError, load_pool
-        from training.train_data import data_owner
 
         try:  # a rule model of a supervision point shows its point's source records
             return load_pool(data_root, data_owner(scenario))

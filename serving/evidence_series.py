@@ -38,11 +38,11 @@ class EvidenceSeries:
 
     def __init__(self, loader: TableLoader, stamp: Callable[[], float]) -> None:
         self.loader, self.stamp = loader, stamp
-        self._cache: dict[str, tuple[float, dict[str, pd.DataFrame]]] = {}
+        self._cache: dict[str, tuple[float, dict[str | None, pd.DataFrame]]] = {}
         self._lock = threading.Lock()
         self.warming: set[str] = set()
 
-    def _by_entity(self, scenario: str, model: Any) -> dict[str, pd.DataFrame]:
+    def _by_entity(self, scenario: str, model: Any) -> dict[str | None, pd.DataFrame]:
         stamp = self.stamp()
         with self._lock:
             cached = self._cache.get(scenario)

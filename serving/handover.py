@@ -9,7 +9,6 @@ store or the pool is escaped; ID numbers arrive already masked unless the caller
 from __future__ import annotations
 
 import html
-import os
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -17,11 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from settings import get_settings
+
 from .amounts import amount_declaration, amount_text, probability_text
 from .handover_charts import charts_html
 from .i18n import district_name, message
 
-CHROMIUM = Path(os.environ.get("SUPERVISION_CHROMIUM", "/usr/bin/chromium"))
 EVIDENCE_ROWS = 5
 RENDER_TIMEOUT = 120
 
@@ -146,8 +146,10 @@ class RenderError(RuntimeError):
     """The PDF could not be rendered (no renderer, or it failed)."""
 
 
-def render_pdf(page: str, chromium: Path = CHROMIUM) -> bytes:
-    """``page`` printed to PDF by headless Chromium, in a throw-away profile."""
+def render_pdf(page: str, chromium: Path | None = None) -> bytes:
+    """``page`` printed to PDF by headless Chromium (``SUPERVISION_CHROMIUM`` unless given), in a
+    throw-away profile."""
+    chromium = chromium or get_settings().supervision_chromium
     if not chromium.exists():
         raise RenderError(f"no renderer at {chromium}")
     with tempfile.TemporaryDirectory(prefix="handover-") as tmp:

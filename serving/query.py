@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
-from .errors import ApiError
+from .error_handling import ApiError
 
 
 def declared_query(dependant: Any) -> set[str]:

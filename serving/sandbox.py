@@ -25,6 +25,7 @@ import lightgbm
 import numpy as np
 import pandas as pd
 
+from console import exits
 from pool.keys import USCC_ALPHABET, id_check_char, uscc_check_char
 from pool.spec import DISTRICTS
 
@@ -294,4 +295,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exits.run(main))

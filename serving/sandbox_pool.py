@@ -11,14 +11,15 @@ import numpy as np
 import pandas as pd
 
 from features.testing import write_pool
-from models.fuel_tax.invoices import OIL_PRODUCTS
-from models.fuel_tax.sources import SOURCES
+from pool import discovery
 from pool.schemas import history_source
 
 MONTHS = pd.date_range("2024-07-01", "2025-06-01", freq="MS")
 LITRES_PER_NOZZLE_MONTH = 9000.0
 TANKER_LITRES = 38_000.0
 DEPOT = "北京沙盒石化供应有限公司"
+#: the product on the sandbox's invoices, spelled as the tax bureau's invoices spell it
+PRODUCT = "*汽油*92号车用汽油(VIB)"
 
 
 def station_rows(i: int, row: pd.Series, rng: np.random.Generator) -> dict[str, list[dict]]:
@@ -43,7 +44,7 @@ def station_rows(i: int, row: pd.Series, rng: np.random.Generator) -> dict[str, 
             "filed_on": month + pd.DateOffset(months=1, days=9)})
         out["purchase_invoices"].append({
             "invoice_no": f"{i:06d}{m:06d}00000000", "seller_code": "", "seller_name": DEPOT,
-            "buyer_code": code, "buyer_name": name, "product_name": OIL_PRODUCTS[0],
+            "buyer_code": code, "buyer_name": name, "product_name": PRODUCT,
             "quantity_litres": float(invoiced), "unit_price_yuan": 6.5,
             "amount_yuan": 6.5 * invoiced, "vat_yuan": 0.845 * invoiced,
             "issued_on": month + pd.Timedelta(days=2)})
@@ -70,4 +71,5 @@ def write_sandbox_pool(data_root: Path, stations: pd.DataFrame, seed: int) -> Pa
         for name, rows in station_rows(i, row, rng).items():
             tables.setdefault(name, []).extend(rows)
     tables["verification_history"] = []
-    return write_pool(data_root, (*SOURCES, history_source("fuel_tax")), tables)
+    return write_pool(data_root, (*discovery.pool_sources("fuel_tax"), history_source("fuel_tax")),
+                      tables)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ApiError
+from .error_handling import ApiError
 from .schemas import MAX_EXPLAIN_ALL, FeatureRow
 
 

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from . import access
-from .errors import ApiError
+from .error_handling import ApiError
 
 bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")

@@ -12,13 +12,13 @@ for alias changes. ``bentofile.yaml`` builds it into a Bento (README, "A Bento")
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
 import bentoml
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
+from console import logs
 from serving.app import ServiceContext, attach, build_context, create_app
 from serving.bento_api import (
     EXPLAIN_ROUTE,
@@ -43,7 +43,7 @@ class SupervisionLeads:
     """Explained scores for other systems, ranked leads and outcomes for staff."""
 
     def __init__(self) -> None:
-        logging.getLogger("serving").setLevel(logging.INFO)
+        logs.configure(loggers=logs.PROJECT_LOGGERS)  # request=<id> on every line
         settings = ServingSettings.from_env()
         guard_connections(settings.header_timeout)
         self.ctx: ServiceContext = build_context(settings)

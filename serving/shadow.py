@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .hub import ServedModel
+from .champions import ServedModel
 
 log = logging.getLogger("serving.shadow")
 

@@ -1,6 +1,6 @@
 """Fixtures for the lead store tests: every store test runs on SQLite and on PostgreSQL.
 
-Import with ``from leads_fixtures import *`` in a ``tests/test_leads_*.py`` file. The
+Registered for every test by ``tests/conftest.py``. The
 PostgreSQL server is started once per test session from Debian's binaries (see
 ``leads.pgserver``) and stopped by its PID when the session's process exits; each test gets a
 fresh database on it. Without the binaries the PostgreSQL half of every test fails when ``CI``

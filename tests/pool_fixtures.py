@@ -1,6 +1,6 @@
 """Shared fixtures and join helpers for the pool tests.
 
-Import with ``from pool_fixtures import ...`` in ``tests/test_pool_*.py``. Pools are built once
+Registered for every test by ``tests/conftest.py``. Pools are built once
 per test session (a module-level cache keyed by configuration, so two test files importing the
 same fixture do not build twice) into ``tmp_path_factory`` folders, through the real build.
 

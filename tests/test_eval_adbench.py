@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from evaluation import adbench, odds
-from evaluation.adbench import Dataset, cap_rows, partial_labels, published, split
+from benchmarks import adbench, odds
+from benchmarks.adbench import Dataset, cap_rows, partial_labels, published, split
+
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 
 def test_published_tables_are_read_as_fractions():

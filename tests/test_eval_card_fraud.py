@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from evaluation.card_fraud import Simulation, card_precision_at_k, features, folds, run, simulate
+from benchmarks.card_fraud import Simulation, card_precision_at_k, features, folds, run, simulate
 
 SMALL = Simulation(customers=600, terminals=1200, days=75, seed=3)
 

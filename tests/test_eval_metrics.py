@@ -102,6 +102,83 @@ def test_wilson_interval_by_hand():
     assert high == pytest.approx(0.6032, abs=1e-4)
     low, high = wilson_interval(0, 20)
     assert low == 0.0 and 0.0 < high < 0.2  # stays inside [0, 1] with no success
-    assert all(math.isnan(v) for v in wilson_interval(0, 0))
+    assert wilson_interval(0, 0) == (0.0, 1.0)  # nothing verified: anywhere in [0, 1]
     with pytest.raises(ValueError, match="successes"):
         wilson_interval(5, 3)
+
+
+# ---- one tie rule, one home: the gate's figures come from the same functions ----------------
+
+TIED_Y = [0, 0, 0, 1]  # four tied scores, the case last in row order
+TIED_S = [0.5, 0.5, 0.5, 0.5]
+
+
+def test_tie_rule_is_the_expected_precision_over_random_tie_breaking():
+    # one pick among four equally likely rows, one a case: 1/4 (a stable sort would say 0)
+    assert precision_at_k(TIED_Y, TIED_S, 1) == 0.25
+    assert precision_at_k(list(reversed(TIED_Y)), TIED_S, 1) == 0.25  # row order is irrelevant
+    # a clear case on top, then three tied with one case for the one slot left: (1 + 1/3) / 2
+    assert precision_at_k([1, 0, 1, 0], [0.9, 0.5, 0.5, 0.5], 2) == pytest.approx(2 / 3)
+    # the tied group fully inside the top k counts exactly
+    assert precision_at_k([1, 0, 1, 0], [0.9, 0.5, 0.5, 0.1], 3) == pytest.approx(2 / 3)
+
+
+def test_gate_point_value_and_its_bootstrap_use_the_same_tie_rule():
+    from evaluation.metrics import precision_at_k_interval, ranking_metric
+    from training.gate_metrics import compare_to_champion, gate_metric
+
+    pk = precision_at_k_interval(TIED_Y, TIED_S, 1)
+    assert (pk.value, pk.hits, pk.k, pk.n) == (0.25, 0.25, 1, 4)
+    assert gate_metric(np.array(TIED_Y), np.array(TIED_S), "precision_at_k", 1).value == 0.25
+    assert ranking_metric("precision_at_k", 1)(np.array(TIED_Y), np.array(TIED_S)) == 0.25
+    # a candidate that puts the case first is better by 1 - 0.25 on the full rows
+    cmp = compare_to_champion(np.array(TIED_Y), np.array([0.0, 0.0, 0.0, 1.0]),
+                              np.array(TIED_S), k=1, n_boot=200)
+    assert cmp.diff == pytest.approx(0.75)
+
+
+def test_precision_interval_is_wilson_on_the_k_picks():
+    from evaluation.metrics import precision_at_k_interval
+
+    pk = precision_at_k_interval([1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0], list(range(12, 0, -1)), 10)
+    assert pk.value == pytest.approx(0.4) and pk.k == 10 and pk.n == 12
+    assert (pk.low, pk.high) == pytest.approx(wilson_interval(4, 10))
+
+
+def test_unpaired_bootstrap_brackets_the_value_and_is_reproducible():
+    from evaluation.metrics import bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.3).astype(int)
+    s = y + rng.normal(size=400)
+    a = bootstrap_interval(average_precision, y, s, n_boot=300, seed=1)
+    b = bootstrap_interval(average_precision, y, s, n_boot=300, seed=1)
+    assert a == b
+    assert a.low < a.value < a.high and a.n == 400 and a.n_boot == 300
+    # a statistic defined on no resample is refused, not silently NaN
+    with pytest.raises(ValueError, match="undefined on every bootstrap resample"):
+        bootstrap_interval(average_precision, [0, 0, 0], [0.1, 0.2, 0.3], n_boot=20)
+
+
+def test_paired_bootstrap_sees_a_real_difference_and_not_a_null_one():
+    from evaluation.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(600) < 0.2).astype(int)
+    noise = rng.normal(size=600)
+    strong, weak = 3 * y + noise, 0.5 * y + noise
+    better = paired_bootstrap(average_precision, y, strong, weak, n_boot=300)
+    assert better.diff > 0 and better.diff_low > 0 and better.share_better > 0.95
+    same = paired_bootstrap(average_precision, y, weak, weak + 1e-12, n_boot=300)
+    assert same.diff_low <= 0 <= same.diff_high
+
+
+def test_conversion_is_wilson_on_verified_leads():
+    from evaluation.metrics import conversion
+
+    c = conversion(issued=20, verified=10, cases=3)
+    assert c.value == 0.3 and (c.low, c.high) == pytest.approx(wilson_interval(3, 10))
+    none = conversion(issued=5, verified=0, cases=0)
+    assert math.isnan(none.value) and (none.low, none.high) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="bad lead counts"):
+        conversion(issued=5, verified=2, cases=3)

@@ -17,7 +17,7 @@ import pytest
 from features import registry
 from features.build import build_features
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:

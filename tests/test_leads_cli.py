@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import make_run, snapshot
 
 from leads.store import LeadStore
@@ -105,7 +104,7 @@ def test_cli_unreachable_database_is_one_line() -> None:
 
 
 def test_tables_align_chinese_by_display_width() -> None:
-    from leads.table import format_table, width
+    from console.tables import format_table, width
 
     rows = [{"name": "海淀加油站", "n": 3}, {"name": "Shell 12", "n": 12}]
     lines = format_table(rows, ["name", "n"]).splitlines()

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import (
     advance_to,
     make_run,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import ManualClock, advance_to, make_run, snapshot
 from sqlalchemy import select
 

@@ -9,7 +9,6 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from leads_fixtures import *  # noqa: F403
 from sqlalchemy import select, text
 
 from leads import db

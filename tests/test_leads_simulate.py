@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import make_run
 
 from leads import simulate as sim

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import ManualClock, advance_to, make_run
 
-from leads.stats import conversion_by_version, conversion_table, wilson_interval
+from evaluation.metrics import wilson_interval
+from leads.stats import conversion_by_version, conversion_table
 from leads.store import LeadStore
 
 

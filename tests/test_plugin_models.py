@@ -19,7 +19,6 @@ import httpx
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from leads_fixtures import pg_server  # noqa: F401 - the session's PostgreSQL server
 
 from pool import discovery
 
@@ -69,7 +68,7 @@ def trained(tmp_path_factory, pg_server):  # noqa: F811
 
 def test_train_entry_point_registers_gates_and_writes_leads(trained) -> None:
     from leads.store import LeadStore
-    from training import registry as reg
+    from training import model_registry as reg
     from training.mlflow_setup import open_client, resolve
 
     base, _, code = trained
@@ -131,7 +130,7 @@ def _detector_as_champion_explains_one_row(url: str, key: str, base: Path, first
     """With the detector baseline served, a one-row explained score is answered (was a 500)."""
     import time
 
-    from training import registry as reg
+    from training import model_registry as reg
     from training.lifecycle import promote
     from training.mlflow_setup import open_client, resolve
 
@@ -150,7 +149,7 @@ def _detector_as_champion_explains_one_row(url: str, key: str, base: Path, first
     else:
         pytest.fail("the service never picked up the detector as champion")
     from features.build import build_features
-    from training.train_data import latest_as_of
+    from features.points import latest_as_of
 
     table = build_features(NAME, latest_as_of(base / "data", NAME), base / "data").frame
     row = table[table["entity_id"] == first["entity_id"]].iloc[0]

@@ -15,7 +15,7 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pool_fixtures import built_pool, fuel, fuel_root  # noqa: F401
+from pool_fixtures import built_pool
 
 import pool.build as build_mod
 from pool import defects, discovery

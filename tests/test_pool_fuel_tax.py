@@ -12,10 +12,6 @@ from pool_fixtures import (
     DRIFT_MONTH,
     FUEL_SCALE,
     best_f1,
-    fuel,  # noqa: F401
-    fuel_drift_root,  # noqa: F401
-    fuel_root,  # noqa: F401
-    fuel_truth,  # noqa: F401
     latest_filings,
     map_unique,
     name_index,

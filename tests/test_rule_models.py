@@ -96,10 +96,10 @@ def _store(base: Path):
 def test_rule_model_is_trained_certified_and_served_like_any_version(trained) -> None:
     from features import registry
     from features.build import build_features
-    from serving.features import table_hash
-    from serving.hub import ModelHub
-    from training import registry as reg
-    from training.train_data import latest_as_of
+    from features.points import latest_as_of
+    from serving.champions import ModelHub
+    from serving.feature_cache import table_hash
+    from training import model_registry as reg
 
     base, code = trained
     assert code == 0
@@ -160,7 +160,7 @@ def test_rule_leads_carry_the_rules_reasons_with_value_and_peer(trained) -> None
 
 
 def test_the_twin_rule_model_is_flagged_by_the_overlap_check(trained, capsys) -> None:
-    from training import registry as reg
+    from training import model_registry as reg
     from training.ledger_points import overlap_tables, point_rows
 
     base, _ = trained
@@ -187,7 +187,7 @@ def test_the_twin_rule_model_is_flagged_by_the_overlap_check(trained, capsys) ->
 
 
 def test_rule_lead_outcomes_are_labels_of_the_point_and_retire_the_rules(trained) -> None:
-    from training import registry as reg
+    from training import model_registry as reg
     from training.ledger_retire import review_conversion
     from training.loop import recent_counts
     from training.mlflow_setup import resolve
@@ -257,7 +257,7 @@ def test_other_bad_rule_declarations_are_refused() -> None:
 
 
 def test_a_lead_shows_the_rules_fired_or_the_rules_that_would_have_fired(trained) -> None:
-    from serving.features import FeatureSource, pool_loader
+    from serving.feature_cache import FeatureSource, pool_loader
     from serving.lead_rules import lead_rules
 
     base, _ = trained

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 import pytest
 from pool_fixtures import FUEL_SCALE, built_pool
 
-from training import registry as reg
+from training import model_registry as reg
 
 POINT, RULES = "fuel_tax", "fuel_tax_rules"
 CAPACITY = 3
@@ -91,11 +91,11 @@ def test_the_rule_leads_outcomes_are_labels_of_the_retrained_learnt_model(looped
 def test_the_learnt_model_does_not_just_reproduce_the_rule(looped) -> None:
     from features import registry
     from features.build import build_features
+    from features.points import latest_as_of
     from leads.simulate import load_truth
     from training.point_backtest import eligible_rows, top_at_capacity
     from training.pyfunc import load_estimator
     from training.rule_scorer import rule_scorer_for
-    from training.train_data import latest_as_of
 
     _, data, client, _, _ = looped
     latest = reg.list_versions(client, POINT)[-1]

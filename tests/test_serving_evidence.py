@@ -4,7 +4,6 @@ spelling of its code, and, for a company, rows that name it only by name (waybil
 from __future__ import annotations
 
 import pandas as pd
-from pool_fixtures import fuel_root  # noqa: F401  (session fixture: fuel_tax pool, scale 0.3)
 
 from pool.keys import uscc_check_char
 from pool.load import load_pool

@@ -17,6 +17,8 @@ import pytest
 from serving.launch import running_service
 from serving.sandbox import SCENARIO, cached
 
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

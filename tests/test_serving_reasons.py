@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.hub import ServedModel
-from serving.reasons import explain
+from serving.champions import ServedModel
+from serving.shap_reasons import explain
 
 COLUMNS = ("gap", "share", "noise_a", "noise_b")
 

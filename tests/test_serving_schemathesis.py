@@ -20,6 +20,8 @@ from schemathesis.specs.openapi.checks import (
 
 from serving.sandbox import SCENARIO, cached
 
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+
 MAX_EXAMPLES = 12
 
 

@@ -15,9 +15,9 @@ from pool.keys import normalise_code
 from pool.load import load_pool
 from serving import reasons
 from serving.app import reference_scores, warm_at_load
+from serving.champions import ModelHub
 from serving.evidence import EvidenceIndex, normalise_codes, normalised_text_columns, pool_tables
-from serving.features import FeatureSource
-from serving.hub import ModelHub
+from serving.feature_cache import FeatureSource
 from serving.sandbox import SCENARIO, cached
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from pool.keys import id_check_char
 from serving import access
-from serving.errors import ApiError
+from serving.error_handling import ApiError
 from serving.masking import contains_id, mask_text, mask_value
 from serving.scoring import percentiles, ranks, rows_to_explain
 from serving.shadow import compare

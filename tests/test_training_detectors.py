@@ -6,7 +6,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from evaluation.adbench import load_adbench, split
+from benchmarks.adbench import load_adbench, split
 from evaluation.metrics import roc_auc
 from training.detectors import DetectorEnsemble, TailProbabilities, default_detector
 

@@ -7,7 +7,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import advance_to, make_run
 
 from training.train_data import store_outcomes, with_store_labels

@@ -22,9 +22,11 @@ import pandas as pd
 import pytest
 from pool_fixtures import built_pool
 
-from training import registry as reg
+from training import model_registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
+
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 SCENARIO = "fuel_tax"
 DRIFT_MONTH = 17

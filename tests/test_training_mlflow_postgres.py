@@ -84,8 +84,8 @@ def test_service_loads_the_champion_from_postgres(trained, fuel_root) -> None:  
     import mlflow
 
     from serving.app import reference_scores
-    from serving.features import FeatureSource, pool_loader, table_hash
-    from serving.hub import ModelHub
+    from serving.champions import ModelHub
+    from serving.feature_cache import FeatureSource, pool_loader, table_hash
 
     url, folder, outcome = trained
     client = open_client(resolve(tracking_uri=url, artifact_root=folder / "artifacts"))

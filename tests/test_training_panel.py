@@ -73,7 +73,7 @@ def test_labels_are_what_verification_showed_about_the_period() -> None:
 
 def test_daily_model_trains_on_a_stacked_window_and_reports_per_day(tmp_path, models_env,
                                                                      capsys) -> None:
-    from training import registry as reg
+    from training import model_registry as reg
     from training.mlflow_setup import open_client, resolve
     from training.train import main
 
@@ -128,7 +128,7 @@ def test_leakage_guard_refuses_a_feature_that_reads_the_label(tmp_path, models_e
     err = capsys.readouterr().err
     assert code == 1
     assert "reads the label source 'verification_history'" in err
-    from training import registry as reg
+    from training import model_registry as reg
     from training.mlflow_setup import open_client, resolve
 
     assert "card_daily" not in reg.list_scenarios(open_client(resolve(root=tmp_path)))

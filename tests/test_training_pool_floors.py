@@ -12,9 +12,10 @@ scale 1 (1,000 stations).
 """
 
 import pytest
-from pool_fixtures import fuel_root  # noqa: F401  (session fixture: fuel_tax pool, scale 0.3)
 
 from training.pool_measure import measure
+
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ import pytest
 from training.reason_check import bad_leads, declared_names
 from training.train_policy import policy_for
 
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+
 SCENARIOS = ("fuel_tax", "mortgage_loans", "fake_certificates")
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from training import registry as reg
+from training import model_registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
 from training.lifecycle import GateInput, approve, certify_demo, gate_candidate, mark_baseline
 from training.mlflow_setup import experiment_id, open_client, resolve
@@ -148,13 +148,13 @@ def test_average_precision_gate_separates_what_a_saturated_top_k_cannot(store):
     so precision@k calls a clearly better candidate "not better"; average precision does not."""
     from dataclasses import replace
 
-    from training.ledger_stats import paired_bootstrap
+    from training.gate_metrics import compare_to_champion
 
     client, _, _ = store
     rng = np.random.default_rng(3)
     y = (rng.random(2000) < 0.55).astype(int)
     weak, strong = 2.0 * y + rng.normal(size=2000), 3.0 * y + rng.normal(size=2000)
-    at_k = paired_bootstrap(y, strong, weak, k=40, n_boot=200)
+    at_k = compare_to_champion(y, strong, weak, k=40, n_boot=200)
     assert at_k.diff_low <= 0  # both top-40s are (nearly) all cases: no difference beyond noise
     policy = replace(POLICY, metric="average_precision", floor=0.6)
     champ = _register(store)

@@ -16,9 +16,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from training import registry as reg
+from training import model_registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
+
+pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 SCENARIO = "fuel_tax"
 # The small pool has ~10 backtest rows: the floor is lowered so the chain past the gate runs;
@@ -171,8 +173,8 @@ def test_a_pool_failing_validation_registers_nothing(pool_dir, tmp_path, capsys)
     table = table.set_column(index, table.schema.field(index),
                              pc.cast(pa.array(district), table.schema.field(index).type))
     pq.write_table(table, path)
-    # first net: the file no longer matches the build's manifest
-    assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 1
+    # first net: the file no longer matches the build's manifest (exit 2: the input is refused)
+    assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "company_registry.parquet: sha256 differs" in err and "changed after the build" in err
     # second net: even with the manifest re-stamped, the schema names the column
@@ -181,7 +183,7 @@ def test_a_pool_failing_validation_registers_nothing(pool_dir, tmp_path, capsys)
     doc["files"][f"pool/{SCENARIO}/company_registry.parquet"]["sha256"] = \
         hashlib.sha256(path.read_bytes()).hexdigest()
     manifest.write_text(json.dumps(doc))
-    assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 1
+    assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "failed validation" in err and "district" in err
     db = tmp_path / "mlruns" / "mlflow.db"

@@ -1,4 +1,4 @@
-"""Record one line's certification of a model version (双认证):
+"""Record one line's certification of a model version (双认证).
 
 ``python -m training.approve --scenario fuel_tax --version 3 --line business --approver "Li Wei"``
 
@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from training import registry as reg
+from console import exits
+from console.parsers import command_parser
+from training import model_registry as reg
 from training.lifecycle import LINES, approve
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.approve",
-                                     description=__doc__.split("\n")[0])
+    parser = command_parser("python -m training.approve", __doc__)
     parser.add_argument("--scenario", required=True, help="e.g. fuel_tax")
     parser.add_argument("--version", required=True, type=int, help="registered version number")
     parser.add_argument("--line", required=True, choices=LINES, help="which line approves")
@@ -49,4 +50,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -11,7 +11,7 @@ Declared directions (``directions``: "high", "low" or "both" per feature, as eve
 while high dispersion looks ordinary. Without a declaration every column is two-sided.
 
 :func:`default_detector` returns the ensemble chosen from evidence on the shared ADBench
-datasets (see ``training.detector_selection`` and the README section "Detector ensemble").
+datasets (see ``benchmarks.detector_selection`` and the README section "Detector ensemble").
 """
 
 from __future__ import annotations

@@ -14,17 +14,22 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
+from sqlalchemy.engine import Engine
 
+from console import exits
+from console.parsers import command_parser
+from console.tables import format_frame
+from evaluation.metrics import conversion
 from features.wording import money
-from leads.stats import stakes_by_version
-from training import registry as reg
-from training.ledger_stats import conversion
+from leads.stats import VersionStakes, stakes_by_version
+from training import model_registry as reg
 
 REASON_TAGS = ("retire.reason", "champion.reason", "gate.reason")
 
@@ -83,7 +88,31 @@ def _float(text: str | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def _store_counts(store: Any, scenario: str) -> dict[int, tuple[int, int, int]]:
+class VersionCounts(Protocol):
+    """What the ledger reads of one version's record in the lead store."""
+
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def issued(self) -> int: ...
+    @property
+    def verified(self) -> int: ...
+    @property
+    def cases(self) -> int: ...
+
+
+class ConversionSource(Protocol):
+    """The part of the lead store the ledger needs (``leads.store.LeadStore`` has it)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    def conversion_by_version(self, scenario: str) -> Sequence[VersionCounts]: ...
+
+
+def _store_counts(store: ConversionSource | None, scenario: str) -> dict[int, tuple[int, int, int]]:
     """(issued, verified, cases) per version of the scenario's model, from the lead store."""
     if store is None:
         return {}
@@ -94,7 +123,7 @@ def _store_counts(store: Any, scenario: str) -> dict[int, tuple[int, int, int]]:
     return counts
 
 
-def _store_stakes(store: Any, scenario: str) -> dict[int, Any]:
+def _store_stakes(store: ConversionSource | None, scenario: str) -> dict[int, VersionStakes]:
     """Per version: what its cases recovered and put at stake (``leads.stats``)."""
     if store is None:
         return {}
@@ -104,10 +133,12 @@ def _store_stakes(store: Any, scenario: str) -> dict[int, Any]:
 
 def _tag_counts(tags: dict[str, str]) -> tuple[int, int, int]:
     """The counts last logged by the conversion monitor (when no store is at hand)."""
-    return tuple(int(tags.get(f"leads.{k}", 0)) for k in ("issued", "verified", "cases"))
+    issued, verified, cases = (int(tags.get(f"leads.{k}", 0))
+                               for k in ("issued", "verified", "cases"))
+    return issued, verified, cases
 
 
-def ledger_rows(client: MlflowClient, store: Any = None) -> list[LedgerRow]:
+def ledger_rows(client: MlflowClient, store: ConversionSource | None = None) -> list[LedgerRow]:
     """Every version of every scenario, oldest first within a scenario."""
     rows = []
     for scenario in reg.list_scenarios(client):
@@ -177,8 +208,7 @@ def _approvals_short(r: LedgerRow) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.ledger",
-                                     description=__doc__.split("\n")[0])
+    parser = command_parser("python -m training.ledger", __doc__)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--root", type=Path, default=None,
                         help="project root holding mlruns/ (default: current directory)")
@@ -209,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             print("the ledger is empty: no registered model yet (run `make train`)")
         else:
             with pd.option_context("display.width", 250, "display.max_colwidth", 80):
-                print(ledger_table(rows).to_string(index=False))
+                print(format_frame(ledger_table(rows)))
         by_point = print_points(client, store, data_root(args.data))
     finally:
         if store is not None:
@@ -224,4 +254,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -26,8 +26,8 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from training import registry as reg
-from training.ledger_stats import conversion
+from evaluation.metrics import conversion
+from training import model_registry as reg
 from training.overlap import overlap_table, served
 
 

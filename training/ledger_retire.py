@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from training import registry as reg
-from training.ledger_stats import Conversion, conversion
+from evaluation.metrics import Conversion, conversion
+from training import model_registry as reg
 from training.lifecycle import Decision, is_certified, promote
 from training.mlflow_setup import MlflowSettings, experiment_id
 from training.train_policy import Policy

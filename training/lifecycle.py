@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from training import registry as reg
-from training.ledger_stats import GateMetric, gate_metric, paired_bootstrap
+from training import model_registry as reg
+from training.gate_metrics import GateMetric, compare_to_champion, gate_metric
 from training.train_policy import Policy, require_real_approvals
 
 LINES = ("business", "data")
@@ -83,9 +83,9 @@ def _beats_champion(client: MlflowClient, scenario: str, champion: int, data: Ga
     against an interval of the same metric)."""
     mask = np.ones(len(data.labels), bool) if data.paired is None else data.paired
     if data.champion is not None and mask.sum() >= min(policy.k, len(mask)):
-        cmp = paired_bootstrap(data.labels[mask], data.candidate[mask], data.champion[mask],
-                               policy.k, n_boot=policy.n_boot, confidence=policy.confidence,
-                               seed=policy.seed, metric=policy.metric)
+        cmp = compare_to_champion(data.labels[mask], data.candidate[mask], data.champion[mask],
+                                  policy.k, n_boot=policy.n_boot, confidence=policy.confidence,
+                                  seed=policy.seed, metric=policy.metric)
         better = cmp.diff_low > 0
         verdict = "better than" if better else "not better than"
         reason = (f"{verdict} champion v{champion} beyond noise: {pk.name} difference "

@@ -30,9 +30,12 @@ from typing import Any
 
 import pandas as pd
 
-from training import registry as reg
+from console import exits
+from console.parsers import command_parser
+from console.tables import format_frame
+from evaluation.metrics import conversion
+from training import model_registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
-from training.ledger_stats import conversion
 from training.train import Job, open_job, train_scenario
 from training.train_data import _month_end, store_outcomes, with_store_labels
 from training.train_leads import ranked_leads, write_leads
@@ -167,8 +170,7 @@ def _review(job: Job, scenario: str, policy: Policy, step: int, as_of: date,
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.loop",
-                                     description=__doc__.split("\n")[0])
+    parser = command_parser("python -m training.loop", __doc__)
     parser.add_argument("--scenario", required=True, help="the model to replay (e.g. fuel_tax)")
     parser.add_argument("--data", required=True, help="a pool built with --drift-month")
     parser.add_argument("--control", default=None,
@@ -178,8 +180,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "reports/loop; the control's under <root>/control)")
     parser.add_argument("--start", type=date.fromisoformat, required=True,
                         help="first as-of date, a month end (YYYY-MM-DD)")
-    parser.add_argument("--months", type=int, default=13)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--months", type=int, default=13, help="months replayed (default 13)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--capacity", type=int, default=LOOP_CAPACITY,
                         help=f"leads per district per month (default {LOOP_CAPACITY})")
     parser.add_argument("--bar", type=float, default=None, help="override the conversion bar")
@@ -216,9 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, steps in runs.items():
             print(f"\n{args.scenario}, {name}: conversion of the serving version's leads "
                   f"issued in the last 3 months (bar {policy.bar})")
-            print(steps_table(steps).to_string(index=False))
+            print(format_frame(steps_table(steps)))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

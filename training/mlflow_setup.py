@@ -23,6 +23,8 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from settings import get_settings
+
 ENV_URI = "SUPERVISION_MLFLOW_URI"
 ENV_ARTIFACTS = "SUPERVISION_MLFLOW_ARTIFACTS"
 ENV_ROOT = "SUPERVISION_ROOT"
@@ -48,16 +50,17 @@ def resolve(root: Path | str | None = None, tracking_uri: str | None = None,
     Why: tests and the train job point at a temporary or project root, while a deployment can
     point every process at one shared database through the environment.
     """
-    base = Path(root or os.environ.get(ENV_ROOT) or Path.cwd()).resolve()
+    env = get_settings()
+    base = Path(root or env.supervision_root or Path.cwd()).resolve()
     uri = tracking_uri
     if not uri and root is None:
-        uri = os.environ.get(ENV_URI) or os.environ.get("MLFLOW_TRACKING_URI")
+        uri = env.supervision_mlflow_uri or env.mlflow_tracking_uri
     uri = uri or f"sqlite:///{base / 'mlruns' / 'mlflow.db'}"
     if uri.startswith("file:") or "://" not in uri:
         raise ValueError(
             f"MLflow tracking URI {uri!r} is a plain-folder store, which MLflow 3 refuses; "
             "use sqlite:///path/to/mlflow.db")
-    art = artifact_root or (None if root is not None else os.environ.get(ENV_ARTIFACTS))
+    art = artifact_root or (None if root is not None else env.supervision_mlflow_artifacts)
     art = art or base / "mlruns" / "artifacts"
     return MlflowSettings(tracking_uri=uri, artifact_root=Path(art).resolve())
 
@@ -69,7 +72,7 @@ def quiet_mlflow() -> None:
     """
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # a setting for MLflow itself
     warnings.filterwarnings("ignore", module="mlflow")
 
 

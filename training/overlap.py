@@ -19,7 +19,7 @@ import math
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from training import registry as reg
+from training import model_registry as reg
 
 #: the version tag prefix holding a model's overlap with another model of its point
 TAG = "compare.overlap."

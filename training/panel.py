@@ -24,13 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.metrics import average_precision
+from evaluation.metrics import average_precision, precision_at_k_interval
 from features.build import FeatureTable, build_features
 from features.engines import connect
 from features.model import Cadence
 from pool.load import data_root
 from pool.schemas import HISTORY_TABLE
-from training.ledger_stats import precision_at_k
 
 FINAL = ("case_filed", "no_case")
 
@@ -163,7 +162,7 @@ def _figures(end: date, train: pd.DataFrame, judged: pd.DataFrame, score: np.nda
                            "n_judged": len(labels), "cases": int(np.nansum(labels)),
                            f"precision@{k}": np.nan, "average_precision": np.nan}
     if score is not None and len(labels):
-        out[f"precision@{k}"] = precision_at_k(labels, score, k).value
+        out[f"precision@{k}"] = precision_at_k_interval(labels, score, k).value
         if 0 < labels.sum() < len(labels):
             out["average_precision"] = average_precision(labels, score)
     return out

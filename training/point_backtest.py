@@ -25,7 +25,7 @@ A model split by groups (no dates: ``bid_rigging``) has one period: its held-out
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -136,10 +136,11 @@ def overlap_share(sets: dict[str, list[set[str]]], a: str, b: str) -> float:
     return float("nan") if mine == 0 else both / mine
 
 
-def compare(periods: list[Period], makers: dict[str, Callable[[], Any]],
+def compare(periods: list[Period], makers: Mapping[str, Callable[[], Any]],
             columns: dict[str, list[str]], k: int, capacity: int) -> PointComparison:
     """Fit every model on each period's known labels, rank, judge, and summarise."""
-    rows, sets = [], {name: [] for name in makers}
+    rows: list[dict[str, Any]] = []
+    sets: dict[str, list[Any]] = {name: [] for name in makers}
     for period in periods:
         y = period.train["label"].to_numpy(dtype="float64", na_value=np.nan)
         for name, make in makers.items():

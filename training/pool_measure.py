@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from console import exits
 from evaluation.metrics import average_precision, precision_at_k, roc_auc
 from training.detectors import default_detector
 from training.scorers import LeadScorer
@@ -136,4 +137,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from console import exits
 from features.wording import LANGUAGES
 
 _WORDS = re.compile(r"\b(unknown|nan|none|null|inf)\b", re.IGNORECASE)
@@ -94,4 +95,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -11,6 +11,7 @@ validation stops the job before anything is registered. Same seed, same data: sa
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -25,9 +26,14 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from console import exits, logs
+from console.parsers import command_parser
+from console.progress import progress
+from console.tables import format_frame
 from evaluation.backtest import compare_picks, format_picks
 from features.amount import AMOUNT_COLUMN
-from training import registry as reg
+from features.points import data_owner, latest_as_of
+from training import model_registry as reg
 from training.lifecycle import (
     Decision,
     GateInput,
@@ -42,9 +48,7 @@ from training.train_compare import features_cache, point_comparison, truth_at_ca
 from training.train_data import (
     backtest_split,
     data_hash,
-    data_owner,
     ensure_pool,
-    latest_as_of,
     store_outcomes,
     trainable_scenarios,
     validate_pool,
@@ -61,6 +65,8 @@ from training.train_run import (
     run_backtest,
     shap_summary,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -89,6 +95,8 @@ class Job:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
     #: wall, CPU seconds and peak resident set per scenario and stage (the scale benchmark)
     meter: Meter = field(default_factory=Meter)
+    #: told "<scenario>: <stage>" as each stage starts (the progress bar and the log)
+    on_stage: Callable[[str], None] | None = None
     #: features, store outcomes and backtest split per supervision point and as-of date: the
     #: models of one point are judged on the same backtest and built once
     prepared: dict[tuple, Prepared] = field(default_factory=dict)
@@ -104,7 +112,10 @@ class Job:
 
     @contextmanager
     def stage(self, scenario: str, name: str):
-        """Time one stage of one scenario (the benchmarks read these)."""
+        """Time one stage of one scenario (the benchmark reads these)."""
+        log.debug("%s: %s", scenario, name)
+        if self.on_stage is not None:
+            self.on_stage(f"{scenario}: {name}")
         started = time.perf_counter()
         try:
             with self.meter.stage(scenario, name):
@@ -440,7 +451,7 @@ def decide(job: Job, cand: Candidate, version: int, policy: Policy) -> list[Deci
         for line in check_overlap(job.client, cand.scenario, version,
                                   cand.comparison.overlap.loc[cand.scenario].to_dict(),
                                   policy.max_overlap):
-            print(f"  {line}", flush=True)
+            log.info("%s", line)
     if decision.lifecycle == reg.CHALLENGER and not job.require_real:
         with job.stage(cand.scenario, "mlflow"):
             decisions.append(certify_demo(job.client, cand.scenario, version, False))
@@ -495,7 +506,8 @@ def _champion_leads(job: Job, cand: Candidate, champion: int,
 
     info = reg.get_version(job.client, cand.scenario, champion)
     if info.tags.get("feature_set_hash") != cand.hashes["feature_set_hash"]:
-        print(f"  {cand.scenario}: champion v{champion} uses another feature set; no leads written")
+        log.warning("%s: champion v%s uses another feature set; no leads written", cand.scenario,
+                    champion)
         return None
     source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
     estimator = load_estimator(source)
@@ -543,6 +555,7 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     n_leads = serve_leads(job, cand, version, picked, run_id, policy)
     m = cand.backtest.metrics
     if cand.backtest.per_period is not None:
+        # a result of the run (table output), not a log line
         print(f"  {scenario}: walk-forward backtest, precision at capacity per period\n"
               + cand.backtest.per_period.to_string(index=False), flush=True)
     ev = decisions[0].evidence
@@ -572,28 +585,33 @@ def run(scenarios: list[str] | None = None, data: str | None = None, seed: int =
         on_result: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], Job]:
     """Train every scenario; the pool is built if absent and validated before anything else."""
     scenarios = scenarios or trainable_scenarios()
-    meter = Meter()
-    with meter.stage("(setup)", "pool build"):
-        ensure_pool(data, seed, scale, scenarios)
-    with meter.stage("(setup)", "validate"):
-        validate_pool(data, scenarios)
-    with meter.stage("(setup)", "mlflow"):
-        job = open_job(data, seed, root, require_real, leads_url)
-    job.meter = meter
-    job.policies = dict(policies or {})
-    job.timings["(setup)"] = dict(meter.wall()["(setup)"])
-    outcomes = []
-    try:
-        for scenario in scenarios:
-            try:
-                outcome = train_scenario(job, scenario)
-            except (FileNotFoundError, KeyError, ValueError) as exc:
-                raise ScenarioFailed(scenario, exc) from exc
-            outcomes.append(outcome)
-            if on_result:
-                on_result(outcome)
-    finally:
-        job.store.close()
+    with logs.run_context() as run_id, progress("training", total=len(scenarios)) as advance:
+        log.info("training run %s: %s", run_id, ", ".join(scenarios))
+        meter = Meter()
+        with meter.stage("(setup)", "pool build"):
+            ensure_pool(data, seed, scale, scenarios)
+        with meter.stage("(setup)", "validate"):
+            validate_pool(data, scenarios)
+        with meter.stage("(setup)", "mlflow"):
+            job = open_job(data, seed, root, require_real, leads_url)
+        job.meter = meter
+        job.policies = dict(policies or {})
+        job.on_stage = lambda text: advance(0, description=f"training {text}")
+        job.timings["(setup)"] = dict(meter.wall()["(setup)"])
+        outcomes = []
+        try:
+            for scenario in scenarios:
+                try:
+                    outcome = train_scenario(job, scenario)
+                except (FileNotFoundError, KeyError, ValueError) as exc:
+                    raise ScenarioFailed(scenario, exc) from exc
+                outcomes.append(outcome)
+                advance()
+                log.info("%s: v%s %s", outcome.scenario, outcome.version, outcome.lifecycle)
+                if on_result:
+                    on_result(outcome)
+        finally:
+            job.store.close()
     return outcomes, job
 
 
@@ -607,19 +625,19 @@ def summary_table(outcomes: list[Outcome]) -> pd.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.train",
-                                     description=__doc__.split("\n")[0])
+    parser = command_parser("python -m training.train", __doc__)
     parser.add_argument("--models", "--scenarios", dest="scenarios", nargs="+", default=None,
                         help="models to train (default: every discovered model: the built-ins "
                              "and those in $SUPERVISION_MODELS)")
     parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--scale", type=float, default=1.0, help="pool scale if it must be built")
     parser.add_argument("--root", type=Path, default=None, help="project root holding mlruns/")
     return parser.parse_args(argv)
 
 
-def _progress(outcome: Outcome) -> None:
+def _print_outcome(outcome: Outcome) -> None:
+    """One result line per model as it is decided (the table at the end repeats them)."""
     print(f"  {outcome.scenario}: v{outcome.version} {outcome.lifecycle}", flush=True)
 
 
@@ -636,20 +654,20 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown model(s) {unknown}; discovered: {trainable_scenarios()} (add a folder "
               f"or file to $SUPERVISION_MODELS to train your own)", file=sys.stderr)
-        return 2
+        return exits.REFUSED
     started = time.perf_counter()
     try:
         outcomes, job = run(args.scenarios, args.data, args.seed, args.root, args.scale,
-                          on_result=_progress)
-    except PoolError as exc:
+                            on_result=_print_outcome)
+    except PoolError as exc:  # the data given is refused (see console.exits)
         print(f"training stopped, nothing registered: the pool failed validation\n{exc}",
               file=sys.stderr)
-        return 1
+        return exits.REFUSED
     except ScenarioFailed as exc:
         print(f"{exc}\n(scenarios before it were trained and registered)", file=sys.stderr)
-        return 1
+        return exits.FAILED
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
-        print(summary_table(outcomes).to_string(index=False))
+        print(format_frame(summary_table(outcomes)))
         print("\nseconds per stage:\n" + timing_table(job).to_string())
     print(f"\ntrained {len(outcomes)} scenario(s) in {time.perf_counter() - started:.0f} s; "
           "`python -m training.ledger` shows every version")
@@ -657,4 +675,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exits.run(main))

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features import registry
+from features.points import data_owner, point_models
 from training.point_backtest import (
     PointComparison,
     compare,
@@ -33,7 +34,6 @@ from training.point_backtest import (
     top_fired,
 )
 from training.point_periods import point_periods
-from training.train_data import data_owner, point_models
 
 
 def features_cache(cache: dict, owner: str, data: str | Path | None) -> Callable[[date], Any]:

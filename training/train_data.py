@@ -27,9 +27,14 @@ import pandas as pd
 
 from features import registry
 from features.build import FeatureTable, build_features
+from features.points import (
+    data_owner,
+    imported_scenarios,
+    point_models,
+    simulated_scenarios,
+)
 from pool import discovery
 from pool.importer import (
-    has_origins,
     import_is_stale,
     import_manifest,
     import_model,
@@ -37,29 +42,6 @@ from pool.importer import (
 )
 from pool.load import check_pool, data_root
 from pool.spec import SimConfig
-
-
-def simulated_scenarios() -> list[str]:
-    """Models whose declaration carries a simulator (the simulated pool builds them)."""
-    return discovery.simulated()
-
-
-def imported_scenarios() -> list[str]:
-    """Models whose rows come from declared origins (files, a database): the importer's."""
-    return [name for name in discovery.names() if has_origins(registry.get(name))]
-
-
-def data_owner(name: str) -> str:
-    """The model whose pool holds ``name``'s data: its supervision point when that is a
-    discovered model (a rule model beside a learnt one reads the point's sources), else itself."""
-    point = registry.get(name).supervision_point
-    return point if point in discovery.names() else name
-
-
-def point_models(name: str) -> list[str]:
-    """Every discovered model of ``name``'s supervision point (``name`` included), sorted."""
-    point = registry.get(name).supervision_point
-    return sorted(n for n in discovery.names() if registry.get(n).supervision_point == point)
 
 
 def trainable_scenarios() -> list[str]:
@@ -104,31 +86,6 @@ def validate_pool(data: str | Path | None, scenarios: list[str]) -> None:
             check_pool(data, scenario, check_manifest=True)
         elif scenario in imported_scenarios():
             verify_import(data_root(data), registry.get(scenario))
-
-
-def pool_config(data: str | Path | None) -> dict:
-    """The simulation configuration recorded in the pool manifest."""
-    manifest = data_root(data) / "pool" / "manifest.json"
-    if not manifest.is_file():
-        raise FileNotFoundError(f"no pool manifest at {manifest}; build the pool first")
-    return json.loads(manifest.read_text())["config"]
-
-
-def latest_as_of(data: str | Path | None, scenario: str) -> date | None:
-    """The as-of date a run trains on: None (everything) for a model that is not point in
-    time, the latest business date of an imported model's sources, else the last day of the
-    simulated pool's last month."""
-    model = registry.get(scenario)
-    if not model.point_in_time:
-        return None
-    scenario = data_owner(scenario)
-    if scenario in imported_scenarios():
-        return import_manifest(data_root(data), registry.get(scenario)).latest_date
-    config = pool_config(data)
-    start = date.fromisoformat(config["start"])
-    months = start.month - 1 + int(config["months"])
-    first_after = date(start.year + months // 12, months % 12 + 1, 1)
-    return first_after - timedelta(days=1)
 
 
 def data_hash(data: str | Path | None, scenario: str) -> str:

@@ -5,10 +5,10 @@ approvals are refused.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 from features.model import Policy
+from settings import get_settings
 
 ENV_REQUIRE_REAL = "SUPERVISION_REQUIRE_REAL_APPROVALS"
 ENV_CAPACITY = "SUPERVISION_DISTRICT_CAPACITY"
@@ -20,11 +20,9 @@ def policy_for(scenario: str) -> Policy:
     from features import registry
 
     policy = registry.get(scenario).policy
-    capacity = os.environ.get(ENV_CAPACITY)
-    if capacity:
-        if not capacity.isdigit() or int(capacity) < 1:
-            raise ValueError(f"{ENV_CAPACITY}={capacity!r}: expected a positive integer")
-        policy = replace(policy, capacity=int(capacity))
+    capacity = get_settings().supervision_district_capacity
+    if capacity is not None:
+        policy = replace(policy, capacity=capacity)
     return policy
 
 
@@ -32,4 +30,4 @@ def require_real_approvals(flag: bool | None = None) -> bool:
     """Whether demo approvals are refused: an explicit flag wins, else the environment."""
     if flag is not None:
         return flag
-    return os.environ.get(ENV_REQUIRE_REAL, "").strip().lower() in {"1", "true", "yes", "on"}
+    return get_settings().supervision_require_real_approvals

@@ -25,7 +25,7 @@ from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from evaluation.backtest import backtest  # noqa: E402
-from training.ledger_stats import precision_at_k  # noqa: E402
+from evaluation.metrics import precision_at_k_interval  # noqa: E402
 from training.pyfunc import LoggedModelRef, log_scoring_model, score_frame  # noqa: E402
 from training.train_data import BacktestSplit  # noqa: E402
 
@@ -67,7 +67,7 @@ def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
                          "(nothing was verified by then); pick a later as-of date or a shorter "
                          "holdout")
     labels = holdout["label"].to_numpy(dtype=float)
-    pk = precision_at_k(labels, captured["scores"], k)
+    pk = precision_at_k_interval(labels, captured["scores"], k)
     row = table.iloc[-1]
     metrics = {"precision_at_k": pk.value, "precision_at_k_low": pk.low,
                "precision_at_k_high": pk.high, "k": float(pk.k),

@@ -52,7 +52,7 @@ from models.fake_certificates.world import (
     draw_world,
 )
 from pool import defects
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.sim.oddity import join_flags
 from pool.sim.people import (
     add_months,

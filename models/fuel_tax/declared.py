@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.fuel_tax.world import SCENARIO, Fraud
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.spec import SimConfig
 
 VAT_RATE = 0.13

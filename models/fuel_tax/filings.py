@@ -24,7 +24,7 @@ from pool.defects import (
     vary_codes,
     vary_names,
 )
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.spec import SimConfig
 
 MISSING_RATE = 0.02

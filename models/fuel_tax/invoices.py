@@ -20,7 +20,7 @@ from models.fuel_tax.loads import GAS, Loads
 from models.fuel_tax.world import SCENARIO, Companies, Stations, month_starts
 from pool.columns import categorical, numbered_ids
 from pool.defects import corrupt_check_chars, vary_codes, vary_names
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.spec import SimConfig
 
 OIL_PRODUCTS = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.fuel_tax.world import SCENARIO, Fraud, Stations, month_starts
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.spec import SimConfig
 
 GAS, DIESEL = 0, 1

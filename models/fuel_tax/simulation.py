@@ -32,7 +32,7 @@ from models.fuel_tax.world import (
     true_sales,
 )
 from pool.history import HistoryParams, verification_history
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.spec import ScenarioPool, SimConfig
 
 __all__ = ["SOURCES", "simulate"]

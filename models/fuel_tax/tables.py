@@ -25,7 +25,7 @@ from pool.defects import (
     drop_rows,
     vary_names,
 )
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.spec import SimConfig
 
 _ROADS = (

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pool.keys import USCC_ALPHABET, uscc_check_char
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.spec import DISTRICTS, SimConfig
 
 SCENARIO = "fuel_tax"

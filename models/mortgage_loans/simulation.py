@@ -49,7 +49,7 @@ from models.mortgage_loans.world import (
     draw_world,
 )
 from pool import defects
-from pool.random import component_rng
+from pool.rng import component_rng
 from pool.sim.oddity import join_flags
 from pool.sim.people import add_months, check_config, days_to_dates, to_days
 from pool.spec import ScenarioPool, SimConfig

@@ -1,0 +1,180 @@
+"""Reasons for a score: SHAP contributions turned into plain-language sentences.
+
+The contributions come from ``training.explain``, so training and serving explain a model the
+same way: exact TreeSHAP of a supervised scorer's LightGBM booster, or TreeSHAP of a LightGBM
+surrogate for an unsupervised detector (fitted once per served version on the population, then
+reused); a scorer's ``detector_score`` input is handed on to the features it rests on through
+its detector's surrogate, so no reason names the detector. A bare LightGBM model is explained natively with ``pred_contrib``. The sentence for a
+feature comes from its declaration (``features.registry``), where its meaning is written once,
+with the entity's value against the median of its district's peers.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.wording import DEFAULT_LANGUAGE, LANGUAGES
+
+from .champions import ServedModel, in_chunks
+
+PARALLEL_SHAP = 200
+_SURROGATES: dict[tuple[str, str, str, int], Any] = {}
+_LOCK = threading.Lock()
+
+
+def find_booster(estimator: Any) -> Any:
+    """A LightGBM booster that takes the estimator's own input, or None."""
+    import lightgbm
+
+    if isinstance(estimator, lightgbm.Booster):
+        return estimator
+    if isinstance(estimator, lightgbm.LGBMModel):
+        return estimator.booster_
+    return None
+
+
+def _surrogate(served: ServedModel, background: pd.DataFrame, detector: Any) -> Any:
+    """The surrogate of ``detector`` (the served detector, or a served scorer's own) for this
+    served version, fitted on the population on first use."""
+    from training.explain import fit_surrogate
+
+    key = (served.name, served.version, served.alias, id(detector))
+    with _LOCK:
+        if key not in _SURROGATES:
+            X = background.loc[:, list(served.columns)].astype("float64")
+            _SURROGATES[key] = fit_surrogate(X, detector.decision_function(
+                X.to_numpy(dtype="float64")))
+        return _SURROGATES[key]
+
+
+def contributions(served: ServedModel, frame: pd.DataFrame, background: pd.DataFrame | None
+                  ) -> tuple[np.ndarray, list[str]]:
+    """SHAP values (rows x names) of the served score on ``frame`` and the feature names."""
+    estimator = served.estimator
+    table = frame.reset_index(drop=True)
+    rows = list(table.index)
+    base = background if background is not None and len(background) else table
+    if hasattr(estimator, "booster_") and hasattr(estimator, "detector_"):
+        from training.explain import explain_scorer
+
+        surrogate = _surrogate(served, base, estimator.detector_)
+        explained = explain_scorer(estimator, table, rows, surrogate=surrogate)
+    elif hasattr(estimator, "preprocessor_"):
+        from training.explain import explain_detector
+
+        _, explained = explain_detector(estimator, table, rows,
+                                        surrogate=_surrogate(served, base, estimator))
+    else:
+        booster = find_booster(estimator)
+        if booster is None:
+            raise TypeError(f"cannot explain a {type(estimator).__name__}: no LightGBM booster, "
+                            "supervised scorer or detector inside the served model")
+        values = in_chunks(lambda part: np.asarray(booster.predict(
+            part.to_numpy(dtype="float64"), pred_contrib=True)), table, min_rows=PARALLEL_SHAP)
+        return values[:, : table.shape[1]], list(table.columns)
+    names = list(explained[0].contributions) if explained else list(table.columns)
+    values = np.array([[e.contributions[n] for n in names] for e in explained])
+    return values.reshape(len(rows), len(names)), names
+
+
+def declared_features(scenario: str) -> dict[str, Any]:
+    """Feature declarations of a scenario by name ({} for an undeclared scenario)."""
+    try:
+        from features.registry import get
+
+        return {spec.name: spec for spec in get(scenario).features}
+    except (LookupError, AttributeError, ImportError):
+        return {}
+
+
+def sentence(spec: Any, feature: str, value: float | None, peer: float | None,
+             lang: str = DEFAULT_LANGUAGE, row: dict[str, Any] | None = None) -> str:
+    """The plain-language reason for one feature value in ``lang``."""
+    from training.explain import format_reason
+
+    return format_reason(spec, feature, np.nan if value is None else value,
+                         np.nan if peer is None else peer, lang, row)
+
+
+def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
+            background: pd.DataFrame | None = None) -> list[list[dict[str, Any]]]:
+    """Reasons for every row of ``frame`` (already limited to the rows asked for): the features
+    pushing the score up the most, with value, SHAP value and sentence (``text`` in the default
+    language, ``texts`` in each). A flag that is not raised is never a reason."""
+    from training.explain import is_false_flag
+
+    features = frame.loc[:, list(served.columns)].astype("float64")
+    if hasattr(served.estimator, "rule_reasons"):
+        return rule_reasons(served, features, background, max_reasons)
+    values, names = contributions(served, features, background)
+    specs = declared_features(served.scenario)
+    raw = features.to_numpy()
+    column_of = {c: i for i, c in enumerate(features.columns)}
+    peers = peer_medians(features.index, background, list(served.columns))
+    out = []
+    for i in range(len(features)):
+        record = dict(zip(features.columns, raw[i], strict=True))
+        row = []
+        for j in np.argsort(-values[i], kind="stable"):
+            if len(row) == max_reasons:
+                break
+            name = names[j]
+            col = column_of.get(name)
+            value = None if col is None or np.isnan(raw[i, col]) else float(raw[i, col])
+            if is_false_flag(specs.get(name), value):
+                continue
+            peer = None if peers is None or col is None else float(peers[i, col])
+            texts = {lang: sentence(specs.get(name), name, value, peer, lang, record)
+                     for lang in LANGUAGES}
+            row.append({"feature": name, "value": value, "shap": round(float(values[i, j]), 6),
+                        "text": texts[DEFAULT_LANGUAGE], "texts": texts})
+        out.append(row)
+    return out
+
+
+def rule_reasons(served: ServedModel, features: pd.DataFrame, background: pd.DataFrame | None,
+                 max_reasons: int) -> list[list[dict[str, Any]]]:
+    """A rule model's reasons: the rules it fired, each with its declared sentence (value, the
+    peers' median, the threshold), not SHAP values."""
+    peers = peer_medians(features.index, background, list(served.columns))
+    table = None if peers is None else pd.DataFrame(peers, index=features.index,
+                                                    columns=list(served.columns))
+    return [[{"feature": r["feature"], "value": r["value"], "shap": r["contribution"],
+              "text": r["text"], "rule": r["rule"]} for r in row[:max_reasons]]
+            for row in served.estimator.rule_reasons(features, table)]
+
+
+_PEERS: dict[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = {}
+
+
+def district_medians(background: pd.DataFrame, columns: list[str]
+                     ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Median of every feature per district, and overall; computed once per population table."""
+    cached = _PEERS.get(id(background))
+    if cached is None or cached[0] is not background:
+        by_district = (background.groupby("district")[columns].median()
+                       if "district" in background.columns else pd.DataFrame(columns=columns))
+        cached = (background, by_district, background[columns].median().to_numpy())
+        _PEERS.clear()  # keep one population per process: the latest table
+        _PEERS[id(background)] = cached
+    return cached[1], cached[2]
+
+
+def peer_medians(entities: pd.Index, background: pd.DataFrame | None, columns: list[str]
+                 ) -> np.ndarray | None:
+    """Per entity, the medians of its district's peers in the population (rows x columns);
+    the whole population's median for an entity or district the population does not know."""
+    if background is None or not len(background):
+        return None
+    by_district, overall = district_medians(background, columns)
+    out = np.tile(overall, (len(entities), 1))
+    if "district" in background.columns and len(by_district):
+        districts = background["district"].reindex(entities).to_numpy()
+        known = by_district.reindex(districts).to_numpy(dtype="float64")
+        found = ~np.isnan(known)
+        out[found] = known[found]
+    return out

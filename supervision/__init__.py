@@ -1,0 +1,2 @@
+"""The ``supervision`` command-line tool: the top layer, delegating to each package's entry
+point (see :mod:`supervision.cli`)."""
