@@ -4,28 +4,8 @@ through the service in-process (the sandbox deployment)."""
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
 
 from serving.evidence_series import peer_summary
-from serving.sandbox import cached
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("amounts") / "sbx")
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    patch = pytest.MonkeyPatch()
-    for name, value in sandbox.env(refresh_seconds=0.5).items():
-        patch.setenv(name, value)
-    from serving.service import asgi
-
-    with TestClient(asgi(), raise_server_exceptions=True) as test_client:
-        yield test_client
-    patch.undo()
 
 
 def _leads(client, sandbox, **params) -> list[dict]:

@@ -18,13 +18,7 @@ import pytest
 from pool.resources import ResourceSettingError, parse_spark_conf, spark_settings
 from serving.batch import BatchError, run
 from serving.launch import ROOT
-from serving.sandbox import FEATURES, SCENARIO, cached, fit_scorer, register
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("batch") / "sbx")
+from serving.sandbox import FEATURES, SCENARIO, fit_scorer, register
 
 
 def in_process(sandbox, table: pd.DataFrame) -> pd.Series:

@@ -31,12 +31,6 @@ def started(sandbox, patch: pytest.MonkeyPatch):
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("hash") / "sbx")
-
-
-@pytest.fixture(scope="module")
 def service(sandbox):
     patch = pytest.MonkeyPatch()
     app, ctx = started(sandbox, patch)

@@ -8,29 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
-
-from serving.sandbox import cached
 
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("handover") / "sbx")
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    patch = pytest.MonkeyPatch()
-    for name, value in sandbox.env(refresh_seconds=0.5).items():
-        patch.setenv(name, value)
-    from serving.service import asgi
-
-    with TestClient(asgi(), raise_server_exceptions=True) as test_client:
-        yield test_client
-    patch.undo()
 
 
 def auth(sandbox, who: str) -> dict[str, str]:

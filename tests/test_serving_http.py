@@ -15,19 +15,13 @@ import httpx
 import pytest
 
 from serving.launch import running_service
-from serving.sandbox import SCENARIO, cached
+from serving.sandbox import SCENARIO
 
 pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("http") / "sbx")
 
 
 @pytest.fixture(scope="module")

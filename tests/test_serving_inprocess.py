@@ -15,31 +15,14 @@ from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
-from starlette.testclient import TestClient
 
 from serving import access
-from serving.sandbox import FEATURES, SCENARIO, cached, fit_scorer, register
+from serving.sandbox import FEATURES, SCENARIO, fit_scorer, register
 
 ROLE_KEYS = ("system", "data_scientist", "admin", "staff:Haidian", "staff:Chaoyang")
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("inprocess") / "sbx")
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    patch = pytest.MonkeyPatch()
-    for name, value in sandbox.env(refresh_seconds=0.5).items():
-        patch.setenv(name, value)
-    patch.setenv("SERVING_MAX_BODY_BYTES", "300000")
-    from serving.service import asgi
-
-    with TestClient(asgi(), raise_server_exceptions=True) as test_client:
-        yield test_client
-    patch.undo()
+SERVICE_ENV = {"SERVING_MAX_BODY_BYTES": "300000"}  # the body limit, tested below
 
 
 @pytest.fixture(scope="module")

@@ -23,15 +23,9 @@ from serving.admission import Admission, AdmissionSettings
 from serving.api_leads import csv_cell
 from serving.app import ExplainBudget, attach, build_context, create_app
 from serving.launch import free_port
-from serving.sandbox import SCENARIO, cached
+from serving.sandbox import SCENARIO
 from serving.settings import ServingSettings
 from serving.sockets import guard_connections
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("overload") / "sbx")
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from serving.sandbox import SCENARIO, cached
+from serving.sandbox import SCENARIO
 
 pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 MAX_EXAMPLES = 12
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("schemathesis") / "sbx")
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,7 @@ from serving.app import reference_scores, warm_at_load
 from serving.champions import ModelHub
 from serving.evidence import EvidenceIndex, normalise_codes, normalised_text_columns, pool_tables
 from serving.feature_cache import FeatureSource
-from serving.sandbox import SCENARIO, cached
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    template = tmp_path_factory.getbasetemp() / "serving-sandbox-template"
-    return cached(template, tmp_path_factory.mktemp("speed") / "sbx")
+from serving.sandbox import SCENARIO
 
 
 @pytest.fixture(scope="module")
