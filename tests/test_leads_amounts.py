@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from leads_fixtures import *  # noqa: F403
 from leads_fixtures import make_run, snapshot
 from sqlalchemy import text
 

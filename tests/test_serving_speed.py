@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from pool_fixtures import fuel_root  # noqa: F401  (session fixture: fuel_tax pool, scale 0.3)
 
 from pool.keys import normalise_code
 from pool.load import load_pool
-from serving import reasons
+from serving import shap_reasons
 from serving.app import reference_scores, warm_at_load
 from serving.champions import ModelHub
 from serving.evidence import EvidenceIndex, normalise_codes, normalised_text_columns, pool_tables
@@ -22,11 +21,11 @@ from serving.sandbox import SCENARIO
 
 
 @pytest.fixture(scope="module")
-def fuel_tables(fuel_root) -> dict[str, pd.DataFrame]:  # noqa: F811
+def fuel_tables(fuel_root) -> dict[str, pd.DataFrame]:
     return load_pool(fuel_root, "fuel_tax")
 
 
-def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fuel_root  # noqa: F811
+def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fuel_root
                                                                     ) -> None:
     from training.mlflow_setup import open_client, resolve
 
@@ -48,7 +47,7 @@ def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fue
         features.table(SCENARIO))
     assert evidence.is_built(SCENARIO) and loads == [SCENARIO]
     background = features.table(SCENARIO)
-    assert id(background) in reasons._PEERS  # the reasons' peer medians too
+    assert id(background) in shap_reasons._PEERS  # the reasons' peer medians too
     code = load_pool(fuel_root, "fuel_tax")["company_registry"]["credit_code"].iloc[0]
     assert evidence.records(SCENARIO, code)["company_registry"]["count"] >= 1
     assert evidence.names(SCENARIO, [code])[code]
