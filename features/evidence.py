@@ -5,8 +5,8 @@ hundreds of invoices. A model declares ``evidence=EvidenceView(...)``: an Ibis e
 its sources giving, per entity, dated values of named series (``entity_id, period, series,
 value``), the series' labels and units per language, whether they are monthly quantities
 (lines) or events on one time line (a loan, a home purchase, a share transfer), and which
-features to show against the entity's peers. ``evidence_frame`` computes it for every entity of
-a pool at once (the service caches it per pool version). A series the view does not declare, a
+features to show against the entity's peers. ``features.evidence_build.evidence_frame`` computes
+it for every entity of a pool at once (the service caches it per pool version). A series the view does not declare, a
 non-numeric value, a missing column or a label source read is refused naming the model.
 """
 
@@ -16,9 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
-import pandas as pd
 
 from features.spec import BuildContext
 
@@ -76,40 +74,3 @@ class EvidenceView:
         if unknown:
             raise ValueError(f"model {model!r}: evidence peers name undeclared feature(s) "
                              f"{unknown}")
-
-
-def evidence_frame(model: object, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The model's evidence series for every entity of ``frames`` (its pool's tables)."""
-    from features.build import LabelGuard
-    from features.engines import connect
-    from features.keys import normalise_sources
-    from features.sources import register_frames
-
-    view: EvidenceView | None = getattr(model, "evidence", None)
-    name = getattr(model, "name", "?")
-    if view is None or not frames:
-        return pd.DataFrame(columns=list(COLUMNS))
-    con = connect("duckdb")
-    specs = {s.table: s for s in model.sources}  # type: ignore[attr-defined]
-    tables = normalise_sources(register_frames(frames, specs), model.joins, con)  # type: ignore[attr-defined]
-    hidden = set(getattr(model, "label_sources", ())) & set(tables)
-    try:
-        expr = view.build(LabelGuard(tables, hidden, name), BuildContext(None, "duckdb"))
-    except (AttributeError, KeyError, ibis_errors.IbisError) as exc:
-        raise EvidenceError(f"model {name!r}: evidence view refers to something its sources "
-                            f"do not have: {exc}") from None
-    missing = [c for c in COLUMNS if c not in expr.columns]
-    if missing:
-        raise EvidenceError(f"model {name!r}: evidence view did not return column(s) {missing}")
-    if not expr.schema()["value"].is_numeric():
-        raise EvidenceError(f"model {name!r}: evidence 'value' is {expr.schema()['value']}, "
-                            "not a number")
-    out = con.execute(expr.select(*COLUMNS))
-    unknown = sorted(set(out["series"].dropna()) - {s.name for s in view.series})
-    if unknown:
-        raise EvidenceError(f"model {name!r}: evidence view gives undeclared series {unknown}")
-    out["entity_id"] = out["entity_id"].astype("string")
-    out["period"] = pd.to_datetime(out["period"])
-    out["value"] = pd.to_numeric(out["value"]).astype("float64")
-    return out.dropna(subset=["period"]).sort_values(["entity_id", "series", "period"],
-                                                     kind="stable").reset_index(drop=True)

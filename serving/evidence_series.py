@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.evidence import EvidenceError, evidence_frame
+from features.evidence import EvidenceError
+from features.evidence_build import evidence_frame
 from pool.keys import normalise_code
 
 LANGUAGES = ("zh", "en")

@@ -80,7 +80,10 @@ class Settings(BaseSettings):
 
     # -- the service ----------------------------------------------------------------------------
     serving_refresh_seconds: float = Field(
-        10.0, gt=0, description="how often the service polls the registry's aliases"
+        10.0,
+        ge=0,
+        description="how often the service polls the registry's aliases (`0`: load once at "
+        "start, never poll)",
     )
     serving_features_dir: Path | None = Field(
         None, description="read `<dir>/<scenario>.parquet` instead of building feature tables"

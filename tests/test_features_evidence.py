@@ -10,7 +10,8 @@ import pytest
 from test_features_amount import PERMITS, A, B, _model, toy_root  # noqa: F401 (fixture)
 
 from features import registry
-from features.evidence import EvidenceError, EvidenceView, Series, evidence_frame
+from features.evidence import EvidenceError, EvidenceView, Series
+from features.evidence_build import evidence_frame
 from features.model import AmountAtStake
 from pool.load import load_pool
 

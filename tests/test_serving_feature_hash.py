@@ -33,10 +33,12 @@ def started(sandbox, patch: pytest.MonkeyPatch):
 @pytest.fixture(scope="module")
 def service(sandbox):
     patch = pytest.MonkeyPatch()
-    app, ctx = started(sandbox, patch)
-    yield app, ctx
-    ctx.close()
-    patch.undo()
+    try:
+        app, ctx = started(sandbox, patch)
+        yield app, ctx
+        ctx.close()
+    finally:
+        patch.undo()  # even when the start fails: no setting leaks into later tests
 
 
 def admin(sandbox) -> dict[str, str]:

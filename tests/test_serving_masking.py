@@ -150,21 +150,23 @@ def service(tmp_path_factory, pool_root, tables):
                                        as_of=date(2025, 6, 30), leads=inputs), actor="test")
     finally:
         store.close()
-    patch = pytest.MonkeyPatch()
-    for name, value in sandbox.env(refresh_seconds=60).items():
-        patch.setenv(name, value)
-    patch.setenv("SUPERVISION_DATA", str(pool_root))
     from serving.app import attach, build_context, create_app
     from serving.settings import ServingSettings
 
-    settings = ServingSettings.from_env()
-    app = create_app()
-    ctx = build_context(settings)
-    attach(app, ctx, settings)
-    with TestClient(app) as client:
-        yield client, sandbox, entities
-    ctx.close()
-    patch.undo()
+    patch = pytest.MonkeyPatch()
+    try:
+        for name, value in sandbox.env(refresh_seconds=60).items():
+            patch.setenv(name, value)
+        patch.setenv("SUPERVISION_DATA", str(pool_root))
+        settings = ServingSettings.from_env()
+        app = create_app()
+        ctx = build_context(settings)
+        attach(app, ctx, settings)
+        with TestClient(app) as client:
+            yield client, sandbox, entities
+        ctx.close()
+    finally:
+        patch.undo()  # even when the start fails: no setting leaks into later tests
 
 
 def personal_values(tables, entities) -> list[tuple[str, str, str]]:
