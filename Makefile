@@ -11,7 +11,7 @@ SEED ?= 42
 comma := ,
 # Files `ruff format --check` holds to the formatter. The rest of the tree is not formatted yet:
 # after all branches are merged, run `.venv/bin/ruff format .` once and set this to `.`
-FORMATTED ?= settings console supervision serving/request_ids.py benchmarks/bench_cli.py tests/test_cli.py tests/test_settings.py tests/test_packaging.py tests/test_logs.py tests/test_layers.py tests/test_layout.py
+FORMATTED ?= settings console supervision serving/request_ids.py benchmarks/bench_cli.py tests/supervision/test_cli.py tests/settings/test_settings.py tests/project/test_packaging.py tests/console/test_logs.py tests/project/test_layers.py tests/project/test_layout.py
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 

@@ -1,6 +1,6 @@
 """Every environment variable the project reads, in one typed object: the lowest layer.
 
-Nothing else in the project reads ``os.environ`` (``tests/test_settings.py`` greps for it). Each
+Nothing else in the project reads ``os.environ`` (``tests/settings/test_settings.py`` greps for it). Each
 call of :func:`get_settings` reads the environment afresh, so a setting changed by a test or a
 parent process takes effect on the next call, and nothing is read at import. A value that does not
 parse stops the caller with :class:`SettingsError` naming the variable, never a silent default.

@@ -7,7 +7,7 @@ from dataclasses import replace
 import ibis
 import pandas as pd
 import pytest
-from test_features_amount import PERMITS, A, B, _model, toy_root  # noqa: F401 (fixture)
+from amount_world import PERMITS, A, B, _model
 
 from features import registry
 from features.evidence import EvidenceError, EvidenceView, Series
@@ -32,7 +32,7 @@ def _frame(view: EvidenceView, root) -> pd.DataFrame:
     return evidence_frame(model, load_pool(root, "toy_amounts"))
 
 
-def test_the_view_gives_each_entity_its_dated_values(toy_root):  # noqa: F811
+def test_the_view_gives_each_entity_its_dated_values(toy_root):
     frame = _frame(VIEW, toy_root)
     assert sorted(frame.loc[frame.entity_id == A, "value"]) == [1e6, 3e6]
     assert frame.loc[frame.entity_id == B, "value"].tolist() == [5e5]
@@ -49,7 +49,7 @@ def test_the_view_gives_each_entity_its_dated_values(toy_root):  # noqa: F811
                                       value=s["permits"].district), "not a number"),
     (lambda s, c: s["permits"].select(entity_id=s["permits"].nope), "do not have"),
 ])
-def test_bad_views_are_refused_naming_the_model(toy_root, build, says):  # noqa: F811
+def test_bad_views_are_refused_naming_the_model(toy_root, build, says):
     with pytest.raises(EvidenceError, match=f"toy_amounts.*{says}"):
         _frame(replace(VIEW, build=build), toy_root)
 

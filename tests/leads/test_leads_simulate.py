@@ -18,7 +18,7 @@ from leads import simulate as sim
 from leads.store import LeadStore
 
 DISTRICTS = ["Haidian", "Chaoyang", "Miyun"]
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _truth(root: Path, n: int = 150) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 
 from settings import Settings, SettingsError, get_settings, markdown_table, variable_names
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = (
     "pool",
     "features",

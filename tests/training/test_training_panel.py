@@ -18,7 +18,7 @@ from features.model import Cadence, SupervisionModel
 from pool import discovery
 from training import panel as pn
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "card_daily"
 
 

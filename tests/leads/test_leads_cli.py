@@ -13,7 +13,7 @@ from leads_fixtures import make_run, snapshot
 
 from leads.store import LeadStore
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ from console import exits
 from console.progress import enabled, progress
 from supervision.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PASSED_ON = [
     "pool",
     "import",

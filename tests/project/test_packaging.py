@@ -23,7 +23,7 @@ import pytest
 from serving.launch import free_port, stop, wait_ready
 from serving.sandbox import SCENARIO, cached
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SKIP = shutil.ignore_patterns(
     ".venv",
     ".tools",

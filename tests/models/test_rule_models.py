@@ -25,7 +25,7 @@ from features.model import SupervisionModel
 from features.rules import Rule, RuleSet
 from pool import discovery
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "social_insurance"
 POINT = "social_insurance"
 

@@ -80,7 +80,7 @@ def test_outcome_loop_over_http(server, sandbox) -> None:
     assert foreign.status_code == 403
 
 
-REPORTS = Path(__file__).resolve().parent.parent / "reports"
+REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
 
 @pytest.mark.browser

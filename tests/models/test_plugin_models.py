@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from pool import discovery
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "social_insurance"
 NAME = "social_insurance"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -7,17 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from test_features_fuel_tax import AS_OF, S1, S2, S3, _world
+from amount_world import A, B, _model, _value_at_stake
+from fuel_world import AS_OF, S1, S2, S3, _world
 
 from features import registry
 from features.amount import AMOUNT_COLUMN, AmountError
 from features.build import build_features
-from features.common import ratio
 from features.model import AmountAtStake, Policy, SupervisionModel
-from features.spec import FeatureSpec, KeyJoin
-from features.testing import uscc, write_pool
-from pool.schemas import history_source
-from pool.spec import ColumnSpec, SourceSpec
+from features.testing import write_pool
 
 PRICE = 8.0  # yuan per litre excl. VAT, what every station's returns declare
 
@@ -48,52 +45,6 @@ def test_fuel_tax_amount_adds_unpaid_consumption_tax(tmp_path):
     root = write_pool(tmp_path, registry.get("fuel_tax").sources, world)
     frame = build_features("fuel_tax", AS_OF, root).frame.set_index("entity_id")
     assert frame.at[S3, AMOUNT_COLUMN] == pytest.approx(12 * 20000 * 1.20)
-
-
-A, B = uscc("91110105MA0000001"), uscc("91110105MA0000002")
-PERMITS = SourceSpec(
-    scenario="toy_amounts", agency="housing", table="permits", description="building permits",
-    keys=("permit_id",), date_column="issued_on",
-    columns=(ColumnSpec("permit_id", "string", "permit id"),
-             ColumnSpec("company_code", "string", "holder credit code"),
-             ColumnSpec("district", "string", "district"),
-             ColumnSpec("issued_on", "date", "issue date"),
-             ColumnSpec("value_yuan", "float64", "project value", unit="yuan"),
-             ColumnSpec("expired", "bool", "permit expired")))
-
-
-def _build(sources, ctx):
-    p = sources["permits"]
-    per = p.group_by(["company_code", "district"]).aggregate(
-        n=p.count(), n_expired=p.expired.cast("int64").sum())
-    return per.select(entity_id=per.company_code, district=per.district,
-                      expired_share=ratio(per.n_expired, per.n))
-
-
-def _value_at_stake(sources, ctx, rates):
-    p = sources["permits"]
-    per = p.group_by("company_code").aggregate(v=p.value_yuan.sum())
-    return per.select(entity_id=per.company_code, amount=per.v * rates["share"])
-
-
-def _model(amount: AmountAtStake) -> SupervisionModel:
-    return SupervisionModel(
-        name="toy_amounts", entity="company", key_column="company_code",
-        sources=(PERMITS, history_source("toy_amounts")),
-        features=(FeatureSpec("expired_share", "share of permits expired", "share",
-                              "{value:.0%} of permits expired", "high"),),
-        build=_build, joins=(KeyJoin("permits", "company_code", "uscc"),), amount=amount)
-
-
-@pytest.fixture
-def toy_root(tmp_path):
-    rows = [{"permit_id": f"P{i}", "company_code": code, "district": "Daxing",
-             "issued_on": pd.Timestamp("2024-01-05"), "value_yuan": value, "expired": False}
-            for i, (code, value) in enumerate([(A, 1e6), (A, 3e6), (B, 5e5)])]
-    yield write_pool(tmp_path, (PERMITS, history_source("toy_amounts")),
-                     {"permits": rows, "verification_history": []})
-    if "toy_amounts" in registry.names():
-        registry.unregister("toy_amounts")
 
 
 def _frame(model: SupervisionModel, root) -> pd.DataFrame:
