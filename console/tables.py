@@ -48,18 +48,48 @@ def pad(text: str, cells: int, right: bool = False) -> str:
 
 
 #: Column headers per language (a column it does not name keeps its own name, as in English).
-HEADERS: dict[str, dict[str, str]] = {"zh": {
-    "id": "编号", "scenario": "模型", "entity_id": "对象", "district": "区", "status": "状态",
-    "score": "分值", "rank": "排名", "model_version": "版本", "unit": "承办单位",
-    "assignee": "承办人", "deadline": "期限", "overdue": "逾期", "amount": "涉案金额",
-    "amount_unit": "单位", "days_overdue": "逾期天数", "at": "时间", "from_status": "原状态",
-    "to_status": "新状态", "actor": "操作人", "note": "备注", "recorded_at": "记录时间",
-    "run_id": "训练批次", "assigned_at": "交办时间", "assigned_by": "交办人",
-    "outcome": "核查结果", "amount_recovered": "挽回金额", "case_reference": "案号",
-    "issued": "下发", "verified": "已核查", "cases": "成案", "no_case": "未成案",
-    "invalid": "无效", "conversion": "成案率", "lower": "下限", "upper": "上限",
-    "model_name": "模型名", "day": "日期", "leads": "线索",
-}}
+HEADERS: dict[str, dict[str, str]] = {
+    "zh": {
+        "id": "编号",
+        "scenario": "模型",
+        "entity_id": "对象",
+        "district": "区",
+        "status": "状态",
+        "score": "分值",
+        "rank": "排名",
+        "model_version": "版本",
+        "unit": "承办单位",
+        "assignee": "承办人",
+        "deadline": "期限",
+        "overdue": "逾期",
+        "amount": "涉案金额",
+        "amount_unit": "单位",
+        "days_overdue": "逾期天数",
+        "at": "时间",
+        "from_status": "原状态",
+        "to_status": "新状态",
+        "actor": "操作人",
+        "note": "备注",
+        "recorded_at": "记录时间",
+        "run_id": "训练批次",
+        "assigned_at": "交办时间",
+        "assigned_by": "交办人",
+        "outcome": "核查结果",
+        "amount_recovered": "挽回金额",
+        "case_reference": "案号",
+        "issued": "下发",
+        "verified": "已核查",
+        "cases": "成案",
+        "no_case": "未成案",
+        "invalid": "无效",
+        "conversion": "成案率",
+        "lower": "下限",
+        "upper": "上限",
+        "model_name": "模型名",
+        "day": "日期",
+        "leads": "线索",
+    }
+}
 EMPTY = {"zh": "（无）", "en": "(none)"}
 
 
@@ -68,8 +98,9 @@ def header(column: str, lang: str = "zh") -> str:
     return HEADERS.get(lang, {}).get(column, column)
 
 
-def format_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str],
-                 lang: str = "zh") -> str:
+def format_table(
+    rows: Sequence[Mapping[str, object]], columns: Sequence[str], lang: str = "zh"
+) -> str:
     """``rows`` as an aligned table with a header (in ``lang``) and a rule; "(none)" when
     empty."""
     if lang not in EMPTY:

@@ -137,8 +137,8 @@ class Settings(BaseSettings):
         "(a whole number >= 1); unset: every core this process may run on",
     )
     supervision_validate_rows: str | None = Field(
-        None, description="rows per chunk when the pool is validated (a whole number); unset: "
-        "500,000",
+        None,
+        description="rows per chunk when the pool is validated (a whole number); unset: 500,000",
     )
     supervision_duckdb_memory: str | None = Field(
         None,
@@ -151,7 +151,8 @@ class Settings(BaseSettings):
         "builds); unset: DuckDB's own",
     )
     supervision_spark_master: str | None = Field(
-        None, description="the Spark master URL (`local[N]`, `spark://host:port`, `yarn`, "
+        None,
+        description="the Spark master URL (`local[N]`, `spark://host:port`, `yarn`, "
         "`k8s://...`); unset: `local[2]`",
     )
     supervision_spark_driver_memory: str | None = Field(
@@ -196,12 +197,14 @@ class Settings(BaseSettings):
         "beside the repository",
     )
     supervision_bench_max_rss_gib: float = Field(
-        20.0, gt=0, description="the scale benchmark stops a scale whose resident set passes "
-        "this many GiB"
+        20.0,
+        gt=0,
+        description="the scale benchmark stops a scale whose resident set passes this many GiB",
     )
     supervision_bench_tmp: Path | None = Field(
-        None, description="where the scale benchmark builds its pools; unset: the system's "
-        "temporary folder"
+        None,
+        description="where the scale benchmark builds its pools; unset: the system's "
+        "temporary folder",
     )
     bench_pool_cache: Path | None = Field(
         None, description="where `make bench` keeps its built pools; unset: `<temp>/bench-pools`"
