@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import api_admin, api_handover, api_leads, api_score, reasons
-from .admission import Admission, AdmissionSettings, route_class
+from .admission import Admission, AdmissionSettings, Rationing, route_class
 from .errors import (
     ApiError,
     BodyLimit,
@@ -29,6 +29,7 @@ from .errors import (
     install_lead_store_handler,
 )
 from .evidence import EvidenceIndex, evidence_owner, pool_tables
+from .evidence_series import EvidenceSeries
 from .features import FeatureSource, manifest_stamp, pool_loader, table_hash
 from .hub import ModelHub, ServedModel
 from .ledger import ledger_rows
@@ -53,6 +54,12 @@ class ServiceContext:
     shadow: ShadowScorer
     ledger: Callable[[], list[dict[str, Any]]]
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    evidence_series: EvidenceSeries | None = None  # None: made from the evidence index
+
+    def __post_init__(self) -> None:
+        if self.evidence_series is None:  # the same loader, so both read the same tables
+            self.evidence_series = EvidenceSeries(self.evidence_index.loader,
+                                                  self.evidence_index.stamp)
 
     def authenticate(self, secret: str) -> Any:
         """The principal behind an API key (hashed keys in the lead store), or None."""
@@ -97,16 +104,18 @@ def reference_scores(features: FeatureSource) -> Callable[[str, ServedModel], An
     return reference
 
 
-def warm_at_load(features: FeatureSource, evidence: EvidenceIndex
-                 ) -> Callable[[str, ServedModel], None]:
+def warm_at_load(features: FeatureSource, evidence: EvidenceIndex,
+                 series: EvidenceSeries) -> Callable[[str, ServedModel], None]:
     """What a newly loaded model's requests will read, built before it serves: the scenario's
-    evidence index and entity names, the peer medians and explainer behind its reasons (one
-    row explained), and the district medians its leads' rules are read against."""
+    evidence index and entity names, its declared evidence charts' series, the peer medians
+    and explainer behind its reasons (one row explained), and the district medians its leads'
+    rules are read against."""
 
     def warm(scenario: str, served: ServedModel) -> None:
         from .lead_rules import prepare_rules
 
         evidence.build(scenario)
+        series.prepare(scenario)
         background = features.maybe_table(scenario)
         if background is not None and len(background) and served.alias == "champion":
             reasons.explain(served, background.iloc[:1], 1, background)
@@ -147,12 +156,13 @@ def build_context(settings: ServingSettings) -> ServiceContext:
     stamp = manifest_stamp(settings.data_root)
     features = FeatureSource(settings.feature_loader() or pool_loader(settings.data_root), stamp)
     evidence = EvidenceIndex(pool_tables(settings.data_root), stamp, owner=evidence_owner)
+    series = EvidenceSeries(evidence.loader, evidence.stamp)
     hub = ModelHub(client, settings.refresh_seconds, reference_scores(features),
-                   warm_at_load(features, evidence),
+                   warm_at_load(features, evidence, series),
                    feature_hash=lambda scenario: table_hash(features.table(scenario), scenario))
     store = LeadStore.open(settings.leads_url or default_url(settings.data_root))
     ctx = ServiceContext(hub=hub, features=features, evidence_index=evidence,
-                         store=store, shadow=ShadowScorer(),
+                         evidence_series=series, store=store, shadow=ShadowScorer(),
                          ledger=lambda: ledger_rows(client, store))
     ctx.metrics.attach(ctx)
     hub.start()
@@ -206,9 +216,10 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.state.limit = BodyLimit(max_body_bytes)
     app.state.admission = AdmissionSettings()
     app.state.admission_counts = Counter()
+    app.state.rationing = Rationing()  # shared with the Bento's admission (serving.service)
     app.state.explain_budget = ExplainBudget.of(ServingSettings(data_root=Path("data")))
     app.add_middleware(Admission, current=lambda: app.state.admission,
-                       counts=app.state.admission_counts)
+                       counts=app.state.admission_counts, rationing=app.state.rationing)
     app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)
     app.state.metrics = None
     app.add_middleware(RouteMetrics, metrics=lambda: app.state.metrics,  # outermost: times all
