@@ -6,6 +6,8 @@ Behaviour only: how fast is measured by ``make bench`` (``--only serving``), nev
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,7 +53,10 @@ def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fue
     hub = ModelHub(client, 0, reference_scores(features),
                    warm_at_load(features, evidence, series))
     assert not evidence.is_built(SCENARIO) and not series.is_prepared(SCENARIO)
+    gc.unfreeze()
     hub.start()  # loads the champion: nothing has asked for a lead yet
+    assert gc.get_freeze_count() > 0  # what was loaded is out of the full collections' walk
+    gc.unfreeze()
     served = hub.get(SCENARIO)
     assert served.reference is not None and len(served.reference) == len(
         features.table(SCENARIO))
