@@ -12,6 +12,11 @@ dropped without running; one that disconnects while running is cancelled (work a
 worker thread finishes, and keeps its slot until it does, so cancelled work cannot pile up).
 The body is read here, before a slot is taken, with ``body_timeout`` seconds per chunk (408), so
 a slow upload holds no slot.
+
+The Bento's typed endpoints (``/bento/score``, ``/bento/explain``) are served by BentoML, outside
+the mounted app, so the service adds a second :class:`Admission` in front of them
+(:func:`bento_route_class`); both middlewares share one :class:`Rationing`, so ``/v1/score`` and
+``/bento/*`` draw from the same score slots and every key has one request budget.
 """
 
 from __future__ import annotations
@@ -56,12 +61,20 @@ class AdmissionSettings:
 
 
 def route_class(method: str, path: str) -> str | None:
-    """The class a request is admitted under; None for what is not rationed (probes, UI)."""
+    """The class a request to the mounted app is admitted under; None for what is not rationed
+    (probes, UI)."""
     if not path.startswith("/v1/") or path in EXEMPT:
         return None
     if path == "/v1/score":
         return "score"
     return "reads" if method in ("GET", "HEAD") else "writes"
+
+
+def bento_route_class(method: str, path: str) -> str | None:
+    """The class of a request to the Bento's own endpoints: every ``/bento/*`` route scores
+    (``/bento/score``, ``/bento/explain``); None for the rest, which the mounted app's own
+    admission (``route_class``) or nothing (BentoML's probes, ``/metrics``) handles."""
+    return "score" if path.startswith("/bento/") else None
 
 
 class Gate:
@@ -116,66 +129,95 @@ class BodyTimeout(Exception):
     """The client sent no body bytes for ``body_timeout`` seconds."""
 
 
+class Rationing:
+    """The gates and per-key buckets of the current :class:`AdmissionSettings`, rebuilt when
+    the settings object changes. One instance may be shared by several :class:`Admission`
+    middlewares (the mounted app's and the Bento's), which then ration one capacity."""
+
+    def __init__(self) -> None:
+        self.settings: AdmissionSettings | None = None
+        self.gates: dict[str, Gate] = {}
+        self.rates: KeyedBuckets | None = None
+
+    def of(self, settings: AdmissionSettings) -> Rationing:
+        if settings is not self.settings:
+            self.gates = {c: Gate(settings.concurrency[c], settings.queue[c]) for c in CLASSES}
+            self.rates = KeyedBuckets(settings.rate_per_minute, settings.rate_burst)
+            self.settings = settings
+        return self
+
+
+#: Told of every refusal: (path, status, route class, seconds from arrival to the answer).
+RefusalHook = Callable[[str, int, str, float], None]
+
+
 class Admission:
     """ASGI middleware applying the :class:`AdmissionSettings` that ``current`` returns (the
     service replaces them when it starts; gates and buckets are rebuilt then). ``counts`` (a
-    Counter shared with whoever passed it) tallies admitted, refused and dropped requests."""
+    Counter shared with whoever passed it) tallies admitted, refused and dropped requests;
+    ``rationing`` is the capacity drawn from (shared when given); ``classify`` says which
+    requests are rationed and under which class; ``on_refusal`` is told of each 408/429/503
+    this middleware answers (for metrics where no other middleware sees the answer)."""
 
     def __init__(self, app: ASGIApp, current: Callable[[], AdmissionSettings],
-                 counts: Counter[str] | None = None) -> None:
+                 counts: Counter[str] | None = None, rationing: Rationing | None = None,
+                 classify: Callable[[str, str], str | None] = route_class,
+                 on_refusal: RefusalHook | None = None) -> None:
         self.app = app
         self.current = current
         self.counts: Counter[str] = Counter() if counts is None else counts
-        self.settings: AdmissionSettings | None = None
-
-    def configure(self, settings: AdmissionSettings) -> None:
-        self.settings = settings
-        self.gates = {c: Gate(settings.concurrency[c], settings.queue[c]) for c in CLASSES}
-        self.rates = KeyedBuckets(settings.rate_per_minute, settings.rate_burst)
+        self.rationing = Rationing() if rationing is None else rationing
+        self.classify = classify
+        self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.current() is not self.settings:
-            self.configure(self.current())
-        klass = route_class(scope.get("method", ""), scope.get("path", "")) \
+        klass = self.classify(scope.get("method", ""), scope.get("path", "")) \
             if scope["type"] == "http" else None
         if klass is None:
             await self.app(scope, receive, send)
             return
-        wait = self.rates.take(key_of(_secret(scope), (scope.get("client") or ("-",))[0]))
+        arrived = time.perf_counter()
+        now = self.rationing.of(self.current())  # one request, one set of limits
+        settings, gate = now.settings, now.gates[klass]
+        assert settings is not None and now.rates is not None
+        wait = now.rates.take(key_of(_secret(scope), (scope.get("client") or ("-",))[0]))
         if wait > 0:
             self.counts["rate_limited"] += 1
             await self._refuse(scope, send, 429, "rate limit of "
-                               f"{self.settings.rate_per_minute:g} requests per minute per key "
-                               "reached", wait)
+                               f"{settings.rate_per_minute:g} requests per minute per key "
+                               "reached", wait, klass, arrived)
             return
         try:
-            body = await self._read_body(receive)
+            body = await self._read_body(receive, settings.body_timeout)
         except BodyTimeout:
             self.counts["body_timeout"] += 1
-            await error_response(408, f"no request body bytes for {self.settings.body_timeout:g}"
+            await error_response(408, f"no request body bytes for {settings.body_timeout:g}"
                                  " s")(scope, _nothing, send)
+            self._told(scope, 408, klass, arrived)
             return
-        await self._admit(klass, scope, body, receive, send)
+        await self._admit(klass, gate, settings.queue_timeout, scope, body, receive, send,
+                          arrived)
 
-    async def _admit(self, klass: str, scope: Scope, body: list[Message], receive: Receive,
-                     send: Send) -> None:
+    async def _admit(self, klass: str, gate: Gate, queue_timeout: float, scope: Scope,
+                     body: list[Message], receive: Receive, send: Send, arrived: float) -> None:
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, gone))
         try:
-            entering = asyncio.create_task(self.gates[klass].enter(self.settings.queue_timeout))
-            await asyncio.wait({entering, asyncio.create_task(gone.wait())},
-                               return_when=asyncio.FIRST_COMPLETED)
+            entering = asyncio.create_task(gate.enter(queue_timeout))
+            leaving = asyncio.create_task(gone.wait())
+            await asyncio.wait({entering, leaving}, return_when=asyncio.FIRST_COMPLETED)
+            leaving.cancel()
             if not entering.done():
                 entering.cancel()
                 self.counts["dropped_queued"] += 1
                 if await _settled(entering):
-                    self.gates[klass].leave()
+                    gate.leave()
                 return
-            gate = self.gates[klass]
             if not entering.result():
                 self.counts[f"refused_{klass}"] += 1
                 await self._refuse(scope, send, 503, f"the service is at capacity for {klass} "
-                                   "requests", max(1.0, gate.expected_wait()))
+                                   "requests", max(1.0, gate.expected_wait()), klass,
+                                   arrived)
                 return
             self.counts[f"admitted_{klass}"] += 1
             started = time.perf_counter()
@@ -210,12 +252,12 @@ class Admission:
                 raise
             log.info("client gone: %s %s cancelled", scope.get("method"), scope.get("path"))
 
-    async def _read_body(self, receive: Receive) -> list[Message]:
-        """Every body message, each within ``body_timeout`` seconds."""
+    async def _read_body(self, receive: Receive, timeout: float) -> list[Message]:
+        """Every body message, each within ``timeout`` seconds."""
         messages: list[Message] = []
         while True:
             try:
-                message = await asyncio.wait_for(receive(), self.settings.body_timeout)
+                message = await asyncio.wait_for(receive(), timeout)
             except TimeoutError as exc:
                 raise BodyTimeout from exc
             messages.append(message)
@@ -223,9 +265,14 @@ class Admission:
                 return messages
 
     async def _refuse(self, scope: Scope, send: Send, status: int, message: str,
-                      wait: float) -> None:
+                      wait: float, klass: str, arrived: float) -> None:
         await error_response(status, message, headers={"Retry-After": retry_after(wait)})(
             scope, _nothing, send)
+        self._told(scope, status, klass, arrived)
+
+    def _told(self, scope: Scope, status: int, klass: str, arrived: float) -> None:
+        if self.on_refusal is not None:
+            self.on_refusal(scope.get("path", ""), status, klass, time.perf_counter() - arrived)
 
 
 def _secret(scope: Scope) -> str | None:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from . import access
 from .amounts import amount_at_stake, amount_texts, expected_value
 from .error_handling import ApiError
-from .evidence_series import evidence_view, warm
+from .evidence_series import evidence_view
 from .lead_rules import lead_rules
 from .masking import mask_evidence, mask_value, personal_columns
 from .query import known_query_only
@@ -94,9 +94,7 @@ async def list_leads(
     ctx = request.app.state.ctx
     filters = {"scenario": scenario, "district": scope_district(caller, district),
                "status": status, "overdue": overdue}
-    body = await run_in_threadpool(lead_page, ctx, caller, filters, page, page_size, sort)
-    warm(request.app.state, {item["scenario"] for item in body["items"]})
-    return body
+    return await run_in_threadpool(lead_page, ctx, caller, filters, page, page_size, sort)
 
 
 def lead_page(ctx: Any, caller: Caller, filters: dict[str, Any], page: int, page_size: int,

@@ -2,13 +2,16 @@
 entity, and the entity's value of the declared peer features against its peers' distribution.
 
 The series of every entity are computed once per pool version from the validated pool tables
-the evidence index loads (the same loader), then a lead's lookup is a dictionary read. Peers
+the evidence index loads (the same loader), when a model of the scenario is loaded
+(``serving.app.warm_at_load`` calls :meth:`EvidenceSeries.prepare`), so the first chart after a
+start does not wait; a lead's lookup is then a dictionary read. Peers
 come from the served feature table: the entity's peer group (the feature's ``peer_group``,
 else every entity), summarised as a histogram, quartiles and the entity's percentile.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +23,7 @@ from features.evidence import EvidenceError
 from features.evidence_build import evidence_frame
 from pool.keys import normalise_code
 
+log = logging.getLogger("serving.evidence_series")
 LANGUAGES = ("zh", "en")
 HISTOGRAM_BINS = 20
 TableLoader = Callable[[str], dict[str, pd.DataFrame]]
@@ -41,7 +45,24 @@ class EvidenceSeries:
         self.loader, self.stamp = loader, stamp
         self._cache: dict[str, tuple[float, dict[str | None, pd.DataFrame]]] = {}
         self._lock = threading.Lock()
-        self.warming: set[str] = set()
+
+    def is_prepared(self, scenario: str) -> bool:
+        """True when the scenario's series are computed for the current pool version."""
+        cached = self._cache.get(scenario)
+        return cached is not None and cached[0] == self.stamp()
+
+    def prepare(self, scenario: str) -> bool:
+        """Compute the scenario's series now (at model load); False when its model declares
+        no evidence view. A view the pool cannot fill (``EvidenceError``) is logged and left to
+        each lead's view, which reports it to the caller; the model still serves."""
+        model = _declared(scenario)
+        if getattr(model, "evidence", None) is None:
+            return False
+        try:
+            self._by_entity(scenario, model)
+        except EvidenceError as exc:
+            log.warning("evidence view of %s not computed at load: %s", scenario, exc)
+        return True
 
     def _by_entity(self, scenario: str, model: Any) -> dict[str | None, pd.DataFrame]:
         stamp = self.stamp()
@@ -123,44 +144,7 @@ def peer_summary(name: str, texts: Any, value: Any, values: np.ndarray,
             "percentile": percentile}
 
 
-_MAKE_LOCK = threading.Lock()
-
-
-def series_of(state: Any) -> EvidenceSeries:
-    """The app's evidence series, made on first use from the evidence index's loader (so both
-    read the same validated pool tables)."""
-    with _MAKE_LOCK:
-        series = getattr(state, "evidence_series", None)
-        if series is None:
-            index = state.ctx.evidence_index
-            series = EvidenceSeries(index.loader, index.stamp)
-            state.evidence_series = series
-        return series
-
-
 def evidence_view(state: Any, scenario: str, entity_id: str) -> dict:
     """The lead's charts (``EvidenceSeries.view``) with the served feature table's peers."""
-    return series_of(state).view(scenario, entity_id, state.ctx.features.maybe_table(scenario))
-
-
-def warm(state: Any, scenarios: set[str]) -> None:
-    """Compute the listed scenarios' series in the background, once per scenario and app, so
-    the first lead a reader opens does not wait for the pool's evidence (a failure here is
-    left to the request that needs the view, which reports it)."""
-    series = series_of(state)
-    with _MAKE_LOCK:
-        todo = scenarios - series.warming
-        series.warming |= todo
-    for scenario in sorted(todo):
-        threading.Thread(target=_warm_one, args=(series, scenario), daemon=True,
-                         name=f"evidence-{scenario}").start()
-
-
-def _warm_one(series: EvidenceSeries, scenario: str) -> None:
-    model = _declared(scenario)
-    if getattr(model, "evidence", None) is None:
-        return
-    try:
-        series._by_entity(scenario, model)
-    except Exception:  # noqa: BLE001 - the view request reports the same failure to its caller
-        return
+    ctx = state.ctx
+    return ctx.evidence_series.view(scenario, entity_id, ctx.features.maybe_table(scenario))

@@ -19,7 +19,11 @@ BentoML's ``__metrics__`` hook appends their text to its answer:
 | ``supervision_conversion`` | ``scenario``, ``version`` | cases / verified per version |
 
 Served versions, shadow statistics and conversion are read when scraped (conversion from the
-lead store, at most every ``conversion_seconds``); the counters are per worker process.
+lead store, at most every ``conversion_seconds``). Under ``bentoml serve`` prometheus_client
+runs in multiprocess mode: the counters and histograms are then written to BentoML's
+multiprocess folder and BentoML's own collector already exposes them, summed over the worker
+processes, so :meth:`ServiceMetrics.exposition` appends only the scrape-time gauges (appending
+the counters again would repeat every sample, which a Prometheus scrape refuses).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class ServiceMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.state = CollectorRegistry()  # gauges computed when scraped
         self.latency = Histogram(
             "supervision_request_duration_seconds", "Request latency per route template",
             ["route", "method", "status"], buckets=BUCKETS, registry=self.registry)
@@ -68,11 +73,23 @@ class ServiceMetrics:
 
     def attach(self, ctx: Any, conversion_seconds: float = 30.0) -> None:
         """Read served versions, shadow statistics and conversion from ``ctx`` when scraped."""
-        self.registry.register(StateCollector(ctx, conversion_seconds))
+        self.state.register(StateCollector(ctx, conversion_seconds))
 
     def exposition(self) -> str:
-        """The families in Prometheus' text format."""
-        return generate_latest(self.registry).decode()
+        """The families in Prometheus' text format: the scrape-time gauges, and the counters
+        unless the multiprocess collector exposes them already (see the module's text)."""
+        text = generate_latest(self.state).decode()
+        if multiprocess_mode():
+            return text
+        return generate_latest(self.registry).decode() + text
+
+
+def multiprocess_mode() -> bool:
+    """True when prometheus_client keeps values in the multiprocess folder (``bentoml serve``
+    sets ``PROMETHEUS_MULTIPROC_DIR`` before any metric is made)."""
+    from prometheus_client import values
+
+    return values.ValueClass is not values.MutexValue
 
 
 class StateCollector(Collector):

@@ -27,6 +27,7 @@ import pandas as pd
 
 from console import exits
 from pool.keys import USCC_ALPHABET, id_check_char, uscc_check_char
+from pool.resources import predict_threads
 from pool.spec import DISTRICTS
 
 SCENARIO = "fuel_tax"
@@ -42,8 +43,12 @@ class LGBMScorer(lightgbm.LGBMClassifier):
     higher = more suspicious, as every scorer in the project does."""
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Raw margin of the positive class."""
-        return np.asarray(self.predict(X, raw_score=True), dtype="float64")
+        """Raw margin of the positive class, from the booster as the project's scorer reads
+        it (``training.scorers``: ``booster_.predict`` with ``predict_threads``)."""
+        X = np.asarray(X, dtype="float64")
+        return np.asarray(self.booster_.predict(X, raw_score=True,
+                                                num_threads=predict_threads(len(X))),
+                          dtype="float64")
 
     def score_and_probability(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Score and probability from one walk of the trees (the probability is the logistic

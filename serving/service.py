@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from console import logs
+from serving.admission import Admission, bento_route_class
 from serving.app import ServiceContext, attach, build_context, create_app
 from serving.bento_api import (
     EXPLAIN_ROUTE,
@@ -83,7 +84,19 @@ class SupervisionLeads:
         self.ctx.close()
 
 
+def refused(path: str, status: int, route_class: str, seconds: float) -> None:
+    """A ``/bento/*`` request refused before BentoML saw it, counted in ``/metrics``."""
+    metrics = app.state.metrics
+    if metrics is not None:
+        metrics.observe(path, "POST", status, seconds, route_class)
+
+
 SupervisionLeads.add_asgi_middleware(BentoBadRequests)
+# The typed endpoints are BentoML's, outside the mounted app: ration them with the same
+# capacity and per-key budget as /v1/score (one Rationing), refusing with 429/503 + Retry-After.
+SupervisionLeads.add_asgi_middleware(
+    Admission, current=lambda: app.state.admission, counts=app.state.admission_counts,
+    rationing=app.state.rationing, classify=bento_route_class, on_refusal=refused)
 
 
 @functools.cache

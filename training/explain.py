@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from features import wording
 from features.wording import DEFAULT_LANGUAGE, LANGUAGES
-from pool.resources import threads
+from pool.resources import predict_threads, threads
 
 
 @runtime_checkable
@@ -73,7 +73,8 @@ class Explanation:
 
 def tree_contributions(booster: lgb.Booster, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact TreeSHAP: (n x d contributions, n base values) of a LightGBM booster's raw score."""
-    out = np.asarray(booster.predict(np.asarray(X, dtype=np.float64), pred_contrib=True))
+    out = np.asarray(booster.predict(np.asarray(X, dtype=np.float64), pred_contrib=True,
+                                     num_threads=predict_threads(len(X))))
     return out[:, :-1], out[:, -1]
 
 

@@ -37,7 +37,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from pool.resources import threads
+from pool.resources import predict_threads, threads
 from training.calibration import BetaBinCalibrator
 from training.detectors import default_detector, direction_signs, ecdf_scale, inf_as_nan
 
@@ -252,7 +252,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         det = self.detector_.decision_function(X)
         raw = None
         if self.booster_ is not None:
-            raw = self.booster_.predict(self._features(X, det), raw_score=True)
+            raw = self.booster_.predict(self._features(X, det), raw_score=True,
+                                        num_threads=predict_threads(len(X)))
         return det, raw
 
     def decision_function(self, X) -> np.ndarray:

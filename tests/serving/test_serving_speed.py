@@ -6,6 +6,8 @@ Behaviour only: how fast is measured by ``make bench`` (``--only serving``), nev
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ from serving import shap_reasons
 from serving.app import reference_scores, warm_at_load
 from serving.champions import ModelHub
 from serving.evidence import EvidenceIndex, normalise_codes, normalised_text_columns, pool_tables
+from serving.evidence_series import EvidenceSeries
 from serving.feature_cache import FeatureSource
 from serving.sandbox import SCENARIO
 
@@ -38,20 +41,29 @@ def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fue
 
     features = FeatureSource(lambda s: pd.read_parquet(sandbox.features_dir / f"{s}.parquet"))
     evidence = EvidenceIndex(counting, lambda: 1.0)
+    series = EvidenceSeries(counting, lambda: 1.0)
     client = open_client(resolve(tracking_uri=sandbox.tracking_uri))
-    hub = ModelHub(client, 0, reference_scores(features), warm_at_load(features, evidence))
-    assert not evidence.is_built(SCENARIO)
+    hub = ModelHub(client, 0, reference_scores(features),
+                   warm_at_load(features, evidence, series))
+    assert not evidence.is_built(SCENARIO) and not series.is_prepared(SCENARIO)
+    gc.unfreeze()
     hub.start()  # loads the champion: nothing has asked for a lead yet
+    assert gc.get_freeze_count() > 0  # what was loaded is out of the full collections' walk
+    gc.unfreeze()
     served = hub.get(SCENARIO)
     assert served.reference is not None and len(served.reference) == len(
         features.table(SCENARIO))
-    assert evidence.is_built(SCENARIO) and loads == [SCENARIO]
+    assert evidence.is_built(SCENARIO) and series.is_prepared(SCENARIO)
+    assert loads == [SCENARIO, SCENARIO]  # the index's tables, then the charts' series
     background = features.table(SCENARIO)
     assert id(background) in shap_reasons._PEERS  # the reasons' peer medians too
     code = load_pool(fuel_root, "fuel_tax")["company_registry"]["credit_code"].iloc[0]
     assert evidence.records(SCENARIO, code)["company_registry"]["count"] >= 1
     assert evidence.names(SCENARIO, [code])[code]
-    assert loads == [SCENARIO]  # the requests read the index built at load
+    charts = series.view(SCENARIO, code, background)
+    assert charts["declared"] and "error" not in charts
+    assert any(s["points"] for s in charts["series"])  # the entity's own monthly series
+    assert loads == [SCENARIO, SCENARIO]  # the requests read what was built at load
 
 
 def test_a_new_pool_version_rebuilds_the_index(fuel_tables) -> None:
