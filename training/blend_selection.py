@@ -142,7 +142,7 @@ def weight_of(setting: Setting, pieces: Pieces) -> tuple[float, bool]:
     return combined_weight(rule, best, n, rule_cases=setting.rule_cases), feature
 
 
-def test_scores(setting: Setting, pieces: Pieces) -> np.ndarray:
+def setting_scores(setting: Setting, pieces: Pieces) -> np.ndarray:
     w, feature = weight_of(setting, pieces)
     det = pieces.det_test if w >= 0 else 1.0 - pieces.det_test
     return (1 - abs(w)) * pieces.model_test[feature] + abs(w) * det
@@ -153,7 +153,7 @@ def evaluate(all_pieces: dict[tuple[str, int], Pieces], grid: list[Setting]) -> 
     rows = []
     for (name, seed), pieces in all_pieces.items():
         for setting in grid:
-            scores = test_scores(setting, pieces)
+            scores = setting_scores(setting, pieces)
             rows.append({"dataset": name, "seed": seed, "setting": setting.name,
                          "weight": weight_of(setting, pieces)[0],
                          "aucroc": roc_auc(pieces.y_test, scores),
@@ -226,8 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(pickle.dumps(pieces))
         print(f"  blend_selection {name}: done", file=sys.stderr, flush=True)
-    pieces = {key: value for key, value in pieces.items()
-              if key[0] in names and key[1] < args.seeds}
+    pieces = {key: value for key, value in pieces.items() if key[0] in names}  # cached seeds too
     frame = evaluate(pieces, settings())
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
