@@ -47,6 +47,7 @@ AUC_PRIOR_CASES = 10.0  # pseudo-cases behind AUC_PRIOR when shrinking the measu
 MAX_TRUST = 2.0  # a perfect detector at most doubles its prior weight
 BLEND_FOLDS = 3  # folds of the out-of-fold model scores the blend weight is chosen on
 BLEND_GRID = np.round(np.linspace(-1.0, 1.0, 21), 2)  # candidate detector weights (< 0: flipped)
+RULE_CASES = BLEND_PRIOR  # cases the AUC rule counts against the out-of-fold choice
 MIN_ISOTONIC = 200  # labelled rows needed before isotonic calibration beats Platt scaling
 
 
@@ -78,6 +79,47 @@ def detector_label_auc(scores: np.ndarray, y: np.ndarray) -> float:
         return float("nan")
     ranks = rankdata(np.concatenate([scores[positive], scores[negative]]))
     return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def rule_weight(n_cases: int, detector_auc: float, *, blend_prior: float = BLEND_PRIOR,
+                auc_prior: float = AUC_PRIOR, auc_prior_cases: float = AUC_PRIOR_CASES,
+                max_trust: float = MAX_TRUST) -> float:
+    """The AUC rule: prior weight ``blend_prior / (blend_prior + cases)`` times the detector's
+    trust, ``(AUC' - 0.5) / (auc_prior - 0.5)`` clipped to [-max_trust, max_trust], where AUC' is
+    its AUC on the labelled rows shrunk towards ``auc_prior`` with ``auc_prior_cases``
+    pseudo-cases. Zero at chance, negative (flipped) when inverted; the prior without an AUC."""
+    prior = blend_prior / (blend_prior + n_cases)
+    if np.isnan(detector_auc):
+        return float(prior)
+    shrunk = (n_cases * detector_auc + auc_prior_cases * auc_prior) / (n_cases + auc_prior_cases)
+    trust = float(np.clip((shrunk - 0.5) / (auc_prior - 0.5), -max_trust, max_trust))
+    return float(np.clip(prior * trust, -1.0, 1.0))
+
+
+def blend_quality(model_rank: np.ndarray, det_rank: np.ndarray, truth: np.ndarray,
+                  grid: np.ndarray = BLEND_GRID) -> np.ndarray:
+    """Per weight of ``grid``: how well the blend ``(1-|w|) model + |w| detector`` (detector
+    flipped for w < 0) ranks ``truth``, as AUC + average precision (rounded, so ties are ties)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    quality = []
+    for w in grid:
+        d = det_rank if w >= 0 else 1.0 - det_rank
+        blend = (1 - abs(w)) * model_rank + abs(w) * d
+        quality.append(roc_auc_score(truth, blend) + average_precision_score(truth, blend))
+    return np.round(quality, 6)
+
+
+def best_blend_weight(quality: np.ndarray, near: float = 0.0, grid: np.ndarray = BLEND_GRID) -> float:
+    """The weight of ``grid`` with the best ``blend_quality``; ties: the one nearest ``near``."""
+    tied = grid[quality == quality.max()]
+    return float(tied[np.argmin(np.abs(tied - near))])
+
+
+def combined_weight(rule: float, best: float, n_cases: int, rule_cases: float = RULE_CASES) -> float:
+    """The out-of-fold weight ``best`` (counting the labelled cases) averaged with the AUC
+    rule's weight (counting ``rule_cases``)."""
+    return float((n_cases * best + rule_cases * rule) / (n_cases + rule_cases))
 
 
 class LeadScorer(ClassifierMixin, BaseEstimator):
@@ -298,63 +340,57 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             return self.calibrator_.predict(raw)
         return self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
 
-    def _learnt_weight(self, F, y, rows, targets, weights, seed: int) -> float:
-        """Detector weight chosen on out-of-fold model scores, shrunk to the AUC rule's weight.
+    def blend_evidence(self, F, y, rows, targets, weights, seed: int):
+        """Out-of-fold model ranks, detector ranks and truth on the judged rows, or None.
 
-        Why both: the AUC rule (``_detector_weight``) knows only the detector; where the model
-        alone ranks the labelled cases far better (dense labelled clusters) a heavy detector
-        weight dilutes the top of the list. Here every row of ``rows`` (unlabelled rows too,
-        as they are the contrast when only cases are labelled) gets a score from a booster that
-        did not see it; each weight of ``BLEND_GRID`` is scored by the mean of AUC and average
-        precision of the blend on the labelled cases vs the contrast rows, and the best one is
-        averaged with the AUC rule's weight, the latter counting ``BLEND_PRIOR`` cases. Only
-        when no non-case is labelled (cases vs the unlabelled population, ADBench's setting).
+        Every row of ``rows`` (unlabelled rows too, as they are the contrast when only cases
+        are labelled) gets a score from a booster that did not see it. None when verified
+        non-cases exist (the labelled rows are then the past rules' biased picks, and how a
+        blend ranks cases among them is not how it ranks the population: on the simulated
+        fuel_tax pool at scale 1 using them cost AP 0.885 -> 0.786), or when there are fewer
+        than two cases to fold.
         """
-        from sklearn.metrics import average_precision_score, roc_auc_score
-
-        rule = self.detector_weight_
         if (y == 0).any():
-            # Verified non-cases exist: the labelled rows are the past rules' picks, a biased
-            # sample, and how a blend ranks cases among them is not how it ranks the population
-            # (on the simulated fuel_tax pool at scale 1 this step cost AP 0.885 -> 0.786).
-            return rule
+            return None
         positive = targets == 1
         contrast = targets == 0
         n_splits = int(min(BLEND_FOLDS, positive.sum()))
         if n_splits < 2 or not contrast.any():
-            return rule
+            return None
         oof = np.full(len(rows), np.nan)
         for train_i, test_i in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(
                 rows, targets):
             booster = self._fit_booster(F[rows[train_i]], targets[train_i], weights[train_i], seed)
             oof[test_i] = booster.predict(F[rows[test_i]], raw_score=True)
         judged = positive | contrast
-        truth = positive[judged].astype(int)
         model_rank = ecdf_scale(oof[judged], oof[judged])
-        det_rank = np.minimum(ecdf_scale(self.detector_reference_, self.detector_reference_[rows]), 1.0)[judged]
+        det_rank = np.minimum(ecdf_scale(self.detector_reference_,
+                                         self.detector_reference_[rows]), 1.0)[judged]
+        return model_rank, det_rank, positive[judged].astype(int)
+
+    def _learnt_weight(self, F, y, rows, targets, weights, seed: int) -> float:
+        """Detector weight chosen on out-of-fold model scores, shrunk to the AUC rule's weight.
+
+        Why both: the AUC rule (``_detector_weight``) knows only the detector; where the model
+        alone ranks the labelled cases far better (dense labelled clusters, or a detector that
+        is inverted on the table) a heavy detector weight dilutes the top of the list. See
+        ``best_blend_weight`` and ``combined_weight``.
+        """
+        rule = self.detector_weight_
+        evidence = self.blend_evidence(F, y, rows, targets, weights, seed)
+        if evidence is None:
+            return rule
+        model_rank, det_rank, truth = evidence
+        from sklearn.metrics import roc_auc_score
+
         self.model_auc_ = float(roc_auc_score(truth, model_rank))
-        quality = []
-        for w in BLEND_GRID:
-            d = det_rank if w >= 0 else 1.0 - det_rank
-            blend = (1 - abs(w)) * model_rank + abs(w) * d
-            quality.append(roc_auc_score(truth, blend) + average_precision_score(truth, blend))
-        quality = np.round(quality, 6)
-        tied = BLEND_GRID[quality == quality.max()]
-        best = float(tied[np.argmin(np.abs(tied - rule))])  # ties: the one nearest the rule
-        cases = self.n_positive_
-        return float((cases * best + BLEND_PRIOR * rule) / (cases + BLEND_PRIOR))
+        best = best_blend_weight(blend_quality(model_rank, det_rank, truth), near=rule)
+        return combined_weight(rule, best, self.n_positive_)
 
     def _detector_weight(self) -> float:
         """The detector's weight in the final score (see ``detector_blend``); < 0 = flipped."""
         if self.detector_blend == "auto":
-            prior = BLEND_PRIOR / (BLEND_PRIOR + self.n_positive_)
-            if np.isnan(self.detector_auc_):
-                return prior
-            cases = self.n_positive_
-            shrunk = ((cases * self.detector_auc_ + AUC_PRIOR_CASES * AUC_PRIOR)
-                      / (cases + AUC_PRIOR_CASES))
-            trust = float(np.clip((shrunk - 0.5) / (AUC_PRIOR - 0.5), -MAX_TRUST, MAX_TRUST))
-            return float(np.clip(prior * trust, -1.0, 1.0))
+            return rule_weight(self.n_positive_, self.detector_auc_)
         if isinstance(self.detector_blend, str) or not 0 <= float(self.detector_blend) <= 1:
             raise ValueError(f"detector_blend must be in [0, 1] or 'auto', got {self.detector_blend!r}")
         return float(self.detector_blend)
