@@ -119,7 +119,8 @@ def collect(data: Dataset, seed: int) -> Pieces:
         oof = scorer.blend_evidence(F, y, rows, targets, weights, inner_seed)
         evidence[feature] = None if oof is None else blend_quality(*oof)
         _, raw = scorer._detector_and_model(X_test)
-        model_test[feature] = ecdf_scale(scorer.model_reference_, np.asarray(raw, dtype=np.float64))
+        model_test[feature] = ecdf_scale(np.asarray(scorer.model_reference_, dtype=np.float64),
+                                        np.asarray(raw, dtype=np.float64))
     peer = _UnlabelledAsZero("lgb", seed).fit(X_train, y).decision_function(X_test)
     return Pieces(y_test, int(np.nansum(y)), auc, det_test, model_test, evidence,
                   roc_auc(y_test, peer), average_precision(y_test, peer))

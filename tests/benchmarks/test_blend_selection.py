@@ -93,7 +93,7 @@ def test_current_setting_reproduces_the_scorer_it_stands_for():
     data = Dataset("synthetic", X, y)
     pieces = collect(data, seed=0)
     # the same split, labels and detector as collect, through the real estimator
-    from evaluation.adbench import partial_labels, split
+    from benchmarks.adbench import partial_labels, split
 
     X_train, X_test, y_train, _ = split(data, 0.3, 0)
     labels = partial_labels(y_train, 0.1, 0)
