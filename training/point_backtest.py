@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.metrics import average_precision, precision_at_k
+from pool.resources import parallel_map
+from training.fit_cache import FitCache
 
 #: walk-forward cutoffs over the policy's holdout window
 PERIODS = 3
@@ -137,16 +139,26 @@ def overlap_share(sets: dict[str, list[set[str]]], a: str, b: str) -> float:
 
 
 def compare(periods: list[Period], makers: dict[str, Callable[[], Any]],
-            columns: dict[str, list[str]], k: int, capacity: int) -> PointComparison:
-    """Fit every model on each period's known labels, rank, judge, and summarise."""
-    rows, sets = [], {name: [] for name in makers}
-    for period in periods:
+            columns: dict[str, list[str]], k: int, capacity: int,
+            fits: FitCache | None = None) -> PointComparison:
+    """Fit every model on each period's known labels, rank, judge, and summarise (``fits``:
+    the job's fits, so that a later fit of the same model on the same rows, the gate's
+    backtest at the first cutoff, is not made twice)."""
+    fits = fits if fits is not None else FitCache()
+
+    def fit_judge(task: tuple[Period, str]) -> tuple[dict[str, float], set[str]]:
+        period, name = task
         y = period.train["label"].to_numpy(dtype="float64", na_value=np.nan)
-        for name, make in makers.items():
-            model = make().fit(period.train[columns[name]], y)
-            figures, top = judge(period, model, columns[name], k, capacity)
-            rows.append({"model": name, "period": period.name, **figures})
-            sets[name].append(top)
+        model = fits.fit(name, makers[name], period.train[columns[name]], y)
+        return judge(period, model, columns[name], k, capacity)
+
+    # every (period, model) fit is independent and deterministic: run them side by side
+    tasks = [(period, name) for period in periods for name in makers]
+    rows, sets = [], {name: [] for name in makers}
+    for (period, name), (figures, top) in zip(tasks, parallel_map(fit_judge, tasks),
+                                              strict=True):
+        rows.append({"model": name, "period": period.name, **figures})
+        sets[name].append(top)
     per = pd.DataFrame(rows)
     summary = per.groupby("model", sort=False).apply(_summary, include_groups=False)
     names = list(makers)
