@@ -10,6 +10,9 @@ SEED ?= 42
 comma := ,
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
+# OpenMP threads (LightGBM, scikit-learn) sleep instead of spinning while they wait: on a shared
+# machine a spinning thread burnt ~10x the CPU of the fit itself (README, "Cost"); same results
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .DEFAULT_GOAL := help
 .PHONY: help install data import features train ledger approve verify loop serve bento batch adbench lint test bench clean

@@ -73,3 +73,57 @@ def test_a_reused_scorer_is_the_one_a_refit_would_give():
     two = default_scorer(random_state=7).fit(X, y)
     np.testing.assert_array_equal(one.decision_function(X), two.decision_function(X))
     np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+
+
+def test_parallel_tasks_keep_their_order_share_the_threads_and_raise_failures(monkeypatch):
+    import threading
+
+    import pytest
+
+    from pool.resources import parallel_map, threads
+
+    monkeypatch.setenv("SUPERVISION_THREADS", "2")
+    seen = []
+
+    def task(i: int) -> tuple[int, int]:
+        seen.append(threading.current_thread().name)
+        return i * i, threads()
+
+    assert parallel_map(task, range(5)) == [(i * i, 1) for i in range(5)]
+    assert all(name.startswith("supervision") for name in seen)
+    assert threads() == 2  # outside a task: the whole budget
+    monkeypatch.setenv("SUPERVISION_THREADS", "1")
+    seen.clear()
+    assert parallel_map(task, range(3)) == [(0, 1), (1, 1), (4, 1)]
+    assert seen == [threading.current_thread().name] * 3  # one thread: here, in order
+    monkeypatch.setenv("SUPERVISION_THREADS", "2")
+
+    def fails(i: int) -> int:
+        if i == 1:
+            raise ValueError("task 1 failed")
+        return i
+
+    with pytest.raises(ValueError, match="task 1 failed"):
+        parallel_map(fails, range(4))
+
+
+def test_the_point_comparison_gives_the_same_figures_on_one_thread_and_on_two(monkeypatch):
+    from training.point_backtest import Period, compare
+
+    X, y = _rows(n=400, seed=3)
+    frames = []
+    for shift in (0, 1):
+        frame = X.assign(entity_id=[f"e{i}" for i in range(len(X))],
+                         district=["a", "b"] * (len(X) // 2), label=np.roll(y, shift))
+        outcome = pd.Series(np.where(np.arange(len(X)) % 5 == 0, np.roll(y, shift + 1), np.nan))
+        frames.append(Period(f"p{shift}", frame, frame, outcome.fillna(np.nan),
+                             pd.Series(frame["a"].to_numpy() > 1.0)))
+    makers = {"scorer": lambda: default_scorer(random_state=5),
+              "other": lambda: default_scorer(random_state=6)}
+    columns = {"scorer": ["a", "b"], "other": ["b", "a"]}
+    results = {}
+    for n in ("1", "2"):
+        monkeypatch.setenv("SUPERVISION_THREADS", n)
+        results[n] = compare(frames, makers, columns, k=20, capacity=15)
+    pd.testing.assert_frame_equal(results["1"].per_period, results["2"].per_period)
+    pd.testing.assert_frame_equal(results["1"].overlap, results["2"].overlap)

@@ -21,6 +21,12 @@ The same top-``capacity`` sets give the lead overlap (同质化): the share of a
 entities, over the periods, that another model of the point also has in its top-k.
 
 A model split by groups (no dates: ``bid_rigging``) has one period: its held-out groups.
+
+Cost: every (period, model) fit is independent, so they run side by side on the job's threads
+(``pool.resources.parallel_map``, one thread each on two cores); the fits are deterministic, so
+the figures do not depend on the thread count. The fits are kept in the job's
+``training.fit_cache.FitCache``: the first cutoff is the gate backtest's cutoff, and the gate
+takes the point model's fit from there instead of fitting the same rows again.
 """
 
 from __future__ import annotations
