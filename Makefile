@@ -14,6 +14,9 @@ comma := ,
 FORMATTED ?= settings console supervision serving/request_ids.py benchmarks/bench_cli.py tests/supervision/test_cli.py tests/settings/test_settings.py tests/project/test_packaging.py tests/console/test_logs.py tests/project/test_layers.py tests/project/test_layout.py
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
+# OpenMP threads (LightGBM, scikit-learn) sleep instead of spinning while they wait: on a shared
+# machine a spinning thread burnt ~10x the CPU of the fit itself (README, "Cost"); same results
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .DEFAULT_GOAL := help
 .PHONY: help install data import features train ledger approve verify loop serve batch bento adbench lint typecheck format-check test test-fast bench clean

@@ -97,7 +97,8 @@ def measure(scale: float, root: Path, models: list[str] | None, max_rss: int) ->
            "--scales", str(scale), "--root", str(root)]
     if models:
         cmd += ["--models", *models]
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    # as `make train` runs: the hash seed fixed, OpenMP threads sleeping while they wait
+    env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
     peak = {"rss": 0, "killed": False}

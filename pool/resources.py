@@ -15,16 +15,28 @@ the variable:
   default 2) for a cluster, and ``SUPERVISION_SPARK_CONF`` (``spark.a=1; spark.b=x``, any other
   Spark setting, applied last);
 * ``SUPERVISION_VALIDATE_ROWS``: rows per chunk when the pool is validated (default 500,000).
+
+``parallel_map`` runs independent tasks (the point comparison's fits) on up to ``threads()``
+worker threads and splits the threads between them: inside a task ``threads()`` answers its
+share, so LightGBM, the detectors and DuckDB started there do not oversubscribe the cores.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from settings import SettingsError, get_settings
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+#: the threads of one task of ``parallel_map`` (None: not inside one)
+_SHARE: ContextVar[int | None] = ContextVar("supervision_thread_share", default=None)
 
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 _MASTER = re.compile(r"^(local(\[(\d+|\*)(,\d+)?\])?|(spark|yarn|k8s|mesos)(://\S+)?|yarn)$")
@@ -71,8 +83,37 @@ def available_cores() -> int:
 
 
 def threads() -> int:
-    """Threads a job may use (``SUPERVISION_THREADS``, default every available core)."""
-    return _positive_int("SUPERVISION_THREADS", available_cores())
+    """Threads a job may use (``SUPERVISION_THREADS``, default every available core); inside a
+    task of ``parallel_map``, that task's share of them."""
+    share = _SHARE.get()
+    return share if share is not None else _positive_int("SUPERVISION_THREADS", available_cores())
+
+
+def parallel_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """``[fn(item) for item in items]``, on up to ``threads()`` worker threads, each task told
+    ``threads() // workers`` threads (at least one) by ``threads()``. Results keep the items'
+    order; on a failure the tasks not started are cancelled and it is raised once the running
+    ones end. One thread: in this thread,
+    in order. ``fn`` must not depend on which task ran first (the results must not change)."""
+    todo = list(items)
+    total = threads()
+    workers = min(total, len(todo))
+    if workers <= 1:
+        return [fn(item) for item in todo]
+    share = max(1, total // workers)
+
+    def task(item: _T) -> _R:
+        _SHARE.set(share)
+        return fn(item)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="supervision") as pool:
+        futures = [pool.submit(copy_context().run, task, item) for item in todo]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 #: Below this many rows a LightGBM prediction runs on one thread.

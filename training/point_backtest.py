@@ -21,6 +21,12 @@ The same top-``capacity`` sets give the lead overlap (同质化): the share of a
 entities, over the periods, that another model of the point also has in its top-k.
 
 A model split by groups (no dates: ``bid_rigging``) has one period: its held-out groups.
+
+Cost: every (period, model) fit is independent, so they run side by side on the job's threads
+(``pool.resources.parallel_map``, one thread each on two cores); the fits are deterministic, so
+the figures do not depend on the thread count. The fits are kept in the job's
+``training.fit_cache.FitCache``: the first cutoff is the gate backtest's cutoff, and the gate
+takes the point model's fit from there instead of fitting the same rows again.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.metrics import average_precision, precision_at_k
+from pool.resources import parallel_map
+from training.fit_cache import FitCache
 
 #: walk-forward cutoffs over the policy's holdout window
 PERIODS = 3
@@ -137,17 +145,27 @@ def overlap_share(sets: dict[str, list[set[str]]], a: str, b: str) -> float:
 
 
 def compare(periods: list[Period], makers: Mapping[str, Callable[[], Any]],
-            columns: dict[str, list[str]], k: int, capacity: int) -> PointComparison:
-    """Fit every model on each period's known labels, rank, judge, and summarise."""
+            columns: dict[str, list[str]], k: int, capacity: int,
+            fits: FitCache | None = None) -> PointComparison:
+    """Fit every model on each period's known labels, rank, judge, and summarise (``fits``:
+    the job's fits, so that a later fit of the same model on the same rows, the gate's
+    backtest at the first cutoff, is not made twice)."""
+    fits = fits if fits is not None else FitCache()
+
+    def fit_judge(task: tuple[Period, str]) -> tuple[dict[str, float], set[str]]:
+        period, name = task
+        y = period.train["label"].to_numpy(dtype="float64", na_value=np.nan)
+        model = fits.fit(name, makers[name], period.train[columns[name]], y)
+        return judge(period, model, columns[name], k, capacity)
+
+    # every (period, model) fit is independent and deterministic: run them side by side
+    tasks = [(period, name) for period in periods for name in makers]
     rows: list[dict[str, Any]] = []
     sets: dict[str, list[Any]] = {name: [] for name in makers}
-    for period in periods:
-        y = period.train["label"].to_numpy(dtype="float64", na_value=np.nan)
-        for name, make in makers.items():
-            model = make().fit(period.train[columns[name]], y)
-            figures, top = judge(period, model, columns[name], k, capacity)
-            rows.append({"model": name, "period": period.name, **figures})
-            sets[name].append(top)
+    for (period, name), (figures, top) in zip(tasks, parallel_map(fit_judge, tasks),
+                                              strict=True):
+        rows.append({"model": name, "period": period.name, **figures})
+        sets[name].append(top)
     per = pd.DataFrame(rows)
     summary = per.groupby("model", sort=False).apply(_summary, include_groups=False)
     names = list(makers)

@@ -34,6 +34,7 @@ from evaluation.backtest import compare_picks, format_picks
 from features.amount import AMOUNT_COLUMN
 from features.points import data_owner, latest_as_of
 from training import model_registry as reg
+from training.fit_cache import FitCache
 from training.lifecycle import (
     Decision,
     GateInput,
@@ -103,6 +104,8 @@ class Job:
     #: feature tables of a point as of a past day (the backtest's cutoffs), built once
     tables: dict[tuple, Any] = field(default_factory=dict)
     compared: set[tuple] = field(default_factory=set)
+    #: fits already made in this job (the comparison's first cutoff is the gate backtest's)
+    fits: FitCache = field(default_factory=FitCache)
     #: run the point comparison (the loop, which trains one model of a point, does not)
     compare_points: bool = True
 
@@ -211,10 +214,14 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
             prepared.comparison = point_comparison(
                 scenario, job.data, table.frame, split, as_of, prepared.outcomes,
                 job.policy(data_owner(scenario)), lambda n: make_estimator(n, job.seed),
-                job.tables)
+                job.tables, job.fits)
+    def make() -> Any:
+        return make_estimator(scenario, job.seed)
+
     with job.stage(scenario, "backtest"):
-        result = run_backtest(split, columns, lambda: make_estimator(scenario, job.seed),
-                              policy.k)
+        result = run_backtest(split, columns, make, policy.k,
+                              lambda X, y: job.fits.fit(scenario, make, X, y))
+        job.fits.forget(scenario)  # each model is fitted once per job and as-of date
     with job.stage(scenario, "fit"):
         frame = table.frame
         model = make_estimator(scenario, job.seed).fit(

@@ -23,6 +23,7 @@ import pandas as pd
 
 from features import registry
 from features.points import data_owner, point_models
+from training.fit_cache import FitCache
 from training.point_backtest import (
     PointComparison,
     compare,
@@ -51,8 +52,10 @@ def features_cache(cache: dict, owner: str, data: str | Path | None) -> Callable
 
 def point_comparison(scenario: str, data: str | Path | None, full: pd.DataFrame, split: Any,
                      as_of: date | None, outcomes: pd.DataFrame, policy: Any,
-                     make: Callable[[str], Any], tables: dict) -> PointComparison | None:
-    """Compare every model of ``scenario``'s point (None: one model, or no periods)."""
+                     make: Callable[[str], Any], tables: dict,
+                     fits: FitCache | None = None) -> PointComparison | None:
+    """Compare every model of ``scenario``'s point (None: one model, or no periods); ``fits``
+    keeps the fits for the gate's backtest (``training.fit_cache``)."""
     names = point_models(scenario)
     if len(names) < 2:
         return None
@@ -64,7 +67,7 @@ def point_comparison(scenario: str, data: str | Path | None, full: pd.DataFrame,
         return None
     makers = {name: (lambda n=name: make(n)) for name in names}
     columns = {name: list(registry.get(name).feature_names) for name in names}
-    return compare(periods, makers, columns, policy.k, policy.capacity)
+    return compare(periods, makers, columns, policy.k, policy.capacity, fits)
 
 
 def truth_at_capacity(model: Any, columns: list[str], frame: pd.DataFrame,

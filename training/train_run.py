@@ -45,12 +45,15 @@ class BacktestResult:
 
 
 def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
-                 k: int) -> BacktestResult:
-    """Fit on the cutoff's rows, score the later-labelled rows (``evaluation.backtest``)."""
+                 k: int, fit: Any = None) -> BacktestResult:
+    """Fit on the cutoff's rows, score the later-labelled rows (``evaluation.backtest``);
+    ``fit(X, y)``, when given, fits (or reuses the job's fit, ``training.fit_cache``) instead of
+    ``make_model().fit(X, y)``."""
     captured: dict[str, np.ndarray] = {}
+    fit = fit if fit is not None else (lambda X, y: make_model().fit(X, y))
 
     def fit_score(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-        model = make_model().fit(train[columns], train["label"].to_numpy(dtype=float))
+        model = fit(train[columns], train["label"].to_numpy(dtype=float))
         scored = score_frame(model, columns, test)
         captured["scores"] = scored["score"].to_numpy(dtype=float)
         captured["probability"] = scored["probability"].to_numpy(dtype=float)

@@ -115,6 +115,8 @@ def test_same_seed_same_metrics_and_the_rerun_is_not_better(trained_twice):
     assert "data" not in changed and "features" not in changed
     assert second.champion == first.version
     assert set(job.timings[SCENARIO]) >= {"features", "backtest", "fit", "mlflow"}
+    # the gate's backtest took the point comparison's fit at the same cutoff (same rows)
+    assert job.fits.hits == 1
 
 
 def test_verified_leads_become_labels_of_the_next_run(pool_dir, tmp_path):
