@@ -9,9 +9,8 @@ CLI := .venv/bin/supervision
 SCALE ?= 1
 SEED ?= 42
 comma := ,
-# Files `ruff format --check` holds to the formatter. The rest of the tree is not formatted yet:
-# after all branches are merged, run `.venv/bin/ruff format .` once and set this to `.`
-FORMATTED ?= settings console supervision serving/request_ids.py benchmarks/bench_cli.py tests/supervision/test_cli.py tests/settings/test_settings.py tests/project/test_packaging.py tests/console/test_logs.py tests/project/test_layers.py tests/project/test_layout.py
+# What `ruff format --check` holds to the formatter: the whole tree
+FORMATTED ?= .
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONHASHSEED := 0
 # OpenMP threads (LightGBM, scikit-learn) sleep instead of spinning while they wait: on a shared
@@ -76,7 +75,7 @@ lint: install format-check typecheck ## Ruff lint, ruff format --check (FORMATTE
 	$(PY) -m ruff check .
 	.venv/bin/lint-imports
 
-format-check: install ## ruff format --check over FORMATTED (the whole tree once it is formatted)
+format-check: install ## ruff format --check over FORMATTED (default: the whole tree)
 	$(PY) -m ruff format --check $(FORMATTED)
 
 typecheck: install ## mypy over every package (settings in pyproject.toml [tool.mypy])

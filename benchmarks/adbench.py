@@ -72,7 +72,9 @@ def load_adbench(name: str) -> Dataset:
         known = ", ".join(manifest["name"].astype(str))
         raise KeyError(f"unknown ADBench dataset {name!r}; known: {known}")
     with np.load(adbench_dir() / str(row["file"].iloc[0])) as data:
-        return Dataset(str(row["name"].iloc[0]), data["X"].astype(np.float64), data["y"].astype(int))
+        return Dataset(
+            str(row["name"].iloc[0]), data["X"].astype(np.float64), data["y"].astype(int)
+        )
 
 
 def odds_names() -> list[str]:
@@ -109,9 +111,7 @@ def split(
     data: Dataset, test_size: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stratified train/test split (ADBench: 30% test; PyOD's ODDS benchmark: 40%)."""
-    return train_test_split(
-        data.X, data.y, test_size=test_size, stratify=data.y, random_state=seed
-    )
+    return train_test_split(data.X, data.y, test_size=test_size, stratify=data.y, random_state=seed)
 
 
 # ---- the ADBench protocol, side by side with the paper ------------------------------------
@@ -158,10 +158,17 @@ def run_unsupervised(
         for method, factory in (methods or unsupervised_methods()).items():
             scores, seconds = _timed_scores(factory(seed), X_train, X_test)
             n_out = int(y_test.sum())
-            rows.append({"dataset": data.name, "method": method, "seed": seed,
-                         "aucroc": roc_auc(y_test, scores), "aucpr": average_precision(y_test, scores),
-                         "precision_at_n": hits_at_k(y_test, scores, n_out) / n_out,
-                         "seconds": seconds})
+            rows.append(
+                {
+                    "dataset": data.name,
+                    "method": method,
+                    "seed": seed,
+                    "aucroc": roc_auc(y_test, scores),
+                    "aucpr": average_precision(y_test, scores),
+                    "precision_at_n": hits_at_k(y_test, scores, n_out) / n_out,
+                    "seconds": seconds,
+                }
+            )
     return rows
 
 
@@ -178,7 +185,9 @@ def partial_labels(y_train: np.ndarray, share: float, seed: int) -> np.ndarray:
 SUPERVISED_PEERS = ("LGB_unlabelled_as_0", "XGB_unlabelled_as_0", "CatB_unlabelled_as_0", "XGBOD")
 
 
-def supervised_methods(peers: Sequence[str] = SUPERVISED_PEERS) -> dict[str, Callable[[int], object]]:
+def supervised_methods(
+    peers: Sequence[str] = SUPERVISED_PEERS,
+) -> dict[str, Callable[[int], object]]:
     """The project's scorer and the paper's supervised peers, in the same run.
 
     Every peer sees the same partial labels with NaN taken as 0 (ADBench's setting for its
@@ -197,7 +206,8 @@ def supervised_methods(peers: Sequence[str] = SUPERVISED_PEERS) -> dict[str, Cal
     if unknown:
         raise ValueError(f"unknown supervised peers {unknown}; known: {sorted(factories)}")
     return {"default_scorer": lambda seed: default_scorer(random_state=seed)} | {
-        name: factories[name] for name in peers}
+        name: factories[name] for name in peers
+    }
 
 
 class _UnlabelledAsZero:
@@ -215,8 +225,9 @@ class _UnlabelledAsZero:
         elif kind == "catboost":
             from catboost import CatBoostClassifier
 
-            self.model = CatBoostClassifier(random_seed=seed, thread_count=1, verbose=False,
-                                            allow_writing_files=False)
+            self.model = CatBoostClassifier(
+                random_seed=seed, thread_count=1, verbose=False, allow_writing_files=False
+            )
         elif kind == "xgbod":
             from pyod.models.xgbod import XGBOD
 
@@ -242,7 +253,10 @@ class _UnlabelledAsZero:
 
 
 def run_semisupervised(
-    data: Dataset, seeds: int, share: float = 0.1, test_size: float = 0.3,
+    data: Dataset,
+    seeds: int,
+    share: float = 0.1,
+    test_size: float = 0.3,
     peers: Sequence[str] = SUPERVISED_PEERS,
 ) -> list[dict]:
     """``share`` of training anomalies labelled; each supervised method scored on the test split."""
@@ -254,9 +268,16 @@ def run_semisupervised(
         y_partial = partial_labels(y_train, share, seed)
         for method, factory in supervised_methods(peers).items():
             scores, seconds = _timed_scores(factory(seed), X_train, X_test, y_partial)
-            rows.append({"dataset": data.name, "method": method, "seed": seed,
-                         "aucroc": roc_auc(y_test, scores), "aucpr": average_precision(y_test, scores),
-                         "seconds": seconds})
+            rows.append(
+                {
+                    "dataset": data.name,
+                    "method": method,
+                    "seed": seed,
+                    "aucroc": roc_auc(y_test, scores),
+                    "aucpr": average_precision(y_test, scores),
+                    "seconds": seconds,
+                }
+            )
     return rows
 
 
@@ -270,8 +291,9 @@ def published(table: str) -> pd.DataFrame:
     return frame.apply(pd.to_numeric, errors="coerce") / 100.0
 
 
-def side_by_side(rows: list[dict], paper_roc: pd.DataFrame, paper_pr: pd.DataFrame,
-                 paper_methods: Sequence[str]) -> pd.DataFrame:
+def side_by_side(
+    rows: list[dict], paper_roc: pd.DataFrame, paper_pr: pd.DataFrame, paper_methods: Sequence[str]
+) -> pd.DataFrame:
     """Per dataset: mean over seeds of each method's AUCROC/AUCPR/time, then the paper's values."""
     frame = pd.DataFrame(rows)
     mean = frame.groupby(["dataset", "method"])[["aucroc", "aucpr", "seconds"]].mean().unstack()
@@ -286,8 +308,12 @@ def side_by_side(rows: list[dict], paper_roc: pd.DataFrame, paper_pr: pd.DataFra
 
 
 def run_protocol(
-    names: Sequence[str], seeds: int = 3, max_rows: int | None = DEFAULT_MAX_ROWS,
-    semi: bool = True, unsupervised: bool = True, peers: Sequence[str] = SUPERVISED_PEERS,
+    names: Sequence[str],
+    seeds: int = 3,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+    semi: bool = True,
+    unsupervised: bool = True,
+    peers: Sequence[str] = SUPERVISED_PEERS,
     progress: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Both ADBench tables (unsupervised vs D4/D5, 10% labels vs D10/D11) for ``names``.
@@ -311,22 +337,31 @@ def run_protocol(
     tables = {}
     if unsupervised:
         tables["unsupervised"] = side_by_side(
-            unsup, published("aucroc_tableD4"), published("aucpr_tableD5"), PYOD_BASELINES)
+            unsup, published("aucroc_tableD4"), published("aucpr_tableD5"), PYOD_BASELINES
+        )
         tables["raw_unsupervised"] = pd.DataFrame(unsup)
     if semi:
         tables["labels10pct"] = side_by_side(
-            semisup, published("aucroc_gamma10pct_tableD10"), published("aucpr_gamma10pct_tableD11"),
-            ("LGB", "XGBOD", "DevNet", "CatB"))
+            semisup,
+            published("aucroc_gamma10pct_tableD10"),
+            published("aucpr_gamma10pct_tableD11"),
+            ("LGB", "XGBOD", "DevNet", "CatB"),
+        )
         tables["raw_labels10pct"] = pd.DataFrame(semisup)
     return tables
 
 
-def below_peer(table: pd.DataFrame, method: str = "default_scorer",
-               peer: str = "LGB_unlabelled_as_0", margin: float = 0.05) -> pd.DataFrame:
+def below_peer(
+    table: pd.DataFrame,
+    method: str = "default_scorer",
+    peer: str = "LGB_unlabelled_as_0",
+    margin: float = 0.05,
+) -> pd.DataFrame:
     """Datasets where ``method``'s AUCROC is more than ``margin`` below ``peer``'s (same run)."""
     gap = table[f"aucroc:{method}"] - table[f"aucroc:{peer}"]
-    flagged = table.loc[(gap < -margin) & (table.index != "MEAN"),
-                        [f"aucroc:{method}", f"aucroc:{peer}"]]
+    flagged = table.loc[
+        (gap < -margin) & (table.index != "MEAN"), [f"aucroc:{method}", f"aucroc:{peer}"]
+    ]
     return flagged.assign(gap=gap[flagged.index])
 
 
@@ -350,29 +385,48 @@ def write_reports(tables: dict[str, pd.DataFrame], out: Path, prefix: str) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m benchmarks.adbench",
-                            "The ADBench protocol on the shared datasets: the project's "
-                            "detectors and scorers beside PyOD's and the paper's numbers; "
-                            "tables go under --out as CSV and Markdown.")
+    parser = command_parser(
+        "python -m benchmarks.adbench",
+        "The ADBench protocol on the shared datasets: the project's "
+        "detectors and scorers beside PyOD's and the paper's numbers; "
+        "tables go under --out as CSV and Markdown.",
+    )
     parser.add_argument("--datasets", nargs="*", default=None, help="default: all shared sets")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
-    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS,
-                        help="stratified cap on rows per dataset, same for every method (0: none)")
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        help="stratified cap on rows per dataset, same for every method (0: none)",
+    )
     parser.add_argument("--no-semi", action="store_true", help="skip the 10%%-labels table")
     parser.add_argument("--semi-only", action="store_true", help="only the 10%%-labels table")
-    parser.add_argument("--peers", nargs="*", default=list(SUPERVISED_PEERS),
-                        help=f"supervised peers of the 10%%-labels table (default: {SUPERVISED_PEERS})")
-    parser.add_argument("--out", type=Path, default=REPO / "reports",
-                        help="report folder (default reports/)")
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        default=list(SUPERVISED_PEERS),
+        help=f"supervised peers of the 10%%-labels table (default: {SUPERVISED_PEERS})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "reports", help="report folder (default reports/)"
+    )
     args = parser.parse_args(argv)
-    tables = run_protocol(args.datasets or adbench_names(), args.seeds, args.max_rows or None,
-                          semi=not args.no_semi, unsupervised=not args.semi_only,
-                          peers=args.peers, progress=args.out)
+    tables = run_protocol(
+        args.datasets or adbench_names(),
+        args.seeds,
+        args.max_rows or None,
+        semi=not args.no_semi,
+        unsupervised=not args.semi_only,
+        peers=args.peers,
+        progress=args.out,
+    )
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 40)
     for key, table in tables.items():
         if not key.startswith("raw_"):
-            print(f"\n== ADBench {key} (mean of {args.seeds} seeds; rows capped at {args.max_rows})")
+            print(
+                f"\n== ADBench {key} (mean of {args.seeds} seeds; rows capped at {args.max_rows})"
+            )
             print(table.round(4).to_string())
     if "labels10pct" in tables:
         flagged = below_peer(tables["labels10pct"])

@@ -45,6 +45,8 @@ def run(quick: bool) -> list[dict]:
     prefix = "adbench_quick" if quick else "adbench"
     adbench.write_reports(tables, out, prefix)
     out.joinpath(f"{'odds_quick' if quick else 'odds'}.md").write_text(adbench.markdown(odds_table))
-    return (_flat(tables["unsupervised"], "adbench_unsupervised")
-            + _flat(tables["labels10pct"], "adbench_10pct_labels")
-            + _flat(odds_table, "odds"))
+    return (
+        _flat(tables["unsupervised"], "adbench_unsupervised")
+        + _flat(tables["labels10pct"], "adbench_10pct_labels")
+        + _flat(odds_table, "odds")
+    )

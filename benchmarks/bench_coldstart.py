@@ -57,16 +57,24 @@ def run(quick: bool) -> list[dict]:
     data = get_settings().supervision_data
     data = (data if data.is_absolute() else ROOT / data).resolve()
     if not (data / "pool" / "manifest.json").exists() or not (data / "leads.db").exists():
-        return [{"case": "first lead detail after a start", "skipped": "no trained deployment "
-                 f"under {data} (run make train)"}]
+        return [
+            {
+                "case": "first lead detail after a start",
+                "skipped": f"no trained deployment under {data} (run make train)",
+            }
+        ]
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as tmp:
         copy = Path(tmp) / "leads.db"
         shutil.copy(data / "leads.db", copy)
         url = f"sqlite:///{copy}"
         leads = first_leads(url, 2 if quick else None)
         headers = {"Authorization": f"Bearer {admin_key(url)}"}
-        env = {"SUPERVISION_DATA": str(data), "LEADS_DB_URL": url,
-               "SERVING_REFRESH_SECONDS": "60", "BENTOML_HOME": str(Path(tmp) / "bentoml")}
+        env = {
+            "SUPERVISION_DATA": str(data),
+            "LEADS_DB_URL": url,
+            "SERVING_REFRESH_SECONDS": "60",
+            "BENTOML_HOME": str(Path(tmp) / "bentoml"),
+        }
         started = time.perf_counter()
         rows = []
         with running_service(env, Path(tmp) / "serve.log", timeout=1800) as base:
@@ -79,13 +87,23 @@ def run(quick: bool) -> list[dict]:
                     began = time.perf_counter()
                     client.get(f"/v1/leads/{lead_id}")
                     second = time.perf_counter() - began
-                    rows.append({"case": f"first lead detail after a start: {scenario}",
-                                 "status": got.status_code,
-                                 "evidence_tables": len(got.json().get("evidence") or {})
-                                 if got.status_code == 200 else None,
-                                 "first_s": round(first, 3), "second_s": round(second, 3),
-                                 "goal_s": GOAL_S})
-        rows.append({"case": "start-up until ready (models, percentile bases, evidence "
-                     "indexes built)", "seconds": round(ready, 1)})
+                    rows.append(
+                        {
+                            "case": f"first lead detail after a start: {scenario}",
+                            "status": got.status_code,
+                            "evidence_tables": len(got.json().get("evidence") or {})
+                            if got.status_code == 200
+                            else None,
+                            "first_s": round(first, 3),
+                            "second_s": round(second, 3),
+                            "goal_s": GOAL_S,
+                        }
+                    )
+        rows.append(
+            {
+                "case": "start-up until ready (models, percentile bases, evidence indexes built)",
+                "seconds": round(ready, 1),
+            }
+        )
     load_avg = round(os.getloadavg()[0], 1)
     return [{**row, "load_avg": load_avg} for row in rows]

@@ -24,6 +24,8 @@ from settings import get_settings
 
 SCENARIO = "fuel_tax"
 AS_OF = date(2025, 6, 30)
+
+
 def _cache() -> Path:
     """Where built pools are kept between runs (``BENCH_POOL_CACHE``)."""
     return get_settings().bench_pool_cache or Path(tempfile.gettempdir()) / "bench-pools"
@@ -120,24 +122,38 @@ def pandas_fuel_tax(root: Path, as_of: date) -> pd.DataFrame:
     g = f.groupby(["station", "m"])
     f = f.assign(last_filed=g["filed_on"].transform("max"), first_late=g["late"].transform("min"))
     f = f[f["filed_on"] == f["last_filed"]]
-    fil = f.groupby(["station", "m"]).agg(
-        gas=("declared_gasoline_litres", "mean"), diesel=("declared_diesel_litres", "mean"),
-        ctax=("consumption_tax_yuan", "mean"), late=("first_late", "max")).reset_index()
+    fil = (
+        f.groupby(["station", "m"])
+        .agg(
+            gas=("declared_gasoline_litres", "mean"),
+            diesel=("declared_diesel_litres", "mean"),
+            ctax=("consumption_tax_yuan", "mean"),
+            late=("first_late", "max"),
+        )
+        .reset_index()
+    )
 
     w = _known(read("tanker_waybills"), "shipped_at", None, when)
-    w = windowed(w.assign(station=_resolve(w, codes, by_name, None, "consignee_name")),
-                 "shipped_at")
+    w = windowed(
+        w.assign(station=_resolve(w, codes, by_name, None, "consignee_name")), "shipped_at"
+    )
     w = w.assign(gas=w["litres"].where(w["product"] == "汽油", 0.0))
-    dlv = w.groupby(["station", "m"]).agg(delivered=("litres", "sum"),
-                                          delivered_gas=("gas", "sum")).reset_index()
+    dlv = (
+        w.groupby(["station", "m"])
+        .agg(delivered=("litres", "sum"), delivered_gas=("gas", "sum"))
+        .reset_index()
+    )
     dlv["delivered_diesel"] = dlv["delivered"] - dlv["delivered_gas"]
 
     i = _known(read("purchase_invoices"), "issued_on", None, when)
-    i = windowed(i.assign(station=_resolve(i, codes, by_name, "buyer_code", "buyer_name")),
-                 "issued_on")
+    i = windowed(
+        i.assign(station=_resolve(i, codes, by_name, "buyer_code", "buyer_name")), "issued_on"
+    )
     oil = i["product_name"].str.startswith("*汽油*") | i["product_name"].str.startswith("*柴油*")
-    i = i.assign(inv_oil=i["quantity_litres"].where(oil, 0.0),
-                 inv_other=i["quantity_litres"].where(~oil, 0.0))
+    i = i.assign(
+        inv_oil=i["quantity_litres"].where(oil, 0.0),
+        inv_other=i["quantity_litres"].where(~oil, 0.0),
+    )
     inv = i.groupby(["station", "m"])[["inv_oil", "inv_other"]].sum().reset_index()
 
     c = _known(read("traffic_cameras"), "period", None, when)
@@ -148,23 +164,40 @@ def pandas_fuel_tax(root: Path, as_of: date) -> pd.DataFrame:
 
 
 def _pandas_station_table(st, fil, dlv, inv, cam, w, first, last) -> pd.DataFrame:
-    j = fil.merge(dlv, on=["station", "m"], how="left").merge(inv, on=["station", "m"],
-                                                              how="left")
+    j = fil.merge(dlv, on=["station", "m"], how="left").merge(inv, on=["station", "m"], how="left")
     j = j.merge(cam, on=["station", "m"], how="left")
     j["declared"] = j["gas"] + j["diesel"]
     delivered = j["delivered"].fillna(0.0)
     j["under"] = (j["declared"] < 0.8 * delivered).astype(float).where(delivered > 0)
     j["declared_cam"] = j["declared"].where(j["vehicles"].notna(), 0.0)
-    j = j.assign(delivered_f=delivered, dg=j["delivered_gas"].fillna(0.0),
-                 dd=j["delivered_diesel"].fillna(0.0), io=j["inv_oil"].fillna(0.0))
+    j = j.assign(
+        delivered_f=delivered,
+        dg=j["delivered_gas"].fillna(0.0),
+        dd=j["delivered_diesel"].fillna(0.0),
+        io=j["inv_oil"].fillna(0.0),
+    )
     tot = j.groupby("station").agg(
-        filed_months=("m", "nunique"), late_months=("late", "sum"), declared=("declared", "sum"),
-        declared_gas=("gas", "sum"), declared_diesel=("diesel", "sum"), ctax=("ctax", "sum"),
-        delivered_f=("delivered_f", "sum"), dg=("dg", "sum"), dd=("dd", "sum"),
-        inv_oil_f=("io", "sum"), under_months=("under", "mean"),
-        declared_cam=("declared_cam", "sum"), vehicles=("vehicles", lambda s: s.sum(min_count=1)))
-    allm = pd.concat([dlv.groupby("station")["delivered"].sum().rename("delivered_all"),
-                      inv.groupby("station")[["inv_oil", "inv_other"]].sum()], axis=1)
+        filed_months=("m", "nunique"),
+        late_months=("late", "sum"),
+        declared=("declared", "sum"),
+        declared_gas=("gas", "sum"),
+        declared_diesel=("diesel", "sum"),
+        ctax=("ctax", "sum"),
+        delivered_f=("delivered_f", "sum"),
+        dg=("dg", "sum"),
+        dd=("dd", "sum"),
+        inv_oil_f=("io", "sum"),
+        under_months=("under", "mean"),
+        declared_cam=("declared_cam", "sum"),
+        vehicles=("vehicles", lambda s: s.sum(min_count=1)),
+    )
+    allm = pd.concat(
+        [
+            dlv.groupby("station")["delivered"].sum().rename("delivered_all"),
+            inv.groupby("station")[["inv_oil", "inv_other"]].sum(),
+        ],
+        axis=1,
+    )
     t = st.set_index("code")[["district", "nozzles", "opened_on"]].join(tot).join(allm)
     months = t["filed_months"].fillna(0)
     invoiced = t["inv_oil"].fillna(0.0) + t["inv_other"].fillna(0.0)
@@ -177,7 +210,8 @@ def _pandas_station_table(st, fil, dlv, inv, cam, w, first, last) -> pd.DataFram
     out["invoiced_to_delivered"] = _ratio(invoiced, t["delivered_all"])
     out["nonoil_invoice_share"] = _ratio(t["inv_other"].fillna(0.0), invoiced)
     out["consumption_tax_to_declared"] = _ratio(
-        t["ctax"], 1.52 * t["declared_gas"] + 1.20 * t["declared_diesel"])
+        t["ctax"], 1.52 * t["declared_gas"] + 1.20 * t["declared_diesel"]
+    )
     out["consumption_tax_to_delivered"] = _ratio(t["ctax"], 1.52 * t["dg"] + 1.20 * t["dd"])
     out["declared_per_vehicle"] = _ratio(t["declared_cam"], t["vehicles"])
     per_nozzle = _ratio(t["declared"], t["nozzles"] * months)
@@ -185,11 +219,11 @@ def _pandas_station_table(st, fil, dlv, inv, cam, w, first, last) -> pd.DataFram
     expected = (last - np.maximum(first, opened) + 1).clip(lower=0)
     out["missing_filing_months"] = (expected - months).clip(lower=0).astype(float)
     out["late_filing_share"] = _ratio(t["late_months"], months)
-    for col, by, name in (("declared_to_delivered", out["district"],
-                           "declared_to_delivered_vs_district"),
-                          ("declared_per_vehicle", out["district"],
-                           "declared_per_vehicle_vs_district"),
-                          (None, size, "throughput_vs_size_class")):
+    for col, by, name in (
+        ("declared_to_delivered", out["district"], "declared_to_delivered_vs_district"),
+        ("declared_per_vehicle", out["district"], "declared_per_vehicle_vs_district"),
+        (None, size, "throughput_vs_size_class"),
+    ):
         values = per_nozzle if col is None else out[col]
         out[name] = _ratio(values, values.groupby(np.asarray(by)).transform("median"))
     out["supplier_suspicious_share"] = _pandas_supplier(w, out)
@@ -197,9 +231,13 @@ def _pandas_station_table(st, fil, dlv, inv, cam, w, first, last) -> pd.DataFram
 
 
 def _pandas_supplier(w: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
-    per = (w[w["shipper_name"].notna()].groupby(["station", "shipper_name"])["litres"].sum()
-           .reset_index().sort_values(["station", "litres", "shipper_name"],
-                                      ascending=[True, False, True]))
+    per = (
+        w[w["shipper_name"].notna()]
+        .groupby(["station", "shipper_name"])["litres"]
+        .sum()
+        .reset_index()
+        .sort_values(["station", "litres", "shipper_name"], ascending=[True, False, True])
+    )
     main = per.drop_duplicates("station")
     sus = (out["declared_to_delivered_vs_district"] < 0.85).astype(int)
     per = per[per["station"].isin(out.index)].assign(sus=per["station"].map(sus))
@@ -234,11 +272,18 @@ def _measure(engine: str, root: Path) -> dict:
 
 
 def _in_subprocess(engine: str, root: Path) -> dict:
-    code = ("import json, sys; from pathlib import Path; "
-            "from benchmarks.bench_features import _measure; "
-            f"print(json.dumps(_measure({engine!r}, Path({str(root)!r}))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import json, sys; from pathlib import Path; "
+        "from benchmarks.bench_features import _measure; "
+        f"print(json.dumps(_measure({engine!r}, Path({str(root)!r}))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -264,12 +309,17 @@ def run(quick: bool = False) -> list[dict]:
         timed = {engine: _in_subprocess(engine, root) for engine in ("duckdb", "pandas")}
         agree = agreement(root)
         for engine, m in timed.items():
-            rows.append({
-                "scale": scale, "engine": engine, "source_rows": n_rows,
-                "entities": m["entities"], "seconds": round(m["seconds"], 2),
-                "rows_per_s": round(n_rows / m["seconds"]),
-                "peak_rss_mb": round(m["peak_rss_mb"]),
-                "speedup_vs_pandas": round(timed["pandas"]["seconds"] / m["seconds"], 2),
-                "agree_with_duckdb": round(agree, 4),
-            })
+            rows.append(
+                {
+                    "scale": scale,
+                    "engine": engine,
+                    "source_rows": n_rows,
+                    "entities": m["entities"],
+                    "seconds": round(m["seconds"], 2),
+                    "rows_per_s": round(n_rows / m["seconds"]),
+                    "peak_rss_mb": round(m["peak_rss_mb"]),
+                    "speedup_vs_pandas": round(timed["pandas"]["seconds"] / m["seconds"], 2),
+                    "agree_with_duckdb": round(agree, 4),
+                }
+            )
     return rows

@@ -45,9 +45,17 @@ def _child_import(model: str, data: str) -> None:
     for source in report.sources:
         kind = "excel" if source.origin.endswith(".xlsx") else "csv"
         by_kind[kind] = by_kind.get(kind, 0) + source.rows_read
-    print(json.dumps({"seconds": seconds, "rows": sum(by_kind.values()), **by_kind,
-                      "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                      "peak_mib": usage.ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": sum(by_kind.values()),
+                **by_kind,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "peak_mib": usage.ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def _import_case(scale: float, work: Path) -> dict:
@@ -55,17 +63,29 @@ def _import_case(scale: float, work: Path) -> dict:
     folder = work / f"office-{scale}"
     make["write"](folder, make["exports"](max(50, int(EMPLOYERS_PER_SCALE * scale)), 7))
     shutil.copy(ROOT / "examples" / "social_insurance" / "model.py", folder / "model.py")
-    code = ("import sys; from benchmarks.bench_import import _child_import; "
-            "_child_import(sys.argv[1], sys.argv[2])")
-    out = subprocess.run([sys.executable, "-c", code, str(folder / "model.py"),
-                          str(work / f"data-{scale}")], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    code = (
+        "import sys; from benchmarks.bench_import import _child_import; "
+        "_child_import(sys.argv[1], sys.argv[2])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(folder / "model.py"), str(work / f"data-{scale}")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"case": "import social_insurance", "scale": scale, "rows_read": got["rows"],
-            "csv_rows": got.get("csv", 0), "excel_rows": got.get("excel", 0),
-            "seconds": round(got["seconds"], 2),
-            "rows_per_s": round(got["rows"] / got["seconds"]),
-            "cpu_seconds": round(got["cpu_seconds"], 1), "peak_mib": round(got["peak_mib"])}
+    return {
+        "case": "import social_insurance",
+        "scale": scale,
+        "rows_read": got["rows"],
+        "csv_rows": got.get("csv", 0),
+        "excel_rows": got.get("excel", 0),
+        "seconds": round(got["seconds"], 2),
+        "rows_per_s": round(got["rows"] / got["seconds"]),
+        "cpu_seconds": round(got["cpu_seconds"], 1),
+        "peak_mib": round(got["peak_mib"]),
+    }
 
 
 def _panel_case(work: Path, quick: bool) -> dict:
@@ -74,8 +94,10 @@ def _panel_case(work: Path, quick: bool) -> dict:
     cards, days = (150, 45) if quick else (1000, 60)
     make["write"](folder, make["exports"](cards, days, 5))
     text = (ROOT / "examples" / "card_daily" / "model.py").read_text(encoding="utf-8")
-    text = text.replace('cadence=Cadence("day", window=7, delay=7, horizon=7)',
-                        'cadence=Cadence("day", window=9, delay=7, horizon=8)')
+    text = text.replace(
+        'cadence=Cadence("day", window=7, delay=7, horizon=7)',
+        'cadence=Cadence("day", window=9, delay=7, horizon=8)',
+    )
     (folder / "model.py").write_text(text, encoding="utf-8")
     from pool import discovery
     from settings import get_settings
@@ -95,8 +117,12 @@ def _panel_case(work: Path, quick: bool) -> dict:
             os.environ[discovery.ENV_MODELS] = previous
         discovery.reset()
     stages = {f"{k}_s": round(v, 1) for k, v in job.timings["card_daily"].items()}
-    return {"case": "daily panel, 30 snapshots", "scale": f"{cards} cards x {days} days",
-            "seconds": round(wall, 1), **stages}
+    return {
+        "case": "daily panel, 30 snapshots",
+        "scale": f"{cards} cards x {days} days",
+        "seconds": round(wall, 1),
+        **stages,
+    }
 
 
 def run(quick: bool = False) -> list[dict]:

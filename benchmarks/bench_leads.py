@@ -34,15 +34,28 @@ def _verifying_leads(url: str, count: int) -> list[int]:
     db.upgrade(url)
     store = LeadStore.open(url, migrate=False)
     try:
-        leads = [LeadInput(entity_id=f"B{i:06d}", district="Haidian", score=1.0 - i / count,
-                           rank=i + 1) for i in range(count)]
-        run = LeadRun(run_id="bench", scenario="fuel_tax", model_name="fuel_tax",
-                      model_version="1", as_of=store.today(), leads=leads)
+        leads = [
+            LeadInput(entity_id=f"B{i:06d}", district="Haidian", score=1.0 - i / count, rank=i + 1)
+            for i in range(count)
+        ]
+        run = LeadRun(
+            run_id="bench",
+            scenario="fuel_tax",
+            model_name="fuel_tax",
+            model_version="1",
+            as_of=store.today(),
+            leads=leads,
+        )
         ids = store.upsert_leads(run, actor="bench").lead_ids
         deadline = store.today() + timedelta(days=30)
         for lead_id in ids:
-            store.dispatch(lead_id, unit="Haidian procuratorate", assignee="bench",
-                           deadline=deadline, actor="bench")
+            store.dispatch(
+                lead_id,
+                unit="Haidian procuratorate",
+                assignee="bench",
+                deadline=deadline,
+                actor="bench",
+            )
             store.start_verification(lead_id, actor="bench")
         return ids
     finally:
@@ -57,9 +70,13 @@ def writer(url: str, lead_ids: list[int], ready: Any, go: Any, results: Any) -> 
     latencies = []
     for lead_id in lead_ids:
         started = time.perf_counter()
-        store.record_outcome(lead_id, outcome="case_filed" if lead_id % 3 == 0 else "no_case",
-                             amount_recovered=float(lead_id % 3 == 0) * 1000.0,
-                             case_reference=f"B-{lead_id}", actor="bench-writer")
+        store.record_outcome(
+            lead_id,
+            outcome="case_filed" if lead_id % 3 == 0 else "no_case",
+            amount_recovered=float(lead_id % 3 == 0) * 1000.0,
+            case_reference=f"B-{lead_id}",
+            actor="bench-writer",
+        )
         latencies.append(time.perf_counter() - started)
     results.put((time.time(), latencies))
     store.close()
@@ -83,20 +100,28 @@ def _measure(url: str, lead_ids: list[int], writers: int) -> dict[str, float]:
         raise RuntimeError(f"a writer failed: exit codes {[p.exitcode for p in procs]}")
     elapsed = max(end for end, _ in reports) - started
     latencies = np.concatenate([lat for _, lat in reports]) * 1000.0
-    return {"seconds": round(elapsed, 3), "outcomes_per_s": round(len(lead_ids) / elapsed, 1),
-            "p50_ms": round(float(np.percentile(latencies, 50)), 2),
-            "p99_ms": round(float(np.percentile(latencies, 99)), 2)}
+    return {
+        "seconds": round(elapsed, 3),
+        "outcomes_per_s": round(len(lead_ids) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+        "p99_ms": round(float(np.percentile(latencies, 99)), 2),
+    }
 
 
 def _case(database: str, url: str, count: int, writers: int) -> dict[str, Any]:
     ids = _verifying_leads(url, count)
-    return {"database": database, "writers": writers, "outcomes": count,
-            **_measure(url, ids, writers)}
+    return {
+        "database": database,
+        "writers": writers,
+        "outcomes": count,
+        **_measure(url, ids, writers),
+    }
 
 
 def _sqlite_cases(folder: Path, counts: dict[int, int]) -> list[dict[str, Any]]:
-    return [_case("sqlite", f"sqlite:///{folder / f'bench-{w}.db'}", n, w)
-            for w, n in counts.items()]
+    return [
+        _case("sqlite", f"sqlite:///{folder / f'bench-{w}.db'}", n, w) for w, n in counts.items()
+    ]
 
 
 def _postgres_cases(counts: dict[int, int]) -> list[dict[str, Any]]:
@@ -105,8 +130,10 @@ def _postgres_cases(counts: dict[int, int]) -> list[dict[str, Any]]:
     except PostgresUnavailable as exc:
         return [{"database": "postgresql", "error": str(exc)}]
     try:
-        return [_case("postgresql", server.create_database(f"bench_{uuid.uuid4().hex[:8]}"), n, w)
-                for w, n in counts.items()]
+        return [
+            _case("postgresql", server.create_database(f"bench_{uuid.uuid4().hex[:8]}"), n, w)
+            for w, n in counts.items()
+        ]
     finally:
         server.stop()
 

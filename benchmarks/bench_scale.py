@@ -49,25 +49,52 @@ def _child(scale: float, root: Path, models: list[str] | None) -> dict:
 
     scenarios = models or trainable_scenarios()
     wall, cpu = time.perf_counter(), time.process_time()
-    outcomes, job = train(scenarios, str(root / "data"), seed=SEED, root=root, scale=scale,
-                          leads_url=f"sqlite:///{root / 'leads.db'}", require_real=False)
+    outcomes, job = train(
+        scenarios,
+        str(root / "data"),
+        seed=SEED,
+        root=root,
+        scale=scale,
+        leads_url=f"sqlite:///{root / 'leads.db'}",
+        require_real=False,
+    )
     total_wall, total_cpu = time.perf_counter() - wall, time.process_time() - cpu
     manifest = json.loads((root / "data" / "pool" / "manifest.json").read_text())
     pool_rows = sum(meta["rows"] for meta in manifest["files"].values())
     stages = []
     for group, per in job.meter.costs.items():
         for name, cost in per.items():
-            rows = pool_rows if group == "(setup)" and name != "mlflow" else \
-                job.meter.rows.get(group, {}).get(name, 0)
-            stages.append({"model": group, "stage": name, "wall_s": cost.wall,
-                           "cpu_s": cost.cpu, "peak_rss_mib": cost.peak_rss / 2**20,
-                           "rows": rows})
-    metrics = {o.scenario: {k: v for k, v in o.metrics.items()
-                            if k in ("precision_at_k", "average_precision", "roc_auc")}
-               for o in outcomes}
-    return {"scale": scale, "stages": stages, "total_wall_s": total_wall,
-            "total_cpu_s": total_cpu, "metrics": metrics,
-            "load_avg_15min": round(os.getloadavg()[2], 1)}
+            rows = (
+                pool_rows
+                if group == "(setup)" and name != "mlflow"
+                else job.meter.rows.get(group, {}).get(name, 0)
+            )
+            stages.append(
+                {
+                    "model": group,
+                    "stage": name,
+                    "wall_s": cost.wall,
+                    "cpu_s": cost.cpu,
+                    "peak_rss_mib": cost.peak_rss / 2**20,
+                    "rows": rows,
+                }
+            )
+    metrics = {
+        o.scenario: {
+            k: v
+            for k, v in o.metrics.items()
+            if k in ("precision_at_k", "average_precision", "roc_auc")
+        }
+        for o in outcomes
+    }
+    return {
+        "scale": scale,
+        "stages": stages,
+        "total_wall_s": total_wall,
+        "total_cpu_s": total_cpu,
+        "metrics": metrics,
+        "load_avg_15min": round(os.getloadavg()[2], 1),
+    }
 
 
 def _rss_of(pid: int) -> int:
@@ -93,14 +120,21 @@ def _children(pid: int) -> list[int]:
 
 def measure(scale: float, root: Path, models: list[str] | None, max_rss: int) -> dict:
     """One child run at ``scale``; raises naming the scale if it fails or outgrows ``max_rss``."""
-    cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--child",
-           "--scales", str(scale), "--root", str(root)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_scale",
+        "--child",
+        "--scales",
+        str(scale),
+        "--root",
+        str(root),
+    ]
     if models:
         cmd += ["--models", *models]
     # as `make train` runs: the hash seed fixed, OpenMP threads sleeping while they wait
     env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = {"rss": 0, "killed": False}
 
     def watch() -> None:
@@ -118,11 +152,14 @@ def measure(scale: float, root: Path, models: list[str] | None, max_rss: int) ->
     out, err = proc.communicate()
     watcher.join()
     if peak["killed"]:
-        raise RuntimeError(f"scale {scale}: stopped at {peak['rss'] / GIB:.1f} GiB resident, "
-                           f"over the {max_rss / GIB:.1f} GiB guard")
+        raise RuntimeError(
+            f"scale {scale}: stopped at {peak['rss'] / GIB:.1f} GiB resident, "
+            f"over the {max_rss / GIB:.1f} GiB guard"
+        )
     if proc.returncode != 0:
-        raise RuntimeError(f"scale {scale}: training failed (exit {proc.returncode}):\n"
-                           f"{err[-3000:]}")
+        raise RuntimeError(
+            f"scale {scale}: training failed (exit {proc.returncode}):\n{err[-3000:]}"
+        )
     report = json.loads(out.strip().splitlines()[-1])
     report["process_peak_rss_mib"] = peak["rss"] / 2**20
     return report
@@ -138,48 +175,66 @@ def table(reports: list[dict]) -> list[dict]:
         for st in report["stages"]:
             key = (st["model"], st["stage"])
             before = previous.get(key)
-            row = {"scale": scale, "model": st["model"], "stage": st["stage"],
-                   "wall_s": round(st["wall_s"], 2), "cpu_s": round(st["cpu_s"], 2),
-                   "cpu_pct": round(100 * st["cpu_s"] / st["wall_s"]) if st["wall_s"] else 0,
-                   "peak_rss_mib": round(st["peak_rss_mib"]), "rows": st["rows"],
-                   "rows_per_s": round(st["rows"] / st["wall_s"]) if st["wall_s"] else 0,
-                   "data_x": round(scale / last_scale, 1) if last_scale else None,
-                   "x_prev": round(st["wall_s"] / before, 1) if before else None}
+            row = {
+                "scale": scale,
+                "model": st["model"],
+                "stage": st["stage"],
+                "wall_s": round(st["wall_s"], 2),
+                "cpu_s": round(st["cpu_s"], 2),
+                "cpu_pct": round(100 * st["cpu_s"] / st["wall_s"]) if st["wall_s"] else 0,
+                "peak_rss_mib": round(st["peak_rss_mib"]),
+                "rows": st["rows"],
+                "rows_per_s": round(st["rows"] / st["wall_s"]) if st["wall_s"] else 0,
+                "data_x": round(scale / last_scale, 1) if last_scale else None,
+                "x_prev": round(st["wall_s"] / before, 1) if before else None,
+            }
             rows.append(row)
             previous[key] = st["wall_s"]
-        total = {"scale": scale, "model": "(all)", "stage": "(total)",
-                 "wall_s": round(report["total_wall_s"], 1),
-                 "cpu_s": round(report["total_cpu_s"], 1),
-                 "cpu_pct": round(100 * report["total_cpu_s"] / report["total_wall_s"]),
-                 "peak_rss_mib": round(report["process_peak_rss_mib"]),
-                 "rows": None, "rows_per_s": None,
-                 "load_avg": report.get("load_avg_15min"),
-                 "data_x": round(scale / last_scale, 1) if last_scale else None,
-                 "x_prev": round(report["total_wall_s"] / previous[("(all)", "(total)")], 1)
-                 if ("(all)", "(total)") in previous else None}
+        total = {
+            "scale": scale,
+            "model": "(all)",
+            "stage": "(total)",
+            "wall_s": round(report["total_wall_s"], 1),
+            "cpu_s": round(report["total_cpu_s"], 1),
+            "cpu_pct": round(100 * report["total_cpu_s"] / report["total_wall_s"]),
+            "peak_rss_mib": round(report["process_peak_rss_mib"]),
+            "rows": None,
+            "rows_per_s": None,
+            "load_avg": report.get("load_avg_15min"),
+            "data_x": round(scale / last_scale, 1) if last_scale else None,
+            "x_prev": round(report["total_wall_s"] / previous[("(all)", "(total)")], 1)
+            if ("(all)", "(total)") in previous
+            else None,
+        }
         rows.append(total)
         previous[("(all)", "(total)")] = report["total_wall_s"]
         last_scale = scale
     return rows
 
 
-def run(quick: bool, scales: tuple[float, ...] | None = None,
-        models: list[str] | None = None, max_rss_gib: float | None = None) -> list[dict]:
+def run(
+    quick: bool,
+    scales: tuple[float, ...] | None = None,
+    models: list[str] | None = None,
+    max_rss_gib: float | None = None,
+) -> list[dict]:
     """Every stage at every scale (fresh child process and data root per scale)."""
     scales = scales or (QUICK_SCALES if quick else FULL_SCALES)
     models = models or (list(QUICK_MODELS) if quick else None)
     limit = max_rss_gib or get_settings().supervision_bench_max_rss_gib
     reports = []
     for scale in scales:
-        with tempfile.TemporaryDirectory(prefix=f"bench-scale-{scale:g}-",
-                                         dir=get_settings().supervision_bench_tmp) as tmp:
+        with tempfile.TemporaryDirectory(
+            prefix=f"bench-scale-{scale:g}-", dir=get_settings().supervision_bench_tmp
+        ) as tmp:
             reports.append(measure(scale, Path(tmp), models, int(limit * GIB)))
     return table(reports)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_scale",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_scale", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--scales", type=float, nargs="+", default=list(FULL_SCALES))
     parser.add_argument("--models", nargs="+", default=None, help="default: every model")
     parser.add_argument("--max-rss-gib", type=float, default=None)

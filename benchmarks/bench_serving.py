@@ -80,8 +80,12 @@ def single_latencies(client: httpx.Client, ids: list[str], n: int) -> list[float
 
 def score_all(client: httpx.Client, n: int) -> float:
     """Seconds to score every entity with reasons for the top 1,000, end to end."""
-    body = {"scenario": SCENARIO, "all_entities": True, "explain_top": EXPLAIN_TOP,
-            "layout": "columns"}
+    body = {
+        "scenario": SCENARIO,
+        "all_entities": True,
+        "explain_top": EXPLAIN_TOP,
+        "layout": "columns",
+    }
     started = time.perf_counter()
     got = client.post("/v1/score", json=body, timeout=300)
     got.raise_for_status()
@@ -91,8 +95,9 @@ def score_all(client: httpx.Client, n: int) -> float:
     return elapsed
 
 
-def interleaved(client: httpx.Client, sandbox: Sandbox, table: pd.DataFrame, repeats: int = 5
-                ) -> tuple[float, float, float]:
+def interleaved(
+    client: httpx.Client, sandbox: Sandbox, table: pd.DataFrame, repeats: int = 5
+) -> tuple[float, float, float]:
     """Median seconds of (served score-all, plain 1 thread, plain all cores), measured in turn
     so that a busy moment on a shared machine hits all three alike."""
     served, plain, plain_all = [], [], []
@@ -106,8 +111,7 @@ def interleaved(client: httpx.Client, sandbox: Sandbox, table: pd.DataFrame, rep
     return statistics.median(served), statistics.median(plain), statistics.median(plain_all)
 
 
-def fixed_rate(base: str, headers: dict, ids: list[str], rate: float, seconds: float
-               ) -> dict:
+def fixed_rate(base: str, headers: dict, ids: list[str], rate: float, seconds: float) -> dict:
     """Open-loop load: request i is due at start + i/rate; latency counts from that time."""
     total = int(rate * seconds)
     clients = [httpx.Client(base_url=base, headers=headers, timeout=30) for _ in range(16)]
@@ -129,9 +133,14 @@ def fixed_rate(base: str, headers: dict, ids: list[str], rate: float, seconds: f
     for client in clients:
         client.close()
     latencies = [r[0] for r in results]
-    return {"requests": total, "errors": sum(not r[1] for r in results),
-            "achieved_rps": round(total / elapsed, 1), "p50_ms": quantile_ms(latencies, 0.5),
-            "p99_ms": quantile_ms(latencies, 0.99), "max_ms": round(max(latencies) * 1000, 1)}
+    return {
+        "requests": total,
+        "errors": sum(not r[1] for r in results),
+        "achieved_rps": round(total / elapsed, 1),
+        "p50_ms": quantile_ms(latencies, 0.5),
+        "p99_ms": quantile_ms(latencies, 0.99),
+        "max_ms": round(max(latencies) * 1000, 1),
+    }
 
 
 STAFF_RAMP = (10.0, 20.0, 40.0, 70.0, 100.0, 140.0)
@@ -139,22 +148,33 @@ STAFF_P99_GOAL = 0.2
 CLIENT_TIMEOUT = 10.0
 
 
-def staff_requests(sandbox: Sandbox, base: str, ids: list[str]
-                   ) -> list[tuple[str, str, dict, dict | None]]:
+def staff_requests(
+    sandbox: Sandbox, base: str, ids: list[str]
+) -> list[tuple[str, str, dict, dict | None]]:
     """The mixed staff workload, one cycle: (method, path, headers, json body); the leads
     opened are the Haidian staff key's own."""
     system = {"Authorization": f"Bearer {sandbox.keys['system']}"}
     staff = {"Authorization": f"Bearer {sandbox.keys['staff:Haidian']}"}
-    own = httpx.get(f"{base}/v1/leads", params={"district": "Haidian", "page_size": 500},
-                    headers=staff, timeout=60).json()["items"]
+    own = httpx.get(
+        f"{base}/v1/leads",
+        params={"district": "Haidian", "page_size": 500},
+        headers=staff,
+        timeout=60,
+    ).json()["items"]
     leads = [item["id"] for item in own]
     out = []
     for i, entity in enumerate(ids[:50]):
         lead = leads[i % len(leads)]
-        out += [("POST", "/v1/score", system,
-                 {"scenario": SCENARIO, "entity_ids": [entity], "explain_top": 1}),
-                ("GET", "/v1/leads?district=Haidian&page_size=20", staff, None),
-                ("GET", f"/v1/leads/{lead}", staff, None)]
+        out += [
+            (
+                "POST",
+                "/v1/score",
+                system,
+                {"scenario": SCENARIO, "entity_ids": [entity], "explain_top": 1},
+            ),
+            ("GET", "/v1/leads?district=Haidian&page_size=20", staff, None),
+            ("GET", f"/v1/leads/{lead}", staff, None),
+        ]
     return out
 
 
@@ -170,9 +190,15 @@ def summary(results: list[dict]) -> dict:
     codes: dict[str, int] = {}
     for r in results:
         codes[str(r["status"])] = codes.get(str(r["status"]), 0) + 1
-    return {"n": len(results), "statuses": " ".join(f"{k}:{v}" for k, v in sorted(codes.items())),
-            "ok": codes.get("200", 0), "timeouts": codes.get("timeout", 0), "p50_ms": quantile_ms(latencies, 0.5),
-            "p99_ms": quantile_ms(latencies, 0.99), "max_ms": round(max(latencies) * 1000, 1)}
+    return {
+        "n": len(results),
+        "statuses": " ".join(f"{k}:{v}" for k, v in sorted(codes.items())),
+        "ok": codes.get("200", 0),
+        "timeouts": codes.get("timeout", 0),
+        "p50_ms": quantile_ms(latencies, 0.5),
+        "p99_ms": quantile_ms(latencies, 0.99),
+        "max_ms": round(max(latencies) * 1000, 1),
+    }
 
 
 def recovery_seconds(results: list[dict]) -> float | None:
@@ -180,8 +206,11 @@ def recovery_seconds(results: list[dict]) -> float | None:
     with p99 within the goal (None: never)."""
     for second in range(int(max(r["due"] for r in results)) + 1):
         window = [r for r in results if second <= r["due"] < second + 1]
-        if window and all(r["status"] == 200 for r in window) and np.quantile(
-                [r["latency"] for r in window], 0.99) <= STAFF_P99_GOAL:
+        if (
+            window
+            and all(r["status"] == 200 for r in window)
+            and np.quantile([r["latency"] for r in window], 0.99) <= STAFF_P99_GOAL
+        ):
             return float(second)
     return None
 
@@ -204,13 +233,22 @@ def staff_workload(sandbox: Sandbox, base: str, ids: list[str], quick: bool) -> 
     over = asyncio.run(open_loop(base, plan, 5 * sustained, over_s))
     got = summary(over)
     answered = sum(r["status"] in (200, 429, 503) and r["latency"] <= 1.0 for r in over)
-    rows.append({"case": f"staff mix 5x sustained ({5 * sustained:g}/s) for {over_s:g} s",
-                 **got, "answered_within_1s": answered})
+    rows.append(
+        {
+            "case": f"staff mix 5x sustained ({5 * sustained:g}/s) for {over_s:g} s",
+            **got,
+            "answered_within_1s": answered,
+        }
+    )
     after = asyncio.run(open_loop(base, plan, sustained, 10.0))
-    rows.append({"case": f"staff mix back at {sustained:g}/s after the overload", **summary(after),
-                 "recovery_s": recovery_seconds(after)})
-    rows.append({"case": "staff mix sustained (p99 <= 200 ms, no error)",
-                 "rate_per_s": sustained})
+    rows.append(
+        {
+            "case": f"staff mix back at {sustained:g}/s after the overload",
+            **summary(after),
+            "recovery_s": recovery_seconds(after),
+        }
+    )
+    rows.append({"case": "staff mix sustained (p99 <= 200 ms, no error)", "rate_per_s": sustained})
     return rows
 
 
@@ -223,29 +261,55 @@ def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         single_latencies(client, ids, 10)  # warm-up: first SHAP, connection
         lat = single_latencies(client, ids, 60 if quick else 300)
-        rows.append({"case": "single entity, explained", "n": len(lat),
-                     "p50_ms": quantile_ms(lat, 0.5), "p99_ms": quantile_ms(lat, 0.99)})
+        rows.append(
+            {
+                "case": "single entity, explained",
+                "n": len(lat),
+                "p50_ms": quantile_ms(lat, 0.5),
+                "p99_ms": quantile_ms(lat, 0.99),
+            }
+        )
         score_all(client, len(table))  # warm-up
         served, plain, plain_all = interleaved(client, sandbox, table)
     cores = os.cpu_count() or 1
-    rows.append({"case": f"score all + reasons top {EXPLAIN_TOP} (HTTP, end to end)",
-                 "n": len(table), "seconds": round(served, 3),
-                 "rows_per_s": round(len(table) / served),
-                 "vs_plain_lightgbm": round(plain / served, 3),
-                 "vs_plain_all_cores": round(plain_all / served, 3)})
-    rows.append({"case": "plain in-process LightGBM predict (same rows, model's 1 thread)",
-                 "n": len(table), "seconds": round(plain, 3),
-                 "rows_per_s": round(len(table) / plain)})
-    rows.append({"case": f"plain in-process LightGBM predict (same rows, {cores} threads)",
-                 "n": len(table), "seconds": round(plain_all, 3),
-                 "rows_per_s": round(len(table) / plain_all)})
+    rows.append(
+        {
+            "case": f"score all + reasons top {EXPLAIN_TOP} (HTTP, end to end)",
+            "n": len(table),
+            "seconds": round(served, 3),
+            "rows_per_s": round(len(table) / served),
+            "vs_plain_lightgbm": round(plain / served, 3),
+            "vs_plain_all_cores": round(plain_all / served, 3),
+        }
+    )
+    rows.append(
+        {
+            "case": "plain in-process LightGBM predict (same rows, model's 1 thread)",
+            "n": len(table),
+            "seconds": round(plain, 3),
+            "rows_per_s": round(len(table) / plain),
+        }
+    )
+    rows.append(
+        {
+            "case": f"plain in-process LightGBM predict (same rows, {cores} threads)",
+            "n": len(table),
+            "seconds": round(plain_all, 3),
+            "rows_per_s": round(len(table) / plain_all),
+        }
+    )
     # the fixed rate is a quarter of what one client achieves back to back (p50 latency), at
     # most 25/s, so the load tests steady service below saturation on a shared machine
     rate = round(min(25.0, 0.25 / (rows[0]["p50_ms"] / 1000)), 1)
     seconds = 5.0 if quick else 60.0
     load = fixed_rate(base, headers, ids, rate, seconds)
-    rows.append({"case": f"fixed rate {rate}/s for {seconds:.0f} s, explained single",
-                 "n": load.pop("requests"), **load})
+    rows.append(
+        {
+            "case": f"fixed rate {rate}/s for {seconds:.0f} s, explained single",
+            "n": load.pop("requests"),
+            **load,
+        }
+    )
     rows += staff_workload(sandbox, base, ids, quick)
     load_avg = round(os.getloadavg()[0], 1)  # the machine may be shared: say how busy it was
     return [{**row, "load_avg": load_avg} for row in rows]
@@ -255,8 +319,9 @@ def run(quick: bool) -> list[dict]:
     """Build a sandbox of 100,000 (quick: 10,000) entities, serve it, measure."""
     n = 10_000 if quick else 100_000
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
-        sandbox = build(Path(tmp) / "sbx", entities=n, leads_per_district=2,
-                        staff_districts=("Haidian",))
+        sandbox = build(
+            Path(tmp) / "sbx", entities=n, leads_per_district=2, staff_districts=("Haidian",)
+        )
         env = {**sandbox.env(refresh_seconds=30.0), "BENTOML_HOME": str(Path(tmp) / "bentoml")}
         with running_service(env, Path(tmp) / "serve.log") as base:
             return measure(sandbox, base, quick)

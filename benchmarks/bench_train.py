@@ -31,24 +31,46 @@ def run(quick: bool) -> list[dict]:
         wall, cpu = time.perf_counter(), time.process_time()
         simulated = [s for s in scenarios if s in simulated_scenarios()]
         build(SimConfig(seed=42, scale=scale), root / "data", simulated)
-        rows = [{"scenario": "(pool build)", "scale": scale,
-                 "wall_s": round(time.perf_counter() - wall, 1),
-                 "cpu_s": round(time.process_time() - cpu, 1)}]
+        rows = [
+            {
+                "scenario": "(pool build)",
+                "scale": scale,
+                "wall_s": round(time.perf_counter() - wall, 1),
+                "cpu_s": round(time.process_time() - cpu, 1),
+            }
+        ]
         wall, cpu = time.perf_counter(), time.process_time()
-        outcomes, job = train(scenarios, str(root / "data"), seed=42, root=root,
-                              leads_url=f"sqlite:///{root / 'leads.db'}", require_real=False)
+        outcomes, job = train(
+            scenarios,
+            str(root / "data"),
+            seed=42,
+            root=root,
+            leads_url=f"sqlite:///{root / 'leads.db'}",
+            require_real=False,
+        )
         total_wall, total_cpu = time.perf_counter() - wall, time.process_time() - cpu
     for outcome in outcomes:
         t = job.timings.get(outcome.scenario, {})
         spent = sum(t.values())
-        rows.append({"scenario": outcome.scenario, "scale": scale,
-                     **{f"{s}_s": round(t.get(s, 0.0), 1) for s in STAGES},
-                     "wall_s": round(spent, 1),
-                     "mlflow_share": round(t.get("mlflow", 0.0) / spent, 3) if spent else None,
-                     "lifecycle": outcome.lifecycle})
+        rows.append(
+            {
+                "scenario": outcome.scenario,
+                "scale": scale,
+                **{f"{s}_s": round(t.get(s, 0.0), 1) for s in STAGES},
+                "wall_s": round(spent, 1),
+                "mlflow_share": round(t.get("mlflow", 0.0) / spent, 3) if spent else None,
+                "lifecycle": outcome.lifecycle,
+            }
+        )
     mlflow_total = sum(t.get("mlflow", 0.0) for t in job.timings.values())
-    rows.append({"scenario": "(train total)", "scale": scale, "wall_s": round(total_wall, 1),
-                 "cpu_s": round(total_cpu, 1),
-                 "mlflow_share": round(mlflow_total / total_wall, 3) if total_wall else None,
-                 "target_s": 180})
+    rows.append(
+        {
+            "scenario": "(train total)",
+            "scale": scale,
+            "wall_s": round(total_wall, 1),
+            "cpu_s": round(total_cpu, 1),
+            "mlflow_share": round(mlflow_total / total_wall, 3) if total_wall else None,
+            "target_s": 180,
+        }
+    )
     return rows

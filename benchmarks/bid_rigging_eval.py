@@ -71,16 +71,18 @@ def bid_table(data_root=None) -> tuple[pd.DataFrame, list[str], list[str]]:
 
 
 def _logit():
-    return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
-                         LogisticRegression(max_iter=2000))
+    return make_pipeline(
+        SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000)
+    )
 
 
 def _gb(seed: int):
     return HistGradientBoostingClassifier(random_state=seed)
 
 
-def supervised(ours: list[str], theirs: list[str], seed: int
-               ) -> dict[str, tuple[list[str], Callable[[], object]]]:
+def supervised(
+    ours: list[str], theirs: list[str], seed: int
+) -> dict[str, tuple[list[str], Callable[[], object]]]:
     """Method name -> (columns, factory of an unfitted model with ``fit``/``predict_proba``)."""
     directions = declared_directions()
     return {
@@ -97,8 +99,9 @@ def _score(model, X: pd.DataFrame) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
 
-def grouped_scores(frame: pd.DataFrame, ours: list[str], theirs: list[str], folds: int,
-                   seed: int = 0) -> dict[str, np.ndarray]:
+def grouped_scores(
+    frame: pd.DataFrame, ours: list[str], theirs: list[str], folds: int, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Out-of-fold scores of each supervised method, folds grouped by tender.
 
     Here the country dummies join the authors' screens (the paper's pooled model knows the
@@ -126,8 +129,9 @@ def detector_per_country(frame: pd.DataFrame, ours: list[str], seed: int = 0) ->
     return scores
 
 
-def leave_one_country_out(frame: pd.DataFrame, ours: list[str], theirs: list[str],
-                          seed: int = 0) -> pd.DataFrame:
+def leave_one_country_out(
+    frame: pd.DataFrame, ours: list[str], theirs: list[str], seed: int = 0
+) -> pd.DataFrame:
     """Train on all countries but one, score that one: ROC AUC and AP per method and country."""
     y = frame["label"].to_numpy(dtype=float)
     rows = []
@@ -136,8 +140,14 @@ def leave_one_country_out(frame: pd.DataFrame, ours: list[str], theirs: list[str
         for name, (columns, factory) in supervised(ours, theirs, seed).items():
             model = factory().fit(frame.loc[train, columns], y[train])
             s = _score(model, frame.loc[test, columns])
-            rows.append({"method": name, "country": country,
-                         "roc_auc": roc_auc(y[test], s), "ap": average_precision(y[test], s)})
+            rows.append(
+                {
+                    "method": name,
+                    "country": country,
+                    "roc_auc": roc_auc(y[test], s),
+                    "ap": average_precision(y[test], s),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -176,24 +186,32 @@ def main(argv: list[str] | None = None) -> int:
     y = frame["label"].to_numpy(dtype=int)
     rows = []
     for name, s in scores.items():
-        row = {"method": name, "average_precision": average_precision(y, s),
-               "roc_auc": roc_auc(y, s), "precision@100": precision_at_k(y, s, 100)}
+        row = {
+            "method": name,
+            "average_precision": average_precision(y, s),
+            "roc_auc": roc_auc(y, s),
+            "precision@100": precision_at_k(y, s, 100),
+        }
         for country, part in frame.groupby("country"):
             row[f"ap_{country}"] = average_precision(y[part.index], s[part.index])
         for country, part in frame.groupby("country"):
             row[f"auc_{country}"] = roc_auc(y[part.index], s[part.index])
         rows.append(row)
     pd.set_option("display.width", 250)
-    print(f"bids {len(frame)}, tenders {frame['tender_id'].nunique()}, "
-          f"collusive share {y.mean():.3f}, {args.folds} tender-grouped folds "
-          "(default_detector: fitted per country, no labels)")
+    print(
+        f"bids {len(frame)}, tenders {frame['tender_id'].nunique()}, "
+        f"collusive share {y.mean():.3f}, {args.folds} tender-grouped folds "
+        "(default_detector: fitted per country, no labels)"
+    )
     print(pd.DataFrame(rows).set_index("method").T.round(4).to_string())
     print("\nfeature alone, oriented as declared (ROC AUC per country):")
     print(feature_direction_auc(frame, ours).round(3).to_string())
     if not args.no_transfer:
         transfer = leave_one_country_out(frame, ours, theirs)
         print("\nleave-one-country-out (train on the other countries), ROC AUC:")
-        print(transfer.pivot(index="country", columns="method", values="roc_auc").round(4).to_string())
+        print(
+            transfer.pivot(index="country", columns="method", values="roc_auc").round(4).to_string()
+        )
         print("AP:")
         print(transfer.pivot(index="country", columns="method", values="ap").round(4).to_string())
     return 0

@@ -66,8 +66,10 @@ class Setting:
 
     @property
     def name(self) -> str:
-        return (f"prior{self.blend_prior:g}|auccases{self.auc_prior_cases:g}"
-                f"|rulecases{self.rule_cases:g}|feature_{self.feature}")
+        return (
+            f"prior{self.blend_prior:g}|auccases{self.auc_prior_cases:g}"
+            f"|rulecases{self.rule_cases:g}|feature_{self.feature}"
+        )
 
 
 CURRENT = Setting(10.0, 10.0, 10.0, "always")  # the settings before this experiment
@@ -75,9 +77,15 @@ CURRENT = Setting(10.0, 10.0, 10.0, "always")  # the settings before this experi
 
 def settings() -> list[Setting]:
     """The grid searched (the current settings included)."""
-    grid = [Setting(p, a, r, f) for p, a, r, f in itertools.product(
-        (10.0, 5.0, 2.0), (10.0, 4.0, 2.0, 1.0), (10.0, 4.0, 2.0, 1.0, 0.5),
-        ("always", "never", "signal"))]
+    grid = [
+        Setting(p, a, r, f)
+        for p, a, r, f in itertools.product(
+            (10.0, 5.0, 2.0),
+            (10.0, 4.0, 2.0, 1.0),
+            (10.0, 4.0, 2.0, 1.0, 0.5),
+            ("always", "never", "signal"),
+        )
+    ]
     return grid
 
 
@@ -107,11 +115,19 @@ def collect(data: Dataset, seed: int) -> Pieces:
     X_train, X_test, y_train, y_test = split(data, 0.3, seed)
     y = partial_labels(y_train, 0.1, seed)
     detector = default_detector(random_state=seed).fit(X_train)
-    det_test = np.minimum(ecdf_scale(detector.decision_scores_, detector.decision_function(X_test)), 1.0)
+    det_test = np.minimum(
+        ecdf_scale(detector.decision_scores_, detector.decision_function(X_test)), 1.0
+    )
     model_test, evidence, auc = {}, {}, float("nan")
     for feature in (True, False):
-        scorer = LeadScorer(detector=detector, detector_prefit=True, random_state=seed, cv=1,
-                            use_detector_feature=feature, detector_blend=0.0).fit(X_train, y)
+        scorer = LeadScorer(
+            detector=detector,
+            detector_prefit=True,
+            random_state=seed,
+            cv=1,
+            use_detector_feature=feature,
+            detector_blend=0.0,
+        ).fit(X_train, y)
         auc = scorer.detector_auc_
         inner_seed = check_random_state(seed).randint(np.iinfo(np.int32).max)  # as in fit
         rows, targets, weights = scorer._training_rows(y)
@@ -119,21 +135,34 @@ def collect(data: Dataset, seed: int) -> Pieces:
         oof = scorer.blend_evidence(F, y, rows, targets, weights, inner_seed)
         evidence[feature] = None if oof is None else blend_quality(*oof)
         _, raw = scorer._detector_and_model(X_test)
-        model_test[feature] = ecdf_scale(np.asarray(scorer.model_reference_, dtype=np.float64),
-                                        np.asarray(raw, dtype=np.float64))
+        model_test[feature] = ecdf_scale(
+            np.asarray(scorer.model_reference_, dtype=np.float64), np.asarray(raw, dtype=np.float64)
+        )
     peer = _UnlabelledAsZero("lgb", seed).fit(X_train, y).decision_function(X_test)
-    return Pieces(y_test, int(np.nansum(y)), auc, det_test, model_test, evidence,
-                  roc_auc(y_test, peer), average_precision(y_test, peer))
+    return Pieces(
+        y_test,
+        int(np.nansum(y)),
+        auc,
+        det_test,
+        model_test,
+        evidence,
+        roc_auc(y_test, peer),
+        average_precision(y_test, peer),
+    )
 
 
 def weight_of(setting: Setting, pieces: Pieces) -> tuple[float, bool]:
     """The detector's weight and the feature flag ``setting`` gives on ``pieces``."""
     n, auc = pieces.n_cases, pieces.detector_auc
-    rule = rule_weight(n, auc, blend_prior=setting.blend_prior,
-                       auc_prior_cases=setting.auc_prior_cases)
+    rule = rule_weight(
+        n, auc, blend_prior=setting.blend_prior, auc_prior_cases=setting.auc_prior_cases
+    )
     if setting.feature == "signal":
-        shrunk = ((n * auc + setting.auc_prior_cases * AUC_PRIOR) / (n + setting.auc_prior_cases)
-                  if np.isfinite(auc) else AUC_PRIOR)
+        shrunk = (
+            (n * auc + setting.auc_prior_cases * AUC_PRIOR) / (n + setting.auc_prior_cases)
+            if np.isfinite(auc)
+            else AUC_PRIOR
+        )
         feature = abs(shrunk - 0.5) >= 0.1
     else:
         feature = setting.feature == "always"
@@ -156,11 +185,18 @@ def evaluate(all_pieces: dict[tuple[str, int], Pieces], grid: list[Setting]) -> 
     for (name, seed), pieces in all_pieces.items():
         for setting in grid:
             scores = setting_scores(setting, pieces)
-            rows.append({"dataset": name, "seed": seed, "setting": setting.name,
-                         "weight": weight_of(setting, pieces)[0],
-                         "aucroc": roc_auc(pieces.y_test, scores),
-                         "aucpr": average_precision(pieces.y_test, scores),
-                         "lgb_aucroc": pieces.lgb_aucroc, "lgb_aucpr": pieces.lgb_aucpr})
+            rows.append(
+                {
+                    "dataset": name,
+                    "seed": seed,
+                    "setting": setting.name,
+                    "weight": weight_of(setting, pieces)[0],
+                    "aucroc": roc_auc(pieces.y_test, scores),
+                    "aucpr": average_precision(pieces.y_test, scores),
+                    "lgb_aucroc": pieces.lgb_aucroc,
+                    "lgb_aucpr": pieces.lgb_aucpr,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -175,16 +211,29 @@ def objective(per_set: pd.DataFrame) -> pd.Series:
 
 def leave_one_dataset_out(frame: pd.DataFrame) -> pd.DataFrame:
     """For each dataset: the setting chosen on all the others and its figures on this one."""
-    per_set = frame.groupby(["dataset", "setting"])[
-        ["aucroc", "aucpr", "lgb_aucroc", "lgb_aucpr", "weight"]].mean().reset_index()
+    per_set = (
+        frame.groupby(["dataset", "setting"])[
+            ["aucroc", "aucpr", "lgb_aucroc", "lgb_aucpr", "weight"]
+        ]
+        .mean()
+        .reset_index()
+    )
     out = []
     for held in per_set["dataset"].unique():
         rest = per_set[per_set["dataset"] != held]
         chosen = objective(rest).idxmax()
         row = per_set[(per_set["dataset"] == held) & (per_set["setting"] == chosen)].iloc[0]
-        out.append({"dataset": held, "chosen": chosen, "aucroc": row["aucroc"],
-                    "aucpr": row["aucpr"], "lgb_aucroc": row["lgb_aucroc"],
-                    "lgb_aucpr": row["lgb_aucpr"], "gap": row["aucroc"] - row["lgb_aucroc"]})
+        out.append(
+            {
+                "dataset": held,
+                "chosen": chosen,
+                "aucroc": row["aucroc"],
+                "aucpr": row["aucpr"],
+                "lgb_aucroc": row["lgb_aucroc"],
+                "lgb_aucpr": row["lgb_aucpr"],
+                "gap": row["aucroc"] - row["lgb_aucroc"],
+            }
+        )
     return pd.DataFrame(out).set_index("dataset")
 
 
@@ -194,9 +243,14 @@ def summary(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     per_set = sub.groupby(["setting", "dataset"])[["aucroc", "aucpr", "lgb_aucroc"]].mean()
     per_set["gap"] = per_set["aucroc"] - per_set["lgb_aucroc"]
     grouped = per_set.groupby("setting")
-    return pd.DataFrame({"aucroc": grouped["aucroc"].mean(), "aucpr": grouped["aucpr"].mean(),
-                         "worst_gap": grouped["gap"].min(),
-                         "sets_below_5": grouped["gap"].apply(lambda g: int((g < -MARGIN).sum()))})
+    return pd.DataFrame(
+        {
+            "aucroc": grouped["aucroc"].mean(),
+            "aucpr": grouped["aucpr"].mean(),
+            "worst_gap": grouped["gap"].min(),
+            "sets_below_5": grouped["gap"].apply(lambda g: int((g < -MARGIN).sum())),
+        }
+    )
 
 
 def load(name: str, max_rows: int | None) -> Dataset:
@@ -207,11 +261,18 @@ def load(name: str, max_rows: int | None) -> Dataset:
 
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("python -m benchmarks.blend_selection", __doc__)
-    parser.add_argument("--datasets", nargs="*", default=None, help="default: all shared ADBench sets")
+    parser.add_argument(
+        "--datasets", nargs="*", default=None, help="default: all shared ADBench sets"
+    )
     parser.add_argument("--odds", action="store_true", help="add the ODDS sets not in ADBench")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--max-rows", type=int, default=20_000)
-    parser.add_argument("--out", type=Path, default=None, help="folder for the raw rows (CSV) and the fitted pieces (resumable)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the raw rows (CSV) and the fitted pieces (resumable)",
+    )
     args = parser.parse_args(argv)
     names = list(args.datasets or adbench_names())
     if args.odds:
@@ -242,8 +303,11 @@ def report(frame: pd.DataFrame, names: list[str]) -> None:
     pd.set_option("display.width", 250)
     shared = [n for n in names if not n.startswith("odds:")]
     extra = [n for n in names if n.startswith("odds:")]
-    for label, subset in (("shared ADBench sets", shared), ("ODDS-only sets", extra),
-                          ("all sets", names)):
+    for label, subset in (
+        ("shared ADBench sets", shared),
+        ("ODDS-only sets", extra),
+        ("all sets", names),
+    ):
         if not subset:
             continue
         table = summary(frame, subset)
@@ -252,17 +316,24 @@ def report(frame: pd.DataFrame, names: list[str]) -> None:
         print("current:", table.loc[CURRENT.name].round(4).to_dict())
         print(table.sort_values("aucroc", ascending=False).head(8).round(4).to_string())
     loo = leave_one_dataset_out(frame)
-    print("\n== leave-one-dataset-out (setting chosen on the other sets, by mean AUCROC minus"
-          " shortfall beyond 5 points below LightGBM)")
+    print(
+        "\n== leave-one-dataset-out (setting chosen on the other sets, by mean AUCROC minus"
+        " shortfall beyond 5 points below LightGBM)"
+    )
     print(loo.round(4).to_string())
-    print(f"LOO mean AUCROC {loo['aucroc'].mean():.4f} (LightGBM {loo['lgb_aucroc'].mean():.4f}),"
-          f" AUCPR {loo['aucpr'].mean():.4f} (LightGBM {loo['lgb_aucpr'].mean():.4f}),"
-          f" worst gap {loo['gap'].min():+.4f} ({loo['gap'].idxmin()})")
-    current = frame[frame["setting"] == CURRENT.name].groupby("dataset")[
-        ["aucroc", "lgb_aucroc"]].mean()
+    print(
+        f"LOO mean AUCROC {loo['aucroc'].mean():.4f} (LightGBM {loo['lgb_aucroc'].mean():.4f}),"
+        f" AUCPR {loo['aucpr'].mean():.4f} (LightGBM {loo['lgb_aucpr'].mean():.4f}),"
+        f" worst gap {loo['gap'].min():+.4f} ({loo['gap'].idxmin()})"
+    )
+    current = (
+        frame[frame["setting"] == CURRENT.name].groupby("dataset")[["aucroc", "lgb_aucroc"]].mean()
+    )
     gap = current["aucroc"] - current["lgb_aucroc"]
-    print(f"current settings on the same sets: mean AUCROC {current['aucroc'].mean():.4f},"
-          f" worst gap {gap.min():+.4f} ({gap.idxmin()})")
+    print(
+        f"current settings on the same sets: mean AUCROC {current['aucroc'].mean():.4f},"
+        f" worst gap {gap.min():+.4f} ({gap.idxmin()})"
+    )
     print("choices:", loo["chosen"].value_counts().to_dict())
 
 

@@ -102,9 +102,17 @@ def simulate(sim: Simulation = Simulation()) -> pd.DataFrame:
         chosen = window & (scenario == 0) & (rng.random(len(cust)) < 1 / 3)
         amount[chosen] = (amount[chosen] * 5).round(2)
         scenario[chosen] = 3
-    frame = pd.DataFrame({"ts": day.astype(np.int64) * DAY + seconds, "day": day,
-                          "customer_id": cust, "terminal_id": terminal, "amount": amount,
-                          "is_fraud": (scenario > 0).astype(np.int8), "scenario": scenario})
+    frame = pd.DataFrame(
+        {
+            "ts": day.astype(np.int64) * DAY + seconds,
+            "day": day,
+            "customer_id": cust,
+            "terminal_id": terminal,
+            "amount": amount,
+            "is_fraud": (scenario > 0).astype(np.int8),
+            "scenario": scenario,
+        }
+    )
     frame = frame.sort_values("ts", kind="stable").reset_index(drop=True)
     frame.insert(0, "tx_id", np.arange(len(frame)))
     return frame
@@ -122,12 +130,17 @@ def features(tx: pd.DataFrame, delay: int = 7) -> pd.DataFrame:
     hour = (tx["ts"] % DAY) / 3600
     out["night"] = (hour <= 6).astype(np.float64)
 
-    by_customer = tx[["customer_id", "ts", "amount"]].sort_values(["customer_id", "ts"],
-                                                                    kind="stable")
+    by_customer = tx[["customer_id", "ts", "amount"]].sort_values(
+        ["customer_id", "ts"], kind="stable"
+    )
     when = pd.to_datetime(by_customer["ts"], unit="s")
     for w in WINDOWS:
-        rolled = (by_customer.assign(when=when).groupby("customer_id")
-                  .rolling(f"{w}D", on="when")["amount"].agg(["count", "mean"]))
+        rolled = (
+            by_customer.assign(when=when)
+            .groupby("customer_id")
+            .rolling(f"{w}D", on="when")["amount"]
+            .agg(["count", "mean"])
+        )
         rolled.index = by_customer.index
         out[f"customer_n_{w}d"] = rolled["count"].reindex(tx.index).to_numpy()
         out[f"customer_mean_{w}d"] = rolled["mean"].reindex(tx.index).to_numpy()
@@ -137,8 +150,9 @@ def features(tx: pd.DataFrame, delay: int = 7) -> pd.DataFrame:
     count = np.zeros((n_terminals, n_days + 1))
     fraud = np.zeros((n_terminals, n_days + 1))
     np.add.at(count, (tx["terminal_id"].to_numpy(), tx["day"].to_numpy() + 1), 1)
-    np.add.at(fraud, (tx["terminal_id"].to_numpy(), tx["day"].to_numpy() + 1),
-              tx["is_fraud"].to_numpy())
+    np.add.at(
+        fraud, (tx["terminal_id"].to_numpy(), tx["day"].to_numpy() + 1), tx["is_fraud"].to_numpy()
+    )
     c_count, c_fraud = count.cumsum(axis=1), fraud.cumsum(axis=1)
     t, d = tx["terminal_id"].to_numpy(), tx["day"].to_numpy()
     end = np.clip(d - delay + 1, 0, n_days)  # days [d - delay - w + 1, d - delay] known on day d
@@ -152,15 +166,20 @@ def features(tx: pd.DataFrame, delay: int = 7) -> pd.DataFrame:
     return out
 
 
-DIRECTIONS = {"amount": "high", "night": "high", "weekend": "both",
-              **{f"customer_n_{w}d": "both" for w in WINDOWS},
-              **{f"customer_mean_{w}d": "both" for w in WINDOWS},
-              **{f"terminal_n_{w}d": "both" for w in WINDOWS},
-              **{f"terminal_risk_{w}d": "high" for w in WINDOWS}}
+DIRECTIONS = {
+    "amount": "high",
+    "night": "high",
+    "weekend": "both",
+    **{f"customer_n_{w}d": "both" for w in WINDOWS},
+    **{f"customer_mean_{w}d": "both" for w in WINDOWS},
+    **{f"terminal_n_{w}d": "both" for w in WINDOWS},
+    **{f"terminal_risk_{w}d": "high" for w in WINDOWS},
+}
 
 
-def card_precision_at_k(days: np.ndarray, cards: np.ndarray, y: np.ndarray, scores: np.ndarray,
-                        k: int) -> list[float]:
+def card_precision_at_k(
+    days: np.ndarray, cards: np.ndarray, y: np.ndarray, scores: np.ndarray, k: int
+) -> list[float]:
     """Per day: share of compromised cards among the k cards with the highest payment score."""
     frame = pd.DataFrame({"day": days, "card": cards, "y": y, "s": scores})
     per_card = frame.groupby(["day", "card"], sort=False).agg(y=("y", "max"), s=("s", "max"))
@@ -185,18 +204,28 @@ def methods(seed: int) -> dict[str, Callable[[], Any]]:
 
     return {
         "default_scorer": lambda: default_scorer(random_state=seed, directions=DIRECTIONS),
-        "logistic_regression": lambda: make_pipeline(StandardScaler(),
-                                                     LogisticRegression(max_iter=1000)),
-        "random_forest": lambda: RandomForestClassifier(n_estimators=100, max_depth=20,
-                                                        n_jobs=1, random_state=seed),
-        "xgboost": lambda: xgb.XGBClassifier(n_estimators=100, max_depth=6, learning_rate=0.1,
-                                             n_jobs=1, random_state=seed, verbosity=0),
+        "logistic_regression": lambda: make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=1000)
+        ),
+        "random_forest": lambda: RandomForestClassifier(
+            n_estimators=100, max_depth=20, n_jobs=1, random_state=seed
+        ),
+        "xgboost": lambda: xgb.XGBClassifier(
+            n_estimators=100,
+            max_depth=6,
+            learning_rate=0.1,
+            n_jobs=1,
+            random_state=seed,
+            verbosity=0,
+        ),
         "lightgbm": lambda: lgb.LGBMClassifier(random_state=seed, verbose=-1, n_jobs=1),
     }
 
 
 def _score(model, X: pd.DataFrame) -> np.ndarray:
-    if hasattr(model, "decision_function"):  # the ranking score (a calibrated probability is binned)
+    if hasattr(
+        model, "decision_function"
+    ):  # the ranking score (a calibrated probability is binned)
         return np.asarray(model.decision_function(X), dtype=np.float64)
     return np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
 
@@ -219,15 +248,27 @@ def folds(days: int, n_folds: int, train: int = 7, delay: int = 7, test: int = 7
         delay_start = test_start - delay
         train_start = delay_start - train
         if train_start < 30:  # the 30-day windows need a month of history
-            raise ValueError(f"{n_folds} folds need at least {30 + train + delay + test + 7 * (n_folds - 1)} "
-                             f"days of payments; the simulation has {days}")
-        out.append(Fold(range(train_start, delay_start), range(delay_start, test_start),
-                        range(test_start, test_end)))
+            raise ValueError(
+                f"{n_folds} folds need at least {30 + train + delay + test + 7 * (n_folds - 1)} "
+                f"days of payments; the simulation has {days}"
+            )
+        out.append(
+            Fold(
+                range(train_start, delay_start),
+                range(delay_start, test_start),
+                range(test_start, test_end),
+            )
+        )
     return out
 
 
-def run(sim: Simulation = Simulation(), n_folds: int = 4, k: int = 100,
-        names: Sequence[str] | None = None, delay: int = 7) -> pd.DataFrame:
+def run(
+    sim: Simulation = Simulation(),
+    n_folds: int = 4,
+    k: int = 100,
+    names: Sequence[str] | None = None,
+    delay: int = 7,
+) -> pd.DataFrame:
     """One row per method and fold: card precision@k (mean over the judged days), AUC, AP."""
     from evaluation.metrics import average_precision, roc_auc
 
@@ -249,14 +290,25 @@ def run(sim: Simulation = Simulation(), n_folds: int = 4, k: int = 100,
             started = time.perf_counter()
             model = factories[name]().fit(X[in_train], tx.loc[in_train, "is_fraud"].to_numpy())
             scores = _score(model, X[in_test])
-            per_day = card_precision_at_k(test["day"].to_numpy(), test["customer_id"].to_numpy(),
-                                          test["is_fraud"].to_numpy(), scores, k)
-            rows.append({"method": name, "fold": number,
-                         "card_precision_at_k": float(np.mean(per_day)),
-                         "aucroc": roc_auc(test["is_fraud"], scores),
-                         "aucpr": average_precision(test["is_fraud"], scores),
-                         "train_rows": int(in_train.sum()), "test_rows": int(in_test.sum()),
-                         "seconds": time.perf_counter() - started})
+            per_day = card_precision_at_k(
+                test["day"].to_numpy(),
+                test["customer_id"].to_numpy(),
+                test["is_fraud"].to_numpy(),
+                scores,
+                k,
+            )
+            rows.append(
+                {
+                    "method": name,
+                    "fold": number,
+                    "card_precision_at_k": float(np.mean(per_day)),
+                    "aucroc": roc_auc(test["is_fraud"], scores),
+                    "aucpr": average_precision(test["is_fraud"], scores),
+                    "train_rows": int(in_train.sum()),
+                    "test_rows": int(in_test.sum()),
+                    "seconds": time.perf_counter() - started,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -272,29 +324,45 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.adbench import markdown
 
     parser = command_parser("python -m benchmarks.card_fraud", __doc__)
-    parser.add_argument("--customers", type=int, default=Simulation.customers,
-                        help=f"simulated card holders (default {Simulation.customers})")
-    parser.add_argument("--terminals", type=int, default=Simulation.terminals,
-                        help=f"simulated terminals (default {Simulation.terminals})")
-    parser.add_argument("--days", type=int, default=Simulation.days,
-                        help=f"days of payments (default {Simulation.days})")
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=Simulation.customers,
+        help=f"simulated card holders (default {Simulation.customers})",
+    )
+    parser.add_argument(
+        "--terminals",
+        type=int,
+        default=Simulation.terminals,
+        help=f"simulated terminals (default {Simulation.terminals})",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=Simulation.days,
+        help=f"days of payments (default {Simulation.days})",
+    )
     parser.add_argument("--folds", type=int, default=4, help="train/delay/judge folds (default 4)")
     parser.add_argument("--k", type=int, default=100, help="cards checked per day (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="simulation and model seed")
     parser.add_argument("--methods", nargs="*", default=None, help="default: every method")
-    parser.add_argument("--out", type=Path, default=REPO / "reports",
-                        help="report folder (default reports/)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "reports", help="report folder (default reports/)"
+    )
     args = parser.parse_args(argv)
-    sim = Simulation(customers=args.customers, terminals=args.terminals, days=args.days,
-                     seed=args.seed)
+    sim = Simulation(
+        customers=args.customers, terminals=args.terminals, days=args.days, seed=args.seed
+    )
     try:
         rows = run(sim, n_folds=args.folds, k=args.k, names=args.methods)
     except ValueError as error:
         print(f"card_fraud: {error}", file=sys.stderr)
         return exits.REFUSED
     table = summary(rows)
-    title = (f"Card-fraud daily protocol: {args.customers} customers, {args.days} days, "
-             f"{args.folds} folds (train 7 d, delay 7 d, judge 7 d), card precision@{args.k}")
+    title = (
+        f"Card-fraud daily protocol: {args.customers} customers, {args.days} days, "
+        f"{args.folds} folds (train 7 d, delay 7 d, judge 7 d), card precision@{args.k}"
+    )
     print(title)
     print(table.to_string())
     args.out.mkdir(parents=True, exist_ok=True)

@@ -127,13 +127,15 @@ def _normalised(out: Path) -> dict[str, dict]:
         members = [k.removesuffix("__test") for k in s if k.endswith("__test")]
         cache[f.stem] = {"y": s["y_test"]} | {
             (m, norm): normalise(s[f"{m}__ref"], s[f"{m}__test"], norm)
-            for m in members for norm in ("ecdf", "robust", "zscore")
+            for m in members
+            for norm in ("ecdf", "robust", "zscore")
         }
     return cache
 
 
-def per_config_auc(out: Path, members: list[str], min_size: int = 1,
-                   max_size: int = 5) -> pd.DataFrame:
+def per_config_auc(
+    out: Path, members: list[str], min_size: int = 1, max_size: int = 5
+) -> pd.DataFrame:
     """Test AUCROC (mean over seeds) of every subset x normalisation x combiner, per dataset.
 
     Rows: configurations ``members|norm|comb``; columns: datasets. Configurations a member
@@ -148,7 +150,8 @@ def per_config_auc(out: Path, members: list[str], min_size: int = 1,
                     continue
                 aucs = {
                     key: roc_auc_score(c["y"], combine([c[(m, norm)] for m in subset], comb))
-                    for key, c in cache.items() if all((m, norm) in c for m in subset)
+                    for key, c in cache.items()
+                    if all((m, norm) in c for m in subset)
                 }
                 per_dataset = pd.Series(aucs).groupby(lambda k: k.rsplit("_", 1)[0]).mean()
                 rows[f"{'+'.join(subset)}|{norm}|{comb}"] = per_dataset
@@ -159,14 +162,24 @@ def evaluate(out: Path, members: list[str], min_size: int = 1, max_size: int = 5
     """Step 2: mean test AUCROC of every member subset x normalisation x combiner."""
     matrix = per_config_auc(out, members, min_size, max_size)
     parts = matrix.index.to_series().str.split("|", expand=True)
-    return pd.DataFrame({
-        "members": parts[0], "norm": parts[1], "comb": parts[2],
-        "n_datasets": matrix.notna().sum(axis=1), "mean_aucroc": matrix.mean(axis=1),
-    }).sort_values("mean_aucroc", ascending=False).reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "members": parts[0],
+                "norm": parts[1],
+                "comb": parts[2],
+                "n_datasets": matrix.notna().sum(axis=1),
+                "mean_aucroc": matrix.mean(axis=1),
+            }
+        )
+        .sort_values("mean_aucroc", ascending=False)
+        .reset_index(drop=True)
+    )
 
 
-def leave_one_dataset_out(matrix: pd.DataFrame,
-                          groups: dict[str, str] | None = None) -> pd.DataFrame:
+def leave_one_dataset_out(
+    matrix: pd.DataFrame, groups: dict[str, str] | None = None
+) -> pd.DataFrame:
     """The honest figure: for each dataset, the configuration chosen on the *other* datasets.
 
     ``matrix`` is :func:`per_config_auc`'s table. For every held-out dataset the configuration
@@ -177,11 +190,15 @@ def leave_one_dataset_out(matrix: pd.DataFrame,
     complete = matrix.dropna(axis=0)
     rows = []
     for held_out in complete.columns:
-        others = [c for c in complete.columns if c != held_out
-                  and (groups is None or groups[c] == groups[held_out])]
+        others = [
+            c
+            for c in complete.columns
+            if c != held_out and (groups is None or groups[c] == groups[held_out])
+        ]
         chosen = complete[others].mean(axis=1).idxmax()
-        rows.append({"dataset": held_out, "chosen": chosen,
-                     "aucroc": float(complete.loc[chosen, held_out])})
+        rows.append(
+            {"dataset": held_out, "chosen": chosen, "aucroc": float(complete.loc[chosen, held_out])}
+        )
     return pd.DataFrame(rows).set_index("dataset")
 
 
@@ -218,9 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     lodo = leave_one_dataset_out(matrix)
     print("\nleave-one-dataset-out (configuration chosen on the other datasets):")
     print(lodo.round(4).to_string())
-    print(f"mean held-out AUCROC {lodo['aucroc'].mean():.4f} vs IForest "
-          f"{matrix.loc['iforest|ecdf|mean', lodo.index].mean():.4f} on the same "
-          f"{len(lodo)} datasets")
+    print(
+        f"mean held-out AUCROC {lodo['aucroc'].mean():.4f} vs IForest "
+        f"{matrix.loc['iforest|ecdf|mean', lodo.index].mean():.4f} on the same "
+        f"{len(lodo)} datasets"
+    )
     return 0
 
 

@@ -31,8 +31,12 @@ def encode(host: str, request: Request) -> bytes:
     """The request as HTTP/1.1 bytes (keep-alive, JSON body if any)."""
     method, path, headers, body = request
     payload = b"" if body is None else json.dumps(body).encode()
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive",
-             *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host}",
+        "Connection: keep-alive",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
@@ -44,8 +48,10 @@ async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
-    fields = {k.strip().lower(): v.strip() for k, _, v in
-              (line.partition(":") for line in lines[1:] if line)}
+    fields = {
+        k.strip().lower(): v.strip()
+        for k, _, v in (line.partition(":") for line in lines[1:] if line)
+    }
     if "content-length" in fields:
         await reader.readexactly(int(fields["content-length"]))
     elif fields.get("transfer-encoding", "").lower() == "chunked":
@@ -108,8 +114,9 @@ class Pool:
             self.idle.pop()[1].close()
 
 
-async def open_loop(base: str, plan: Sequence[Request], rate: float, seconds: float,
-                    timeout: float) -> list[dict]:
+async def open_loop(
+    base: str, plan: Sequence[Request], rate: float, seconds: float, timeout: float
+) -> list[dict]:
     """Send ``plan`` (cycled) at ``rate`` per second for ``seconds``; per request: when it was
     due (s from start), latency from that moment, and its status (``"timeout"``, or
     ``"error:<exception>"`` when the connection failed)."""
@@ -125,7 +132,8 @@ async def open_loop(base: str, plan: Sequence[Request], rate: float, seconds: fl
         await asyncio.sleep(max(0.0, due - loop.time()))
         try:
             status: int | str = await asyncio.wait_for(
-                pool.send(encoded[i % len(encoded)]), timeout)
+                pool.send(encoded[i % len(encoded)]), timeout
+            )
         except TimeoutError:
             status = "timeout"
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:

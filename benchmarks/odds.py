@@ -53,8 +53,10 @@ class Standardised:
 
 def standardised_methods() -> dict:
     """Every unsupervised method of the ADBench run, behind a train-fitted standard scaler."""
-    return {name: (lambda seed, f=factory: Standardised(f(seed)))
-            for name, factory in unsupervised_methods().items()}
+    return {
+        name: (lambda seed, f=factory: Standardised(f(seed)))
+        for name, factory in unsupervised_methods().items()
+    }
 
 
 def published_pyod(metric: str, year: str = "docs_2019") -> pd.DataFrame:
@@ -94,11 +96,13 @@ def run_protocol(names: Sequence[str], seeds: int = 3) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("python -m benchmarks.odds", __doc__)
-    parser.add_argument("--datasets", nargs="*", default=None,
-                        help="dataset names (default: every shared ODDS set)")
+    parser.add_argument(
+        "--datasets", nargs="*", default=None, help="dataset names (default: every shared ODDS set)"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
-    parser.add_argument("--out", type=Path, default=REPO / "reports",
-                        help="report folder (default reports/)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "reports", help="report folder (default reports/)"
+    )
     args = parser.parse_args(argv)
     table = run_protocol(args.datasets or odds_names(), args.seeds)
     pd.set_option("display.width", 250)

@@ -40,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = command_parser("python -m benchmarks.run", __doc__)
     parser.add_argument("--only", nargs="*", help="benchmark names to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
-    parser.add_argument("--out", type=Path, default=Path("reports/bench.json"),
-                        help="JSON file for every table (default reports/bench.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/bench.json"),
+        help="JSON file for every table (default reports/bench.json)",
+    )
     args = parser.parse_args(argv)
 
     names = args.only or available()

@@ -61,7 +61,11 @@ def evaluate(name: str, seed: int, setup: str, max_rows: int) -> list[dict]:
     """All variants of one setup on one dataset and seed."""
     data = cap_rows(load_adbench(name), max_rows, seed)
     X_train, X_test, y_train, y_test = split(data, 0.3, seed)
-    y = partial_labels(y_train, 0.1, seed) if setup == "few" else crude_rule_labels(X_train, y_train)
+    y = (
+        partial_labels(y_train, 0.1, seed)
+        if setup == "few"
+        else crude_rule_labels(X_train, y_train)
+    )
     detector = default_detector(random_state=seed).fit(X_train)
     variants = FEW_LABEL_VARIANTS if setup == "few" else BIAS_VARIANTS
     k = max(1, int(y_test.sum()))
@@ -71,12 +75,22 @@ def evaluate(name: str, seed: int, setup: str, max_rows: int) -> list[dict]:
             scores = detector.decision_function(X_test)
         else:
             # cv=1: no calibration folds; ranking is what is compared here
-            model = LeadScorer(detector=detector, detector_prefit=True, random_state=seed, cv=1,
-                               **params)
+            model = LeadScorer(
+                detector=detector, detector_prefit=True, random_state=seed, cv=1, **params
+            )
             scores = model.fit(X_train, y).decision_function(X_test)
-        rows.append({"setup": setup, "dataset": name, "seed": seed, "variant": variant,
-                     "n_labelled": int(np.isfinite(y).sum()), "n_cases": int(np.nansum(y)),
-                     "aucroc": roc_auc(y_test, scores), "precision_at_n": precision_at_k(y_test, scores, k)})
+        rows.append(
+            {
+                "setup": setup,
+                "dataset": name,
+                "seed": seed,
+                "variant": variant,
+                "n_labelled": int(np.isfinite(y).sum()),
+                "n_cases": int(np.nansum(y)),
+                "aucroc": roc_auc(y_test, scores),
+                "precision_at_n": precision_at_k(y_test, scores, k),
+            }
+        )
     return rows
 
 

@@ -106,8 +106,11 @@ def backtest(
         if entity:
             scored = pd.DataFrame({"p": 0, "e": test[entity].to_numpy(), "s": scores, "y": y_true})
             for k in ks:
-                row[f"entity_precision@{k}"] = float(entity_precision_at_k_by_period(
-                    scored, k, period="p", entity="e", score="s", label="y").iloc[0])
+                row[f"entity_precision@{k}"] = float(
+                    entity_precision_at_k_by_period(
+                        scored, k, period="p", entity="e", score="s", label="y"
+                    ).iloc[0]
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -128,8 +131,9 @@ def estimator_fit_score(
 PICKS: tuple[str, ...] = ("score", "expected_value")
 
 
-def pick_order(scores: np.ndarray, probability: np.ndarray | None, amount: np.ndarray,
-               pick: str) -> np.ndarray:
+def pick_order(
+    scores: np.ndarray, probability: np.ndarray | None, amount: np.ndarray, pick: str
+) -> np.ndarray:
     """Row order of a capacity pick: by score, or by probability x amount (rows without an
     expected value after those with one, by score); stable, so ties keep their order."""
     scores = np.asarray(scores, dtype="float64")
@@ -143,8 +147,13 @@ def pick_order(scores: np.ndarray, probability: np.ndarray | None, amount: np.nd
     return np.lexsort((-scores, -np.where(np.isnan(ev), -np.inf, ev)))
 
 
-def compare_picks(labels: np.ndarray, scores: np.ndarray, probability: np.ndarray | None,
-                  amount: np.ndarray, k: int) -> pd.DataFrame:
+def compare_picks(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    probability: np.ndarray | None,
+    amount: np.ndarray,
+    k: int,
+) -> pd.DataFrame:
     """Per pick (score, expected value): precision@k and the amount recovered in the top k
     (the amount at stake of the picked rows that became cases) against all the holdout's cases
     held (``amount_of_cases``). A pick that cannot be made (no probabilities, no amounts) is a
@@ -156,21 +165,36 @@ def compare_picks(labels: np.ndarray, scores: np.ndarray, probability: np.ndarra
     rows = []
     for pick in PICKS:
         note = ""
-        if pick == "expected_value" and (probability is None
-                                         or not np.isfinite(probability).any()):
+        if pick == "expected_value" and (probability is None or not np.isfinite(probability).any()):
             note = "no calibrated probability"
         elif pick == "expected_value" and not np.isfinite(amount).any():
             note = "no amount estimate"
         if note:
-            rows.append({"pick": pick, "k": k_eff, "precision_at_k": np.nan, "cases": np.nan,
-                         "amount_recovered": np.nan, "amount_of_cases": total, "note": note})
+            rows.append(
+                {
+                    "pick": pick,
+                    "k": k_eff,
+                    "precision_at_k": np.nan,
+                    "cases": np.nan,
+                    "amount_recovered": np.nan,
+                    "amount_of_cases": total,
+                    "note": note,
+                }
+            )
             continue
         top = pick_order(scores, probability, amount, pick)[:k_eff]
         hit = y[top] == 1
-        rows.append({"pick": pick, "k": k_eff, "precision_at_k": float(hit.mean()),
-                     "cases": int(hit.sum()),
-                     "amount_recovered": float(np.nansum(amount[top][hit])),
-                     "amount_of_cases": total, "note": note})
+        rows.append(
+            {
+                "pick": pick,
+                "k": k_eff,
+                "precision_at_k": float(hit.mean()),
+                "cases": int(hit.sum()),
+                "amount_recovered": float(np.nansum(amount[top][hit])),
+                "amount_of_cases": total,
+                "note": note,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -181,7 +205,8 @@ def format_picks(picks: pd.DataFrame) -> str:
         if row.note:
             parts.append(f"{row.pick}: {row.note}")
         else:
-            parts.append(f"{row.pick} p@k {row.precision_at_k:.2f}, recovered "
-                         f"{row.amount_recovered:,.0f}")
+            parts.append(
+                f"{row.pick} p@k {row.precision_at_k:.2f}, recovered {row.amount_recovered:,.0f}"
+            )
     k = int(picks["k"].iloc[0]) if len(picks) else 0
     return f"@{k}: " + " | ".join(parts)

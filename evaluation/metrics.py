@@ -35,7 +35,9 @@ from scipy.stats import bootstrap, norm
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 
-def _check(y_true: Sequence | np.ndarray, scores: Sequence | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check(
+    y_true: Sequence | np.ndarray, scores: Sequence | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert labels and scores; errors name the argument at fault."""
     y = np.asarray(y_true)
     s = np.asarray(scores, dtype=np.float64)
@@ -126,9 +128,11 @@ def entity_precision_at_k_by_period(
     per_entity = frame.groupby([period, entity], sort=True, observed=True).agg(
         score=(score, "max"), label=(label, "max")
     )
-    return per_entity.groupby(level=0, observed=True).apply(
-        lambda g: precision_at_k(g["label"].to_numpy(), g["score"].to_numpy(), k)
-    ).rename(f"entity_precision@{k}")
+    return (
+        per_entity.groupby(level=0, observed=True)
+        .apply(lambda g: precision_at_k(g["label"].to_numpy(), g["score"].to_numpy(), k))
+        .rename(f"entity_precision@{k}")
+    )
 
 
 def mean_entity_precision_at_k(frame: pd.DataFrame, k: int, **columns: str) -> float:
@@ -214,7 +218,9 @@ RANKING_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, int], float]] = {
 def ranking_metric(name: str, k: int) -> Callable[[np.ndarray, np.ndarray], float]:
     """``f(y_true, scores)`` for a metric of :data:`RANKING_METRICS` at capacity ``k``."""
     if name not in RANKING_METRICS:
-        raise ValueError(f"unknown ranking metric {name!r}; expected one of {list(RANKING_METRICS)}")
+        raise ValueError(
+            f"unknown ranking metric {name!r}; expected one of {list(RANKING_METRICS)}"
+        )
     f = RANKING_METRICS[name]
     return lambda y, s: f(y, s, k)
 
@@ -241,8 +247,9 @@ class PairedComparison:
     share_better: float
 
 
-def _resampled(statistic: Callable[[np.ndarray], float], n: int, n_boot: int,
-               seed: int) -> np.ndarray:
+def _resampled(
+    statistic: Callable[[np.ndarray], float], n: int, n_boot: int, seed: int
+) -> np.ndarray:
     """The statistic on ``n_boot`` resamples (with replacement) of row indices ``0..n-1``.
 
     ``scipy.stats.bootstrap`` draws the resamples; its own interval is not used because a
@@ -256,8 +263,14 @@ def _resampled(statistic: Callable[[np.ndarray], float], n: int, n_boot: int,
     rows = np.arange(n)
     if n == 1:  # scipy refuses a one-row sample; every resample is that row
         return np.full(n_boot, statistic(rows))
-    result = bootstrap((rows,), lambda idx: statistic(idx.astype(int)), n_resamples=n_boot,
-                       vectorized=False, method="percentile", rng=np.random.default_rng(seed))
+    result = bootstrap(
+        (rows,),
+        lambda idx: statistic(idx.astype(int)),
+        n_resamples=n_boot,
+        vectorized=False,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     draws = np.asarray(result.bootstrap_distribution, dtype=float)
     if np.isnan(draws).all():
         raise ValueError("the statistic is undefined on every bootstrap resample")
@@ -277,8 +290,13 @@ def bootstrap_interval(
     y, s = _check(y_true, scores)
     draws = _resampled(lambda i: statistic(y[i], s[i]), len(y), n_boot, seed)
     tail = (1 - confidence) / 2
-    return BootstrapInterval(float(statistic(y, s)), float(np.nanquantile(draws, tail)),
-                             float(np.nanquantile(draws, 1 - tail)), len(y), n_boot)
+    return BootstrapInterval(
+        float(statistic(y, s)),
+        float(np.nanquantile(draws, tail)),
+        float(np.nanquantile(draws, 1 - tail)),
+        len(y),
+        n_boot,
+    )
 
 
 def paired_bootstrap(
@@ -300,9 +318,14 @@ def paired_bootstrap(
     """
     y, a = _check(y_true, scores_a)
     _, b = _check(y_true, scores_b)
-    diffs = _resampled(lambda i: statistic(y[i], a[i]) - statistic(y[i], b[i]), len(y),
-                       n_boot, seed)
+    diffs = _resampled(
+        lambda i: statistic(y[i], a[i]) - statistic(y[i], b[i]), len(y), n_boot, seed
+    )
     point = statistic(y, a) - statistic(y, b)
-    return PairedComparison(float(point), float(np.nanquantile(diffs, 1 - confidence)),
-                            float(np.nanquantile(diffs, confidence)), n_boot,
-                            float((diffs[~np.isnan(diffs)] > 0).mean()))
+    return PairedComparison(
+        float(point),
+        float(np.nanquantile(diffs, 1 - confidence)),
+        float(np.nanquantile(diffs, confidence)),
+        n_boot,
+        float((diffs[~np.isnan(diffs)] > 0).mean()),
+    )

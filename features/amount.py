@@ -31,8 +31,9 @@ class AmountError(ValueError):
     """A model's amount estimate cannot be computed or gives an impossible value."""
 
 
-def estimate_expression(model: object, tables: Mapping[str, ir.Table],
-                        ctx: BuildContext) -> ir.Table | None:
+def estimate_expression(
+    model: object, tables: Mapping[str, ir.Table], ctx: BuildContext
+) -> ir.Table | None:
     """The model's estimate as an Ibis table (``entity_id``, ``amount``), or None if undeclared."""
     amount = getattr(model, "amount", None)
     name = getattr(model, "name", "?")
@@ -41,24 +42,28 @@ def estimate_expression(model: object, tables: Mapping[str, ir.Table],
     try:
         expr = amount.estimate(tables, ctx, dict(amount.rates))
     except (AttributeError, KeyError, ibis_errors.IbisError) as exc:
-        raise AmountError(f"model {name!r}: amount estimate refers to something its sources "
-                          f"do not have: {exc}") from None
+        raise AmountError(
+            f"model {name!r}: amount estimate refers to something its sources do not have: {exc}"
+        ) from None
     if not isinstance(expr, ir.Table):
-        raise AmountError(f"model {name!r}: amount estimate must return an Ibis table, got "
-                          f"{type(expr).__name__}")
+        raise AmountError(
+            f"model {name!r}: amount estimate must return an Ibis table, got {type(expr).__name__}"
+        )
     missing = [c for c in ("entity_id", "amount") if c not in expr.columns]
     if missing:
-        raise AmountError(f"model {name!r}: amount estimate did not return column(s) {missing} "
-                          f"(it returned {list(expr.columns)})")
+        raise AmountError(
+            f"model {name!r}: amount estimate did not return column(s) {missing} "
+            f"(it returned {list(expr.columns)})"
+        )
     dtype = expr.schema()["amount"]
     if not dtype.is_numeric() or dtype.is_boolean():
         raise AmountError(f"model {name!r}: amount estimate's 'amount' is {dtype}, not a number")
-    return expr.select(entity_id=expr.entity_id.cast("string"),
-                       amount=expr.amount.cast("float64"))
+    return expr.select(entity_id=expr.entity_id.cast("string"), amount=expr.amount.cast("float64"))
 
 
-def estimate_amounts(model: object, con: BaseBackend, tables: Mapping[str, ir.Table],
-                     ctx: BuildContext) -> pd.DataFrame | None:
+def estimate_amounts(
+    model: object, con: BaseBackend, tables: Mapping[str, ir.Table], ctx: BuildContext
+) -> pd.DataFrame | None:
     """Executed and checked: one row per entity with a finite amount >= 0 (or null)."""
     expr = estimate_expression(model, tables, ctx)
     if expr is None:
@@ -69,17 +74,22 @@ def estimate_amounts(model: object, con: BaseBackend, tables: Mapping[str, ir.Ta
     frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce").astype("float64")
     dupes = frame["entity_id"].duplicated(keep=False)
     if dupes.any():
-        raise AmountError(f"model {name!r}: amount estimate gives {int(dupes.sum())} rows for "
-                          f"repeated entities, e.g. "
-                          f"{sorted(frame.loc[dupes, 'entity_id'].unique())[:3]}")
+        raise AmountError(
+            f"model {name!r}: amount estimate gives {int(dupes.sum())} rows for "
+            f"repeated entities, e.g. "
+            f"{sorted(frame.loc[dupes, 'entity_id'].unique())[:3]}"
+        )
     values = frame["amount"].to_numpy()
     bad = np.isinf(values) | (values < 0)
     if bad.any():
         sample = frame.loc[bad].head(3)
         raise AmountError(
             f"model {name!r}: amount estimate is negative or infinite for {int(bad.sum())} "
-            f"entities, e.g. " + ", ".join(f"{e}: {a}" for e, a in
-                                          zip(sample["entity_id"], sample["amount"], strict=True)))
+            f"entities, e.g. "
+            + ", ".join(
+                f"{e}: {a}" for e, a in zip(sample["entity_id"], sample["amount"], strict=True)
+            )
+        )
     return frame
 
 

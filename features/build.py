@@ -79,8 +79,12 @@ def feature_set_hash(scenario: ScenarioFeatures) -> str:
         "key": scenario.key_column,
         "features": [asdict(f) for f in scenario.features],
         "sources": [
-            {"table": s.table, "columns": [(c.name, c.dtype) for c in s.columns],
-             "date": s.date_column, "filed": s.filed_column}
+            {
+                "table": s.table,
+                "columns": [(c.name, c.dtype) for c in s.columns],
+                "date": s.date_column,
+                "filed": s.filed_column,
+            }
             for s in scenario.sources
         ],
         "joins": [asdict(j) for j in scenario.joins],
@@ -110,8 +114,10 @@ def load_tables(
     specs = {s.table: s for s in scenario.sources}
     if scenario.load is not None:
         return register_frames(scenario.load(str(data_root(root)), ctx), specs)
-    return {name: read_parquet_source(con, root, spec, validate=validate)
-            for name, spec in specs.items()}
+    return {
+        name: read_parquet_source(con, root, spec, validate=validate)
+        for name, spec in specs.items()
+    }
 
 
 class LeakageError(ValueError):
@@ -131,7 +137,8 @@ class LabelGuard(Mapping[str, ir.Table]):
             raise LeakageError(
                 f"model {self._model!r}: the feature expression reads the label source "
                 f"{name!r}; features may not read outcomes (labels are attached after the "
-                "features, as known on the as-of date)")
+                "features, as known on the as-of date)"
+            )
         return self._tables[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -230,13 +237,15 @@ def write_features(table: FeatureTable, out_root: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrow = pa.Table.from_pandas(table.frame, preserve_index=False)
     meta = dict(arrow.schema.metadata or {})
-    meta.update({
-        b"feature_set_hash": table.hash.encode(),
-        b"scenario": table.scenario.encode(),
-        b"as_of": str(table.as_of).encode(),
-        b"engine": table.engine.encode(),
-        b"features": json.dumps(registry.get(table.scenario).feature_names).encode(),
-    })
+    meta.update(
+        {
+            b"feature_set_hash": table.hash.encode(),
+            b"scenario": table.scenario.encode(),
+            b"as_of": str(table.as_of).encode(),
+            b"engine": table.engine.encode(),
+            b"features": json.dumps(registry.get(table.scenario).feature_names).encode(),
+        }
+    )
     pq.write_table(arrow.replace_schema_metadata(meta), path)
     table.join_report.to_csv(path.with_suffix(".join_report.csv"), index=False)
     return path
@@ -250,8 +259,14 @@ def read_features(path: str | Path) -> FeatureTable:
     report_path = path.with_suffix(".join_report.csv")
     report = pd.read_csv(report_path) if report_path.is_file() else pd.DataFrame()
     when = None if meta.get("as_of") in (None, "None") else date.fromisoformat(meta["as_of"])
-    return FeatureTable(meta.get("scenario", ""), when, meta.get("engine", ""),
-                        arrow.to_pandas(), meta.get("feature_set_hash", ""), report)
+    return FeatureTable(
+        meta.get("scenario", ""),
+        when,
+        meta.get("engine", ""),
+        arrow.to_pandas(),
+        meta.get("feature_set_hash", ""),
+        report,
+    )
 
 
 def summary(table: FeatureTable) -> str:
@@ -270,21 +285,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = command_parser("python -m features.build", __doc__)
     parser.add_argument("--scenario", required=True, help="the model whose features to build")
     parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: everything)")
-    parser.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"),
-                        help="where the features are computed (default duckdb)")
-    parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
+    parser.add_argument(
+        "--engine",
+        default="duckdb",
+        choices=("duckdb", "spark"),
+        help="where the features are computed (default duckdb)",
+    )
+    parser.add_argument(
+        "--data", default=None, help="data root (default $SUPERVISION_DATA or data)"
+    )
     parser.add_argument("--out", default=None, help="output root (default <data>/features)")
-    parser.add_argument("--module", default=None, help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)")
+    parser.add_argument(
+        "--module",
+        default=None,
+        help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)",
+    )
     parser.add_argument("--validate", action="store_true", help="full schema validation first")
     args = parser.parse_args(argv)
     try:
         if args.module:
             registry.load_module(args.module)
         with progress(f"features {args.scenario} on {args.engine}"):
-            table = build_features(args.scenario, args.as_of, args.data, args.engine,
-                                   validate=args.validate)
-    except (SourceError, registry.UnknownScenarioError, FileNotFoundError, ValueError,
-            LeakageError, AmountError) as exc:
+            table = build_features(
+                args.scenario, args.as_of, args.data, args.engine, validate=args.validate
+            )
+    except (
+        SourceError,
+        registry.UnknownScenarioError,
+        FileNotFoundError,
+        ValueError,
+        LeakageError,
+        AmountError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = args.out or data_root(args.data) / "features"
@@ -297,5 +329,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(exits.run(main))
-
-

@@ -26,9 +26,7 @@ def share(part: ir.NumericValue, whole: ir.NumericValue) -> ir.FloatingValue:
     return ratio(part, whole)
 
 
-def with_peer_ratio(
-    table: ir.Table, column: str, by: str | Sequence[str], name: str
-) -> ir.Table:
+def with_peer_ratio(table: ir.Table, column: str, by: str | Sequence[str], name: str) -> ir.Table:
     """Add ``name`` = value / median of the value over the peer group (NULL if median <= 0).
 
     The peer median is what makes a ratio meaningful: 80% of delivered litres declared is normal
@@ -38,9 +36,7 @@ def with_peer_ratio(
     keys = [by] if isinstance(by, str) else list(by)
     joined = table.left_join(peers, keys)
     joined = joined.drop(*[f"{k}_right" for k in keys if f"{k}_right" in joined.columns])
-    return joined.mutate(**{name: ratio(joined[column], joined._peer_median)}).drop(
-        "_peer_median"
-    )
+    return joined.mutate(**{name: ratio(joined[column], joined._peer_median)}).drop("_peer_median")
 
 
 def month_index(d: ir.Value) -> ir.IntegerValue:

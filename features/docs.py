@@ -20,11 +20,18 @@ def _cell(text: str) -> str:
 
 def scenario_markdown(scenario: ScenarioFeatures) -> str:
     """One scenario: entity, sources, and a table of its features."""
-    lines = [f"## `{scenario.name}`", "", scenario.description, "",
-             f"Entity: {scenario.entity}.", "", "Sources: " + ", ".join(
-                 f"`{s.table}` ({s.agency})" for s in scenario.sources) + ".", "",
-             "| feature | description | unit | suspicious when | peers | reason shown |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"## `{scenario.name}`",
+        "",
+        scenario.description,
+        "",
+        f"Entity: {scenario.entity}.",
+        "",
+        "Sources: " + ", ".join(f"`{s.table}` ({s.agency})" for s in scenario.sources) + ".",
+        "",
+        "| feature | description | unit | suspicious when | peers | reason shown |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for f in scenario.features:
         lines.append(
             f"| `{f.name}` | {_cell(f.description)} | {_cell(f.unit)} | {f.direction} | "
@@ -43,9 +50,17 @@ def markdown(names: list[str] | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("python -m features.docs", __doc__)
-    parser.add_argument("--scenario", nargs="*", default=None,
-                        help="models to document (default: every discovered model)")
-    parser.add_argument("--module", default=None, help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)")
+    parser.add_argument(
+        "--scenario",
+        nargs="*",
+        default=None,
+        help="models to document (default: every discovered model)",
+    )
+    parser.add_argument(
+        "--module",
+        default=None,
+        help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.module:

@@ -92,9 +92,11 @@ def spark_session() -> Any:
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
         .config("spark.sql.ansi.enabled", "false")
     )
-    for key, value in (("spark.driver.memory", settings.driver_memory),
-                       ("spark.executor.memory", settings.executor_memory),
-                       ("spark.executor.cores", settings.executor_cores)):
+    for key, value in (
+        ("spark.driver.memory", settings.driver_memory),
+        ("spark.executor.memory", settings.executor_memory),
+        ("spark.executor.cores", settings.executor_cores),
+    ):
         if value is not None:
             builder = builder.config(key, str(value))
     for key, value in settings.conf.items():  # SUPERVISION_SPARK_CONF, applied last
@@ -102,8 +104,10 @@ def spark_session() -> Any:
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - Java/Py4J failures come in many types
-        raise EngineError(f"cannot start Spark on master {settings.master!r} (is Java installed, "
-                          f"is the master reachable?): {exc}") from exc
+        raise EngineError(
+            f"cannot start Spark on master {settings.master!r} (is Java installed, "
+            f"is the master reachable?): {exc}"
+        ) from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
 

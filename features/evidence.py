@@ -64,13 +64,14 @@ class EvidenceView:
         if not callable(self.build):
             raise ValueError(f"model {model!r}: evidence build must be a function")
         if self.kind not in KINDS:
-            raise ValueError(f"model {model!r}: evidence kind must be one of {KINDS}, "
-                             f"got {self.kind!r}")
+            raise ValueError(
+                f"model {model!r}: evidence kind must be one of {KINDS}, got {self.kind!r}"
+            )
         names = [s.name for s in self.series]
         if not names or len(set(names)) != len(names):
-            raise ValueError(f"model {model!r}: evidence series must be named, each once: "
-                             f"{names}")
+            raise ValueError(f"model {model!r}: evidence series must be named, each once: {names}")
         unknown = [f for f in self.peers if f not in features]
         if unknown:
-            raise ValueError(f"model {model!r}: evidence peers name undeclared feature(s) "
-                             f"{unknown}")
+            raise ValueError(
+                f"model {model!r}: evidence peers name undeclared feature(s) {unknown}"
+            )

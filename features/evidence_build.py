@@ -30,14 +30,16 @@ def evidence_frame(model: object, frames: Mapping[str, pd.DataFrame]) -> pd.Data
     try:
         expr = view.build(LabelGuard(tables, hidden, name), BuildContext(None, "duckdb"))
     except (AttributeError, KeyError, ibis_errors.IbisError) as exc:
-        raise EvidenceError(f"model {name!r}: evidence view refers to something its sources "
-                            f"do not have: {exc}") from None
+        raise EvidenceError(
+            f"model {name!r}: evidence view refers to something its sources do not have: {exc}"
+        ) from None
     missing = [c for c in COLUMNS if c not in expr.columns]
     if missing:
         raise EvidenceError(f"model {name!r}: evidence view did not return column(s) {missing}")
     if not expr.schema()["value"].is_numeric():
-        raise EvidenceError(f"model {name!r}: evidence 'value' is {expr.schema()['value']}, "
-                            "not a number")
+        raise EvidenceError(
+            f"model {name!r}: evidence 'value' is {expr.schema()['value']}, not a number"
+        )
     out = con.execute(expr.select(*COLUMNS))
     unknown = sorted(set(out["series"].dropna()) - {s.name for s in view.series})
     if unknown:
@@ -45,5 +47,8 @@ def evidence_frame(model: object, frames: Mapping[str, pd.DataFrame]) -> pd.Data
     out["entity_id"] = out["entity_id"].astype("string")
     out["period"] = pd.to_datetime(out["period"])
     out["value"] = pd.to_numeric(out["value"]).astype("float64")
-    return out.dropna(subset=["period"]).sort_values(["entity_id", "series", "period"],
-                                                     kind="stable").reset_index(drop=True)
+    return (
+        out.dropna(subset=["period"])
+        .sort_values(["entity_id", "series", "period"], kind="stable")
+        .reset_index(drop=True)
+    )

@@ -89,13 +89,11 @@ def id_status(code: ir.StringValue) -> ir.StringValue:
 
 
 def _status(code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.BooleanValue):
-    return (
-        ibis.cases(
-            (code.isnull(), "missing"),
-            (~well_formed, "malformed"),
-            (~check_ok, "invalid_check"),
-            else_="ok",
-        )
+    return ibis.cases(
+        (code.isnull(), "missing"),
+        (~well_formed, "malformed"),
+        (~check_ok, "invalid_check"),
+        else_="ok",
     )
 
 

@@ -23,8 +23,9 @@ def history_labels(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Tab
     if HISTORY_TABLE not in sources:
         # a model that declares no past verifications: its only labels will be the outcomes of
         # its own leads (merged in by training from the lead store)
-        return ibis.memtable({"entity_id": [], "label": []},
-                             schema={"entity_id": "string", "label": "float64"})
+        return ibis.memtable(
+            {"entity_id": [], "label": []}, schema={"entity_id": "string", "label": "float64"}
+        )
     h = sources[HISTORY_TABLE]
     per = h.group_by("entity_id").aggregate(
         cases=(h.outcome == "case_filed").cast("int64").sum(),

@@ -90,8 +90,11 @@ class Policy:
                 problems.append(f"{name} must be a positive integer, got {value!r}")
         for name in ("floor", "bar", "holdout_share", "confidence", "max_overlap"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) \
-                    or not 0.0 <= float(value) <= 1.0:
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not 0.0 <= float(value) <= 1.0
+            ):
                 problems.append(f"{name} must be a number in [0, 1], got {value!r}")
         if self.metric not in METRICS:
             problems.append(f"metric must be one of {METRICS}, got {self.metric!r}")
@@ -143,8 +146,7 @@ TruthFn = Callable[[str], "pd.DataFrame"]
 #: Amount at stake per entity: the model's sources (Ibis, cut as of the build date, keys
 #: normalised, labels hidden), the build context and the declared rates -> a table with
 #: ``entity_id`` and a numeric ``amount`` (one row per entity; null = not estimable for it).
-EstimateFn = Callable[["Mapping[str, ir.Table]", BuildContext, "Mapping[str, float]"],
-                      "ir.Table"]
+EstimateFn = Callable[["Mapping[str, ir.Table]", BuildContext, "Mapping[str, float]"], "ir.Table"]
 
 
 @dataclass(frozen=True)
@@ -168,22 +170,25 @@ class AmountAtStake:
     unit_texts: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.typical, int | float) or isinstance(self.typical, bool) \
-                or self.typical < 0:
+        if (
+            not isinstance(self.typical, int | float)
+            or isinstance(self.typical, bool)
+            or self.typical < 0
+        ):
             raise ValueError(f"amount: typical must be a number >= 0, got {self.typical!r}")
         if not isinstance(self.unit, str) or not self.unit.strip():
             raise ValueError(f"amount: unit must be a non-empty string, got {self.unit!r}")
         if self.estimate is not None and not callable(self.estimate):
-            raise ValueError(f"amount: estimate must be a function or None, got "
-                             f"{self.estimate!r}")
+            raise ValueError(f"amount: estimate must be a function or None, got {self.estimate!r}")
         for name, value in dict(self.rates).items():
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"amount: rate {name!r} must be a number >= 0, got {value!r}")
         for label, texts in (("texts", self.texts), ("unit_texts", self.unit_texts)):
             bad = {k: v for k, v in dict(texts).items() if not isinstance(v, str) or not v}
             if bad:
-                raise ValueError(f"amount: {label} must map a language to a non-empty "
-                                 f"string, got {bad!r}")
+                raise ValueError(
+                    f"amount: {label} must map a language to a non-empty string, got {bad!r}"
+                )
 
     @property
     def declared(self) -> bool:
@@ -260,11 +265,12 @@ class SupervisionModel(ScenarioFeatures):
                 raise TypeError(f"model {self.name!r}: evidence must be an EvidenceView(...)")
             self.evidence.check(self.name, self.feature_names)
         if self.policy.pick == "expected_value" and not self.amount.declared:
-            raise ValueError(f"model {self.name!r}: policy pick='expected_value' needs an "
-                             "amount estimate (amount=AmountAtStake(estimate=...))")
+            raise ValueError(
+                f"model {self.name!r}: policy pick='expected_value' needs an "
+                "amount estimate (amount=AmountAtStake(estimate=...))"
+            )
         if not isinstance(self.point, str) or (self.point and not self.point.isidentifier()):
-            raise ValueError(f"model {self.name!r}: point must be a model name, "
-                             f"got {self.point!r}")
+            raise ValueError(f"model {self.name!r}: point must be a model name, got {self.point!r}")
         if self.cadence is not None:
             undated = [s.table for s in self.sources if s.date_column is None]
             if undated:

@@ -23,7 +23,10 @@ def peer_medians(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
 
 
 def reasons(
-    frame: pd.DataFrame, scenario: str, entity_id: str, features: list[str] | None = None,
+    frame: pd.DataFrame,
+    scenario: str,
+    entity_id: str,
+    features: list[str] | None = None,
     lang: str = DEFAULT_LANGUAGE,
 ) -> dict[str, str]:
     """The reason text of each (or each given) feature for one entity, in ``lang`` (the row
@@ -46,6 +49,7 @@ def reasons(
         out[name] = feature.reason(
             None if pd.isna(value) else float(value),
             None if pd.isna(peer) or math.isnan(float(peer)) else float(peer),
-            lang, row.to_dict(),
+            lang,
+            row.to_dict(),
         )
     return out

@@ -27,8 +27,9 @@ def _as_model(view: ScenarioFeatures) -> SupervisionModel:
     return SupervisionModel.of(view)
 
 
-def register(scenario: ScenarioFeatures, *, replace: bool = False,
-             where: str = "registered in-process") -> SupervisionModel:
+def register(
+    scenario: ScenarioFeatures, *, replace: bool = False, where: str = "registered in-process"
+) -> SupervisionModel:
     """Add a model by hand; refuse to silently shadow another one."""
     model = _as_model(scenario)
     try:
@@ -63,7 +64,9 @@ def load_module(target: str | Path) -> SupervisionModel:
     if not found:
         raise TypeError(f"module {target} must define MODEL = SupervisionModel(...)")
     if len(found) > 1:
-        raise TypeError(f"{target} declares {len(found)} models "
-                        f"({', '.join(m.name for m in found)}); load one file, or list the "
-                        "folder in $SUPERVISION_MODELS")
+        raise TypeError(
+            f"{target} declares {len(found)} models "
+            f"({', '.join(m.name for m in found)}); load one file, or list the "
+            "folder in $SUPERVISION_MODELS"
+        )
     return register(found[0], replace=True, where=str(target))

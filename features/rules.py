@@ -30,8 +30,11 @@ REASON_FIELDS: tuple[str, ...] = ("value", "peer", "threshold")
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) \
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
         and math.isfinite(float(value))
+    )
 
 
 def template_fields(template: str) -> list[str]:
@@ -64,11 +67,11 @@ class Rule:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"rule {self.name!r}: name must be a valid identifier")
         if self.op not in OPERATORS:
-            raise ValueError(f"rule {self.name!r}: op must be one of {OPERATORS}, "
-                             f"got {self.op!r}")
+            raise ValueError(f"rule {self.name!r}: op must be one of {OPERATORS}, got {self.op!r}")
         if not _is_number(self.threshold):
-            raise ValueError(f"rule {self.name!r}: threshold must be a number, "
-                             f"got {self.threshold!r}")
+            raise ValueError(
+                f"rule {self.name!r}: threshold must be a number, got {self.threshold!r}"
+            )
         if not _is_number(self.weight):
             raise ValueError(f"rule {self.name!r}: weight must be a number, got {self.weight!r}")
         if not isinstance(self.reason, str) or not self.reason.strip():
@@ -79,26 +82,34 @@ class Rule:
             raise ValueError(f"rule {self.name!r}: reason template is malformed: {exc}") from exc
         unknown = [f for f in used if f not in REASON_FIELDS]
         if unknown:
-            raise ValueError(f"rule {self.name!r}: reason template field {unknown[0]!r} is "
-                             f"unknown; a reason may use {', '.join(REASON_FIELDS)}")
+            raise ValueError(
+                f"rule {self.name!r}: reason template field {unknown[0]!r} is "
+                f"unknown; a reason may use {', '.join(REASON_FIELDS)}"
+            )
         if not isinstance(self.reasons, Mapping):
             raise ValueError(f"rule {self.name!r}: reasons must map a language to a template")
         for lang, template in self.reasons.items():
             if lang not in LANGUAGES:
-                raise ValueError(f"rule {self.name!r}: reasons has unknown language {lang!r}; "
-                                 f"use {', '.join(LANGUAGES)}")
+                raise ValueError(
+                    f"rule {self.name!r}: reasons has unknown language {lang!r}; "
+                    f"use {', '.join(LANGUAGES)}"
+                )
             if not isinstance(template, str) or not template.strip():
-                raise ValueError(f"rule {self.name!r}: reasons[{lang!r}] must be a non-empty "
-                                 "template")
+                raise ValueError(
+                    f"rule {self.name!r}: reasons[{lang!r}] must be a non-empty template"
+                )
             try:
                 fields = template_fields(template)
             except ValueError as exc:
-                raise ValueError(f"rule {self.name!r}: reasons[{lang!r}] is malformed: "
-                                 f"{exc}") from exc
+                raise ValueError(
+                    f"rule {self.name!r}: reasons[{lang!r}] is malformed: {exc}"
+                ) from exc
             bad = [f for f in fields if f not in REASON_FIELDS]
             if bad:
-                raise ValueError(f"rule {self.name!r}: reasons[{lang!r}] field {bad[0]!r} is "
-                                 f"unknown; a reason may use {', '.join(REASON_FIELDS)}")
+                raise ValueError(
+                    f"rule {self.name!r}: reasons[{lang!r}] field {bad[0]!r} is "
+                    f"unknown; a reason may use {', '.join(REASON_FIELDS)}"
+                )
 
     def text(self, value: float, peer: float, lang: str | None = None) -> str:
         """The reason for one entity whose value fired the rule, in ``lang`` (its template in
@@ -135,8 +146,7 @@ class RuleSet:
         if dupes:
             raise ValueError(f"rules: rule name(s) {dupes} declared twice")
         if self.combine not in COMBINATIONS:
-            raise ValueError(f"rules: combine must be one of {COMBINATIONS}, "
-                             f"got {self.combine!r}")
+            raise ValueError(f"rules: combine must be one of {COMBINATIONS}, got {self.combine!r}")
 
     @property
     def names(self) -> list[str]:
@@ -155,16 +165,19 @@ class RuleSet:
             if rule.feature not in features:
                 raise ValueError(
                     f"model {model!r}, rule {rule.name!r}: feature {rule.feature!r} is not a "
-                    f"declared feature (known: {', '.join(features)})")
+                    f"declared feature (known: {', '.join(features)})"
+                )
         if self.tie_break is not None:
             if self.tie_break not in features:
                 raise ValueError(
                     f"model {model!r}, rules: tie_break feature {self.tie_break!r} is not a "
-                    f"declared feature (known: {', '.join(features)})")
+                    f"declared feature (known: {', '.join(features)})"
+                )
             if features[self.tie_break] not in ("high", "low"):
                 raise ValueError(
                     f"model {model!r}, rules: tie_break feature {self.tie_break!r} has "
-                    f"direction {features[self.tie_break]!r}; it must be high or low")
+                    f"direction {features[self.tie_break]!r}; it must be high or low"
+                )
 
     def rule(self, name: str) -> Rule:
         for rule in self.rules:

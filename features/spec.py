@@ -68,16 +68,21 @@ class FeatureSpec:
             raise ValueError(f"feature name {self.name!r} must be a valid identifier")
         if self.direction not in ("high", "low", "both"):
             raise ValueError(f"feature {self.name!r}: direction must be high, low or both")
-        for label, mapping in (("reasons", self.reasons),
-                               ("missing_template", self.missing_template),
-                               ("zero_template", self.zero_template)):
+        for label, mapping in (
+            ("reasons", self.reasons),
+            ("missing_template", self.missing_template),
+            ("zero_template", self.zero_template),
+        ):
             unknown = sorted(set(mapping) - set(LANGUAGES))
             if unknown:
-                raise ValueError(f"feature {self.name!r}: {label} has unknown language(s) "
-                                 f"{unknown}; use {', '.join(LANGUAGES)}")
+                raise ValueError(
+                    f"feature {self.name!r}: {label} has unknown language(s) "
+                    f"{unknown}; use {', '.join(LANGUAGES)}"
+                )
         if self.zero_template and self.ratio_of is None:
-            raise ValueError(f"feature {self.name!r}: zero_template needs ratio_of "
-                             "(numerator, denominator)")
+            raise ValueError(
+                f"feature {self.name!r}: zero_template needs ratio_of (numerator, denominator)"
+            )
 
     def template(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The reason template in ``lang``: the declared one for that language, else the
@@ -95,8 +100,13 @@ class FeatureSpec:
             return "暂无该项记录，无法比对"
         return f"no record to compute {self.description}"
 
-    def reason(self, value: float | None, peer: float | None = None,
-               lang: str = DEFAULT_LANGUAGE, row: Mapping[str, object] | None = None) -> str:
+    def reason(
+        self,
+        value: float | None,
+        peer: float | None = None,
+        lang: str = DEFAULT_LANGUAGE,
+        row: Mapping[str, object] | None = None,
+    ) -> str:
         """The plain-language reason for one entity's value in ``lang``.
 
         ``row`` (the entity's other features or columns) lets a missing ratio whose declared
@@ -189,9 +199,7 @@ class ScenarioFeatures:
         tables = {s.table for s in self.sources}
         for join in self.joins:
             if join.source not in tables:
-                raise ValueError(
-                    f"scenario {self.name!r}: join on unknown source {join.source!r}"
-                )
+                raise ValueError(f"scenario {self.name!r}: join on unknown source {join.source!r}")
 
     @property
     def feature_names(self) -> list[str]:

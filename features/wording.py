@@ -28,7 +28,8 @@ DEFAULT_LANGUAGE = "zh"
 
 # The clause holding {peer...}: after "; " / "；" / "，", or in brackets, up to the end.
 _PEER_CLAUSE = re.compile(
-    r"(?:\s*[;；，,]\s*|\s*[(（])[^;；()（）{}]*\{peer[^}]*\}[^;；()（）{}]*[)）]?\s*$")
+    r"(?:\s*[;；，,]\s*|\s*[(（])[^;；()（）{}]*\{peer[^}]*\}[^;；()（）{}]*[)）]?\s*$"
+)
 
 
 def check_language(lang: str) -> str:

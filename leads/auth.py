@@ -56,13 +56,29 @@ def create_api_key(
 
     def operation(session: Session) -> None:
         now = store.now()
-        session.add(ApiKey(key_id=key_id, secret_hash=_hash(secret), name=name.strip(),
-                           role=role, district=district, created_by=actor.strip(),
-                           created_at=now))
-        session.add(AuditEntry(actor=actor.strip(), role=None, action="create_api_key",
-                               object_type="api_key", object_id=key_id, at=now, reason=None,
-                               details={"name": name.strip(), "role": role,
-                                        "district": district}))
+        session.add(
+            ApiKey(
+                key_id=key_id,
+                secret_hash=_hash(secret),
+                name=name.strip(),
+                role=role,
+                district=district,
+                created_by=actor.strip(),
+                created_at=now,
+            )
+        )
+        session.add(
+            AuditEntry(
+                actor=actor.strip(),
+                role=None,
+                action="create_api_key",
+                object_type="api_key",
+                object_id=key_id,
+                at=now,
+                reason=None,
+                details={"name": name.strip(), "role": role, "district": district},
+            )
+        )
 
     store.transaction(operation)
     return key_id, secret
@@ -78,9 +94,16 @@ def revoke_api_key(store: LeadStore, key_id: str, *, actor: str) -> bool:
         if row is None or row.revoked_at is not None:
             return False
         row.revoked_at = store.now()
-        session.add(AuditEntry(actor=actor.strip(), action="revoke_api_key",
-                               object_type="api_key", object_id=key_id, at=row.revoked_at,
-                               details={}))
+        session.add(
+            AuditEntry(
+                actor=actor.strip(),
+                action="revoke_api_key",
+                object_type="api_key",
+                object_id=key_id,
+                at=row.revoked_at,
+                details={},
+            )
+        )
         return True
 
     return store.transaction(operation)

@@ -24,11 +24,32 @@ from .models import ROLES
 from .reads import LEAD_SORTS
 from .store import LeadStore
 
-LIST_COLUMNS = ("id", "scenario", "entity_id", "district", "status", "score", "rank",
-                "model_version", "unit", "assignee", "deadline", "overdue", "amount",
-                "amount_unit")
-STATS_COLUMNS = ("issued", "verified", "cases", "no_case", "invalid", "conversion", "lower",
-                 "upper")
+LIST_COLUMNS = (
+    "id",
+    "scenario",
+    "entity_id",
+    "district",
+    "status",
+    "score",
+    "rank",
+    "model_version",
+    "unit",
+    "assignee",
+    "deadline",
+    "overdue",
+    "amount",
+    "amount_unit",
+)
+STATS_COLUMNS = (
+    "issued",
+    "verified",
+    "cases",
+    "no_case",
+    "invalid",
+    "conversion",
+    "lower",
+    "upper",
+)
 
 
 class UsageError(Exception):
@@ -55,11 +76,17 @@ def _deadline(text: str) -> date | int:
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--actor", required=True, help="who is acting (recorded with every change)")
-    common.add_argument("--db", help="store URL (default: $LEADS_DB_URL or sqlite:///data/leads.db)")
+    common.add_argument(
+        "--db", help="store URL (default: $LEADS_DB_URL or sqlite:///data/leads.db)"
+    )
     common.add_argument("--data", help="data root for the default SQLite file (default: data)")
     common.add_argument("--reason", help="stated reason (goes to the audit log)")
-    common.add_argument("--lang", choices=("zh", "en"), default="zh",
-                        help="language of the table headers (default zh)")
+    common.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="language of the table headers (default zh)",
+    )
     return common
 
 
@@ -78,9 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", choices=statuses.STATUSES, help="only leads in this status")
     p.add_argument("--overdue", action="store_true", help="only leads past their deadline")
     p.add_argument("--limit", type=int, default=50, help="most leads shown (default 50)")
-    p.add_argument("--sort", choices=LEAD_SORTS, default="score",
-                   help="score (default), amount at stake, expected_value (probability x "
-                   "amount) or probability; largest first")
+    p.add_argument(
+        "--sort",
+        choices=LEAD_SORTS,
+        default="score",
+        help="score (default), amount at stake, expected_value (probability x "
+        "amount) or probability; largest first",
+    )
     p = sub.add_parser("show", parents=common, help="one lead with its history")
     p.add_argument("lead_id", type=int)
     p = sub.add_parser("assign", parents=common, help="dispatch a lead to a unit (交办)")
@@ -92,17 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lead_id", type=int)
     p = sub.add_parser("outcome", parents=common, help="record a verified lead's outcome")
     p.add_argument("lead_id", type=int)
-    p.add_argument("--status", required=True, choices=statuses.OUTCOMES,
-                   help="what the verification found")
+    p.add_argument(
+        "--status", required=True, choices=statuses.OUTCOMES, help="what the verification found"
+    )
     p.add_argument("--amount", type=float, default=0.0, help="amount recovered, yuan")
     p.add_argument("--case-ref", help="case reference number")
     p = sub.add_parser("overdue", parents=common, help="leads past their deadline (督办)")
     _filters(p)
     p = sub.add_parser("stats", parents=common, help="hit-to-case conversion with intervals")
     p.add_argument("--scenario", help="only this model (default: every model)")
-    p.add_argument("--by", default="scenario,model_version",
-                   help="comma-separated, from: scenario, model_name, model_version, "
-                   "district, week")
+    p.add_argument(
+        "--by",
+        default="scenario,model_version",
+        help="comma-separated, from: scenario, model_name, model_version, district, week",
+    )
     p = sub.add_parser("create-key", parents=common, help="create an API key for the service")
     p.add_argument("--name", required=True, help="who or what the key is for")
     p.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
@@ -115,14 +149,33 @@ def _leads_table(store: LeadStore, rows: list, lang: str) -> str:
 
 
 def cmd_list(store: LeadStore, args: argparse.Namespace) -> str:
-    rows = store.list_leads(scenario=args.scenario, district=args.district, status=args.status,
-                            overdue=True if args.overdue else None, limit=args.limit,
-                            sort=args.sort)
-    total = store.count_leads(scenario=args.scenario, district=args.district, status=args.status,
-                              overdue=True if args.overdue else None)
-    store.audit(actor=args.actor, action="list_leads", object_type="lead", reason=args.reason,
-                details={"scenario": args.scenario, "district": args.district,
-                         "status": args.status, "overdue": args.overdue, "shown": len(rows)})
+    rows = store.list_leads(
+        scenario=args.scenario,
+        district=args.district,
+        status=args.status,
+        overdue=True if args.overdue else None,
+        limit=args.limit,
+        sort=args.sort,
+    )
+    total = store.count_leads(
+        scenario=args.scenario,
+        district=args.district,
+        status=args.status,
+        overdue=True if args.overdue else None,
+    )
+    store.audit(
+        actor=args.actor,
+        action="list_leads",
+        object_type="lead",
+        reason=args.reason,
+        details={
+            "scenario": args.scenario,
+            "district": args.district,
+            "status": args.status,
+            "overdue": args.overdue,
+            "shown": len(rows),
+        },
+    )
     return f"{_leads_table(store, rows, args.lang)}\n{len(rows)} of {total} leads"
 
 
@@ -133,25 +186,53 @@ def _plain(value: object) -> str:
 
 def cmd_show(store: LeadStore, args: argparse.Namespace) -> str:
     detail = store.detail(args.lead_id)
-    store.audit(actor=args.actor, action="read_lead", object_type="lead",
-                object_id=str(args.lead_id), reason=args.reason)
+    store.audit(
+        actor=args.actor,
+        action="read_lead",
+        object_type="lead",
+        object_id=str(args.lead_id),
+        reason=args.reason,
+    )
     lead = asdict(detail.lead)
     head = "\n".join(f"{k:>18}: {_plain(v)}" for k, v in lead.items() if k != "reasons")
-    parts = [head, f"{'reasons':>18}: {json.dumps(lead['reasons'], ensure_ascii=False)}",
-             "\nhistory", format_table([asdict(h) for h in detail.history],
-                                       ("at", "from_status", "to_status", "actor", "note"),
-                                       args.lang),
-             "\nscores", format_table([asdict(s) for s in detail.scores],
-                                      ("recorded_at", "run_id", "model_version", "score", "rank"),
-                                      args.lang),
-             "\nassignments", format_table([asdict(a) for a in detail.assignments],
-                                           ("assigned_at", "unit", "assignee", "deadline",
-                                            "assigned_by"), args.lang)]
+    parts = [
+        head,
+        f"{'reasons':>18}: {json.dumps(lead['reasons'], ensure_ascii=False)}",
+        "\nhistory",
+        format_table(
+            [asdict(h) for h in detail.history],
+            ("at", "from_status", "to_status", "actor", "note"),
+            args.lang,
+        ),
+        "\nscores",
+        format_table(
+            [asdict(s) for s in detail.scores],
+            ("recorded_at", "run_id", "model_version", "score", "rank"),
+            args.lang,
+        ),
+        "\nassignments",
+        format_table(
+            [asdict(a) for a in detail.assignments],
+            ("assigned_at", "unit", "assignee", "deadline", "assigned_by"),
+            args.lang,
+        ),
+    ]
     if detail.outcome is not None:
-        parts += ["\noutcome", format_table([asdict(detail.outcome)],
-                                            ("outcome", "amount_recovered", "case_reference",
-                                             "model_version", "actor", "recorded_at"),
-                                            args.lang)]
+        parts += [
+            "\noutcome",
+            format_table(
+                [asdict(detail.outcome)],
+                (
+                    "outcome",
+                    "amount_recovered",
+                    "case_reference",
+                    "model_version",
+                    "actor",
+                    "recorded_at",
+                ),
+                args.lang,
+            ),
+        ]
     return "\n".join(parts)
 
 
@@ -159,8 +240,14 @@ def cmd_assign(store: LeadStore, args: argparse.Namespace) -> str:
     deadline = args.deadline
     if isinstance(deadline, int):
         deadline = store.today() + timedelta(days=deadline)
-    view = store.dispatch(args.lead_id, unit=args.unit, assignee=args.assignee,
-                          deadline=deadline, actor=args.actor, note=args.reason)
+    view = store.dispatch(
+        args.lead_id,
+        unit=args.unit,
+        assignee=args.assignee,
+        deadline=deadline,
+        actor=args.actor,
+        note=args.reason,
+    )
     return f"lead {view.id} dispatched to {view.unit} / {view.assignee}, due {view.deadline}"
 
 
@@ -170,19 +257,34 @@ def cmd_start(store: LeadStore, args: argparse.Namespace) -> str:
 
 
 def cmd_outcome(store: LeadStore, args: argparse.Namespace) -> str:
-    out = store.record_outcome(args.lead_id, outcome=args.status, amount_recovered=args.amount,
-                               case_reference=args.case_ref, actor=args.actor, note=args.reason)
+    out = store.record_outcome(
+        args.lead_id,
+        outcome=args.status,
+        amount_recovered=args.amount,
+        case_reference=args.case_ref,
+        actor=args.actor,
+        note=args.reason,
+    )
     verb = "recorded" if out.created else "already recorded (unchanged)"
     return f"lead {out.lead_id}: outcome {out.outcome} {verb}"
 
 
 def cmd_overdue(store: LeadStore, args: argparse.Namespace) -> str:
     rows = store.overdue(scenario=args.scenario, district=args.district)
-    store.audit(actor=args.actor, action="list_overdue", object_type="lead", reason=args.reason,
-                details={"scenario": args.scenario, "district": args.district})
+    store.audit(
+        actor=args.actor,
+        action="list_overdue",
+        object_type="lead",
+        reason=args.reason,
+        details={"scenario": args.scenario, "district": args.district},
+    )
     table = [{**asdict(v), "days_overdue": v.days_overdue} for v in rows]
-    return format_table(table, (*LIST_COLUMNS[:5], "unit", "assignee", "deadline",
-                                "days_overdue"), args.lang) + f"\n{len(rows)} overdue"
+    return (
+        format_table(
+            table, (*LIST_COLUMNS[:5], "unit", "assignee", "deadline", "days_overdue"), args.lang
+        )
+        + f"\n{len(rows)} overdue"
+    )
 
 
 def cmd_stats(store: LeadStore, args: argparse.Namespace) -> str:
@@ -197,14 +299,20 @@ def cmd_stats(store: LeadStore, args: argparse.Namespace) -> str:
 
 
 def cmd_create_key(store: LeadStore, args: argparse.Namespace) -> str:
-    key_id, secret = auth.create_api_key(store, name=args.name, role=args.role,
-                                         district=args.district, actor=args.actor)
+    key_id, secret = auth.create_api_key(
+        store, name=args.name, role=args.role, district=args.district, actor=args.actor
+    )
     return f"key_id: {key_id}\nsecret: {secret}\n(the secret is shown once and not stored)"
 
 
 COMMANDS: dict[str, Callable[[LeadStore, argparse.Namespace], str]] = {
-    "list": cmd_list, "show": cmd_show, "assign": cmd_assign, "start": cmd_start,
-    "outcome": cmd_outcome, "overdue": cmd_overdue, "stats": cmd_stats,
+    "list": cmd_list,
+    "show": cmd_show,
+    "assign": cmd_assign,
+    "start": cmd_start,
+    "outcome": cmd_outcome,
+    "overdue": cmd_overdue,
+    "stats": cmd_stats,
     "create-key": cmd_create_key,
 }
 

@@ -27,9 +27,7 @@ class UnknownStatus(LeadStoreError, ValueError):
     """A status (or outcome) that is not one of the known values."""
 
     def __init__(self, value: object, allowed: tuple[str, ...], field: str = "status"):
-        super().__init__(
-            f"{field} {value!r} is not one of {', '.join(allowed)}", field=field
-        )
+        super().__init__(f"{field} {value!r} is not one of {', '.join(allowed)}", field=field)
         self.value = value
 
 

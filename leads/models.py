@@ -176,9 +176,7 @@ class Outcome(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    lead_id: Mapped[int] = mapped_column(
-        ForeignKey("leads.id", ondelete="RESTRICT"), unique=True
-    )
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="RESTRICT"), unique=True)
     outcome: Mapped[str] = mapped_column(String(16))
     amount_recovered: Mapped[float] = mapped_column(Float)
     case_reference: Mapped[str | None] = mapped_column(String(128))

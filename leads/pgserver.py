@@ -75,8 +75,9 @@ class PgServer:
 
     def create_database(self, name: str) -> str:
         """Create an empty database and return its URL."""
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -113,14 +114,40 @@ def _prepare_root(parent: str | None) -> Path:
 
 
 def _initdb(bindir: Path, root: Path) -> None:
-    _run([str(bindir / "initdb"), "-D", str(root / "data"), "-U", "postgres", "--auth=trust",
-          "--encoding=UTF8", "--locale=C", "--no-sync"], "initdb")
+    _run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(root / "data"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        "initdb",
+    )
 
 
 def _pg_ctl_start(bindir: Path, root: Path, port: int) -> None:
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=60"
-    _run([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-o", options,
-          "-l", str(root / "server.log"), "-w", "-t", "60", "start"], "pg_ctl start")
+    _run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(root / "data"),
+            "-o",
+            options,
+            "-l",
+            str(root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        "pg_ctl start",
+    )
 
 
 def _postmaster_pid(root: Path) -> int:

@@ -107,14 +107,19 @@ class LeadReader:
                 outcome=None if outcome is None else outcome_view(outcome, created=False),
                 history=[history_view(h) for h in children(session, StatusChange, lead_id)],
                 scores=[score_view(s) for s in children(session, LeadScore, lead_id)],
-                assignments=[assignment_view(a)
-                             for a in children(session, Assignment, lead_id)],
+                assignments=[assignment_view(a) for a in children(session, Assignment, lead_id)],
             )
 
     def list_leads(
-        self, *, scenario: str | None = None, district: str | None = None,
-        status: str | None = None, overdue: bool | None = None, limit: int | None = None,
-        offset: int = 0, sort: str = "score",
+        self,
+        *,
+        scenario: str | None = None,
+        district: str | None = None,
+        status: str | None = None,
+        overdue: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        sort: str = "score",
     ) -> list[LeadView]:
         """Leads matching the filters, ordered by ``sort`` (``LEAD_SORTS``): most suspicious
         first by default; by amount at stake or by expected value (probability x amount), the
@@ -125,15 +130,21 @@ class LeadReader:
             return [self._view(lead) for lead in session.scalars(query)]
 
     def count_leads(
-        self, *, scenario: str | None = None, district: str | None = None,
-        status: str | None = None, overdue: bool | None = None,
+        self,
+        *,
+        scenario: str | None = None,
+        district: str | None = None,
+        status: str | None = None,
+        overdue: bool | None = None,
     ) -> int:
         """How many leads match the filters (for pagination)."""
         query = self._filtered(select(func.count(Lead.id)), scenario, district, status, overdue)
         with self._reads() as session:
             return int(session.scalar(query) or 0)
 
-    def overdue(self, *, scenario: str | None = None, district: str | None = None) -> list[LeadView]:
+    def overdue(
+        self, *, scenario: str | None = None, district: str | None = None
+    ) -> list[LeadView]:
         """Leads to chase (督办): dispatched or verifying past their deadline, oldest first."""
         query = self._filtered(select(Lead), scenario, district, None, True)
         query = query.order_by(Lead.deadline, Lead.id)
@@ -149,8 +160,12 @@ class LeadReader:
             return [outcome_view(o, created=False) for o in session.scalars(query)]
 
     def _filtered(
-        self, query: Select[Any], scenario: str | None, district: str | None,
-        status: str | None, overdue: bool | None,
+        self,
+        query: Select[Any],
+        scenario: str | None,
+        district: str | None,
+        status: str | None,
+        overdue: bool | None,
     ) -> Select[Any]:
         if scenario is not None:
             query = query.where(Lead.scenario == scenario)
@@ -168,14 +183,31 @@ class LeadReader:
         if lead.status in statuses.ACTIVE_STATUSES and lead.deadline is not None:
             days = max(0, (self.today() - lead.deadline).days)
         return LeadView(
-            id=lead.id, scenario=lead.scenario, entity_id=lead.entity_id, district=lead.district,
-            model_name=lead.model_name, model_version=lead.model_version, run_id=lead.run_id,
-            score=lead.score, probability=lead.probability, rank=lead.rank, reasons=lead.reasons,
-            as_of=lead.as_of, created_at=lead.created_at, updated_at=lead.updated_at,
-            status=lead.status, status_changed_at=lead.status_changed_at, unit=lead.unit,
-            assignee=lead.assignee, deadline=lead.deadline, overdue=days > 0, days_overdue=days,
-            amount=lead.amount, amount_unit=lead.amount_unit,
-            probability_low=lead.probability_low, probability_high=lead.probability_high,
+            id=lead.id,
+            scenario=lead.scenario,
+            entity_id=lead.entity_id,
+            district=lead.district,
+            model_name=lead.model_name,
+            model_version=lead.model_version,
+            run_id=lead.run_id,
+            score=lead.score,
+            probability=lead.probability,
+            rank=lead.rank,
+            reasons=lead.reasons,
+            as_of=lead.as_of,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at,
+            status=lead.status,
+            status_changed_at=lead.status_changed_at,
+            unit=lead.unit,
+            assignee=lead.assignee,
+            deadline=lead.deadline,
+            overdue=days > 0,
+            days_overdue=days,
+            amount=lead.amount,
+            amount_unit=lead.amount_unit,
+            probability_low=lead.probability_low,
+            probability_high=lead.probability_high,
         )
 
     # ----------------------------------------------------------------- figures
@@ -191,8 +223,12 @@ LEAD_SORTS: tuple[str, ...] = ("score", "amount", "expected_value", "probability
 
 def sort_order(sort: str) -> tuple[Any, ...]:
     """ORDER BY terms of one of ``LEAD_SORTS`` (a value a lead lacks sorts last)."""
-    keys = {"score": None, "amount": Lead.amount, "probability": Lead.probability,
-            "expected_value": Lead.probability * Lead.amount}
+    keys = {
+        "score": None,
+        "amount": Lead.amount,
+        "probability": Lead.probability,
+        "expected_value": Lead.probability * Lead.amount,
+    }
     if sort not in keys:
         raise InvalidValue("sort", sort, f"must be one of {', '.join(LEAD_SORTS)}")
     first = keys[sort]
@@ -207,30 +243,61 @@ def children(session: Session, model: Any, lead_id: int) -> Iterable[Any]:
 
 def outcome_view(row: Outcome, created: bool) -> OutcomeView:
     return OutcomeView(
-        lead_id=row.lead_id, outcome=row.outcome, amount_recovered=row.amount_recovered,
-        case_reference=row.case_reference, model_name=row.model_name,
-        model_version=row.model_version, actor=row.actor, recorded_at=row.recorded_at,
-        note=row.note, created=created,
+        lead_id=row.lead_id,
+        outcome=row.outcome,
+        amount_recovered=row.amount_recovered,
+        case_reference=row.case_reference,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        actor=row.actor,
+        recorded_at=row.recorded_at,
+        note=row.note,
+        created=created,
     )
 
 
 def history_view(row: StatusChange) -> HistoryView:
-    return HistoryView(from_status=row.from_status, to_status=row.to_status, actor=row.actor,
-                       at=row.at, note=row.note)
+    return HistoryView(
+        from_status=row.from_status,
+        to_status=row.to_status,
+        actor=row.actor,
+        at=row.at,
+        note=row.note,
+    )
 
 
 def score_view(row: LeadScore) -> ScoreView:
-    return ScoreView(run_id=row.run_id, model_name=row.model_name, model_version=row.model_version,
-                     score=row.score, probability=row.probability, rank=row.rank, as_of=row.as_of,
-                     recorded_at=row.recorded_at)
+    return ScoreView(
+        run_id=row.run_id,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        score=row.score,
+        probability=row.probability,
+        rank=row.rank,
+        as_of=row.as_of,
+        recorded_at=row.recorded_at,
+    )
 
 
 def assignment_view(row: Assignment) -> AssignmentView:
-    return AssignmentView(unit=row.unit, assignee=row.assignee, deadline=row.deadline,
-                          assigned_by=row.assigned_by, assigned_at=row.assigned_at)
+    return AssignmentView(
+        unit=row.unit,
+        assignee=row.assignee,
+        deadline=row.deadline,
+        assigned_by=row.assigned_by,
+        assigned_at=row.assigned_at,
+    )
 
 
 def audit_view(row: AuditEntry) -> AuditView:
-    return AuditView(id=row.id, actor=row.actor, role=row.role, action=row.action,
-                     object_type=row.object_type, object_id=row.object_id, at=row.at,
-                     reason=row.reason, details=row.details)
+    return AuditView(
+        id=row.id,
+        actor=row.actor,
+        role=row.role,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        at=row.at,
+        reason=row.reason,
+        details=row.details,
+    )

@@ -155,11 +155,17 @@ def _check_interval(prefix: str, lead: LeadInput) -> None:
     if low is None and high is None:
         return
     if low is None or high is None or p is None:
-        raise InvalidValue(f"{prefix}.probability_low", (low, high),
-                           "an interval needs both bounds and the probability")
+        raise InvalidValue(
+            f"{prefix}.probability_low",
+            (low, high),
+            "an interval needs both bounds and the probability",
+        )
     if not 0.0 <= low <= p <= high <= 1.0:
-        raise InvalidValue(f"{prefix}.probability_low", (low, p, high),
-                           "must satisfy 0 <= low <= probability <= high <= 1")
+        raise InvalidValue(
+            f"{prefix}.probability_low",
+            (low, p, high),
+            "must satisfy 0 <= low <= probability <= high <= 1",
+        )
 
 
 def validate_run(run: LeadRun, actor: str) -> None:
@@ -175,6 +181,8 @@ def validate_run(run: LeadRun, actor: str) -> None:
         _check_input(row, lead)
         if lead.entity_id in seen:
             raise InvalidValue(
-                f"leads[{row}].entity_id", lead.entity_id, f"duplicates leads[{seen[lead.entity_id]}]"
+                f"leads[{row}].entity_id",
+                lead.entity_id,
+                f"duplicates leads[{seen[lead.entity_id]}]",
             )
         seen[lead.entity_id] = row

@@ -148,8 +148,9 @@ def load_truth(data_root: Path, scenario: str) -> pd.DataFrame | None:
         return None
     missing = {"entity_id", "is_fraud"} - set(truth.columns)
     if missing:
-        raise ValueError(f"{path} (truth of {scenario}): missing column(s) "
-                         f"{', '.join(sorted(missing))}")
+        raise ValueError(
+            f"{path} (truth of {scenario}): missing column(s) {', '.join(sorted(missing))}"
+        )
     return truth.drop_duplicates("entity_id").set_index("entity_id")
 
 
@@ -163,15 +164,17 @@ def load_monthly_truth(data_root: Path, scenario: str) -> pd.Series | None:
     monthly = pd.read_parquet(path)
     missing = {"entity_id", "period", "evading"} - set(monthly.columns)
     if missing:
-        raise ValueError(f"{path} (monthly truth of {scenario}): missing column(s) "
-                         f"{', '.join(sorted(missing))}")
+        raise ValueError(
+            f"{path} (monthly truth of {scenario}): missing column(s) {', '.join(sorted(missing))}"
+        )
     evading = monthly.loc[monthly["evading"].astype(bool), ["entity_id", "period"]]
     periods = pd.to_datetime(evading["period"]).dt.date
     return periods.groupby(evading["entity_id"].to_numpy()).agg(lambda p: sorted(p))
 
 
-def evaded_in_period(monthly: pd.Series | None, entity_id: str, as_of: date,
-                     lookback_months: int) -> bool | None:
+def evaded_in_period(
+    monthly: pd.Series | None, entity_id: str, as_of: date, lookback_months: int
+) -> bool | None:
     """Whether the entity evaded in a month starting within ``lookback_months`` before
     ``as_of`` (None: no per-month truth, fall back to the entity's ``is_fraud``)."""
     if monthly is None:
@@ -188,8 +191,13 @@ def _amount_column(truth: pd.DataFrame) -> str | None:
     return (named or suffixed or [None])[0]
 
 
-def lead_fate(lead: LeadView, truth: pd.DataFrame, seed: int, params: VerifierParams,
-              monthly: pd.Series | None = None) -> LeadFate:
+def lead_fate(
+    lead: LeadView,
+    truth: pd.DataFrame,
+    seed: int,
+    params: VerifierParams,
+    monthly: pd.Series | None = None,
+) -> LeadFate:
     """Delays and outcome of one lead, drawn from its own seeded generator (``monthly``: the
     months each entity evaded, see :func:`load_monthly_truth`)."""
     rng = np.random.default_rng([seed, lead.id, zlib.crc32(lead.entity_id.encode())])
@@ -217,16 +225,28 @@ def lead_fate(lead: LeadView, truth: pd.DataFrame, seed: int, params: VerifierPa
 class Verifier:
     """The simulated staff of every district, acting on one store."""
 
-    def __init__(self, store: LeadStore, clock: SimClock, truths: dict[str, pd.DataFrame],
-                 seed: int, params: VerifierParams, summary: SimulationSummary,
-                 monthly: dict[str, pd.Series | None] | None = None):
+    def __init__(
+        self,
+        store: LeadStore,
+        clock: SimClock,
+        truths: dict[str, pd.DataFrame],
+        seed: int,
+        params: VerifierParams,
+        summary: SimulationSummary,
+        monthly: dict[str, pd.Series | None] | None = None,
+    ):
         self.store, self.clock, self.truths = store, clock, truths
         self.seed, self.params, self.summary = seed, params, summary
         self.monthly = monthly or {}
 
     def fate(self, lead: LeadView) -> LeadFate:
-        return lead_fate(lead, self.truths[lead.scenario], self.seed, self.params,
-                         self.monthly.get(lead.scenario))
+        return lead_fate(
+            lead,
+            self.truths[lead.scenario],
+            self.seed,
+            self.params,
+            self.monthly.get(lead.scenario),
+        )
 
     def play_day(self, day: date) -> None:
         self.clock.set_day(day)
@@ -242,31 +262,43 @@ class Verifier:
             fate = self.fate(lead)
             if local_day(lead.status_changed_at) + timedelta(days=fate.verify_days) <= day:
                 self.store.record_outcome(
-                    lead.id, outcome=fate.outcome, amount_recovered=fate.amount,
+                    lead.id,
+                    outcome=fate.outcome,
+                    amount_recovered=fate.amount,
                     case_reference=f"SIM-{lead.id:06d}" if fate.amount else None,
-                    actor=VERIFIER, note="simulated verification")
+                    actor=VERIFIER,
+                    note="simulated verification",
+                )
                 self.summary.add(lead.scenario, fate.outcome)
 
     def _start_due(self, day: date) -> None:
         for lead in sorted(self._active(statuses.DISPATCHED), key=lambda v: v.id):
-            due = local_day(lead.status_changed_at) + timedelta(days=self.fate(lead).start_delay_days)
+            due = local_day(lead.status_changed_at) + timedelta(
+                days=self.fate(lead).start_delay_days
+            )
             if due <= day:
                 self.store.start_verification(lead.id, actor=VERIFIER, note="simulated")
                 self.summary.add(lead.scenario, "started")
 
     def _dispatch_new(self, day: date) -> None:
-        in_hand = Counter((v.scenario, v.district) for status in statuses.ACTIVE_STATUSES
-                          for v in self._active(status))
+        in_hand = Counter(
+            (v.scenario, v.district)
+            for status in statuses.ACTIVE_STATUSES
+            for v in self._active(status)
+        )
         for lead in self._active(statuses.NEW):  # most suspicious first
             key = (lead.scenario, lead.district)
             if in_hand[key] >= self.params.capacity:
                 continue
             in_hand[key] += 1
             self.store.dispatch(
-                lead.id, unit=f"{lead.district} District Procuratorate",
+                lead.id,
+                unit=f"{lead.district} District Procuratorate",
                 assignee=f"{lead.district}-inspector-{lead.id % 3 + 1}",
-                deadline=day + timedelta(days=self.params.deadline_days), actor=HEAD,
-                note="simulated hand-over")
+                deadline=day + timedelta(days=self.params.deadline_days),
+                actor=HEAD,
+                note="simulated hand-over",
+            )
             self.summary.add(lead.scenario, "dispatched")
 
 
@@ -282,8 +314,14 @@ def default_start(store: LeadStore) -> date | None:
     return max([latest, *moved]) + timedelta(days=1)
 
 
-def simulate(store: LeadStore, data_root: Path, days: int, seed: int = 42,
-             params: VerifierParams | None = None, start: date | None = None) -> SimulationSummary:
+def simulate(
+    store: LeadStore,
+    data_root: Path,
+    days: int,
+    seed: int = 42,
+    params: VerifierParams | None = None,
+    start: date | None = None,
+) -> SimulationSummary:
     """Play ``days`` simulated days of hand-over and verification on ``store``.
 
     ``store`` must run on a :class:`SimClock` (see :func:`open_simulated`)."""
@@ -294,8 +332,11 @@ def simulate(store: LeadStore, data_root: Path, days: int, seed: int = 42,
     scenarios = sorted({v.scenario for v in store.list_leads()})
     truths = {s: t for s in scenarios if (t := load_truth(data_root, s)) is not None}
     first = start or default_start(store) or clock.moment.date()
-    summary = SimulationSummary(start=first, end=first + timedelta(days=max(days, 1) - 1),
-                                skipped_scenarios=[s for s in scenarios if s not in truths])
+    summary = SimulationSummary(
+        start=first,
+        end=first + timedelta(days=max(days, 1) - 1),
+        skipped_scenarios=[s for s in scenarios if s not in truths],
+    )
     monthly = {s: load_monthly_truth(data_root, s) for s in truths}
     verifier = Verifier(store, clock, truths, seed, params, summary, monthly)
     for offset in range(days):
@@ -312,13 +353,29 @@ def summary_table(store: LeadStore, summary: SimulationSummary) -> str:
     """Per scenario: what the simulation did, and what is open and overdue at its end."""
     rows = []
     for scenario, counts in sorted(summary.counts.items()):
-        rows.append({"scenario": scenario, **{k: counts.get(k, 0) for k in (
-            "dispatched", "started", "case_filed", "no_case", "invalid")},
-            "open": sum(store.count_leads(scenario=scenario, status=s)
-                        for s in statuses.OPEN_STATUSES),
-            "overdue": store.count_leads(scenario=scenario, overdue=True)})
-    columns = ("scenario", "dispatched", "started", "case_filed", "no_case", "invalid", "open",
-               "overdue")
+        rows.append(
+            {
+                "scenario": scenario,
+                **{
+                    k: counts.get(k, 0)
+                    for k in ("dispatched", "started", "case_filed", "no_case", "invalid")
+                },
+                "open": sum(
+                    store.count_leads(scenario=scenario, status=s) for s in statuses.OPEN_STATUSES
+                ),
+                "overdue": store.count_leads(scenario=scenario, overdue=True),
+            }
+        )
+    columns = (
+        "scenario",
+        "dispatched",
+        "started",
+        "case_filed",
+        "no_case",
+        "invalid",
+        "open",
+        "overdue",
+    )
     return format_table(rows, columns)
 
 
@@ -338,13 +395,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="store URL (default: $LEADS_DB_URL or <data>/leads.db)")
     parser.add_argument("--days", type=int, default=60, help="days simulated (default 60)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--capacity", type=int, default=VerifierParams.capacity,
-                        help="leads a district holds in hand per scenario")
-    parser.add_argument("--deadline-days", type=int, default=VerifierParams.deadline_days,
-                        help="days a unit has to verify a dispatched lead")
-    parser.add_argument("--start", type=_start_day,
-                        help="first day: YYYY-MM-DD or 'today' (default: the day after the "
-                        "latest as-of date or simulated change)")
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        default=VerifierParams.capacity,
+        help="leads a district holds in hand per scenario",
+    )
+    parser.add_argument(
+        "--deadline-days",
+        type=int,
+        default=VerifierParams.deadline_days,
+        help="days a unit has to verify a dispatched lead",
+    )
+    parser.add_argument(
+        "--start",
+        type=_start_day,
+        help="first day: YYYY-MM-DD or 'today' (default: the day after the "
+        "latest as-of date or simulated change)",
+    )
     return parser
 
 

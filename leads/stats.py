@@ -60,11 +60,18 @@ def _iso_week(timestamps: pd.Series) -> pd.Series:
 def issued_frame(engine: Engine) -> pd.DataFrame:
     """One row per (lead, version that scored it) with the week it was first scored."""
     query = (
-        select(Lead.id.label("lead_id"), Lead.scenario, Lead.district, LeadScore.model_name,
-               LeadScore.model_version, func.min(LeadScore.recorded_at).label("at"))
+        select(
+            Lead.id.label("lead_id"),
+            Lead.scenario,
+            Lead.district,
+            LeadScore.model_name,
+            LeadScore.model_version,
+            func.min(LeadScore.recorded_at).label("at"),
+        )
         .join(LeadScore, LeadScore.lead_id == Lead.id)
-        .group_by(Lead.id, Lead.scenario, Lead.district, LeadScore.model_name,
-                  LeadScore.model_version)
+        .group_by(
+            Lead.id, Lead.scenario, Lead.district, LeadScore.model_name, LeadScore.model_version
+        )
     )
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).mappings().all())
@@ -73,16 +80,30 @@ def issued_frame(engine: Engine) -> pd.DataFrame:
 
 def outcome_frame(engine: Engine) -> pd.DataFrame:
     """One row per final outcome with the version it is credited to and its week."""
-    query = (
-        select(Lead.id.label("lead_id"), Lead.scenario, Lead.district, Outcome.model_name,
-               Outcome.model_version, Outcome.outcome, Outcome.amount_recovered,
-               Outcome.recorded_at.label("at"))
-        .join(Outcome, Outcome.lead_id == Lead.id)
-    )
+    query = select(
+        Lead.id.label("lead_id"),
+        Lead.scenario,
+        Lead.district,
+        Outcome.model_name,
+        Outcome.model_version,
+        Outcome.outcome,
+        Outcome.amount_recovered,
+        Outcome.recorded_at.label("at"),
+    ).join(Outcome, Outcome.lead_id == Lead.id)
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).mappings().all())
-    return _with_week(frame, ["lead_id", "scenario", "district", "model_name", "model_version",
-                              "outcome", "amount_recovered"])
+    return _with_week(
+        frame,
+        [
+            "lead_id",
+            "scenario",
+            "district",
+            "model_name",
+            "model_version",
+            "outcome",
+            "amount_recovered",
+        ],
+    )
 
 
 def _with_week(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -112,8 +133,10 @@ def _finals_counts(outcomes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def conversion_table(
-    engine: Engine, by: Sequence[str] = ("scenario", "model_version"),
-    scenario: str | None = None, confidence: float = 0.95,
+    engine: Engine,
+    by: Sequence[str] = ("scenario", "model_version"),
+    scenario: str | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Issued, verified, cases, no_case, invalid, amount, conversion and its Wilson interval,
     grouped by any of ``scenario, model_name, model_version, district, week``."""
@@ -129,8 +152,9 @@ def conversion_table(
     if issued.empty:
         issued_counts = pd.DataFrame(columns=[*by, "issued"])
     if finals.empty:
-        final_counts = pd.DataFrame(columns=[*by, "verified", "cases", "no_case", "invalid",
-                                             "amount_recovered"])
+        final_counts = pd.DataFrame(
+            columns=[*by, "verified", "cases", "no_case", "invalid", "amount_recovered"]
+        )
     else:
         final_counts = _finals_counts(finals, by)
     table = issued_counts.merge(final_counts, on=by, how="outer")
@@ -141,10 +165,13 @@ def _add_rates(table: pd.DataFrame, by: list[str], confidence: float) -> pd.Data
     for column in COUNTS:
         table[column] = table[column].fillna(0).astype(int)
     table["amount_recovered"] = table["amount_recovered"].fillna(0.0).astype(float)
-    bounds = [wilson_interval(int(c), int(v), confidence)
-              for c, v in zip(table["cases"], table["verified"], strict=True)]
-    table["conversion"] = [c / v if v else None for c, v in
-                           zip(table["cases"], table["verified"], strict=True)]
+    bounds = [
+        wilson_interval(int(c), int(v), confidence)
+        for c, v in zip(table["cases"], table["verified"], strict=True)
+    ]
+    table["conversion"] = [
+        c / v if v else None for c, v in zip(table["cases"], table["verified"], strict=True)
+    ]
     table["lower"] = [b[0] for b in bounds]
     table["upper"] = [b[1] for b in bounds]
     return table.sort_values(by).reset_index(drop=True)
@@ -160,16 +187,23 @@ def conversion_by_version(
 ) -> list[VersionConversion]:
     """Per model version of ``scenario``: leads issued, verified, cases, conversion with a
     Wilson interval. The model-retirement logic reads this."""
-    table = conversion_table(engine, ("scenario", "model_name", "model_version"), scenario,
-                             confidence)
+    table = conversion_table(
+        engine, ("scenario", "model_name", "model_version"), scenario, confidence
+    )
     rows = [
         VersionConversion(
-            scenario=r.scenario, model_name=r.model_name, model_version=str(r.model_version),
-            issued=int(r.issued), verified=int(r.verified), cases=int(r.cases),
-            no_case=int(r.no_case), invalid=int(r.invalid),
+            scenario=r.scenario,
+            model_name=r.model_name,
+            model_version=str(r.model_version),
+            issued=int(r.issued),
+            verified=int(r.verified),
+            cases=int(r.cases),
+            no_case=int(r.no_case),
+            invalid=int(r.invalid),
             amount_recovered=float(r.amount_recovered),
             conversion=None if pd.isna(r.conversion) else float(r.conversion),
-            lower=float(r.lower), upper=float(r.upper),
+            lower=float(r.lower),
+            upper=float(r.upper),
         )
         for r in table.itertuples(index=False)
     ]
@@ -193,16 +227,31 @@ def stakes_by_version(engine: Engine, scenario: str) -> list[VersionStakes]:
     """Per version credited with a case of ``scenario``: cases, the outcomes' recovered amount
     and the summed amount at stake of those leads (the ledger shows them beside conversion)."""
     query = (
-        select(Outcome.model_name, Outcome.model_version, func.count(Outcome.id),
-               func.sum(Outcome.amount_recovered), func.sum(Lead.amount),
-               func.max(Lead.amount_unit))
+        select(
+            Outcome.model_name,
+            Outcome.model_version,
+            func.count(Outcome.id),
+            func.sum(Outcome.amount_recovered),
+            func.sum(Lead.amount),
+            func.max(Lead.amount_unit),
+        )
         .join(Lead, Lead.id == Outcome.lead_id)
         .where(Lead.scenario == scenario, Outcome.outcome == CASE_FILED)
         .group_by(Outcome.model_name, Outcome.model_version)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return sorted((VersionStakes(str(name), str(version), int(n), float(recovered or 0.0),
-                                 None if stake is None else float(stake), unit)
-                   for name, version, n, recovered, stake, unit in rows),
-                  key=lambda v: (v.model_name, _version_key(v.model_version)))
+    return sorted(
+        (
+            VersionStakes(
+                str(name),
+                str(version),
+                int(n),
+                float(recovered or 0.0),
+                None if stake is None else float(stake),
+                unit,
+            )
+            for name, version, n, recovered, stake, unit in rows
+        ),
+        key=lambda v: (v.model_name, _version_key(v.model_version)),
+    )

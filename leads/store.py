@@ -119,8 +119,15 @@ class LeadStore(LeadReader):
                 counts["updated"] += 1
             self._add_score(session, lead, run, item, now)
             ids.append(lead.id)
-        self._audit(session, actor, "upsert_leads", "run", run.run_id, now,
-                    details={"scenario": run.scenario, "model_version": run.model_version, **counts})
+        self._audit(
+            session,
+            actor,
+            "upsert_leads",
+            "run",
+            run.run_id,
+            now,
+            details={"scenario": run.scenario, "model_version": run.model_version, **counts},
+        )
         return UpsertResult(lead_ids=ids, **counts)
 
     @staticmethod
@@ -154,18 +161,38 @@ class LeadStore(LeadReader):
         self, session: Session, run: LeadRun, item: LeadInput, actor: str, now: datetime
     ) -> Lead:
         lead = Lead(
-            scenario=run.scenario, entity_id=item.entity_id, district=item.district,
-            model_name=run.model_name, model_version=run.model_version, run_id=run.run_id,
-            score=float(item.score), probability=item.probability, rank=item.rank,
-            reasons=item.reasons, as_of=run.as_of, created_at=now, updated_at=now,
-            status=statuses.NEW, status_changed_at=now, amount=item.amount,
-            amount_unit=item.amount_unit, probability_low=item.probability_low,
+            scenario=run.scenario,
+            entity_id=item.entity_id,
+            district=item.district,
+            model_name=run.model_name,
+            model_version=run.model_version,
+            run_id=run.run_id,
+            score=float(item.score),
+            probability=item.probability,
+            rank=item.rank,
+            reasons=item.reasons,
+            as_of=run.as_of,
+            created_at=now,
+            updated_at=now,
+            status=statuses.NEW,
+            status_changed_at=now,
+            amount=item.amount,
+            amount_unit=item.amount_unit,
+            probability_low=item.probability_low,
             probability_high=item.probability_high,
         )
         session.add(lead)
         session.flush()
-        session.add(StatusChange(lead_id=lead.id, from_status=None, to_status=statuses.NEW,
-                                 actor=actor, at=now, note=f"issued by run {run.run_id}"))
+        session.add(
+            StatusChange(
+                lead_id=lead.id,
+                from_status=None,
+                to_status=statuses.NEW,
+                actor=actor,
+                at=now,
+                note=f"issued by run {run.run_id}",
+            )
+        )
         return lead
 
     @staticmethod
@@ -174,7 +201,10 @@ class LeadStore(LeadReader):
         lead.score, lead.probability, lead.rank = float(item.score), item.probability, item.rank
         lead.reasons, lead.as_of, lead.run_id = item.reasons, run.as_of, run.run_id
         lead.model_name, lead.model_version, lead.updated_at = (
-            run.model_name, run.model_version, now)
+            run.model_name,
+            run.model_version,
+            now,
+        )
         lead.amount, lead.amount_unit = item.amount, item.amount_unit
         lead.probability_low, lead.probability_high = item.probability_low, item.probability_high
 
@@ -182,17 +212,32 @@ class LeadStore(LeadReader):
     def _add_score(
         session: Session, lead: Lead, run: LeadRun, item: LeadInput, now: datetime
     ) -> None:
-        session.add(LeadScore(
-            lead_id=lead.id, run_id=run.run_id, model_name=run.model_name,
-            model_version=run.model_version, score=float(item.score),
-            probability=item.probability, rank=item.rank, reasons=item.reasons,
-            as_of=run.as_of, recorded_at=now,
-        ))
+        session.add(
+            LeadScore(
+                lead_id=lead.id,
+                run_id=run.run_id,
+                model_name=run.model_name,
+                model_version=run.model_version,
+                score=float(item.score),
+                probability=item.probability,
+                rank=item.rank,
+                reasons=item.reasons,
+                as_of=run.as_of,
+                recorded_at=now,
+            )
+        )
 
     # ----------------------------------------------------------------- life cycle
     def dispatch(
-        self, lead_id: int, *, unit: str, assignee: str, deadline: date, actor: str,
-        note: str | None = None, role: str | None = None,
+        self,
+        lead_id: int,
+        *,
+        unit: str,
+        assignee: str,
+        deadline: date,
+        actor: str,
+        note: str | None = None,
+        role: str | None = None,
     ) -> LeadView:
         """Hand a lead to a unit and an assignee with a deadline (交办). A dispatched lead may be
         dispatched again (re-assigned or given a new deadline when chased); a deadline before
@@ -202,19 +247,39 @@ class LeadStore(LeadReader):
         if not isinstance(deadline, date) or isinstance(deadline, datetime):
             raise InvalidValue("deadline", deadline, "must be a date (YYYY-MM-DD)", lead_id)
         if deadline < self.today():
-            raise InvalidValue("deadline", deadline.isoformat(),
-                               f"is in the past (today is {self.today().isoformat()})", lead_id)
+            raise InvalidValue(
+                "deadline",
+                deadline.isoformat(),
+                f"is in the past (today is {self.today().isoformat()})",
+                lead_id,
+            )
 
         def operation(session: Session) -> LeadView:
             now = self.now()
             lead = self._locked(session, lead_id)
             self._move(session, lead, statuses.DISPATCHED, who, now, note)
             lead.unit, lead.assignee, lead.deadline = unit, assignee, deadline
-            session.add(Assignment(lead_id=lead.id, unit=unit, assignee=assignee,
-                                   deadline=deadline, assigned_by=who, assigned_at=now))
-            self._audit(session, who, "dispatch", "lead", str(lead.id), now, role=role,
-                        reason=note, details={"unit": unit, "assignee": assignee,
-                                              "deadline": deadline.isoformat()})
+            session.add(
+                Assignment(
+                    lead_id=lead.id,
+                    unit=unit,
+                    assignee=assignee,
+                    deadline=deadline,
+                    assigned_by=who,
+                    assigned_at=now,
+                )
+            )
+            self._audit(
+                session,
+                who,
+                "dispatch",
+                "lead",
+                str(lead.id),
+                now,
+                role=role,
+                reason=note,
+                details={"unit": unit, "assignee": assignee, "deadline": deadline.isoformat()},
+            )
             return self._view(lead)
 
         return run_transaction(self._writes, operation)
@@ -229,15 +294,30 @@ class LeadStore(LeadReader):
             now = self.now()
             lead = self._locked(session, lead_id)
             self._move(session, lead, statuses.VERIFYING, who, now, note)
-            self._audit(session, who, "start_verification", "lead", str(lead.id), now,
-                        role=role, reason=note)
+            self._audit(
+                session,
+                who,
+                "start_verification",
+                "lead",
+                str(lead.id),
+                now,
+                role=role,
+                reason=note,
+            )
             return self._view(lead)
 
         return run_transaction(self._writes, operation)
 
     def record_outcome(
-        self, lead_id: int, *, outcome: str, actor: str, amount_recovered: float = 0.0,
-        case_reference: str | None = None, note: str | None = None, role: str | None = None,
+        self,
+        lead_id: int,
+        *,
+        outcome: str,
+        actor: str,
+        amount_recovered: float = 0.0,
+        case_reference: str | None = None,
+        note: str | None = None,
+        role: str | None = None,
     ) -> OutcomeView:
         """Record the verified result of a lead in ``verifying``; it becomes its final status.
 
@@ -256,13 +336,33 @@ class LeadStore(LeadReader):
             if existing is not None:
                 return self._same_outcome(existing, outcome, amount, reference)
             self._move(session, lead, outcome, who, now, note)
-            row = Outcome(lead_id=lead.id, outcome=outcome, amount_recovered=amount,
-                          case_reference=reference, model_name=lead.model_name,
-                          model_version=lead.model_version, actor=who, recorded_at=now, note=note)
+            row = Outcome(
+                lead_id=lead.id,
+                outcome=outcome,
+                amount_recovered=amount,
+                case_reference=reference,
+                model_name=lead.model_name,
+                model_version=lead.model_version,
+                actor=who,
+                recorded_at=now,
+                note=note,
+            )
             session.add(row)
-            self._audit(session, who, "record_outcome", "lead", str(lead.id), now, role=role,
-                        reason=note, details={"outcome": outcome, "amount_recovered": amount,
-                                              "case_reference": reference})
+            self._audit(
+                session,
+                who,
+                "record_outcome",
+                "lead",
+                str(lead.id),
+                now,
+                role=role,
+                reason=note,
+                details={
+                    "outcome": outcome,
+                    "amount_recovered": amount,
+                    "case_reference": reference,
+                },
+            )
             return outcome_view(row, created=True)
 
         return run_transaction(self._writes, operation)
@@ -290,21 +390,41 @@ class LeadStore(LeadReader):
         return lead
 
     def _move(
-        self, session: Session, lead: Lead, to_status: str, actor: str, now: datetime,
+        self,
+        session: Session,
+        lead: Lead,
+        to_status: str,
+        actor: str,
+        now: datetime,
         note: str | None,
     ) -> None:
         """Change the lead's status if its life cycle allows it, with a history row."""
         allowed = statuses.allowed_next(lead.status)
         if to_status not in allowed:
             raise IllegalTransition(lead.id, lead.status, to_status, allowed)
-        session.add(StatusChange(lead_id=lead.id, from_status=lead.status, to_status=to_status,
-                                 actor=actor, at=now, note=note))
+        session.add(
+            StatusChange(
+                lead_id=lead.id,
+                from_status=lead.status,
+                to_status=to_status,
+                actor=actor,
+                at=now,
+                note=note,
+            )
+        )
         lead.status, lead.status_changed_at, lead.updated_at = to_status, now, now
 
     # ----------------------------------------------------------------- audit
     def audit(
-        self, *, actor: str, action: str, object_type: str, object_id: str | None = None,
-        role: str | None = None, reason: str | None = None, details: dict[str, Any] | None = None,
+        self,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str | None = None,
+        role: str | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         """Append an audit entry for something done outside the store (a read, an export).
 
@@ -312,15 +432,43 @@ class LeadStore(LeadReader):
         who = _actor(actor)
         action = _required_text("action", action)
         object_type = _required_text("object_type", object_type)
-        run_transaction(self._writes, lambda s: self._audit(
-            s, who, action, object_type, object_id, self.now(), role=role, reason=reason,
-            details=details))
+        run_transaction(
+            self._writes,
+            lambda s: self._audit(
+                s,
+                who,
+                action,
+                object_type,
+                object_id,
+                self.now(),
+                role=role,
+                reason=reason,
+                details=details,
+            ),
+        )
 
     @staticmethod
     def _audit(
-        session: Session, actor: str, action: str, object_type: str, object_id: str | None,
-        at: datetime, *, role: str | None = None, reason: str | None = None,
+        session: Session,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str | None,
+        at: datetime,
+        *,
+        role: str | None = None,
+        reason: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        session.add(AuditEntry(actor=actor, role=role, action=action, object_type=object_type,
-                               object_id=object_id, at=at, reason=reason, details=details or {}))
+        session.add(
+            AuditEntry(
+                actor=actor,
+                role=role,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                at=at,
+                reason=reason,
+                details=details or {},
+            )
+        )

@@ -43,8 +43,12 @@ from pool.spec import ScenarioPool, SimConfig
 MANIFEST_VERSION = 1
 #: row groups of 256k rows: validation and the feature engines read a file group by group, so
 #: memory per table stays bounded at any scale
-PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True,
-                   "row_group_size": 262_144}
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "use_dictionary": True,
+    "write_statistics": True,
+    "row_group_size": 262_144,
+}
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,8 @@ def simulator(name: str):
     if simulate is None:
         raise discovery.DiscoveryError(
             f"model {name!r} declares no simulator; its rows come from its sources' origins "
-            "(python -m pool.importer)")
+            "(python -m pool.importer)"
+        )
     return simulate
 
 
@@ -257,8 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = args.scenarios or discovery.simulated()
     unknown = sorted(set(scenarios) - set(discovery.simulated()))
     if unknown:
-        print(f"error: no simulator for {unknown}; models with one: {discovery.simulated()}",
-              file=sys.stderr)
+        print(
+            f"error: no simulator for {unknown}; models with one: {discovery.simulated()}",
+            file=sys.stderr,
+        )
         return 2
     try:
         files = build(config, args.data, scenarios)

@@ -164,8 +164,12 @@ def _builtin_modules() -> list[tuple[str, ModuleType]]:
     out = []
     for sub in sorted(folder.iterdir()):
         if sub.is_dir() and (sub / "__init__.py").is_file() and not sub.name.startswith("_"):
-            out.append((f"{BUILTIN_PACKAGE}.{sub.name}",
-                        importlib.import_module(f"{BUILTIN_PACKAGE}.{sub.name}")))
+            out.append(
+                (
+                    f"{BUILTIN_PACKAGE}.{sub.name}",
+                    importlib.import_module(f"{BUILTIN_PACKAGE}.{sub.name}"),
+                )
+            )
     return out
 
 
@@ -214,8 +218,9 @@ def _import_path(file: Path, package: Path | None = None, fresh: bool = False) -
     for name in [m for m in sys.modules if m == mod_name or m.startswith(mod_name + ".")]:
         del sys.modules[name]
     locations = [str(package)] if package is not None else None
-    spec = importlib.util.spec_from_file_location(mod_name, file,
-                                                  submodule_search_locations=locations)
+    spec = importlib.util.spec_from_file_location(
+        mod_name, file, submodule_search_locations=locations
+    )
     if spec is None or spec.loader is None:
         raise DiscoveryError(f"cannot import model file {file}")
     module = importlib.util.module_from_spec(spec)
@@ -231,8 +236,9 @@ def _import_path(file: Path, package: Path | None = None, fresh: bool = False) -
 def simulated() -> list[str]:
     """Models whose declaration carries a simulator (the simulated pool builds these), in the
     built-ins' order first."""
-    return [name for name, item in models().items()
-            if getattr(item.model, "simulate", None) is not None]
+    return [
+        name for name, item in models().items() if getattr(item.model, "simulate", None) is not None
+    ]
 
 
 def pool_sources(name: str) -> list[Any]:

@@ -89,24 +89,32 @@ class ImportReport:
     joins: list[dict[str, Any]]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model,
-                "sources": [vars(s) for s in self.sources],
-                "joins": self.joins}
+        return {
+            "model": self.model,
+            "sources": [vars(s) for s in self.sources],
+            "joins": self.joins,
+        }
 
     def format(self) -> str:
         lines = [f"import of model {self.model!r}"]
         for s in self.sources:
-            lines.append(f"  {s.source}: {s.rows_read} rows read, {s.rows_written} written, "
-                         f"{sum(r['n_rows'] for r in s.refused)} refused; from {s.origin}"
-                         + (f" ({s.encoding})" if s.encoding else ""))
+            lines.append(
+                f"  {s.source}: {s.rows_read} rows read, {s.rows_written} written, "
+                f"{sum(r['n_rows'] for r in s.refused)} refused; from {s.origin}"
+                + (f" ({s.encoding})" if s.encoding else "")
+            )
             for r in s.refused:
-                lines.append(f"    refused {r['n_rows']} rows: column {r['column']!r} rule "
-                             f"{r['rule']} (rows {r['rows']}, e.g. {r['examples']})")
+                lines.append(
+                    f"    refused {r['n_rows']} rows: column {r['column']!r} rule "
+                    f"{r['rule']} (rows {r['rows']}, e.g. {r['examples']})"
+                )
             for c in s.coercions:
                 lines.append(f"    coerced: {c}")
         for j in self.joins:
-            lines.append(f"  join {j['source']}.{j['column']} -> {j['target']}: "
-                         f"{j['joined']}/{j['rows']} rows joined ({j['rate']:.1%})")
+            lines.append(
+                f"  join {j['source']}.{j['column']} -> {j['target']}: "
+                f"{j['joined']}/{j['rows']} rows joined ({j['rate']:.1%})"
+            )
         return "\n".join(lines)
 
 
@@ -137,11 +145,13 @@ def import_manifest(root: Path, model: Any) -> ImportManifest:
     if not path.is_file():
         raise FileNotFoundError(
             f"model {model.name!r} has not been imported into {root}: run "
-            f"`python -m pool.importer --models {model.name}`")
+            f"`python -m pool.importer --models {model.name}`"
+        )
     doc = json.loads(path.read_text(encoding="utf-8"))
     latest = doc.get("latest_date")
-    return ImportManifest(doc["files"], doc["fingerprints"],
-                          date.fromisoformat(latest) if latest else None)
+    return ImportManifest(
+        doc["files"], doc["fingerprints"], date.fromisoformat(latest) if latest else None
+    )
 
 
 def import_is_stale(root: Path, model: Any) -> bool:
@@ -173,8 +183,9 @@ def verify_import(root: Path, model: Any) -> None:
     for table, entry in manifest.files.items():
         path = source_path(root, model.name, table)
         if not path.is_file() or sha256_of(path) != entry["sha256"]:
-            raise ImportFailure(f"{model.name}.{table}",
-                                f"file {path} changed since it was imported; import again")
+            raise ImportFailure(
+                f"{model.name}.{table}", f"file {path} changed since it was imported; import again"
+            )
 
 
 def fingerprints(model: Any) -> dict[str, Any]:
@@ -219,15 +230,18 @@ def resolve_files(model: Any, spec: SourceSpec, origin: FileOrigin) -> list[Path
     files: list[Path] = []
     for pattern in origin.patterns():
         if not os.path.isabs(pattern) and base is None:
-            raise ImportFailure(f"{model.name}.{spec.table}",
-                                f"relative path {pattern!r}, but the model was declared "
-                                "in-process and has no folder to read it from; give an "
-                                "absolute path or list the model in $SUPERVISION_MODELS")
+            raise ImportFailure(
+                f"{model.name}.{spec.table}",
+                f"relative path {pattern!r}, but the model was declared "
+                "in-process and has no folder to read it from; give an "
+                "absolute path or list the model in $SUPERVISION_MODELS",
+            )
         full = pattern if os.path.isabs(pattern) else str(base / pattern)
         matched = sorted(Path(p).resolve() for p in globlib.glob(full))
         if not matched:
-            raise ImportFailure(f"{model.name}.{spec.table}",
-                                f"no file matches {full!r} (declared {pattern!r})")
+            raise ImportFailure(
+                f"{model.name}.{spec.table}", f"no file matches {full!r} (declared {pattern!r})"
+            )
         files.extend(matched)
     return files
 
@@ -237,10 +251,13 @@ def _decode(path: Path, encoding: str, source: str) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ImportFailure(source, f"file {path} is not valid {encoding}: byte "
-                                    f"{exc.start} (row {line}) cannot be decoded; declare the "
-                                    "file's encoding (e.g. encoding='gb18030')") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ImportFailure(
+            source,
+            f"file {path} is not valid {encoding}: byte "
+            f"{exc.start} (row {line}) cannot be decoded; declare the "
+            "file's encoding (e.g. encoding='gb18030')",
+        ) from None
 
 
 def read_file(path: Path, origin: FileOrigin, source: str) -> pd.DataFrame:
@@ -249,8 +266,9 @@ def read_file(path: Path, origin: FileOrigin, source: str) -> pd.DataFrame:
     try:
         if kind == "csv":
             text = _decode(path, origin.encoding, source).lstrip("\ufeff")
-            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                               sep=origin.delimiter)
+            return pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, sep=origin.delimiter
+            )
         if kind == "excel":
             return pd.read_excel(path, sheet_name=origin.sheet, dtype=object, engine="openpyxl")
         return pd.read_parquet(path)
@@ -268,15 +286,21 @@ def read_database(origin: DatabaseOrigin, source: str) -> pd.DataFrame:
     try:
         con = ibis.connect(url)
     except Exception as exc:  # noqa: BLE001 - every driver raises its own; all mean "cannot connect"
-        raise ImportFailure(source, f"cannot connect to {origin.safe_url}: "
-                                    f"{type(exc).__name__}: {exc}") from None
+        raise ImportFailure(
+            source, f"cannot connect to {origin.safe_url}: {type(exc).__name__}: {exc}"
+        ) from None
     try:
         names = con.list_tables(database=origin.schema) if origin.schema else con.list_tables()
         if origin.table not in names:
-            raise ImportFailure(source, f"table {origin.table!r} not found in "
-                                        f"{origin.safe_url}; tables: {sorted(names)}")
-        table = con.table(origin.table, database=origin.schema) if origin.schema \
+            raise ImportFailure(
+                source,
+                f"table {origin.table!r} not found in {origin.safe_url}; tables: {sorted(names)}",
+            )
+        table = (
+            con.table(origin.table, database=origin.schema)
+            if origin.schema
             else con.table(origin.table)
+        )
         return table.to_pandas()
     finally:
         con.disconnect()
@@ -285,25 +309,38 @@ def read_database(origin: DatabaseOrigin, source: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- columns and types
 
 
-def rename_columns(frame: pd.DataFrame, spec: SourceSpec, mapping: dict[str, str],
-                   ignore: tuple[str, ...], source: str, where: str) -> pd.DataFrame:
+def rename_columns(
+    frame: pd.DataFrame,
+    spec: SourceSpec,
+    mapping: dict[str, str],
+    ignore: tuple[str, ...],
+    source: str,
+    where: str,
+) -> pd.DataFrame:
     """Agency headers -> declared columns; unexpected or missing columns are refused."""
     frame = frame.rename(columns=lambda c: str(c).strip())
     declared = [c.name for c in spec.columns]
     bad_targets = sorted(set(mapping.values()) - set(declared))
     if bad_targets:
-        raise ImportFailure(source, f"the column mapping names undeclared column(s) "
-                                    f"{bad_targets}; declared: {declared}")
+        raise ImportFailure(
+            source,
+            f"the column mapping names undeclared column(s) {bad_targets}; declared: {declared}",
+        )
     frame = frame.rename(columns=mapping)
     unexpected = [c for c in frame.columns if c not in declared and c not in ignore]
     if unexpected:
-        raise ImportFailure(source, f"{where}: unexpected column(s) {unexpected} (neither "
-                                    f"declared nor mapped; map them in columns= or list them "
-                                    f"in ignore=)")
+        raise ImportFailure(
+            source,
+            f"{where}: unexpected column(s) {unexpected} (neither "
+            f"declared nor mapped; map them in columns= or list them "
+            f"in ignore=)",
+        )
     missing = [c for c in declared if c not in frame.columns]
     if missing:
-        raise ImportFailure(source, f"{where}: declared column(s) {missing} are missing; "
-                                    f"present: {list(frame.columns)}")
+        raise ImportFailure(
+            source,
+            f"{where}: declared column(s) {missing} are missing; present: {list(frame.columns)}",
+        )
     dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if dupes:
         raise ImportFailure(source, f"{where}: column(s) {dupes} appear twice after mapping")
@@ -315,8 +352,9 @@ def _blank(values: pd.Series) -> np.ndarray:
     return (values.isna() | text.isna() | (text == "")).to_numpy()
 
 
-def coerce_column(values: pd.Series, col: ColumnSpec, rows: np.ndarray, source: str,
-                  notes: list[str]) -> pd.Series:
+def coerce_column(
+    values: pd.Series, col: ColumnSpec, rows: np.ndarray, source: str, notes: list[str]
+) -> pd.Series:
     """Cells -> the declared type; any cell that is not of it stops the import, naming the
     column, the row (as numbered in the input: header = row 1) and the value."""
     blank = _blank(values)
@@ -331,8 +369,10 @@ def coerce_column(values: pd.Series, col: ColumnSpec, rows: np.ndarray, source: 
         text = values.astype("string").str.strip()
         cleaned = text.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
         if (cleaned != text).fillna(False).any():
-            notes.append(f"{col.name}: thousands separators removed "
-                         f"({int((cleaned != text).fillna(False).sum())} cells)")
+            notes.append(
+                f"{col.name}: thousands separators removed "
+                f"({int((cleaned != text).fillna(False).sum())} cells)"
+            )
         out = pd.to_numeric(cleaned.mask(blank, None), errors="coerce")
         bad = ~blank & out.isna().to_numpy()
         if col.dtype == "int64":
@@ -372,14 +412,18 @@ def _parse_dates(values: pd.Series, blank: np.ndarray) -> pd.Series:
     return out
 
 
-def _refuse_cells(bad: np.ndarray, values: pd.Series, col: ColumnSpec, rows: np.ndarray,
-                  source: str) -> None:
+def _refuse_cells(
+    bad: np.ndarray, values: pd.Series, col: ColumnSpec, rows: np.ndarray, source: str
+) -> None:
     if not bad.any():
         return
     where = np.flatnonzero(bad)
     examples = ", ".join(f"row {rows[i]}: {values.iloc[i]!r}" for i in where[:EXAMPLES])
-    raise ImportFailure(source, f"column {col.name!r} (declared {col.dtype}): {len(where)} "
-                                f"cell(s) are not {col.dtype}: {examples}")
+    raise ImportFailure(
+        source,
+        f"column {col.name!r} (declared {col.dtype}): {len(where)} "
+        f"cell(s) are not {col.dtype}: {examples}",
+    )
 
 
 # ---------------------------------------------------------------- one source, one model
@@ -395,32 +439,43 @@ def read_source(model: Any, spec: SourceSpec) -> tuple[pd.DataFrame, SourceRepor
         files = resolve_files(model, spec, origin)
         report.files = [str(p) for p in files]
         report.origin = ", ".join(report.files)
-        report.encoding = origin.encoding if any(origin.format_of(p) == "csv" for p in files) \
-            else ""
+        report.encoding = (
+            origin.encoding if any(origin.format_of(p) == "csv" for p in files) else ""
+        )
         for path in files:
             raw = read_file(path, origin, source)
             report.rows_read += len(raw)
             if origin.transform is not None:
-                raw = _transformed(raw.rename(columns=lambda c: str(c).strip()), origin, path,
-                                   source)
-            frame = rename_columns(raw, spec, dict(origin.columns), origin.ignore, source,
-                                   f"file {path}")
+                raw = _transformed(
+                    raw.rename(columns=lambda c: str(c).strip()), origin, path, source
+                )
+            frame = rename_columns(
+                raw, spec, dict(origin.columns), origin.ignore, source, f"file {path}"
+            )
             parts.append(frame.assign(_row=np.arange(len(frame)) + 2, _file=str(path)))
     elif isinstance(origin, DatabaseOrigin):
         raw = read_database(origin, source)
         report.origin = f"{origin.safe_url} table {origin.table}"
         report.rows_read = len(raw)
-        frame = rename_columns(raw, spec, dict(origin.columns), origin.ignore, source,
-                               f"table {origin.table}")
+        frame = rename_columns(
+            raw, spec, dict(origin.columns), origin.ignore, source, f"table {origin.table}"
+        )
         parts.append(frame.assign(_row=np.arange(len(frame)) + 1, _file=origin.table))
     else:
         raise ImportFailure(source, "declares no origin (and the model has no simulator)")
     frame = pd.concat(parts, ignore_index=True)
-    rows = np.array([f"{Path(f).name}:{r}" if len(parts) > 1 else str(r)
-                     for f, r in zip(frame["_file"], frame["_row"], strict=True)])
-    typed = pd.DataFrame({c.name: coerce_column(frame[c.name], c, rows, source,
-                                                report.coercions)
-                          for c in spec.columns})
+    rows = np.array(
+        [
+            f"{Path(f).name}:{r}" if len(parts) > 1 else str(r)
+            for f, r in zip(frame["_file"], frame["_row"], strict=True)
+        ]
+    )
+    typed = pd.DataFrame(
+        {
+            c.name: coerce_column(frame[c.name], c, rows, source, report.coercions)
+            for c in spec.columns
+        }
+    )
     typed, report.refused = _apply_rules(typed, spec, rows, origin, source)
     report.rows_written = len(typed)
     if spec.date_column and typed[spec.date_column].notna().any():
@@ -438,20 +493,32 @@ def _transformed(raw: pd.DataFrame, origin: FileOrigin, path: Path, source: str)
         raise ImportFailure(source, f"file {path}: {type(exc).__name__}: {exc}") from None
 
 
-def _apply_rules(typed: pd.DataFrame, spec: SourceSpec, rows: np.ndarray, origin: Any,
-                 source: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def _apply_rules(
+    typed: pd.DataFrame, spec: SourceSpec, rows: np.ndarray, origin: Any, source: str
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Check the declared rules row by row; refuse breaking rows if the origin allows it, else
     stop naming the column, rule and rows. The pool's own schema validation runs after, on
     the table exactly as it will be stored (a second net)."""
     bad_rows = _breaking_rows(typed, spec)
-    refused = [{"column": column, "rule": rule, "n_rows": len(idx),
-                "rows": [str(rows[i]) for i in idx[:EXAMPLES]],
-                "examples": [_plain(typed[column].iloc[i]) for i in idx[:EXAMPLES]]}
-               for (column, rule), idx in bad_rows.items()]
+    refused = [
+        {
+            "column": column,
+            "rule": rule,
+            "n_rows": len(idx),
+            "rows": [str(rows[i]) for i in idx[:EXAMPLES]],
+            "examples": [_plain(typed[column].iloc[i]) for i in idx[:EXAMPLES]],
+        }
+        for (column, rule), idx in bad_rows.items()
+    ]
     if refused and not origin.refuse_rows:
-        raise ImportFailure(source, "; ".join(
-            f"column {r['column']!r} rule {r['rule']}: {r['n_rows']} row(s) break it "
-            f"(rows {r['rows']}, values {r['examples']})" for r in refused))
+        raise ImportFailure(
+            source,
+            "; ".join(
+                f"column {r['column']!r} rule {r['rule']}: {r['n_rows']} row(s) break it "
+                f"(rows {r['rows']}, values {r['examples']})"
+                for r in refused
+            ),
+        )
     drop = sorted({i for idx in bad_rows.values() for i in idx})
     kept = typed.drop(index=typed.index[drop]).reset_index(drop=True)
     try:
@@ -473,11 +540,19 @@ def _breaking_rows(frame: pd.DataFrame, spec: SourceSpec) -> dict[tuple[str, str
         present = values.notna().to_numpy()
         rules = col.checks or {}
         if "min" in rules:
-            checks.append((f"min {rules['min']}", present & (values < rules["min"])
-                           .fillna(False).to_numpy(dtype=bool)))
+            checks.append(
+                (
+                    f"min {rules['min']}",
+                    present & (values < rules["min"]).fillna(False).to_numpy(dtype=bool),
+                )
+            )
         if "max" in rules:
-            checks.append((f"max {rules['max']}", present & (values > rules["max"])
-                           .fillna(False).to_numpy(dtype=bool)))
+            checks.append(
+                (
+                    f"max {rules['max']}",
+                    present & (values > rules["max"]).fillna(False).to_numpy(dtype=bool),
+                )
+            )
         if "isin" in rules:
             checks.append(("isin", present & ~values.isin(rules["isin"]).to_numpy()))
         if "regex" in rules:
@@ -507,15 +582,25 @@ def join_rates(model: Any, frames: dict[str, pd.DataFrame]) -> list[dict[str, An
         target = getattr(join, "target", None)
         if target is None or join.source not in frames or target[0] not in frames:
             continue
-        norm = (lambda v: v if v is None else str(v).strip()) if join.kind in ("text", "name") \
+        norm = (
+            (lambda v: v if v is None else str(v).strip())
+            if join.kind in ("text", "name")
             else normalise_code
+        )
         keys = frames[join.source][join.column].map(norm)
         known = set(frames[target[0]][target[1]].map(norm).dropna())
         joined = int(keys.isin(known).sum())
         rows = len(keys)
-        out.append({"source": join.source, "column": join.column,
-                    "target": f"{target[0]}.{target[1]}", "rows": rows, "joined": joined,
-                    "rate": joined / rows if rows else 0.0})
+        out.append(
+            {
+                "source": join.source,
+                "column": join.column,
+                "target": f"{target[0]}.{target[1]}",
+                "rows": rows,
+                "joined": joined,
+                "rate": joined / rows if rows else 0.0,
+            }
+        )
     return out
 
 
@@ -525,11 +610,17 @@ def import_model(model: Any, root: str | os.PathLike | None = None) -> ImportRep
     sources = [s for s in model.sources if s.origin is not None]
     if not sources:
         raise ImportFailure(model.name, "no declared source has an origin")
-    undeclared = [s.table for s in model.sources if s.origin is None
-                  and getattr(model, "simulate", None) is None]
+    undeclared = [
+        s.table
+        for s in model.sources
+        if s.origin is None and getattr(model, "simulate", None) is None
+    ]
     if undeclared:
-        raise ImportFailure(model.name, f"source(s) {undeclared} declare no origin and the "
-                                        "model has no simulator: say where their rows come from")
+        raise ImportFailure(
+            model.name,
+            f"source(s) {undeclared} declare no origin and the "
+            "model has no simulator: say where their rows come from",
+        )
     frames: dict[str, pd.DataFrame] = {}
     reports = []
     for spec in sources:
@@ -540,8 +631,13 @@ def import_model(model: Any, root: str | os.PathLike | None = None) -> ImportRep
     return report
 
 
-def _publish(root: Path, model: Any, sources: list[SourceSpec],
-             frames: dict[str, pd.DataFrame], report: ImportReport) -> None:
+def _publish(
+    root: Path,
+    model: Any,
+    sources: list[SourceSpec],
+    frames: dict[str, pd.DataFrame],
+    report: ImportReport,
+) -> None:
     staging = root / f".import-{model.name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -550,20 +646,29 @@ def _publish(root: Path, model: Any, sources: list[SourceSpec],
             path = source_path(staging, model.name, spec.table)
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                pq.write_table(to_arrow_table(frames[spec.table], spec), path,
-                               compression="zstd")
+                pq.write_table(to_arrow_table(frames[spec.table], spec), path, compression="zstd")
             except PoolTypeError as exc:
                 raise ImportFailure(f"{model.name}.{spec.table}", str(exc)) from None
             files[spec.table] = {"sha256": sha256_of(path), "rows": len(frames[spec.table])}
         dates = [r.latest_date for r in report.sources if r.latest_date]
         folder = staging / "pool" / model.name
-        (folder / IMPORT_MANIFEST).write_text(json.dumps(
-            {"model": model.name, "files": files, "fingerprints": fingerprints(model),
-             "latest_date": max(dates) if dates else None}, indent=2, ensure_ascii=False),
-            encoding="utf-8")
+        (folder / IMPORT_MANIFEST).write_text(
+            json.dumps(
+                {
+                    "model": model.name,
+                    "files": files,
+                    "fingerprints": fingerprints(model),
+                    "latest_date": max(dates) if dates else None,
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         (folder / IMPORT_REPORT).write_text(
             json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str),
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         target = import_dir(root, model)
         target.parent.mkdir(parents=True, exist_ok=True)
         old = target.parent / f".{model.name}.old-{os.getpid()}"
@@ -577,9 +682,15 @@ def _publish(root: Path, model: Any, sources: list[SourceSpec],
 
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("python -m pool.importer", __doc__)
-    parser.add_argument("--models", nargs="+", default=None,
-                        help="models to import (default: every discovered model with origins)")
-    parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="models to import (default: every discovered model with origins)",
+    )
+    parser.add_argument(
+        "--data", default=None, help="data root (default $SUPERVISION_DATA or data)"
+    )
     args = parser.parse_args(argv)
     try:
         names = args.models or [n for n in discovery.names() if has_origins(discovery.get(n))]
@@ -587,8 +698,9 @@ def main(argv: list[str] | None = None) -> int:
             model = discovery.get(name)
             print(import_model(model, args.data).format())
     except (ImportFailure, discovery.DiscoveryError, discovery.UnknownModelError) as exc:
-        print(f"error: {exc}\n(nothing was written; the previous pool is untouched)",
-              file=sys.stderr)
+        print(
+            f"error: {exc}\n(nothing was written; the previous pool is untouched)", file=sys.stderr
+        )
         return 2
     return 0
 

@@ -182,9 +182,16 @@ def load_pool(
     return {table: load_source(root, scenario, table) for table in tables}
 
 
-def check_source(root: str | os.PathLike | None, scenario: str, table: str,
-                 *, spec: SourceSpec | None = None, path: Path | None = None,
-                 strict: bool = True, chunk_rows: int | None = None) -> int:
+def check_source(
+    root: str | os.PathLike | None,
+    scenario: str,
+    table: str,
+    *,
+    spec: SourceSpec | None = None,
+    path: Path | None = None,
+    strict: bool = True,
+    chunk_rows: int | None = None,
+) -> int:
     """Validate one stored table chunk by chunk (Parquet batches of ``chunk_rows``, default
     ``SUPERVISION_VALIDATE_ROWS``), never holding more than a chunk and the unique-declared
     columns in memory; raise ``PoolValidationError`` listing every failure of the whole table
@@ -239,12 +246,23 @@ def _duplicates(column: str, values: pa.ChunkedArray) -> pd.DataFrame:
     series = pd.Series(values.to_numpy(zero_copy_only=False))
     dupes = series.duplicated(keep=False) & series.notna()
     rows = np.flatnonzero(dupes.to_numpy())
-    return pd.DataFrame({"column": column, "check": "field_uniqueness",
-                         "index": rows.astype(float), "failure_case": series.iloc[rows].to_numpy()})
+    return pd.DataFrame(
+        {
+            "column": column,
+            "check": "field_uniqueness",
+            "index": rows.astype(float),
+            "failure_case": series.iloc[rows].to_numpy(),
+        }
+    )
 
 
-def check_pool(root: str | os.PathLike | None, scenario: str, *,
-               check_manifest: bool = False, truth: bool = False) -> dict[str, int]:
+def check_pool(
+    root: str | os.PathLike | None,
+    scenario: str,
+    *,
+    check_manifest: bool = False,
+    truth: bool = False,
+) -> dict[str, int]:
     """``load_pool``'s validation without loading the pool: every table of a scenario checked
     by chunk (``check_source``), the tables spread over ``SUPERVISION_THREADS`` threads; rows
     checked per table. ``truth`` also checks the ground
@@ -255,11 +273,13 @@ def check_pool(root: str | os.PathLike | None, scenario: str, *,
         verify_manifest(root, scenario)
     base = data_root(root)
     jobs: list[tuple[Path, str, str, Any, Path | None, bool]] = [
-        (base, scenario, s.table, s, None, True) for s in sources(scenario)]
+        (base, scenario, s.table, s, None, True) for s in sources(scenario)
+    ]
     jobs.append((base, scenario, HISTORY_TABLE, history_source(scenario), None, True))
     if truth:
-        jobs.append((base, scenario, "truth", truth_source(scenario),
-                     truth_path(base, scenario), False))
+        jobs.append(
+            (base, scenario, "truth", truth_source(scenario), truth_path(base, scenario), False)
+        )
     workers = min(threads(), len(jobs))
     if workers < 2:
         return {job[2]: _check_job(job) for job in jobs}

@@ -22,8 +22,13 @@ import pandas as pd
 
 FileFormat = Literal["csv", "excel", "parquet"]
 FORMATS: tuple[str, ...] = ("csv", "excel", "parquet")
-_SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "excel", ".xlsm": "excel",
-             ".parquet": "parquet"}
+_SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".parquet": "parquet",
+}
 
 #: A per-file transform: the rows of one file (columns already renamed) and its path -> rows in
 #: the declared columns. For exports whose layout needs more than a rename (one file per
@@ -72,8 +77,10 @@ class FileOrigin:
             return self.format
         kind = _SUFFIXES.get(path.suffix.lower())
         if kind is None:
-            raise ValueError(f"file {path}: cannot tell its format from the suffix; declare "
-                             f"format= one of {FORMATS}")
+            raise ValueError(
+                f"file {path}: cannot tell its format from the suffix; declare "
+                f"format= one of {FORMATS}"
+            )
         return kind
 
 

@@ -69,8 +69,7 @@ def _positive_int(name: str, default: int) -> int:
 def _size(name: str) -> str | None:
     raw = _env(name)
     if raw is not None and not _SIZE.match(raw):
-        raise ResourceSettingError(
-            f"{name}={raw!r} is not a size such as 8GB, 512MB or 2GiB")
+        raise ResourceSettingError(f"{name}={raw!r} is not a size such as 8GB, 512MB or 2GiB")
     return raw
 
 
@@ -159,7 +158,8 @@ def duckdb_settings() -> DuckDBSettings:
             os.makedirs(temp, exist_ok=True)
         except OSError as exc:
             raise ResourceSettingError(
-                f"SUPERVISION_DUCKDB_TEMP={temp!r} cannot be created: {exc}") from None
+                f"SUPERVISION_DUCKDB_TEMP={temp!r} cannot be created: {exc}"
+            ) from None
     return DuckDBSettings(threads(), _size("SUPERVISION_DUCKDB_MEMORY"), temp)
 
 
@@ -181,7 +181,8 @@ def spark_settings() -> SparkSettings:
     if not _MASTER.match(master):
         raise ResourceSettingError(
             f"SUPERVISION_SPARK_MASTER={master!r} is not a Spark master URL (local, local[N], "
-            "local[*], spark://host:port, yarn, k8s://...)")
+            "local[*], spark://host:port, yarn, k8s://...)"
+        )
     cores = _env("SUPERVISION_SPARK_EXECUTOR_CORES")
     return SparkSettings(
         master=master,
@@ -207,7 +208,8 @@ def parse_spark_conf(raw: str) -> dict[str, str]:
             raise ResourceSettingError(f"SUPERVISION_SPARK_CONF: {item!r} is not key=value")
         if not key.startswith("spark."):
             raise ResourceSettingError(
-                f"SUPERVISION_SPARK_CONF: {key!r} is not a Spark setting (spark.*)")
+                f"SUPERVISION_SPARK_CONF: {key!r} is not a Spark setting (spark.*)"
+            )
         conf[key] = value
     return conf
 

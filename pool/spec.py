@@ -82,8 +82,10 @@ class ColumnSpec:
 
     def __post_init__(self) -> None:
         if self.personal is not None and self.personal not in PERSONAL_KINDS:
-            raise ValueError(f"column {self.name!r}: personal={self.personal!r} is not one of "
-                             f"{', '.join(PERSONAL_KINDS)}")
+            raise ValueError(
+                f"column {self.name!r}: personal={self.personal!r} is not one of "
+                f"{', '.join(PERSONAL_KINDS)}"
+            )
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,14 @@ MATRIX: Final[dict[str, dict[str, Reach]]] = {
     "models.read": {"system": Reach.ALL, "data_scientist": Reach.ALL, "admin": Reach.ALL},
     "models.refresh": {"admin": Reach.ALL},
     "leads.read": {
-        "staff": Reach.OWN_DISTRICT, "data_scientist": Reach.ALL, "admin": Reach.ALL,
+        "staff": Reach.OWN_DISTRICT,
+        "data_scientist": Reach.ALL,
+        "admin": Reach.ALL,
     },
     "leads.export": {
-        "staff": Reach.OWN_DISTRICT, "data_scientist": Reach.ALL, "admin": Reach.ALL,
+        "staff": Reach.OWN_DISTRICT,
+        "data_scientist": Reach.ALL,
+        "admin": Reach.ALL,
     },
     "leads.write": {"staff": Reach.OWN_DISTRICT, "admin": Reach.ALL},
     "ids.reveal": {"staff": Reach.OWN_DISTRICT, "admin": Reach.ALL},

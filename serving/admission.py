@@ -51,8 +51,7 @@ DEFAULT_QUEUE_TIMEOUT = 0.25
 class AdmissionSettings:
     """Capacity per route class and the per-key request rate (see ``serving.settings``)."""
 
-    concurrency: dict[str, int] = field(
-        default_factory=lambda: dict(DEFAULT_CONCURRENCY))
+    concurrency: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
     queue: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUEUE))
     queue_timeout: float = DEFAULT_QUEUE_TIMEOUT
     body_timeout: float = 10.0
@@ -120,8 +119,11 @@ class Gate:
     def leave(self, held: float | None = None) -> None:
         """Free the slot; ``held``: the seconds it was held (updates the service time)."""
         if held is not None:
-            self.service = held if self.service is None else (
-                self.smoothing * held + (1 - self.smoothing) * self.service)
+            self.service = (
+                held
+                if self.service is None
+                else (self.smoothing * held + (1 - self.smoothing) * self.service)
+            )
         self.slots.release()
 
 
@@ -159,10 +161,15 @@ class Admission:
     requests are rationed and under which class; ``on_refusal`` is told of each 408/429/503
     this middleware answers (for metrics where no other middleware sees the answer)."""
 
-    def __init__(self, app: ASGIApp, current: Callable[[], AdmissionSettings],
-                 counts: Counter[str] | None = None, rationing: Rationing | None = None,
-                 classify: Callable[[str, str], str | None] = route_class,
-                 on_refusal: RefusalHook | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        current: Callable[[], AdmissionSettings],
+        counts: Counter[str] | None = None,
+        rationing: Rationing | None = None,
+        classify: Callable[[str, str], str | None] = route_class,
+        on_refusal: RefusalHook | None = None,
+    ) -> None:
         self.app = app
         self.current = current
         self.counts: Counter[str] = Counter() if counts is None else counts
@@ -171,8 +178,11 @@ class Admission:
         self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        klass = self.classify(scope.get("method", ""), scope.get("path", "")) \
-            if scope["type"] == "http" else None
+        klass = (
+            self.classify(scope.get("method", ""), scope.get("path", ""))
+            if scope["type"] == "http"
+            else None
+        )
         if klass is None:
             await self.app(scope, receive, send)
             return
@@ -183,23 +193,38 @@ class Admission:
         wait = now.rates.take(key_of(_secret(scope), (scope.get("client") or ("-",))[0]))
         if wait > 0:
             self.counts["rate_limited"] += 1
-            await self._refuse(scope, send, 429, "rate limit of "
-                               f"{settings.rate_per_minute:g} requests per minute per key "
-                               "reached", wait, klass, arrived)
+            await self._refuse(
+                scope,
+                send,
+                429,
+                f"rate limit of {settings.rate_per_minute:g} requests per minute per key reached",
+                wait,
+                klass,
+                arrived,
+            )
             return
         try:
             body = await self._read_body(receive, settings.body_timeout)
         except BodyTimeout:
             self.counts["body_timeout"] += 1
-            await error_response(408, f"no request body bytes for {settings.body_timeout:g}"
-                                 " s")(scope, _nothing, send)
+            await error_response(408, f"no request body bytes for {settings.body_timeout:g} s")(
+                scope, _nothing, send
+            )
             self._told(scope, 408, klass, arrived)
             return
-        await self._admit(klass, gate, settings.queue_timeout, scope, body, receive, send,
-                          arrived)
+        await self._admit(klass, gate, settings.queue_timeout, scope, body, receive, send, arrived)
 
-    async def _admit(self, klass: str, gate: Gate, queue_timeout: float, scope: Scope,
-                     body: list[Message], receive: Receive, send: Send, arrived: float) -> None:
+    async def _admit(
+        self,
+        klass: str,
+        gate: Gate,
+        queue_timeout: float,
+        scope: Scope,
+        body: list[Message],
+        receive: Receive,
+        send: Send,
+        arrived: float,
+    ) -> None:
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, gone))
         try:
@@ -215,9 +240,15 @@ class Admission:
                 return
             if not entering.result():
                 self.counts[f"refused_{klass}"] += 1
-                await self._refuse(scope, send, 503, f"the service is at capacity for {klass} "
-                                   "requests", max(1.0, gate.expected_wait()), klass,
-                                   arrived)
+                await self._refuse(
+                    scope,
+                    send,
+                    503,
+                    f"the service is at capacity for {klass} requests",
+                    max(1.0, gate.expected_wait()),
+                    klass,
+                    arrived,
+                )
                 return
             self.counts[f"admitted_{klass}"] += 1
             started = time.perf_counter()
@@ -264,10 +295,19 @@ class Admission:
             if message["type"] != "http.request" or not message.get("more_body", False):
                 return messages
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, message: str,
-                      wait: float, klass: str, arrived: float) -> None:
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        message: str,
+        wait: float,
+        klass: str,
+        arrived: float,
+    ) -> None:
         await error_response(status, message, headers={"Retry-After": retry_after(wait)})(
-            scope, _nothing, send)
+            scope, _nothing, send
+        )
         self._told(scope, status, klass, arrived)
 
     def _told(self, scope: Scope, status: int, klass: str, arrived: float) -> None:

@@ -35,9 +35,12 @@ def amount_declaration(scenario: str) -> dict[str, Any]:
         return {"declared": False, "unit": None, "unit_text": {}, "description": {}}
     if not amount.declared:
         return {"declared": False, "unit": None, "unit_text": {}, "description": {}}
-    return {"declared": True, "unit": amount.unit,
-            "unit_text": {lang: amount.unit_text(lang) for lang in LANGUAGES},
-            "description": {lang: amount.text(lang) for lang in LANGUAGES}}
+    return {
+        "declared": True,
+        "unit": amount.unit,
+        "unit_text": {lang: amount.unit_text(lang) for lang in LANGUAGES},
+        "description": {lang: amount.text(lang) for lang in LANGUAGES},
+    }
 
 
 def amount_at_stake(lead: Any) -> dict[str, Any]:
@@ -45,16 +48,23 @@ def amount_at_stake(lead: Any) -> dict[str, Any]:
     declared an estimate but it had no value for this entity."""
     declared = amount_declaration(lead.scenario)
     declared["declared"] = declared["declared"] or lead.amount_unit is not None
-    return {**declared, "unit": lead.amount_unit or declared["unit"], "amount": lead.amount,
-            "estimated": lead.amount is not None, "expected_value": expected_value(lead),
-            "text": amount_texts(lead),
-            "probability_text": {lang: probability_text(
-                lead.probability, lead.probability_low, lead.probability_high, lang)
-                for lang in LANGUAGES}}
+    return {
+        **declared,
+        "unit": lead.amount_unit or declared["unit"],
+        "amount": lead.amount,
+        "estimated": lead.amount is not None,
+        "expected_value": expected_value(lead),
+        "text": amount_texts(lead),
+        "probability_text": {
+            lang: probability_text(
+                lead.probability, lead.probability_low, lead.probability_high, lang
+            )
+            for lang in LANGUAGES
+        },
+    }
 
 
-def amount_text(amount: float | None, unit: str | None, unit_text: str | None,
-                lang: str) -> str:
+def amount_text(amount: float | None, unit: str | None, unit_text: str | None, lang: str) -> str:
     """The amount as a reader of ``lang`` says it: 2.3亿元 / 2.3 million yuan for yuan, a
     number and the declared unit otherwise, "not declared" / "not estimable" when missing."""
     if unit is None:
@@ -71,17 +81,14 @@ def amount_texts(lead: Any) -> dict[str, str]:
     """``amount_text`` of a lead in every language."""
     unit = lead.amount_unit
     # yuan needs no declared wording (a list stays a store read); other units take theirs
-    words = ({} if unit in (None, "yuan")
-             else amount_declaration(lead.scenario)["unit_text"])
+    words = {} if unit in (None, "yuan") else amount_declaration(lead.scenario)["unit_text"]
     return {lang: amount_text(lead.amount, unit, words.get(lang), lang) for lang in LANGUAGES}
 
 
-def probability_text(p: float | None, low: float | None, high: float | None,
-                     lang: str) -> str:
+def probability_text(p: float | None, low: float | None, high: float | None, lang: str) -> str:
     """35% (90% interval 20%-52%), or the bare probability without an interval, or "-"."""
     if p is None:
         return "-"
     if low is None or high is None:
         return percent(p)
-    return message(lang, "probability.interval", p=percent(p), low=percent(low),
-                   high=percent(high))
+    return message(lang, "probability.interval", p=percent(p), low=percent(low), high=percent(high))

@@ -21,8 +21,9 @@ from .query import known_query_only
 from .schemas import ERROR_RESPONSES
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
-                   dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", responses=ERROR_RESPONSES, dependencies=[Depends(known_query_only)]
+)
 MAX_BATCH = 50
 Lang = Annotated[str | None, Query(pattern=r"^(zh|en)$", description="zh (default) or en")]
 Reason = Annotated[str | None, Query(max_length=500)]
@@ -37,9 +38,17 @@ def batch_ids(ids: str, lang: str) -> list[int]:
     except ValueError:
         out = []
     if not out or len(out) > MAX_BATCH or any(i < 1 for i in out):
-        raise ApiError(422, message(lang, "error.ids", max=MAX_BATCH),
-                       [{"loc": ["query", "ids"], "msg": "comma-separated lead numbers",
-                         "type": "value_error"}])
+        raise ApiError(
+            422,
+            message(lang, "error.ids", max=MAX_BATCH),
+            [
+                {
+                    "loc": ["query", "ids"],
+                    "msg": "comma-separated lead numbers",
+                    "type": "value_error",
+                }
+            ],
+        )
     return list(dict.fromkeys(out))
 
 
@@ -51,8 +60,9 @@ def _ledger_row(ctx: Any, model_name: str, version: str) -> dict[str, Any] | Non
     return None
 
 
-def _page(state: Any, caller: Caller, lead_ids: list[int], lang: str, reveal: bool,
-          reason: str | None) -> str:
+def _page(
+    state: Any, caller: Caller, lead_ids: list[int], lang: str, reveal: bool, reason: str | None
+) -> str:
     """The document for the leads (checked one by one against the caller's district)."""
     ctx = state.ctx
     forms = []
@@ -69,16 +79,27 @@ def _page(state: Any, caller: Caller, lead_ids: list[int], lang: str, reveal: bo
     return handover.document(forms, lang, caller.actor, reason if reveal else None)
 
 
-async def _produce(request: Request, caller: Caller, lead_ids: list[int], lang: str,
-                   reveal: bool, reason: str | None, pdf: bool) -> Response:
+async def _produce(
+    request: Request,
+    caller: Caller,
+    lead_ids: list[int],
+    lang: str,
+    reveal: bool,
+    reason: str | None,
+    pdf: bool,
+) -> Response:
     ctx = request.app.state.ctx
     check_reveal(caller, reveal, reason)
-    page = await run_in_threadpool(_page, request.app.state, caller, lead_ids, lang, reveal,
-                                   reason)
+    page = await run_in_threadpool(_page, request.app.state, caller, lead_ids, lang, reveal, reason)
     await run_in_threadpool(
-        ctx.audit, caller, "handover_revealed" if reveal else "handover", "lead",
-        ",".join(map(str, lead_ids)), {"format": "pdf" if pdf else "html", "lang": lang},
-        reason=reason if reveal else None)
+        ctx.audit,
+        caller,
+        "handover_revealed" if reveal else "handover",
+        "lead",
+        ",".join(map(str, lead_ids)),
+        {"format": "pdf" if pdf else "html", "lang": lang},
+        reason=reason if reveal else None,
+    )
     if not pdf:
         return Response(page, media_type="text/html; charset=utf-8")
     try:
@@ -86,55 +107,86 @@ async def _produce(request: Request, caller: Caller, lead_ids: list[int], lang: 
     except handover.RenderError as exc:
         raise ApiError(503, message(lang, "error.pdf_failed", detail=str(exc))) from exc
     name = f"handover-{lead_ids[0]}" + (f"-{len(lead_ids)}" if len(lead_ids) > 1 else "")
-    return Response(body, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+    )
 
 
 def _lang(request: Request, lang: str | None) -> str:
     return language(lang, request.headers.get("accept-language"))
 
 
-@router.get("/leads/{lead_id}/handover.pdf", summary="Hand-over form of one lead (PDF)",
-            response_class=Response, responses=PDF)
-async def handover_pdf(lead_id: LeadId, request: Request,
-                       caller: Annotated[Caller, Depends(require("leads.read"))],
-                       lang: Lang = None, reveal: bool = False, reason: Reason = None
-                       ) -> Response:
+@router.get(
+    "/leads/{lead_id}/handover.pdf",
+    summary="Hand-over form of one lead (PDF)",
+    response_class=Response,
+    responses=PDF,
+)
+async def handover_pdf(
+    lead_id: LeadId,
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+    lang: Lang = None,
+    reveal: bool = False,
+    reason: Reason = None,
+) -> Response:
     """线索移送表 printed by Chromium; IDs masked unless ``reveal=true&reason=...``."""
     return await _produce(request, caller, [lead_id], _lang(request, lang), reveal, reason, True)
 
 
-@router.get("/leads/{lead_id}/handover.html", summary="Hand-over form of one lead (page)",
-            response_class=Response, responses=HTML)
-async def handover_page(lead_id: LeadId, request: Request,
-                        caller: Annotated[Caller, Depends(require("leads.read"))],
-                        lang: Lang = None, reveal: bool = False, reason: Reason = None
-                        ) -> Response:
+@router.get(
+    "/leads/{lead_id}/handover.html",
+    summary="Hand-over form of one lead (page)",
+    response_class=Response,
+    responses=HTML,
+)
+async def handover_page(
+    lead_id: LeadId,
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+    lang: Lang = None,
+    reveal: bool = False,
+    reason: Reason = None,
+) -> Response:
     """The printable page the PDF is made from."""
-    return await _produce(request, caller, [lead_id], _lang(request, lang), reveal, reason,
-                          False)
+    return await _produce(request, caller, [lead_id], _lang(request, lang), reveal, reason, False)
 
 
-@router.get("/handover.pdf", summary="Hand-over forms of a batch of leads (PDF)",
-            response_class=Response, responses=PDF)
-async def handover_batch_pdf(request: Request,
-                             caller: Annotated[Caller, Depends(require("leads.read"))],
-                             ids: Annotated[str, Query(max_length=1000)],
-                             lang: Lang = None, reveal: bool = False, reason: Reason = None
-                             ) -> Response:
+@router.get(
+    "/handover.pdf",
+    summary="Hand-over forms of a batch of leads (PDF)",
+    response_class=Response,
+    responses=PDF,
+)
+async def handover_batch_pdf(
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+    ids: Annotated[str, Query(max_length=1000)],
+    lang: Lang = None,
+    reveal: bool = False,
+    reason: Reason = None,
+) -> Response:
     """One form per lead (``ids=1,2,3``, up to 50), one page each."""
     chosen = _lang(request, lang)
     return await _produce(request, caller, batch_ids(ids, chosen), chosen, reveal, reason, True)
 
 
-@router.get("/handover.html", summary="Hand-over forms of a batch of leads (page)",
-            response_class=Response, responses=HTML)
-async def handover_batch_page(request: Request,
-                              caller: Annotated[Caller, Depends(require("leads.read"))],
-                              ids: Annotated[str, Query(max_length=1000)],
-                              lang: Lang = None, reveal: bool = False, reason: Reason = None
-                              ) -> Response:
+@router.get(
+    "/handover.html",
+    summary="Hand-over forms of a batch of leads (page)",
+    response_class=Response,
+    responses=HTML,
+)
+async def handover_batch_page(
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+    ids: Annotated[str, Query(max_length=1000)],
+    lang: Lang = None,
+    reveal: bool = False,
+    reason: Reason = None,
+) -> Response:
     """The printable page of a batch."""
     chosen = _lang(request, lang)
-    return await _produce(request, caller, batch_ids(ids, chosen), chosen, reveal, reason,
-                          False)
+    return await _produce(request, caller, batch_ids(ids, chosen), chosen, reveal, reason, False)

@@ -28,21 +28,44 @@ from .query import known_query_only
 from .schemas import ERROR_RESPONSES, AssignRequest, OutcomeRequest, StartRequest
 from .security import Caller, require
 
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
-                   dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", responses=ERROR_RESPONSES, dependencies=[Depends(known_query_only)]
+)
 
 Status = Literal["new", "dispatched", "verifying", "case_filed", "no_case", "invalid"]
-Sort = Annotated[Literal["score", "amount", "expected_value", "probability"], Query(
-    description="order of the list, largest first: score (default, most suspicious), amount "
-    "(amount at stake), expected_value (probability x amount) or probability; leads without "
-    "the value come last, ties by score")]
+Sort = Annotated[
+    Literal["score", "amount", "expected_value", "probability"],
+    Query(
+        description="order of the list, largest first: score (default, most suspicious), amount "
+        "(amount at stake), expected_value (probability x amount) or probability; leads without "
+        "the value come last, ties by score"
+    ),
+]
 District = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z]+$")]
 Scenario = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")]
 LeadId = Annotated[int, PathParam(ge=1, le=2**62, description="lead id")]
-CSV_COLUMNS = ("id", "scenario", "entity_id", "district", "score", "probability",
-               "probability_low", "probability_high", "amount", "amount_unit", "rank",
-               "status", "unit", "assignee", "deadline", "overdue", "model_name",
-               "model_version", "as_of", "top_reason")
+CSV_COLUMNS = (
+    "id",
+    "scenario",
+    "entity_id",
+    "district",
+    "score",
+    "probability",
+    "probability_low",
+    "probability_high",
+    "amount",
+    "amount_unit",
+    "rank",
+    "status",
+    "unit",
+    "assignee",
+    "deadline",
+    "overdue",
+    "model_name",
+    "model_version",
+    "as_of",
+    "top_reason",
+)
 MAX_EXPORT = 100_000
 
 
@@ -83,35 +106,62 @@ def visible_lead(ctx: Any, caller: Caller, lead_id: int) -> Any:
 
 @router.get("/leads", summary="Ranked leads with filters and pagination")
 async def list_leads(
-    request: Request, caller: Annotated[Caller, Depends(require("leads.read"))],
-    scenario: Scenario = None, district: District = None, status: Status | None = None,
-    overdue: bool | None = None, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50, sort: Sort = "score",
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.read"))],
+    scenario: Scenario = None,
+    district: District = None,
+    status: Status | None = None,
+    overdue: bool | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: Sort = "score",
 ) -> dict[str, Any]:
     """Most suspicious first, or by amount at stake / expected value (``sort``). Staff see
     their own district only. Each item has ``amount`` in ``amount_unit`` (both null: the model
     declares no estimate), ``expected_value`` and the probability's interval."""
     ctx = request.app.state.ctx
-    filters = {"scenario": scenario, "district": scope_district(caller, district),
-               "status": status, "overdue": overdue}
+    filters = {
+        "scenario": scenario,
+        "district": scope_district(caller, district),
+        "status": status,
+        "overdue": overdue,
+    }
     return await run_in_threadpool(lead_page, ctx, caller, filters, page, page_size, sort)
 
 
-def lead_page(ctx: Any, caller: Caller, filters: dict[str, Any], page: int, page_size: int,
-              sort: str) -> dict[str, Any]:
+def lead_page(
+    ctx: Any, caller: Caller, filters: dict[str, Any], page: int, page_size: int, sort: str
+) -> dict[str, Any]:
     """One page of leads, counted, audited and named, in one worker-thread call: the event
     loop only parses and answers (a SQLite write waiting for its lock on the loop stalled every
     request, refusals included)."""
     total = ctx.store.count_leads(**filters)
-    items = ctx.store.list_leads(**filters, limit=page_size, offset=(page - 1) * page_size,
-                                 sort=sort)
-    ctx.audit(caller, "list_leads", "leads", None,
-              {**filters, "sort": sort, "page": page, "n": len(items)})
+    items = ctx.store.list_leads(
+        **filters, limit=page_size, offset=(page - 1) * page_size, sort=sort
+    )
+    ctx.audit(
+        caller,
+        "list_leads",
+        "leads",
+        None,
+        {**filters, "sort": sort, "page": page, "n": len(items)},
+    )
     names = entity_names(ctx, items)
-    return {"total": total, "page": page, "page_size": page_size, "sort": sort,
-            "items": [{**shown(lead, reveal=False), "entity_name": names.get(lead.id),
-                       "expected_value": expected_value(lead),
-                       "amount_text": amount_texts(lead)} for lead in items]}
+    return {
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "sort": sort,
+        "items": [
+            {
+                **shown(lead, reveal=False),
+                "entity_name": names.get(lead.id),
+                "expected_value": expected_value(lead),
+                "amount_text": amount_texts(lead),
+            }
+            for lead in items
+        ],
+    }
 
 
 def entity_names(ctx: Any, leads: list[Any]) -> dict[int, str | None]:
@@ -146,27 +196,43 @@ def csv_rows(leads: list[Any]) -> str:
         data = mask_value(plain(lead))
         reasons = data.get("reasons") or []
         top = reasons[0].get("text", "") if reasons and isinstance(reasons[0], dict) else ""
-        writer.writerow([csv_cell(data.get(c, "") if c != "top_reason" else top)
-                         for c in CSV_COLUMNS])
+        writer.writerow(
+            [csv_cell(data.get(c, "") if c != "top_reason" else top) for c in CSV_COLUMNS]
+        )
     return buffer.getvalue()
 
 
-@router.get("/leads/export.csv", summary="Export the filtered leads as CSV",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/leads/export.csv",
+    summary="Export the filtered leads as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def export_leads(
-    request: Request, caller: Annotated[Caller, Depends(require("leads.export"))],
-    scenario: Scenario = None, district: District = None, status: Status | None = None,
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.export"))],
+    scenario: Scenario = None,
+    district: District = None,
+    status: Status | None = None,
     overdue: bool | None = None,
 ) -> Response:
     """Every matching lead (up to 100,000), IDs masked; the export is audited."""
     ctx = request.app.state.ctx
-    filters = {"scenario": scenario, "district": scope_district(caller, district),
-               "status": status, "overdue": overdue}
+    filters = {
+        "scenario": scenario,
+        "district": scope_district(caller, district),
+        "status": status,
+        "overdue": overdue,
+    }
     leads = await run_in_threadpool(lambda: ctx.store.list_leads(**filters, limit=MAX_EXPORT))
-    await run_in_threadpool(ctx.audit, caller, "export_leads", "leads", None,
-                            {**filters, "n": len(leads)})
-    return Response(await run_in_threadpool(csv_rows, leads), media_type="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="leads.csv"'})
+    await run_in_threadpool(
+        ctx.audit, caller, "export_leads", "leads", None, {**filters, "n": len(leads)}
+    )
+    return Response(
+        await run_in_threadpool(csv_rows, leads),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
+    )
 
 
 def masked_evidence(scenario: str, evidence: dict[str, Any]) -> dict[str, Any]:
@@ -181,8 +247,9 @@ def masked_evidence(scenario: str, evidence: dict[str, Any]) -> dict[str, Any]:
     try:
         declared = personal_columns(scenario)
     except UnknownScenarioError as exc:
-        raise ApiError(503, f"no source declarations for scenario {scenario!r}: its records "
-                            "cannot be masked") from exc
+        raise ApiError(
+            503, f"no source declarations for scenario {scenario!r}: its records cannot be masked"
+        ) from exc
     return mask_evidence(plain(evidence), declared)
 
 
@@ -193,20 +260,32 @@ def check_reveal(caller: Caller, reveal: bool, reason: str | None) -> None:
     if access.reach("ids.reveal", caller.role) is None:
         raise ApiError(403, f"role {caller.role!r} may not reveal ID numbers")
     if not reason or len(reason.strip()) < 5:
-        raise ApiError(422, "reveal=true needs a reason (at least 5 characters)",
-                       [{"loc": ["query", "reason"], "msg": "a stated reason is required",
-                         "type": "missing"}])
+        raise ApiError(
+            422,
+            "reveal=true needs a reason (at least 5 characters)",
+            [{"loc": ["query", "reason"], "msg": "a stated reason is required", "type": "missing"}],
+        )
 
 
 @router.get("/leads/{lead_id}", summary="One lead: reasons, evidence, history")
 async def lead_detail(
-    lead_id: LeadId, request: Request,
+    lead_id: LeadId,
+    request: Request,
     caller: Annotated[Caller, Depends(require("leads.read"))],
-    reveal: Annotated[bool, Query(description="show personal data unmasked; needs the "
-                                  "ids.reveal permission and a reason")] = False,
-    reason: Annotated[str | None, Query(
-        max_length=500, description="why personal data is revealed: required with "
-        "reveal=true, at least 5 characters (422 otherwise); written to the audit log")] = None,
+    reveal: Annotated[
+        bool,
+        Query(
+            description="show personal data unmasked; needs the ids.reveal permission and a reason"
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="why personal data is revealed: required with "
+            "reveal=true, at least 5 characters (422 otherwise); written to the audit log",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """The lead with its reasons, the source records behind it, its status history,
     assignments, scores and outcome. ID numbers are masked unless ``reveal=true&reason=...``."""
@@ -215,15 +294,22 @@ async def lead_detail(
     return await run_in_threadpool(lead_body, ctx, caller, lead_id, reveal, reason)
 
 
-def lead_body(ctx: Any, caller: Caller, lead_id: int, reveal: bool, reason: str | None
-              ) -> dict[str, Any]:
+def lead_body(
+    ctx: Any, caller: Caller, lead_id: int, reveal: bool, reason: str | None
+) -> dict[str, Any]:
     """The lead detail, in one worker-thread call (store reads, evidence from the index built
     at model load, the audit write, masking): the event loop only parses and answers."""
     lead = visible_lead(ctx, caller, lead_id)
     detail = ctx.store.detail(lead_id)
     evidence = ctx.evidence(lead.scenario, lead.entity_id)
-    ctx.audit(caller, "read_lead_revealed" if reveal else "read_lead", "lead", str(lead_id),
-              None, reason=reason if reveal else None)
+    ctx.audit(
+        caller,
+        "read_lead_revealed" if reveal else "read_lead",
+        "lead",
+        str(lead_id),
+        None,
+        reason=reason if reveal else None,
+    )
     body = shown(detail, reveal)
     body["evidence"] = plain(evidence) if reveal else masked_evidence(lead.scenario, evidence)
     body["entity_name"] = entity_names(ctx, [lead]).get(lead.id)
@@ -235,7 +321,8 @@ def lead_body(ctx: Any, caller: Caller, lead_id: int, reveal: bool, reason: str 
 
 @router.get("/leads/{lead_id}/evidence", summary="One lead's evidence charts")
 async def lead_evidence(
-    lead_id: LeadId, request: Request,
+    lead_id: LeadId,
+    request: Request,
     caller: Annotated[Caller, Depends(require("leads.read"))],
 ) -> dict[str, Any]:
     """The lead's declared evidence view: per series its dated values for this entity
@@ -244,46 +331,73 @@ async def lead_evidence(
     no personal data; the read is audited. Computed once per pool version for every entity."""
     ctx = request.app.state.ctx
     lead = await run_in_threadpool(visible_lead, ctx, caller, lead_id)
-    view = await run_in_threadpool(evidence_view, request.app.state, lead.scenario,
-                                   lead.entity_id)
+    view = await run_in_threadpool(evidence_view, request.app.state, lead.scenario, lead.entity_id)
     ctx.audit(caller, "read_lead_evidence", "lead", str(lead_id), None)
     return {"lead_id": lead_id, "scenario": lead.scenario, "evidence_view": view}
 
 
 @router.post("/leads/{lead_id}/assign", summary="Hand the lead to a unit (交办)")
-async def assign(lead_id: LeadId, body: AssignRequest,
-                 request: Request, caller: Annotated[Caller, Depends(require("leads.write"))]
-                 ) -> dict[str, Any]:
+async def assign(
+    lead_id: LeadId,
+    body: AssignRequest,
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.write"))],
+) -> dict[str, Any]:
     """Dispatch with unit, assignee and deadline; recorded in the history and audit log."""
     ctx = request.app.state.ctx
     await run_in_threadpool(visible_lead, ctx, caller, lead_id)
-    lead = await run_in_threadpool(lambda: ctx.store.dispatch(
-        lead_id, unit=body.unit, assignee=body.assignee, deadline=body.deadline,
-        actor=caller.actor, note=body.note, role=caller.role))
+    lead = await run_in_threadpool(
+        lambda: ctx.store.dispatch(
+            lead_id,
+            unit=body.unit,
+            assignee=body.assignee,
+            deadline=body.deadline,
+            actor=caller.actor,
+            note=body.note,
+            role=caller.role,
+        )
+    )
     return shown(lead, reveal=False)
 
 
 @router.post("/leads/{lead_id}/start", summary="Start verifying the lead (核查)")
-async def start(lead_id: LeadId, body: StartRequest, request: Request,
-                caller: Annotated[Caller, Depends(require("leads.write"))]) -> dict[str, Any]:
+async def start(
+    lead_id: LeadId,
+    body: StartRequest,
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.write"))],
+) -> dict[str, Any]:
     """Move a dispatched lead to ``verifying``."""
     ctx = request.app.state.ctx
     await run_in_threadpool(visible_lead, ctx, caller, lead_id)
-    lead = await run_in_threadpool(lambda: ctx.store.start_verification(
-        lead_id, actor=caller.actor, note=body.note, role=caller.role))
+    lead = await run_in_threadpool(
+        lambda: ctx.store.start_verification(
+            lead_id, actor=caller.actor, note=body.note, role=caller.role
+        )
+    )
     return shown(lead, reveal=False)
 
 
 @router.post("/leads/{lead_id}/outcome", summary="Record the verified outcome")
-async def outcome(lead_id: LeadId, body: OutcomeRequest,
-                  request: Request, caller: Annotated[Caller, Depends(require("leads.write"))]
-                  ) -> dict[str, Any]:
+async def outcome(
+    lead_id: LeadId,
+    body: OutcomeRequest,
+    request: Request,
+    caller: Annotated[Caller, Depends(require("leads.write"))],
+) -> dict[str, Any]:
     """Case filed, no case or invalid; repeating the same outcome is harmless, a different
     one is a 409."""
     ctx = request.app.state.ctx
     await run_in_threadpool(visible_lead, ctx, caller, lead_id)
-    result = await run_in_threadpool(lambda: ctx.store.record_outcome(
-        lead_id, outcome=body.outcome, amount_recovered=body.amount_recovered,
-        case_reference=body.case_reference, actor=caller.actor, note=body.note,
-        role=caller.role))
+    result = await run_in_threadpool(
+        lambda: ctx.store.record_outcome(
+            lead_id,
+            outcome=body.outcome,
+            amount_recovered=body.amount_recovered,
+            case_reference=body.case_reference,
+            actor=caller.actor,
+            note=body.note,
+            role=caller.role,
+        )
+    )
     return shown(result, reveal=False)

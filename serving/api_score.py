@@ -34,14 +34,19 @@ from .security import Caller, require
 
 log = logging.getLogger("serving.score")
 DECIMALS = 6  # scores in answers; ranks and percentiles come from full precision
-router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES,
-                   dependencies=[Depends(known_query_only)])
+router = APIRouter(
+    prefix="/v1", responses=ERROR_RESPONSES, dependencies=[Depends(known_query_only)]
+)
 
 
 def model_ref(served: ServedModel) -> dict[str, Any]:
     """The version stamp every scored answer carries."""
-    return {"name": served.name, "version": served.version, "alias": served.alias,
-            "run_id": served.run_id}
+    return {
+        "name": served.name,
+        "version": served.version,
+        "alias": served.alias,
+        "run_id": served.run_id,
+    }
 
 
 def batch_frame(ctx: Any, req: ScoreRequest, served: ServedModel) -> pd.DataFrame:
@@ -57,24 +62,41 @@ def batch_frame(ctx: Any, req: ScoreRequest, served: ServedModel) -> pd.DataFram
 def check_explain(budget: Any, key: str | None, req: ScoreRequest, rows: int) -> None:
     """Refuse more explained rows than one request may ask for (422 naming the field and the
     limit), or than the key has left this minute (429 with Retry-After)."""
-    field, asked = ("explain_all", rows) if req.explain_all else (
-        "explain_top", min(req.explain_top, rows))
+    field, asked = (
+        ("explain_all", rows) if req.explain_all else ("explain_top", min(req.explain_top, rows))
+    )
     if asked > budget.max_rows:
-        raise ApiError(422, f"{field} asks for {asked} explained rows; the limit is "
-                            f"{budget.max_rows} per request (SERVING_EXPLAIN_MAX_ROWS)",
-                       [{"loc": ["body", field], "msg": f"at most {budget.max_rows} rows "
-                         "explained per request", "type": "less_than_equal"}])
+        raise ApiError(
+            422,
+            f"{field} asks for {asked} explained rows; the limit is "
+            f"{budget.max_rows} per request (SERVING_EXPLAIN_MAX_ROWS)",
+            [
+                {
+                    "loc": ["body", field],
+                    "msg": f"at most {budget.max_rows} rows explained per request",
+                    "type": "less_than_equal",
+                }
+            ],
+        )
     if asked and key is not None:
         wait = budget.per_key.take(key, asked)
         if wait > 0:
             per_minute = budget.per_key.rate * 60
-            raise ApiError(429, f"{field}: {asked} explained rows would pass this key's limit of "
-                                f"{per_minute:g} per minute (SERVING_EXPLAIN_ROWS_PER_MINUTE)",
-                           headers={"Retry-After": retry_after(wait)})
+            raise ApiError(
+                429,
+                f"{field}: {asked} explained rows would pass this key's limit of "
+                f"{per_minute:g} per minute (SERVING_EXPLAIN_ROWS_PER_MINUTE)",
+                headers={"Retry-After": retry_after(wait)},
+            )
 
 
-def score_batch(ctx: Any, req: ScoreRequest, timings: dict[str, float] | None = None,
-                budget: Any = None, key: str | None = None) -> dict[str, Any]:
+def score_batch(
+    ctx: Any,
+    req: ScoreRequest,
+    timings: dict[str, float] | None = None,
+    budget: Any = None,
+    key: str | None = None,
+) -> dict[str, Any]:
     """Score every row, explain the rows asked for, and shadow-score with the challenger.
 
     ``timings`` (if given) receives the seconds spent scoring and explaining; ``budget`` (if
@@ -95,10 +117,13 @@ def score_batch(ctx: Any, req: ScoreRequest, timings: dict[str, float] | None = 
     reasons = ctx.explain(served, frame.iloc[picked], req.max_reasons) if len(picked) else []
     timings["explain"] = time.perf_counter() - started - timings["score"]
     return {
-        "scenario": req.scenario, "model": model_ref(served),
-        "percentile_basis": served.reference_basis if served.reference is not None
+        "scenario": req.scenario,
+        "model": model_ref(served),
+        "percentile_basis": served.reference_basis
+        if served.reference is not None
         else "this batch",
-        "count": len(scores), "entity_id": frame.index.astype(str).tolist(),
+        "count": len(scores),
+        "entity_id": frame.index.astype(str).tolist(),
         "score": np.round(scores, DECIMALS).tolist(),
         "probability": np.round(out["probability"].to_numpy(dtype="float64"), DECIMALS).tolist(),
         "percentile": np.round(percentiles(scores, served.reference), 3).tolist(),
@@ -111,55 +136,86 @@ def as_records(columns: dict[str, Any]) -> dict[str, Any]:
     """The column layout turned into one object per row (the default layout)."""
     reasons = columns["reasons"]
     results = [
-        {"entity_id": e, "score": s, "probability": p, "percentile": q, "rank": r,
-         "reasons": reasons.get(e)}
-        for e, s, p, q, r in zip(columns["entity_id"], columns["score"], columns["probability"],
-                                 columns["percentile"], columns["rank"], strict=True)
+        {
+            "entity_id": e,
+            "score": s,
+            "probability": p,
+            "percentile": q,
+            "rank": r,
+            "reasons": reasons.get(e),
+        }
+        for e, s, p, q, r in zip(
+            columns["entity_id"],
+            columns["score"],
+            columns["probability"],
+            columns["percentile"],
+            columns["rank"],
+            strict=True,
+        )
     ]
     head = {k: columns[k] for k in ("scenario", "model", "percentile_basis", "count")}
     return {**head, "results": results}
 
 
-@router.post("/score", response_model=ScoreResponse | ScoreColumns,
-             summary="Score a batch of entities (feature rows, entity ids, or all)")
-async def score(req: ScoreRequest, request: Request,
-                caller: Annotated[Caller, Depends(require("score"))]) -> Response:
+@router.post(
+    "/score",
+    response_model=ScoreResponse | ScoreColumns,
+    summary="Score a batch of entities (feature rows, entity ids, or all)",
+)
+async def score(
+    req: ScoreRequest, request: Request, caller: Annotated[Caller, Depends(require("score"))]
+) -> Response:
     """Every row is scored; reasons only for the ``explain_top`` rows or with ``explain_all``.
     The answer names the model version that made the scores."""
     ctx = request.app.state.ctx
     timings: dict[str, float] = {}
-    columns = await run_in_threadpool(score_batch, ctx, req, timings,
-                                      request.app.state.explain_budget,
-                                      key_of(caller.key_id, None))
+    columns = await run_in_threadpool(
+        score_batch,
+        ctx,
+        req,
+        timings,
+        request.app.state.explain_budget,
+        key_of(caller.key_id, None),
+    )
     ctx.metrics.scored(req.scenario, columns["model"]["version"], columns["count"], "/v1/score")
     started = time.perf_counter()
     body = columns if req.layout == "columns" else as_records(columns)
-    log.info("score %s by %s (%s): %d rows, %d explained, model v%s", req.scenario,
-             caller.key_id, caller.role, columns["count"], len(columns["reasons"]),
-             columns["model"]["version"])
+    log.info(
+        "score %s by %s (%s): %d rows, %d explained, model v%s",
+        req.scenario,
+        caller.key_id,
+        caller.role,
+        columns["count"],
+        len(columns["reasons"]),
+        columns["model"]["version"],
+    )
     # NaN (a detector has no calibrated probability) is written as null
     content = pydantic_core.to_json(body, inf_nan_mode="null")
     timings["serialize"] = time.perf_counter() - started
     server_timing = ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timings.items())
-    return Response(content, media_type="application/json",
-                    headers={"Server-Timing": server_timing})
+    return Response(
+        content, media_type="application/json", headers={"Server-Timing": server_timing}
+    )
 
 
 @router.get("/models", response_model=list[LoadedModel], summary="Served model versions")
-async def models(request: Request, _: Annotated[Caller, Depends(require("models.read"))]
-                 ) -> list[LoadedModel]:
+async def models(
+    request: Request, _: Annotated[Caller, Depends(require("models.read"))]
+) -> list[LoadedModel]:
     """What each scenario serves (champion) and shadows (challenger), with load errors."""
     return [LoadedModel(**row) for row in request.app.state.ctx.hub.status()]
 
 
 @router.post("/models/refresh", response_model=list[str], summary="Poll the registry now")
-async def refresh(request: Request,
-                  caller: Annotated[Caller, Depends(require("models.refresh"))]) -> list[str]:
+async def refresh(
+    request: Request, caller: Annotated[Caller, Depends(require("models.refresh"))]
+) -> list[str]:
     """Ask the registry where the aliases point now instead of waiting for the next poll."""
     ctx = request.app.state.ctx
     events = await run_in_threadpool(ctx.hub.refresh)
-    await run_in_threadpool(ctx.audit, caller, "models.refresh", "registry", None,
-                            {"events": events})
+    await run_in_threadpool(
+        ctx.audit, caller, "models.refresh", "registry", None, {"events": events}
+    )
     return events
 
 

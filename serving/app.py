@@ -60,8 +60,9 @@ class ServiceContext:
 
     def __post_init__(self) -> None:
         if self.evidence_series is None:  # the same loader, so both read the same tables
-            self.evidence_series = EvidenceSeries(self.evidence_index.loader,
-                                                  self.evidence_index.stamp)
+            self.evidence_series = EvidenceSeries(
+                self.evidence_index.loader, self.evidence_index.stamp
+            )
 
     def authenticate(self, secret: str) -> Any:
         """The principal behind an API key (hashed keys in the lead store), or None."""
@@ -78,12 +79,25 @@ class ServiceContext:
         """The source records naming the entity, per agency table."""
         return self.evidence_index.records(scenario, entity_id)
 
-    def audit(self, caller: Any, action: str, object_type: str, object_id: str | None,
-              details: dict[str, Any] | None = None, reason: str | None = None) -> None:
+    def audit(
+        self,
+        caller: Any,
+        action: str,
+        object_type: str,
+        object_id: str | None,
+        details: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Append to the lead store's audit log (a failure here fails the request)."""
-        self.store.audit(actor=caller.actor, role=caller.role, action=action,
-                         object_type=object_type, object_id=object_id, reason=reason,
-                         details=details)
+        self.store.audit(
+            actor=caller.actor,
+            role=caller.role,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            reason=reason,
+            details=details,
+        )
 
     def close(self) -> None:
         """Stop polling and release the store."""
@@ -106,8 +120,9 @@ def reference_scores(features: FeatureSource) -> Callable[[str, ServedModel], An
     return reference
 
 
-def warm_at_load(features: FeatureSource, evidence: EvidenceIndex,
-                 series: EvidenceSeries) -> Callable[[str, ServedModel], None]:
+def warm_at_load(
+    features: FeatureSource, evidence: EvidenceIndex, series: EvidenceSeries
+) -> Callable[[str, ServedModel], None]:
     """What a newly loaded model's requests will read, built before it serves: the scenario's
     evidence index and entity names, its declared evidence charts' series, the peer medians
     and explainer behind its reasons (one row explained), and the district medians its leads'
@@ -168,13 +183,23 @@ def build_context(settings: ServingSettings) -> ServiceContext:
     features = FeatureSource(settings.feature_loader() or pool_loader(settings.data_root), stamp)
     evidence = EvidenceIndex(pool_tables(settings.data_root), stamp, owner=evidence_owner)
     series = EvidenceSeries(evidence.loader, evidence.stamp)
-    hub = ModelHub(client, settings.refresh_seconds, reference_scores(features),
-                   warm_at_load(features, evidence, series),
-                   feature_hash=lambda scenario: table_hash(features.table(scenario), scenario))
+    hub = ModelHub(
+        client,
+        settings.refresh_seconds,
+        reference_scores(features),
+        warm_at_load(features, evidence, series),
+        feature_hash=lambda scenario: table_hash(features.table(scenario), scenario),
+    )
     store = LeadStore.open(settings.leads_url or default_url(settings.data_root))
-    ctx = ServiceContext(hub=hub, features=features, evidence_index=evidence,
-                         evidence_series=series, store=store, shadow=ShadowScorer(),
-                         ledger=lambda: ledger_rows(client, store))
+    ctx = ServiceContext(
+        hub=hub,
+        features=features,
+        evidence_index=evidence,
+        evidence_series=series,
+        store=store,
+        shadow=ShadowScorer(),
+        ledger=lambda: ledger_rows(client, store),
+    )
     ctx.metrics.attach(ctx)
     hub.start()
     return ctx
@@ -201,21 +226,31 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     """The FastAPI app with every route, handler, the size limit and the web page."""
     from leads.errors import LeadStoreError
 
-    app = FastAPI(title="Supervision leads", version="1",
-                  description="Explained scores, ranked leads and outcomes (see README).",
-                  openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Supervision leads",
+        version="1",
+        description="Explained scores, ranked leads and outcomes (see README).",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     install_handlers(app)
     install_lead_store_handler(app, LeadStoreError)
     for module in (api_score, api_leads, api_handover, api_admin):
         app.include_router(module.router)
 
-    @app.api_route(CATCH_ALL, methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   include_in_schema=False)
+    @app.api_route(
+        CATCH_ALL, methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
     async def unknown_route(rest: str, request: Request) -> None:
         allowed = allowed_methods(app, request.scope)
         if allowed:
-            raise ApiError(405, f"{request.method} is not allowed on /v1/{rest[:100]}; "
-                                f"allowed: {', '.join(allowed)}", headers={"Allow": ", ".join(allowed)})
+            raise ApiError(
+                405,
+                f"{request.method} is not allowed on /v1/{rest[:100]}; "
+                f"allowed: {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise ApiError(404, f"no route /v1/{rest[:100]}; see /docs.json")
 
     @app.get("/ui", include_in_schema=False)
@@ -229,11 +264,18 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.state.admission_counts = Counter()
     app.state.rationing = Rationing()  # shared with the Bento's admission (serving.service)
     app.state.explain_budget = ExplainBudget.of(ServingSettings(data_root=Path("data")))
-    app.add_middleware(Admission, current=lambda: app.state.admission,
-                       counts=app.state.admission_counts, rationing=app.state.rationing)
+    app.add_middleware(
+        Admission,
+        current=lambda: app.state.admission,
+        counts=app.state.admission_counts,
+        rationing=app.state.rationing,
+    )
     app.add_middleware(LimitsAndCatchAll, limit=app.state.limit)  # sees every body and crash
     app.state.metrics = None
-    app.add_middleware(RouteMetrics, metrics=lambda: app.state.metrics,  # times every request
-                       classify=route_class)
+    app.add_middleware(
+        RouteMetrics,
+        metrics=lambda: app.state.metrics,  # times every request
+        classify=route_class,
+    )
     app.add_middleware(RequestIds)  # outermost: every line logged for a request carries its id
     return app

@@ -64,8 +64,11 @@ def resolve_model(client: Any, scenario: str, model_uri: str | None) -> BatchMod
         ref = uri.removeprefix("models:/")
         reg_name, _, rest = ref.partition("@") if "@" in ref else ref.partition("/")
         try:
-            mv = (client.get_model_version_by_alias(reg_name, rest) if "@" in ref
-                  else client.get_model_version(reg_name, rest))
+            mv = (
+                client.get_model_version_by_alias(reg_name, rest)
+                if "@" in ref
+                else client.get_model_version(reg_name, rest)
+            )
         except Exception as exc:  # noqa: BLE001 - MLflow raises several kinds here
             raise BatchError(f"model {uri!r} is not in the registry: {exc}") from exc
         name, version, tags = reg_name, str(mv.version), dict(mv.tags)
@@ -81,8 +84,10 @@ def table_hash_of(frame_columns: list[str], sample: Any) -> str | None:
         return None
     found = sorted({str(v) for v in sample if v is not None})
     if len(found) != 1:
-        raise BatchError(f"the feature table carries {len(found)} feature_set_hash values "
-                         f"({', '.join(found[:3])}); expected exactly one")
+        raise BatchError(
+            f"the feature table carries {len(found)} feature_set_hash values "
+            f"({', '.join(found[:3])}); expected exactly one"
+        )
     return found[0]
 
 
@@ -93,11 +98,16 @@ def check_hash(model: BatchModel, table_hash: str | None, scenario: str) -> None
     if model.version is None:
         return  # a run or file URI: no registry tags to compare
     if table_hash is None:
-        raise BatchError(f"the {scenario} feature table has no feature_set_hash column, so "
-                         f"{model.name} version {model.version} cannot be checked against it")
+        raise BatchError(
+            f"the {scenario} feature table has no feature_set_hash column, so "
+            f"{model.name} version {model.version} cannot be checked against it"
+        )
     try:
-        check_feature_set(model.name or scenario,
-                          SimpleNamespace(version=model.version, tags=model.tags), table_hash)
+        check_feature_set(
+            model.name or scenario,
+            SimpleNamespace(version=model.version, tags=model.tags),
+            table_hash,
+        )
     except FeatureSetMismatch as exc:
         raise BatchError(str(exc)) from None
 
@@ -115,13 +125,20 @@ def score_local(frame: pd.DataFrame, model: BatchModel) -> pd.DataFrame:
     import mlflow
 
     check_columns(model, list(frame.columns))
-    check_hash(model, table_hash_of(list(frame.columns),
-                                    frame.get("feature_set_hash", pd.Series()).unique()),
-               model.name or "")
+    check_hash(
+        model,
+        table_hash_of(list(frame.columns), frame.get("feature_set_hash", pd.Series()).unique()),
+        model.name or "",
+    )
     out = mlflow.pyfunc.load_model(model.uri).predict(
-        frame.loc[:, list(model.columns)].astype("float64"))
-    return pd.DataFrame({"entity_id": frame["entity_id"].astype(str).to_numpy(),
-                         **{c: out[c].to_numpy(dtype="float64") for c in OUTPUT}})
+        frame.loc[:, list(model.columns)].astype("float64")
+    )
+    return pd.DataFrame(
+        {
+            "entity_id": frame["entity_id"].astype(str).to_numpy(),
+            **{c: out[c].to_numpy(dtype="float64") for c in OUTPUT},
+        }
+    )
 
 
 def score_spark(sdf: Any, model: BatchModel) -> Any:
@@ -136,11 +153,16 @@ def score_spark(sdf: Any, model: BatchModel) -> Any:
         check_hash(model, table_hash_of(sdf.columns, sample), model.name or "")
     else:
         check_hash(model, None, model.name or "")
-    udf = mlflow.pyfunc.spark_udf(sdf.sparkSession, model.uri, env_manager="local",
-                                  result_type="score double, probability double")
+    udf = mlflow.pyfunc.spark_udf(
+        sdf.sparkSession,
+        model.uri,
+        env_manager="local",
+        result_type="score double, probability double",
+    )
     inputs = [F.col(c).cast("double").alias(c) for c in model.columns]
-    scored = sdf.select(F.col("entity_id").cast("string").alias("entity_id"),
-                        udf(*inputs).alias("out"))
+    scored = sdf.select(
+        F.col("entity_id").cast("string").alias("entity_id"), udf(*inputs).alias("out")
+    )
     return scored.select("entity_id", *[F.col(f"out.{c}").alias(c) for c in OUTPUT])
 
 
@@ -148,9 +170,15 @@ def partial_path(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
 
 
-def run(scenario: str, engine: str, out: Path, features: Path | None = None,
-        data: Path | None = None, model_uri: str | None = None,
-        tracking_uri: str | None = None) -> tuple[int, str]:
+def run(
+    scenario: str,
+    engine: str,
+    out: Path,
+    features: Path | None = None,
+    data: Path | None = None,
+    model_uri: str | None = None,
+    tracking_uri: str | None = None,
+) -> tuple[int, str]:
     """Score the table and write the result; returns the rows scored and where they were
     scored (``local``, or ``spark <master>``)."""
     from training.mlflow_setup import open_client, resolve
@@ -175,8 +203,11 @@ def run(scenario: str, engine: str, out: Path, features: Path | None = None,
             from features.engines import spark_session
 
             spark = spark_session()
-            sdf = (spark.read.parquet(str(features.resolve())) if features
-                   else spark.createDataFrame(pool_table(scenario, data)))
+            sdf = (
+                spark.read.parquet(str(features.resolve()))
+                if features
+                else spark.createDataFrame(pool_table(scenario, data))
+            )
             result = score_spark(sdf, model)
             result.write.parquet(str(tmp.resolve()))
             rows = spark.read.parquet(str(tmp.resolve())).count()
@@ -208,8 +239,12 @@ def model_label(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("python -m serving.batch", __doc__)
     parser.add_argument("--scenario", required=True, help="the model whose champion scores")
-    parser.add_argument("--engine", choices=ENGINES, default="local",
-                        help="local (pandas, one process) or spark (SUPERVISION_SPARK_*)")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local (pandas, one process) or spark (SUPERVISION_SPARK_*)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="the scores' Parquet file")
     parser.add_argument("--features", type=Path, help="feature table (Parquet)")
     parser.add_argument("--data", type=Path, help="pool root to build the features from")
@@ -217,13 +252,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", help="default: SUPERVISION_MLFLOW_URI or ./mlruns")
     args = parser.parse_args(argv)
     try:
-        rows, where = run(args.scenario, args.engine, args.out, args.features, args.data,
-                   args.model_uri, args.tracking_uri)
+        rows, where = run(
+            args.scenario,
+            args.engine,
+            args.out,
+            args.features,
+            args.data,
+            args.model_uri,
+            args.tracking_uri,
+        )
     except BatchError as exc:
         print(f"batch scoring stopped: {exc}", file=sys.stderr)
         return exits.REFUSED
-    print(f"{rows} rows of {args.scenario} scored with {model_label(args)} on {where} -> "
-          f"{args.out}")
+    print(
+        f"{rows} rows of {args.scenario} scored with {model_label(args)} on {where} -> {args.out}"
+    )
     return 0
 
 

@@ -59,7 +59,8 @@ class BentoScoreInput(Strict):
         if sum(given) != 1:
             raise ValueError("give exactly one of rows, entity_ids or all_entities=true")
         if (self.rows is not None and not self.rows) or (
-                self.entity_ids is not None and not self.entity_ids):
+            self.entity_ids is not None and not self.entity_ids
+        ):
             raise ValueError("rows or entity_ids must not be empty")
         return self
 
@@ -130,14 +131,24 @@ def caller_key(ctx: Any, request: Request) -> str:
 def as_score_request(body: BentoScoreInput | BentoExplainInput) -> ScoreRequest:
     """The ``/v1/score`` request that answers the same question."""
     if isinstance(body, BentoExplainInput):
-        return ScoreRequest(scenario=body.scenario, rows=body.rows, entity_ids=body.entity_ids,
-                            explain_all=True, max_reasons=body.max_reasons)
-    return ScoreRequest(scenario=body.scenario, rows=body.rows, entity_ids=body.entity_ids,
-                        all_entities=body.all_entities)
+        return ScoreRequest(
+            scenario=body.scenario,
+            rows=body.rows,
+            entity_ids=body.entity_ids,
+            explain_all=True,
+            max_reasons=body.max_reasons,
+        )
+    return ScoreRequest(
+        scenario=body.scenario,
+        rows=body.rows,
+        entity_ids=body.entity_ids,
+        all_entities=body.all_entities,
+    )
 
 
-def answer(ctx: Any, budget: Any, request: Request,
-           body: BentoScoreInput | BentoExplainInput) -> dict[str, Any] | JSONResponse:
+def answer(
+    ctx: Any, budget: Any, request: Request, body: BentoScoreInput | BentoExplainInput
+) -> dict[str, Any] | JSONResponse:
     """Authenticate, score (and explain) through ``score_batch``; an error answer otherwise.
 
     Runs in a worker thread (the key lookup reads the lead store)."""
@@ -146,8 +157,7 @@ def answer(ctx: Any, budget: Any, request: Request,
     status = 200
     try:
         key = caller_key(ctx, request)
-        columns = score_batch(ctx, as_score_request(body), budget=budget,
-                              key=key_of(key, None))
+        columns = score_batch(ctx, as_score_request(body), budget=budget, key=key_of(key, None))
         records = as_records(columns)
         ctx.metrics.scored(body.scenario, columns["model"]["version"], columns["count"], route)
         if isinstance(body, BentoScoreInput):
@@ -168,8 +178,12 @@ def answer(ctx: Any, budget: Any, request: Request,
         ctx.metrics.observe(route, "POST", status, time.perf_counter() - started, "score")
 
 
-def error(status: int, message: str, detail: list[dict] | None = None,
-          headers: dict[str, str] | None = None) -> JSONResponse:
+def error(
+    status: int,
+    message: str,
+    detail: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The project's error shape (see ``serving.error_handling``)."""
     content: dict[str, Any] = {"status": status, "error": message}
     if detail is not None:
@@ -204,10 +218,15 @@ class BentoBadRequests:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 body = rewritten(b"".join(chunks))
-                headers = [(k, v) for k, v in start.get("headers", [])
-                           if k.lower() not in (b"content-length", b"content-type")]
-                headers += [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]
+                headers = [
+                    (k, v)
+                    for k, v in start.get("headers", [])
+                    if k.lower() not in (b"content-length", b"content-type")
+                ]
+                headers += [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
                 await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
 
@@ -224,10 +243,16 @@ def rewritten(raw: bytes) -> bytes:
         data = {"error": raw.decode("utf-8", "replace")[:500]}
     detail = data.get("detail") if isinstance(data, dict) else None
     if isinstance(detail, list):
-        parts = [f"{'.'.join(str(p) for p in d.get('loc', [])) or 'body'}: {d.get('msg', '')}"
-                 for d in detail if isinstance(d, dict)]
+        parts = [
+            f"{'.'.join(str(p) for p in d.get('loc', [])) or 'body'}: {d.get('msg', '')}"
+            for d in detail
+            if isinstance(d, dict)
+        ]
         detail = "; ".join(parts)
     message = data.get("error", "invalid request body") if isinstance(data, dict) else ""
-    out = {"status": 400, "error": f"invalid request body ({message})",
-           "detail": str(detail or message)[:4000]}
+    out = {
+        "status": 400,
+        "error": f"invalid request body ({message})",
+        "detail": str(detail or message)[:4000],
+    }
     return json.dumps(out, ensure_ascii=False).encode()

@@ -103,8 +103,9 @@ def score_rows(estimator: Any, columns: tuple[str, ...], frame: pd.DataFrame) ->
     return score_frame(estimator, list(columns), frame)
 
 
-def in_chunks(fn: Callable[[pd.DataFrame], Any], frame: pd.DataFrame,
-              min_rows: int = PARALLEL_ROWS) -> Any:
+def in_chunks(
+    fn: Callable[[pd.DataFrame], Any], frame: pd.DataFrame, min_rows: int = PARALLEL_ROWS
+) -> Any:
     """``fn`` over row chunks in parallel threads for large batches (tree models release the
     GIL), so one request can use every core; small batches run as they are."""
     workers = min(os.cpu_count() or 1, 4)
@@ -149,12 +150,14 @@ def check_feature_set(name: str, version: Any, served_hash: str) -> None:
     if not trained:
         raise FeatureSetMismatch(
             f"{name} version {version.version} carries no {HASH_TAG} tag (logged at training), "
-            f"so it cannot be checked against the served feature table ({served_hash})")
+            f"so it cannot be checked against the served feature table ({served_hash})"
+        )
     if trained != served_hash:
         raise FeatureSetMismatch(
             f"{name} version {version.version} was trained on feature set {trained}; the "
             f"served feature table is {served_hash} (features, sources or their code changed "
-            "since): retrain it on the current features")
+            "since): retrain it on the current features"
+        )
 
 
 WarmFn = Callable[[str, ServedModel], None]
@@ -176,9 +179,14 @@ def feature_columns(model: Any) -> tuple[str, ...]:
 class ModelHub:
     """Loads, polls and hands out the served models of every scenario."""
 
-    def __init__(self, client: MlflowClient, refresh_seconds: float = 10.0,
-                 reference_fn: ReferenceFn | None = None, warm_fn: WarmFn | None = None,
-                 feature_hash: FeatureHashFn | None = None) -> None:
+    def __init__(
+        self,
+        client: MlflowClient,
+        refresh_seconds: float = 10.0,
+        reference_fn: ReferenceFn | None = None,
+        warm_fn: WarmFn | None = None,
+        feature_hash: FeatureHashFn | None = None,
+    ) -> None:
         self.client = client
         self.refresh_seconds = refresh_seconds
         self.reference_fn = reference_fn
@@ -199,12 +207,15 @@ class ModelHub:
         slot = self._slots.get((scenario, alias))
         if slot is None:
             if scenario not in self.scenarios():
-                raise UnknownScenario(f"scenario {scenario!r} has no registered model; "
-                                      f"known: {', '.join(self.scenarios()) or 'none'}")
+                raise UnknownScenario(
+                    f"scenario {scenario!r} has no registered model; "
+                    f"known: {', '.join(self.scenarios()) or 'none'}"
+                )
             raise ModelUnavailable(f"scenario {scenario!r} has no {alias} in the registry")
         if slot.served is None:
             raise ModelUnavailable(
-                f"no {alias} version of {scenario!r} could be loaded: {slot.last_error}")
+                f"no {alias} version of {scenario!r} could be loaded: {slot.last_error}"
+            )
         return slot.served
 
     def maybe(self, scenario: str, alias: str) -> ServedModel | None:
@@ -217,14 +228,18 @@ class ModelHub:
         rows = []
         for (scenario, alias), slot in sorted(self._slots.items()):
             served = slot.served
-            rows.append({
-                "scenario": scenario, "alias": alias, "name": MODEL_PREFIX + scenario,
-                "version": served.version if served else None,
-                "registry_version": slot.registry_version,
-                "loaded_at": served.loaded_at if served else None,
-                "last_error": slot.last_error,
-                "percentile_basis": served.reference_basis if served else None,
-            })
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "alias": alias,
+                    "name": MODEL_PREFIX + scenario,
+                    "version": served.version if served else None,
+                    "registry_version": slot.registry_version,
+                    "loaded_at": served.loaded_at if served else None,
+                    "last_error": slot.last_error,
+                    "percentile_basis": served.reference_basis if served else None,
+                }
+            )
         return rows
 
     # -- refreshing --------------------------------------------------------------------------
@@ -262,8 +277,13 @@ class ModelHub:
             slot.served = self._load(scenario, name, version, alias)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the last good version
             slot.failed[slot.registry_version] = f"{type(exc).__name__}: {exc}"[:500]
-            log.exception("loading %s version %s as %s failed; still serving %s",
-                          name, version.version, alias, current)
+            log.exception(
+                "loading %s version %s as %s failed; still serving %s",
+                name,
+                version.version,
+                alias,
+                current,
+            )
             return f"{name}@{alias}: version {version.version} failed, kept {current}"
         log.info("%s@%s now serves version %s (was %s)", name, alias, version.version, current)
         return f"{name}@{alias}: {current} -> {version.version}"
@@ -276,8 +296,13 @@ class ModelHub:
             check_feature_set(name, version, self.feature_hash(scenario))
         model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
         served = ServedModel(
-            scenario=scenario, name=name, version=str(version.version), alias=alias,
-            run_id=version.run_id, model=model, columns=feature_columns(model),
+            scenario=scenario,
+            name=name,
+            version=str(version.version),
+            alias=alias,
+            run_id=version.run_id,
+            model=model,
+            columns=feature_columns(model),
             loaded_at=datetime.now(UTC),
         )
         reference = self.reference_fn(scenario, served) if self.reference_fn else None

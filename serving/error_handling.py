@@ -28,8 +28,13 @@ log = logging.getLogger("serving.error_handling")
 class ApiError(Exception):
     """An error with an HTTP status, raised by the routes."""
 
-    def __init__(self, status: int, message: str, detail: list[dict] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        detail: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -37,8 +42,12 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_response(status: int, message: str, detail: list[dict] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    detail: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The one shape of every error answer."""
     body: dict[str, Any] = {"status": status, "error": message}
     if detail is not None:
@@ -49,8 +58,11 @@ def error_response(status: int, message: str, detail: list[dict] | None = None,
 def field_errors(errors: list[Any]) -> list[dict]:
     """Pydantic errors reduced to location, message and type (never echoing the input)."""
     return [
-        {"loc": [str(part) for part in err.get("loc", ())], "msg": err.get("msg", ""),
-         "type": err.get("type", "")}
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
         for err in errors
     ]
 
@@ -79,8 +91,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.message, exc.detail,
-                              headers={**(headers or {}), **(exc.headers or {})} or None)
+        return error_response(
+            exc.status,
+            exc.message,
+            exc.detail,
+            headers={**(headers or {}), **(exc.headers or {})} or None,
+        )
 
     @app.exception_handler(UnknownScenario)
     async def _scenario(_: Request, exc: UnknownScenario) -> JSONResponse:
@@ -96,8 +112,11 @@ def install_lead_store_handler(app: FastAPI, base: type[Exception]) -> None:
 
     @app.exception_handler(base)
     async def _store(_: Request, exc: Exception) -> JSONResponse:
-        detail = [{"loc": ["body", field], "msg": str(exc), "type": type(exc).__name__}
-                  for field in [getattr(exc, "field", None)] if field]
+        detail = [
+            {"loc": ["body", field], "msg": str(exc), "type": type(exc).__name__}
+            for field in [getattr(exc, "field", None)]
+            if field
+        ]
         return error_response(_lead_store_status(exc), str(exc), detail or None)
 
 
@@ -155,8 +174,12 @@ class LimitsAndCatchAll:
                 await self._send_too_large(send)
         except Exception:  # noqa: BLE001 - the catch-all: log it, answer cleanly
             incident = uuid.uuid4().hex[:12]
-            log.exception("unhandled error, incident %s, %s %s", incident, scope.get("method"),
-                          scope.get("path"))
+            log.exception(
+                "unhandled error, incident %s, %s %s",
+                incident,
+                scope.get("method"),
+                scope.get("path"),
+            )
             if not started:
                 response = error_response(500, f"internal error, incident {incident} logged")
                 await response(scope, receive, send)
@@ -176,9 +199,19 @@ class LimitsAndCatchAll:
         return limited
 
     async def _send_too_large(self, send: Send) -> None:
-        body = (b'{"status":413,"error":"request body larger than the limit of '
-                + str(self.max_bytes).encode() + b' bytes"}')
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        body = (
+            b'{"status":413,"error":"request body larger than the limit of '
+            + str(self.max_bytes).encode()
+            + b' bytes"}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -50,7 +50,7 @@ def _normalised(series: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray
     values = np.asarray(uniques, dtype=object)
     if fn is normalise_code:
         return codes, normalise_codes(values)
-    return codes, np.array([fn(v) for v in values] + [None], dtype=object)[:len(values)]
+    return codes, np.array([fn(v) for v in values] + [None], dtype=object)[: len(values)]
 
 
 ASCII_BLANKS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
@@ -67,10 +67,12 @@ def normalise_codes(values: np.ndarray) -> np.ndarray:
     if text.any():
         arrow = pa.array(values[text], type=pa.string())
         ascii_ = pc.string_is_ascii(arrow).to_numpy(zero_copy_only=False)
-        plain = pc.ascii_upper(pc.utf8_trim(arrow.filter(pa.array(ascii_)),
-                                            characters=ASCII_BLANKS))
+        plain = pc.ascii_upper(
+            pc.utf8_trim(arrow.filter(pa.array(ascii_)), characters=ASCII_BLANKS)
+        )
         empty = pc.is_in(plain, value_set=pa.array(["", "NAN", "NONE"])).to_numpy(
-            zero_copy_only=False)
+            zero_copy_only=False
+        )
         for sep in (" ", "-", "_", "."):
             plain = pc.replace_substring(plain, sep, "")
         plain = pc.replace_substring(pc.replace_substring(plain, "O", "0"), "I", "1")
@@ -87,8 +89,9 @@ def normalise_codes(values: np.ndarray) -> np.ndarray:
 
 def _as_series(index: pd.Index, codes: np.ndarray, normalised: np.ndarray) -> pd.Series:
     """The normalised column as a Series (missing where the value was missing or gave None)."""
-    values = np.where(codes >= 0, normalised[np.maximum(codes, 0)] if len(normalised)
-                      else None, None)
+    values = np.where(
+        codes >= 0, normalised[np.maximum(codes, 0)] if len(normalised) else None, None
+    )
     return pd.Series(values, index=index, dtype=object)
 
 
@@ -99,8 +102,11 @@ def is_text(series: pd.Series) -> bool:
 
 def normalised_text_columns(table: pd.DataFrame) -> dict[str, pd.Series]:
     """Normalised copies of the table's text columns (the ones that can hold a key)."""
-    return {c: _as_series(table.index, *_normalised(table[c], normalise_code))
-            for c in table.columns if is_text(table[c])}
+    return {
+        c: _as_series(table.index, *_normalised(table[c], normalise_code))
+        for c in table.columns
+        if is_text(table[c])
+    }
 
 
 def name_columns(table: pd.DataFrame) -> list[str]:
@@ -130,8 +136,7 @@ class KeyIndex:
     sort. The first lead detail after a start used to normalise, and every detail used to scan,
     every text cell of every agency table."""
 
-    def __init__(self, table: pd.DataFrame, columns: list[str],
-                 fn: Callable[[Any], Any]) -> None:
+    def __init__(self, table: pd.DataFrame, columns: list[str], fn: Callable[[Any], Any]) -> None:
         self.columns = list(columns)
         self.normalised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         groups: dict[str, list[int]] = {}
@@ -162,7 +167,7 @@ class KeyIndex:
         """Row positions holding ``key`` and the position of the column each was found in."""
         rows, cols = [], []
         for group in self.groups.get(key, ()) if key is not None else ():
-            found = self.rows[self.starts[group]:self.starts[group + 1]]
+            found = self.rows[self.starts[group] : self.starts[group + 1]]
             rows.append(found)
             j = int(np.searchsorted(self.offsets, group, side="right")) - 1
             cols.append(np.full(len(found), j, dtype="int32"))
@@ -206,8 +211,13 @@ class IndexedTable:
         codes = KeyIndex(table, [c for c in table.columns if is_text(table[c])], normalise_code)
         names = KeyIndex(table, name_columns(table), _company_name)
         dated = [c for c in table.columns if pd.api.types.is_datetime64_any_dtype(table[c])]
-        return cls(table, codes, names, tuple(sibling_name(table, c) for c in codes.columns),
-                   table[dated[0]].to_numpy() if dated else None)
+        return cls(
+            table,
+            codes,
+            names,
+            tuple(sibling_name(table, c) for c in codes.columns),
+            table[dated[0]].to_numpy() if dated else None,
+        )
 
     def keys(self) -> dict[str, pd.Series]:
         """The normalised text columns (``normalised_text_columns`` of the table)."""
@@ -238,8 +248,12 @@ class EvidenceIndex:
     version: by :meth:`build` when a model is loaded (so no request pays for it), or on the
     first request after the pool changed."""
 
-    def __init__(self, loader: TableLoader, stamp: Callable[[], float],
-                 owner: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self,
+        loader: TableLoader,
+        stamp: Callable[[], float],
+        owner: Callable[[str], str] | None = None,
+    ) -> None:
         self.loader = loader
         self.stamp = stamp
         self.owner = owner or (lambda scenario: scenario)
@@ -292,8 +306,11 @@ class EvidenceIndex:
         by_code: dict[str, np.ndarray] = {}
         names: set[str] = set()
         for name, indexed in tables.items():
-            rows, cols = indexed.codes.find(target) if target else (np.empty(0, "int64"),
-                                                                      np.empty(0, "int32"))
+            rows, cols = (
+                indexed.codes.find(target)
+                if target
+                else (np.empty(0, "int64"), np.empty(0, "int32"))
+            )
             by_code[name] = np.unique(rows)
             for j in np.unique(cols):
                 sibling = indexed.siblings[j]
@@ -311,19 +328,26 @@ class EvidenceIndex:
             positions = np.union1d(hits, by_name)
             if len(positions):
                 shown = indexed.table.iloc[newest(indexed, positions)[:MAX_ROWS_PER_TABLE]]
-                rows = [{k: _plain(v) for k, v in row.items()}
-                        for row in shown.to_dict("records")]
+                rows = [{k: _plain(v) for k, v in row.items()} for row in shown.to_dict("records")]
                 out[name] = {"count": len(positions), "by_name": len(by_name), "rows": rows}
         return out
 
 
 #: Name columns that hold a person's name: never used to name a lead (对案不对人).
-PERSON_NAME_COLUMNS = frozenset({"worker_name", "holder_name", "candidate_name",
-                                 "borrower_name", "spouse_name", "foreman_name", "buyer_person"})
+PERSON_NAME_COLUMNS = frozenset(
+    {
+        "worker_name",
+        "holder_name",
+        "candidate_name",
+        "borrower_name",
+        "spouse_name",
+        "foreman_name",
+        "buyer_person",
+    }
+)
 
 
-def entity_names(tables: dict[str, tuple[pd.DataFrame, dict]], key_column: str
-                 ) -> dict[str, str]:
+def entity_names(tables: dict[str, tuple[pd.DataFrame, dict]], key_column: str) -> dict[str, str]:
     """Normalised entity id -> the name an agency gives it, from the entity table (the first
     table holding ``key_column``): its own name column, else the name of another code in the
     same row (a loan is named by its borrowing company). Person names are skipped. Where
@@ -334,8 +358,14 @@ def entity_names(tables: dict[str, tuple[pd.DataFrame, dict]], key_column: str
             sibling = sibling_name(table, column)
             if sibling is None or sibling in PERSON_NAME_COLUMNS or sibling == column:
                 continue
-            pairs.append(pd.DataFrame({"code": series.to_numpy(dtype=object),
-                                       "name": table[sibling].to_numpy(dtype=object)}))
+            pairs.append(
+                pd.DataFrame(
+                    {
+                        "code": series.to_numpy(dtype=object),
+                        "name": table[sibling].to_numpy(dtype=object),
+                    }
+                )
+            )
     names = pd.Series(dtype=object)
     if pairs:
         both = pd.concat(pairs, ignore_index=True)

@@ -87,49 +87,82 @@ class EvidenceSeries:
         series = []
         for s in view.series:
             mine = rows[rows["series"] == s.name] if rows is not None else rows
-            points = [] if mine is None else [
-                {"period": p.date().isoformat(), "value": float(v)}
-                for p, v in zip(mine["period"], mine["value"], strict=True)]
-            series.append({"name": s.name, "unit": s.unit, "axis": s.axis,
-                           "label": {lang: s.text(lang) for lang in LANGUAGES},
-                           "points": sorted(points, key=lambda x: x["period"])})
-        return {"declared": True, "kind": view.kind,
-                "title": {lang: dict(view.texts).get(lang, "") for lang in LANGUAGES},
-                "series": series,
-                "peers": peer_views(model, view, entity_id, features)}
+            points = (
+                []
+                if mine is None
+                else [
+                    {"period": p.date().isoformat(), "value": float(v)}
+                    for p, v in zip(mine["period"], mine["value"], strict=True)
+                ]
+            )
+            series.append(
+                {
+                    "name": s.name,
+                    "unit": s.unit,
+                    "axis": s.axis,
+                    "label": {lang: s.text(lang) for lang in LANGUAGES},
+                    "points": sorted(points, key=lambda x: x["period"]),
+                }
+            )
+        return {
+            "declared": True,
+            "kind": view.kind,
+            "title": {lang: dict(view.texts).get(lang, "") for lang in LANGUAGES},
+            "series": series,
+            "peers": peer_views(model, view, entity_id, features),
+        }
 
 
-def peer_views(model: Any, view: Any, entity_id: str, features: pd.DataFrame | None
-               ) -> list[dict]:
+def peer_views(model: Any, view: Any, entity_id: str, features: pd.DataFrame | None) -> list[dict]:
     """The entity's value of each declared peer feature against its peer group."""
     if features is None or entity_id not in features.index:
         return []
     out = []
     for name, texts in dict(view.peers).items():
         if name not in features.columns:  # said, not skipped: a table built another way
-            out.append({"feature": name, "label": {k: dict(texts).get(k, name) for k in LANGUAGES},
-                        "error": "not in the served feature table", "value": None, "n": 0,
-                        "edges": [], "counts": [], "quartiles": [], "percentile": None})
+            out.append(
+                {
+                    "feature": name,
+                    "label": {k: dict(texts).get(k, name) for k in LANGUAGES},
+                    "error": "not in the served feature table",
+                    "value": None,
+                    "n": 0,
+                    "edges": [],
+                    "counts": [],
+                    "quartiles": [],
+                    "percentile": None,
+                }
+            )
             continue
         spec = model.feature(name)
         group = spec.peer_group
         peers = features
         if group and group in features.columns:
             peers = features[features[group] == features.at[entity_id, group]]
-        out.append(peer_summary(name, texts, features.at[entity_id, name],
-                                peers[name].to_numpy(dtype="float64"), group))
+        out.append(
+            peer_summary(
+                name,
+                texts,
+                features.at[entity_id, name],
+                peers[name].to_numpy(dtype="float64"),
+                group,
+            )
+        )
     return out
 
 
-def peer_summary(name: str, texts: Any, value: Any, values: np.ndarray,
-                 group: str | None) -> dict:
+def peer_summary(name: str, texts: Any, value: Any, values: np.ndarray, group: str | None) -> dict:
     """Histogram (``HISTOGRAM_BINS`` bins over the peers' 1st-99th percentile, clipped), the
     quartiles and where the entity's value falls."""
     values = values[np.isfinite(values)]
     mine = None if value is None or not np.isfinite(float(value)) else float(value)
-    summary: dict[str, Any] = {"feature": name, "label": {k: dict(texts).get(k, name)
-                                                          for k in LANGUAGES},
-                               "peer_group": group, "value": mine, "n": int(len(values))}
+    summary: dict[str, Any] = {
+        "feature": name,
+        "label": {k: dict(texts).get(k, name) for k in LANGUAGES},
+        "peer_group": group,
+        "value": mine,
+        "n": int(len(values)),
+    }
     if len(values) == 0:
         return {**summary, "edges": [], "counts": [], "quartiles": [], "percentile": None}
     lo, hi = np.percentile(values, [1, 99])
@@ -139,9 +172,13 @@ def peer_summary(name: str, texts: Any, value: Any, values: np.ndarray,
         hi = lo + 1.0
     counts, edges = np.histogram(np.clip(values, lo, hi), bins=HISTOGRAM_BINS, range=(lo, hi))
     percentile = None if mine is None else float((values <= mine).mean())
-    return {**summary, "edges": [float(e) for e in edges], "counts": [int(c) for c in counts],
-            "quartiles": [float(q) for q in np.percentile(values, [25, 50, 75])],
-            "percentile": percentile}
+    return {
+        **summary,
+        "edges": [float(e) for e in edges],
+        "counts": [int(c) for c in counts],
+        "quartiles": [float(q) for q in np.percentile(values, [25, 50, 75])],
+        "percentile": percentile,
+    }
 
 
 def evidence_view(state: Any, scenario: str, entity_id: str) -> dict:

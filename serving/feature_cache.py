@@ -90,11 +90,15 @@ def table_hash(frame: pd.DataFrame, scenario: str) -> str:
     """The ``feature_set_hash`` a feature table was built with (``features.build`` writes it on
     every row); an error naming the scenario when the table carries none or several."""
     if "feature_set_hash" not in frame.columns:
-        raise ValueError(f"the served {scenario} feature table has no feature_set_hash column, "
-                         "so no model version can be checked against it")
+        raise ValueError(
+            f"the served {scenario} feature table has no feature_set_hash column, "
+            "so no model version can be checked against it"
+        )
     found = sorted(frame["feature_set_hash"].dropna().astype(str).unique())
     if len(found) != 1:
-        raise ValueError(f"the served {scenario} feature table carries "
-                         f"{len(found)} feature_set_hash values ({', '.join(found[:3])}); "
-                         "expected exactly one")
+        raise ValueError(
+            f"the served {scenario} feature table carries "
+            f"{len(found)} feature_set_hash values ({', '.join(found[:3])}); "
+            "expected exactly one"
+        )
     return found[0]

@@ -83,63 +83,96 @@ def _evidence(evidence: Mapping[str, Any], lang: str) -> str:
         rows = list(found.get("rows") or [])[:EVIDENCE_ROWS]
         columns = list(rows[0]) if rows else []
         head = "".join(f"<th>{_e(c)}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(f"<td>{_e(_date(r.get(c)))}</td>" for c in columns)
-                       + "</tr>" for r in rows)
-        title = message(lang, "handover.records", table=table, count=found.get("count", 0),
-                        shown=len(rows))
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_e(_date(r.get(c)))}</td>" for c in columns) + "</tr>"
+            for r in rows
+        )
+        title = message(
+            lang, "handover.records", table=table, count=found.get("count", 0), shown=len(rows)
+        )
         parts.append(f"<h3>{_e(title)}</h3><table class='rows'><tr>{head}</tr>{body}</table>")
     return "".join(parts)
 
 
-def lead_form(detail: Mapping[str, Any], evidence: Mapping[str, Any], lang: str,
-              ledger_row: Mapping[str, Any] | None, entity_name: str | None,
-              charts: Mapping[str, Any] | None = None) -> str:
+def lead_form(
+    detail: Mapping[str, Any],
+    evidence: Mapping[str, Any],
+    lang: str,
+    ledger_row: Mapping[str, Any] | None,
+    entity_name: str | None,
+    charts: Mapping[str, Any] | None = None,
+) -> str:
     """One 线索移送表 as an HTML fragment (``charts``: the lead's evidence view)."""
     lead = detail["lead"]
     district = district_name(lead["district"], lang)
     entity = f"{entity_name}（{lead['entity_id']}）" if entity_name else lead["entity_id"]
     declared = amount_declaration(lead["scenario"])
-    amount = amount_text(lead.get("amount"), lead.get("amount_unit"),
-                         declared["unit_text"].get(lang), lang)
-    probability = probability_text(lead.get("probability"), lead.get("probability_low"),
-                                   lead.get("probability_high"), lang)
-    rows = [("handover.lead_no", lead["id"]), ("handover.entity", entity),
-            ("handover.district", district),
-            ("handover.model", f"{lead['model_name']} v{lead['model_version']}"),
-            ("handover.certification", certification(ledger_row, lang)),
-            ("handover.amount", amount),
-            ("handover.probability", probability),
-            ("handover.as_of", _date(lead.get("as_of"))),
-            ("handover.status", message(lang, f"status.{lead['status']}"))]
+    amount = amount_text(
+        lead.get("amount"), lead.get("amount_unit"), declared["unit_text"].get(lang), lang
+    )
+    probability = probability_text(
+        lead.get("probability"), lead.get("probability_low"), lead.get("probability_high"), lang
+    )
+    rows = [
+        ("handover.lead_no", lead["id"]),
+        ("handover.entity", entity),
+        ("handover.district", district),
+        ("handover.model", f"{lead['model_name']} v{lead['model_version']}"),
+        ("handover.certification", certification(ledger_row, lang)),
+        ("handover.amount", amount),
+        ("handover.probability", probability),
+        ("handover.as_of", _date(lead.get("as_of"))),
+        ("handover.status", message(lang, f"status.{lead['status']}")),
+    ]
     if lead.get("amount_unit") is not None and declared["description"]:
         rows.insert(6, ("handover.amount_basis", declared["description"].get(lang, "")))
     table = "".join(f"<tr><th>{_e(message(lang, k))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    receipt = "".join(f"<tr><th>{_e(message(lang, k))}</th><td></td></tr>"
-                      for k in ("handover.receiver", "handover.receiver_person",
-                                "handover.received_on", "handover.signature"))
-    return (f"<section class='form'><h1>{_e(message(lang, 'handover.title'))}</h1>"
-            f"<p class='issuer'>{_e(message(lang, 'handover.issuer', district=district))}</p>"
-            f"<table>{table}</table>"
-            f"<h2>{_e(message(lang, 'handover.reasons'))}</h2>{_reasons(lead, lang)}"
-            + (f"<h2>{_e(message(lang, 'handover.charts'))}</h2>{charts_html(charts, lang)}"
-               if charts and charts.get("declared") else "") +
-            f"<h2>{_e(message(lang, 'handover.evidence'))}</h2>{_evidence(evidence, lang)}"
-            f"<h2>{_e(message(lang, 'handover.receipt'))}</h2>"
-            f"<table class='receipt'>{receipt}</table></section>")
+    receipt = "".join(
+        f"<tr><th>{_e(message(lang, k))}</th><td></td></tr>"
+        for k in (
+            "handover.receiver",
+            "handover.receiver_person",
+            "handover.received_on",
+            "handover.signature",
+        )
+    )
+    return (
+        f"<section class='form'><h1>{_e(message(lang, 'handover.title'))}</h1>"
+        f"<p class='issuer'>{_e(message(lang, 'handover.issuer', district=district))}</p>"
+        f"<table>{table}</table>"
+        f"<h2>{_e(message(lang, 'handover.reasons'))}</h2>{_reasons(lead, lang)}"
+        + (
+            f"<h2>{_e(message(lang, 'handover.charts'))}</h2>{charts_html(charts, lang)}"
+            if charts and charts.get("declared")
+            else ""
+        )
+        + f"<h2>{_e(message(lang, 'handover.evidence'))}</h2>{_evidence(evidence, lang)}"
+        f"<h2>{_e(message(lang, 'handover.receipt'))}</h2>"
+        f"<table class='receipt'>{receipt}</table></section>"
+    )
 
 
 def document(forms: Sequence[str], lang: str, actor: str, revealed_reason: str | None) -> str:
     """The whole printable page: every form, then who generated it and the masking note."""
-    note = (message(lang, "handover.revealed", reason=revealed_reason) if revealed_reason
-            else message(lang, "handover.masked"))
-    generated = message(lang, "handover.generated",
-                        at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"), actor=actor)
+    note = (
+        message(lang, "handover.revealed", reason=revealed_reason)
+        if revealed_reason
+        else message(lang, "handover.masked")
+    )
+    generated = message(
+        lang,
+        "handover.generated",
+        at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        actor=actor,
+    )
     footer = f"<p class='note'>{_e(note)} {_e(generated)}</p>"
     body = "".join(f.replace("</section>", f"{footer}</section>") for f in forms)
     title = message(lang, "handover.title")
     html_lang = "zh-CN" if lang == "zh" else "en"
-    return (f"<!doctype html><html lang='{html_lang}'><head><meta charset='utf-8'>"
-            f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>")
+    return (
+        f"<!doctype html><html lang='{html_lang}'><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+    )
 
 
 class RenderError(RuntimeError):
@@ -155,13 +188,22 @@ def render_pdf(page: str, chromium: Path | None = None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="handover-") as tmp:
         source, target = Path(tmp) / "handover.html", Path(tmp) / "handover.pdf"
         source.write_text(page, encoding="utf-8")
-        command = [str(chromium), "--headless", "--no-sandbox", "--disable-gpu",
-                   "--no-pdf-header-footer", f"--user-data-dir={Path(tmp) / 'profile'}",
-                   "--disable-background-networking", "--no-first-run",
-                   f"--print-to-pdf={target}", source.as_uri()]
+        command = [
+            str(chromium),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            "--disable-background-networking",
+            "--no-first-run",
+            f"--print-to-pdf={target}",
+            source.as_uri(),
+        ]
         try:
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  timeout=RENDER_TIMEOUT, check=False)
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False
+            )
         except subprocess.TimeoutExpired as exc:
             raise RenderError(f"renderer timed out after {RENDER_TIMEOUT} s") from exc
         if done.returncode != 0 or not target.exists():

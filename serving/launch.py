@@ -67,8 +67,13 @@ def workers_option(workers: int) -> dict[str, str]:
 
 
 @contextmanager
-def running_service(env: Mapping[str, str], log: Path, timeout: float = 240.0,
-                    target: str = SERVICE, workers: int = 1) -> Iterator[str]:
+def running_service(
+    env: Mapping[str, str],
+    log: Path,
+    timeout: float = 240.0,
+    target: str = SERVICE,
+    workers: int = 1,
+) -> Iterator[str]:
     """Run the service with ``env`` added to the environment (and ``workers`` worker
     processes); yield its base URL. ``target`` is the service's import path (default: this
     checkout) or a built Bento's tag."""
@@ -76,10 +81,23 @@ def running_service(env: Mapping[str, str], log: Path, timeout: float = 240.0,
     bentoml = Path(sys.executable).parent / "bentoml"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(bentoml), "serve", target, "--host", "127.0.0.1", "--port", str(port),
-             "--timeout-keep-alive", "5"],
-            cwd=ROOT, env={**os.environ, **env, **workers_option(workers)}, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(bentoml),
+                "serve",
+                target,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--timeout-keep-alive",
+                "5",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env, **workers_option(workers)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(proc, base, timeout, log)

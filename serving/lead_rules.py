@@ -28,8 +28,9 @@ def point_rule_models(scenario: str) -> tuple[Any, list[Any]]:
         return None, []
     if model.rules is not None:
         return model, [model]
-    return model, [registry.get(n) for n in point_models(scenario)
-                   if registry.get(n).rules is not None]
+    return model, [
+        registry.get(n) for n in point_models(scenario) if registry.get(n).rules is not None
+    ]
 
 
 def lead_rules(features: FeatureSource, scenario: str, entity_id: str) -> dict[str, Any]:

@@ -21,8 +21,9 @@ MAX_BUCKETS = 10_000
 class KeyedBuckets:
     """One token bucket per key, all with the same rate and size."""
 
-    def __init__(self, per_minute: float, burst: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if per_minute <= 0 or burst <= 0:
             raise ValueError("per_minute and burst must be positive")
         self.rate = per_minute / 60.0

@@ -120,8 +120,10 @@ def mask_personal(value: Any, kind: str) -> Any:
 
 def mask_rows(rows: list[dict[str, Any]], columns: Mapping[str, str]) -> list[dict[str, Any]]:
     """Records with their declared personal columns masked by kind."""
-    return [{k: mask_personal(v, columns[k]) if k in columns else v for k, v in row.items()}
-            for row in rows]
+    return [
+        {k: mask_personal(v, columns[k]) if k in columns else v for k, v in row.items()}
+        for row in rows
+    ]
 
 
 def mask_evidence(evidence: dict[str, Any], declared: PersonalColumns) -> dict[str, Any]:

@@ -51,17 +51,28 @@ class ServiceMetrics:
         self.registry = CollectorRegistry()
         self.state = CollectorRegistry()  # gauges computed when scraped
         self.latency = Histogram(
-            "supervision_request_duration_seconds", "Request latency per route template",
-            ["route", "method", "status"], buckets=BUCKETS, registry=self.registry)
+            "supervision_request_duration_seconds",
+            "Request latency per route template",
+            ["route", "method", "status"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
         self.rows = Counter(
-            "supervision_rows_scored", "Rows scored by the champion",
-            ["scenario", "version", "endpoint"], registry=self.registry)
+            "supervision_rows_scored",
+            "Rows scored by the champion",
+            ["scenario", "version", "endpoint"],
+            registry=self.registry,
+        )
         self.refusals = Counter(
-            "supervision_refusals", "Requests refused at capacity (503) or by a rate limit (429)",
-            ["route_class", "status"], registry=self.registry)
+            "supervision_refusals",
+            "Requests refused at capacity (503) or by a rate limit (429)",
+            ["route_class", "status"],
+            registry=self.registry,
+        )
 
-    def observe(self, route: str, method: str, status: int, seconds: float,
-                route_class: str | None) -> None:
+    def observe(
+        self, route: str, method: str, status: int, seconds: float, route_class: str | None
+    ) -> None:
         """One answered request."""
         self.latency.labels(route, method, str(status)).observe(seconds)
         if status in REFUSALS:
@@ -102,32 +113,43 @@ class StateCollector(Collector):
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        served = GaugeMetricFamily("supervision_served_version",
-                                   "1 for the version each scenario and alias serves",
-                                   labels=["scenario", "alias", "version"])
-        failed = GaugeMetricFamily("supervision_model_load_failures",
-                                   "1 when the registry's version for the alias was refused "
-                                   "(see /v1/models for the reason)", labels=["scenario", "alias"])
+        served = GaugeMetricFamily(
+            "supervision_served_version",
+            "1 for the version each scenario and alias serves",
+            labels=["scenario", "alias", "version"],
+        )
+        failed = GaugeMetricFamily(
+            "supervision_model_load_failures",
+            "1 when the registry's version for the alias was refused "
+            "(see /v1/models for the reason)",
+            labels=["scenario", "alias"],
+        )
         for row in self.ctx.hub.status():
             if row["version"] is not None:
                 served.add_metric([row["scenario"], row["alias"], row["version"]], 1.0)
-            failed.add_metric([row["scenario"], row["alias"]],
-                              1.0 if row["last_error"] else 0.0)
+            failed.add_metric([row["scenario"], row["alias"]], 1.0 if row["last_error"] else 0.0)
         yield served
         yield failed
         yield from self._shadow()
         yield from self._conversion()
 
     def _shadow(self) -> Iterator[GaugeMetricFamily]:
-        batches = GaugeMetricFamily("supervision_shadow_batches",
-                                    "Batches the challenger shadow-scored", labels=["scenario"])
-        overlap = GaugeMetricFamily("supervision_shadow_top_overlap",
-                                    "Mean overlap of the champion's and the challenger's top 10% "
-                                    "(rank overlap at k = a tenth of the batch)",
-                                    labels=["scenario"])
-        corr = GaugeMetricFamily("supervision_shadow_rank_correlation",
-                                 "Mean Spearman rank correlation, champion vs challenger",
-                                 labels=["scenario"])
+        batches = GaugeMetricFamily(
+            "supervision_shadow_batches",
+            "Batches the challenger shadow-scored",
+            labels=["scenario"],
+        )
+        overlap = GaugeMetricFamily(
+            "supervision_shadow_top_overlap",
+            "Mean overlap of the champion's and the challenger's top 10% "
+            "(rank overlap at k = a tenth of the batch)",
+            labels=["scenario"],
+        )
+        corr = GaugeMetricFamily(
+            "supervision_shadow_rank_correlation",
+            "Mean Spearman rank correlation, champion vs challenger",
+            labels=["scenario"],
+        )
         for scenario, stats in sorted(self.ctx.shadow.stats.items()):
             batches.add_metric([scenario], float(stats.batches))
             if stats.batches:
@@ -137,12 +159,15 @@ class StateCollector(Collector):
         yield from (batches, overlap, corr)
 
     def _conversion(self) -> Iterator[GaugeMetricFamily]:
-        families = {name: GaugeMetricFamily(f"supervision_{name}", text,
-                                            labels=["scenario", "version"])
-                    for name, text in (("leads_issued", "Leads issued per model version"),
-                                       ("leads_verified", "Leads verified per model version"),
-                                       ("leads_cases", "Cases filed per model version"),
-                                       ("conversion", "Cases filed / leads verified"))}
+        families = {
+            name: GaugeMetricFamily(f"supervision_{name}", text, labels=["scenario", "version"])
+            for name, text in (
+                ("leads_issued", "Leads issued per model version"),
+                ("leads_verified", "Leads verified per model version"),
+                ("leads_cases", "Cases filed per model version"),
+                ("conversion", "Cases filed / leads verified"),
+            )
+        }
         for conv in self._conversions():
             labels = [conv.scenario, str(conv.model_version)]
             families["leads_issued"].add_metric(labels, float(conv.issued))
@@ -181,8 +206,12 @@ def route_template(scope: Scope) -> str:
 class RouteMetrics:
     """ASGI middleware timing every HTTP request of the mounted app by route template."""
 
-    def __init__(self, app: ASGIApp, metrics: Callable[[], ServiceMetrics | None],
-                 classify: Callable[[str, str], str | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Callable[[], ServiceMetrics | None],
+        classify: Callable[[str, str], str | None],
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.classify = classify
@@ -204,6 +233,10 @@ class RouteMetrics:
         try:
             await self.app(scope, receive, recording)
         finally:
-            metrics.observe(route_template(scope), scope.get("method", ""), status,
-                            time.perf_counter() - started,
-                            self.classify(scope.get("method", ""), scope.get("path", "")))
+            metrics.observe(
+                route_template(scope),
+                scope.get("method", ""),
+                status,
+                time.perf_counter() - started,
+                self.classify(scope.get("method", ""), scope.get("path", "")),
+            )

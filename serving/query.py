@@ -28,6 +28,15 @@ async def known_query_only(request: Request) -> None:
         return
     unknown = sorted(set(request.query_params) - declared_query(route.dependant))
     if unknown:
-        raise ApiError(422, f"unknown query parameter(s): {', '.join(unknown)[:300]}",
-                       [{"loc": ["query", name[:64]], "msg": "not a parameter of this route",
-                         "type": "extra_forbidden"} for name in unknown[:20]])
+        raise ApiError(
+            422,
+            f"unknown query parameter(s): {', '.join(unknown)[:300]}",
+            [
+                {
+                    "loc": ["query", name[:64]],
+                    "msg": "not a parameter of this route",
+                    "type": "extra_forbidden",
+                }
+                for name in unknown[:20]
+            ],
+        )

@@ -44,11 +44,18 @@ class ScoreRequest(Strict):
     per-request limit (``SERVING_EXPLAIN_MAX_ROWS``, default 1,000), and within the key's
     explained rows per minute (429 beyond)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True,
-                              json_schema_extra={"x-rules": [
-                                  "exactly one of rows, entity_ids, all_entities=true",
-                                  "rows and entity_ids must not be empty",
-                                  "rows explained <= SERVING_EXPLAIN_MAX_ROWS per request"]})
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "x-rules": [
+                "exactly one of rows, entity_ids, all_entities=true",
+                "rows and entity_ids must not be empty",
+                "rows explained <= SERVING_EXPLAIN_MAX_ROWS per request",
+            ]
+        },
+    )
 
     scenario: Name
     rows: list[FeatureRow] | None = Field(default=None, max_length=MAX_ROWS)
@@ -203,13 +210,19 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     405: _error("the path exists but not with this method (see the Allow header)"),
     408: _error("the request body stalled longer than the body timeout"),
     413: _error("request body over the size limit"),
-    422: _error("invalid request, unknown query parameter or cross-field rule broken: the "
-                "fields at fault are listed in detail"),
-    429: _error("rate limit of the API key reached (requests or explained rows per minute); "
-                "retry after the Retry-After header's seconds"),
+    422: _error(
+        "invalid request, unknown query parameter or cross-field rule broken: the "
+        "fields at fault are listed in detail"
+    ),
+    429: _error(
+        "rate limit of the API key reached (requests or explained rows per minute); "
+        "retry after the Retry-After header's seconds"
+    ),
     500: _error("unexpected error, logged under an incident id"),
-    503: _error("at capacity for this route class (retry after Retry-After seconds), or no "
-                "model version could be loaded for the scenario"),
+    503: _error(
+        "at capacity for this route class (retry after Retry-After seconds), or no "
+        "model version could be loaded for the scenario"
+    ),
 }
 
 

@@ -28,12 +28,21 @@ def frame_from_rows(rows: Sequence[FeatureRow], columns: Sequence[str]) -> pd.Da
         unknown = sorted(set(row.features) - expected)
         missing = sorted(expected - set(row.features))
         if unknown:
-            problems.append({"loc": ["body", "rows", str(i), "features", unknown[0]],
-                             "msg": f"unknown feature(s) {unknown}", "type": "extra_forbidden"})
+            problems.append(
+                {
+                    "loc": ["body", "rows", str(i), "features", unknown[0]],
+                    "msg": f"unknown feature(s) {unknown}",
+                    "type": "extra_forbidden",
+                }
+            )
         if missing:
-            problems.append({"loc": ["body", "rows", str(i), "features"],
-                             "msg": f"missing feature(s) {missing}; send null for a missing value",
-                             "type": "missing"})
+            problems.append(
+                {
+                    "loc": ["body", "rows", str(i), "features"],
+                    "msg": f"missing feature(s) {missing}; send null for a missing value",
+                    "type": "missing",
+                }
+            )
         if len(problems) >= 20:
             break
     if problems:
@@ -72,10 +81,12 @@ def rows_to_explain(scores: np.ndarray, explain_top: int, explain_all: bool) -> 
     """Positions of the rows whose reasons were asked for, highest score first."""
     if explain_all:
         if len(scores) > MAX_EXPLAIN_ALL:
-            raise ApiError(422, f"explain_all is limited to {MAX_EXPLAIN_ALL} rows; "
-                           f"this batch has {len(scores)}; use explain_top instead",
-                           [{"loc": ["body", "explain_all"], "msg": "batch too large",
-                             "type": "value_error"}])
+            raise ApiError(
+                422,
+                f"explain_all is limited to {MAX_EXPLAIN_ALL} rows; "
+                f"this batch has {len(scores)}; use explain_top instead",
+                [{"loc": ["body", "explain_all"], "msg": "batch too large", "type": "value_error"}],
+            )
         return np.argsort(-scores, kind="stable")
     if explain_top <= 0:
         return np.empty(0, dtype="int64")

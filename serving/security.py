@@ -39,7 +39,8 @@ class Caller:
     def may_see(self, district: str | None) -> bool:
         """True when the caller's reach covers an object in ``district``."""
         return self.reach is access.Reach.ALL or (
-            self.district is not None and district == self.district)
+            self.district is not None and district == self.district
+        )
 
     def check_district(self, district: str | None, what: str) -> None:
         """403 when ``district`` is outside the caller's reach."""
@@ -78,16 +79,23 @@ def require(action: str) -> Callable[..., Caller]:
     """
     access.reach(action, "admin")  # fail at startup for an undeclared action
 
-    def dependency(request: Request,
-                   _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                   _key: Annotated[str | None, Depends(api_key_header)]) -> Caller:
+    def dependency(
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        _key: Annotated[str | None, Depends(api_key_header)],
+    ) -> Caller:
         ctx = request.app.state.ctx
         principal = identify(request, ctx.authenticate)
         granted = access.reach(action, principal.role)
         if granted is None:
             raise ApiError(403, f"role {principal.role!r} may not {action}")
-        caller = Caller(key_id=str(principal.key_id), name=str(principal.name),
-                        role=principal.role, district=principal.district, reach=granted)
+        caller = Caller(
+            key_id=str(principal.key_id),
+            name=str(principal.name),
+            role=principal.role,
+            district=principal.district,
+            reach=granted,
+        )
         request.state.caller = caller
         return caller
 

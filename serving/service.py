@@ -37,8 +37,9 @@ from serving.sockets import guard_connections
 app = create_app()
 
 
-@bentoml.service(name="supervision_leads", workers=1, traffic={"timeout": 300},
-                 http={"cors": {"enabled": False}})
+@bentoml.service(
+    name="supervision_leads", workers=1, traffic={"timeout": 300}, http={"cors": {"enabled": False}}
+)
 @bentoml.asgi_app(app, path="/")
 class SupervisionLeads:
     """Explained scores for other systems, ranked leads and outcomes for staff."""
@@ -55,8 +56,9 @@ class SupervisionLeads:
         return self.ctx is not None
 
     async def _answer(self, body: Any, context: bentoml.Context, output: Any) -> Any:
-        got = await run_in_threadpool(answer, self.ctx, app.state.explain_budget,
-                                      context.request, body)
+        got = await run_in_threadpool(
+            answer, self.ctx, app.state.explain_budget, context.request, body
+        )
         if isinstance(got, JSONResponse):
             context.response.status_code = got.status_code  # BentoML applies the context's
             return got
@@ -68,8 +70,7 @@ class SupervisionLeads:
         (API key with the ``score`` action: system, data_scientist, admin)."""
         return await self._answer(BentoScoreInput(**body), context, BentoScores)
 
-    @bentoml.api(route=EXPLAIN_ROUTE, input_spec=BentoExplainInput,
-                 output_spec=BentoExplanations)
+    @bentoml.api(route=EXPLAIN_ROUTE, input_spec=BentoExplainInput, output_spec=BentoExplanations)
     async def explain(self, context: bentoml.Context, **body: Any) -> BentoExplanations:
         """Score and explain (SHAP reasons) the given rows or entities with the champion."""
         return await self._answer(BentoExplainInput(**body), context, BentoExplanations)
@@ -95,8 +96,13 @@ SupervisionLeads.add_asgi_middleware(BentoBadRequests)
 # The typed endpoints are BentoML's, outside the mounted app: ration them with the same
 # capacity and per-key budget as /v1/score (one Rationing), refusing with 429/503 + Retry-After.
 SupervisionLeads.add_asgi_middleware(
-    Admission, current=lambda: app.state.admission, counts=app.state.admission_counts,
-    rationing=app.state.rationing, classify=bento_route_class, on_refusal=refused)
+    Admission,
+    current=lambda: app.state.admission,
+    counts=app.state.admission_counts,
+    rationing=app.state.rationing,
+    classify=bento_route_class,
+    on_refusal=refused,
+)
 
 
 @functools.cache

@@ -37,10 +37,16 @@ class ShadowStats:
     def as_dict(self) -> dict:
         """Aggregates only (never a score)."""
         done = max(self.batches, 1)
-        return {"batches": self.batches, "rows": self.rows, "skipped": self.skipped,
-                "failed": self.failed, "mean_rank_corr": self.rank_corr_sum / done,
-                "mean_top_decile_overlap": self.top_overlap_sum / done,
-                "last_error": self.last_error, "pairs": dict(self.by_pair)}
+        return {
+            "batches": self.batches,
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "mean_rank_corr": self.rank_corr_sum / done,
+            "mean_top_decile_overlap": self.top_overlap_sum / done,
+            "last_error": self.last_error,
+            "pairs": dict(self.by_pair),
+        }
 
 
 def compare(champion: np.ndarray, challenger: np.ndarray) -> tuple[float, float]:
@@ -64,8 +70,13 @@ class ShadowScorer:
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._thread: threading.Thread | None = None
 
-    def submit(self, challenger: ServedModel, champion: ServedModel, frame: pd.DataFrame,
-               champion_scores: np.ndarray) -> None:
+    def submit(
+        self,
+        challenger: ServedModel,
+        champion: ServedModel,
+        frame: pd.DataFrame,
+        champion_scores: np.ndarray,
+    ) -> None:
         """Hand a scored batch to the shadow worker; skip it if the worker is busy."""
         stats = self.stats.setdefault(champion.scenario, ShadowStats())
         if self._thread is None:
@@ -95,8 +106,13 @@ class ShadowScorer:
             finally:
                 self._queue.task_done()
 
-    def _score(self, challenger: ServedModel, champion: ServedModel, frame: pd.DataFrame,
-               champion_scores: np.ndarray) -> None:
+    def _score(
+        self,
+        challenger: ServedModel,
+        champion: ServedModel,
+        frame: pd.DataFrame,
+        champion_scores: np.ndarray,
+    ) -> None:
         stats = self.stats[champion.scenario]
         try:
             scores = challenger.predict(frame)["score"].to_numpy(dtype="float64")
@@ -112,6 +128,13 @@ class ShadowScorer:
         stats.rank_corr_sum += corr
         stats.top_overlap_sum += overlap
         stats.by_pair[pair] = stats.by_pair.get(pair, 0) + 1
-        log.info("shadow %s champion v%s vs challenger v%s: %d rows, rank corr %.3f, "
-                 "top-decile overlap %.2f", champion.name, champion.version,
-                 challenger.version, len(scores), corr, overlap)
+        log.info(
+            "shadow %s champion v%s vs challenger v%s: %d rows, rank corr %.3f, "
+            "top-decile overlap %.2f",
+            champion.name,
+            champion.version,
+            challenger.version,
+            len(scores),
+            corr,
+            overlap,
+        )

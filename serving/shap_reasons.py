@@ -46,13 +46,15 @@ def _surrogate(served: ServedModel, background: pd.DataFrame, detector: Any) -> 
     with _LOCK:
         if key not in _SURROGATES:
             X = background.loc[:, list(served.columns)].astype("float64")
-            _SURROGATES[key] = fit_surrogate(X, detector.decision_function(
-                X.to_numpy(dtype="float64")))
+            _SURROGATES[key] = fit_surrogate(
+                X, detector.decision_function(X.to_numpy(dtype="float64"))
+            )
         return _SURROGATES[key]
 
 
-def contributions(served: ServedModel, frame: pd.DataFrame, background: pd.DataFrame | None
-                  ) -> tuple[np.ndarray, list[str]]:
+def contributions(
+    served: ServedModel, frame: pd.DataFrame, background: pd.DataFrame | None
+) -> tuple[np.ndarray, list[str]]:
     """SHAP values (rows x names) of the served score on ``frame`` and the feature names."""
     estimator = served.estimator
     table = frame.reset_index(drop=True)
@@ -66,19 +68,26 @@ def contributions(served: ServedModel, frame: pd.DataFrame, background: pd.DataF
     elif hasattr(estimator, "preprocessor_"):
         from training.explain import explain_detector
 
-        _, explained = explain_detector(estimator, table, rows,
-                                        surrogate=_surrogate(served, base, estimator))
+        _, explained = explain_detector(
+            estimator, table, rows, surrogate=_surrogate(served, base, estimator)
+        )
     else:
         booster = find_booster(estimator)
         if booster is None:
-            raise TypeError(f"cannot explain a {type(estimator).__name__}: no LightGBM booster, "
-                            "supervised scorer or detector inside the served model")
+            raise TypeError(
+                f"cannot explain a {type(estimator).__name__}: no LightGBM booster, "
+                "supervised scorer or detector inside the served model"
+            )
         # one OpenMP thread per call: ``in_chunks`` already runs large batches in parallel
         # threads, and LightGBM's default (every core) made explaining one row cost 15 ms on a
         # busy 2-core machine, against 0.4 ms on one thread
-        values = in_chunks(lambda part: np.asarray(booster.predict(
-            part.to_numpy(dtype="float64"), pred_contrib=True, num_threads=1)), table,
-            min_rows=PARALLEL_SHAP)
+        values = in_chunks(
+            lambda part: np.asarray(
+                booster.predict(part.to_numpy(dtype="float64"), pred_contrib=True, num_threads=1)
+            ),
+            table,
+            min_rows=PARALLEL_SHAP,
+        )
         return values[:, : table.shape[1]], list(table.columns)
     names = list(explained[0].contributions) if explained else list(table.columns)
     values = np.array([[e.contributions[n] for n in names] for e in explained])
@@ -95,17 +104,33 @@ def declared_features(scenario: str) -> dict[str, Any]:
         return {}
 
 
-def sentence(spec: Any, feature: str, value: float | None, peer: float | None,
-             lang: str = DEFAULT_LANGUAGE, row: dict[str, Any] | None = None) -> str:
+def sentence(
+    spec: Any,
+    feature: str,
+    value: float | None,
+    peer: float | None,
+    lang: str = DEFAULT_LANGUAGE,
+    row: dict[str, Any] | None = None,
+) -> str:
     """The plain-language reason for one feature value in ``lang``."""
     from training.explain import format_reason
 
-    return format_reason(spec, feature, np.nan if value is None else value,
-                         np.nan if peer is None else peer, lang, row)
+    return format_reason(
+        spec,
+        feature,
+        np.nan if value is None else value,
+        np.nan if peer is None else peer,
+        lang,
+        row,
+    )
 
 
-def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
-            background: pd.DataFrame | None = None) -> list[list[dict[str, Any]]]:
+def explain(
+    served: ServedModel,
+    frame: pd.DataFrame,
+    max_reasons: int,
+    background: pd.DataFrame | None = None,
+) -> list[list[dict[str, Any]]]:
     """Reasons for every row of ``frame`` (already limited to the rows asked for): the features
     pushing the score up the most, with value, SHAP value and sentence (``text`` in the default
     language, ``texts`` in each). A flag that is not raised is never a reason."""
@@ -132,44 +157,72 @@ def explain(served: ServedModel, frame: pd.DataFrame, max_reasons: int,
             if is_false_flag(specs.get(name), value):
                 continue
             peer = None if peers is None or col is None else float(peers[i, col])
-            texts = {lang: sentence(specs.get(name), name, value, peer, lang, record)
-                     for lang in LANGUAGES}
-            row.append({"feature": name, "value": value, "shap": round(float(values[i, j]), 6),
-                        "text": texts[DEFAULT_LANGUAGE], "texts": texts})
+            texts = {
+                lang: sentence(specs.get(name), name, value, peer, lang, record)
+                for lang in LANGUAGES
+            }
+            row.append(
+                {
+                    "feature": name,
+                    "value": value,
+                    "shap": round(float(values[i, j]), 6),
+                    "text": texts[DEFAULT_LANGUAGE],
+                    "texts": texts,
+                }
+            )
         out.append(row)
     return out
 
 
-def rule_reasons(served: ServedModel, features: pd.DataFrame, background: pd.DataFrame | None,
-                 max_reasons: int) -> list[list[dict[str, Any]]]:
+def rule_reasons(
+    served: ServedModel, features: pd.DataFrame, background: pd.DataFrame | None, max_reasons: int
+) -> list[list[dict[str, Any]]]:
     """A rule model's reasons: the rules it fired, each with its declared sentence (value, the
     peers' median, the threshold), not SHAP values."""
     peers = peer_medians(features.index, background, list(served.columns))
-    table = None if peers is None else pd.DataFrame(peers, index=features.index,
-                                                    columns=list(served.columns))
-    return [[{"feature": r["feature"], "value": r["value"], "shap": r["contribution"],
-              "text": r["text"], "rule": r["rule"]} for r in row[:max_reasons]]
-            for row in served.estimator.rule_reasons(features, table)]
+    table = (
+        None
+        if peers is None
+        else pd.DataFrame(peers, index=features.index, columns=list(served.columns))
+    )
+    return [
+        [
+            {
+                "feature": r["feature"],
+                "value": r["value"],
+                "shap": r["contribution"],
+                "text": r["text"],
+                "rule": r["rule"],
+            }
+            for r in row[:max_reasons]
+        ]
+        for row in served.estimator.rule_reasons(features, table)
+    ]
 
 
 _PEERS: dict[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = {}
 
 
-def district_medians(background: pd.DataFrame, columns: list[str]
-                     ) -> tuple[pd.DataFrame, np.ndarray]:
+def district_medians(
+    background: pd.DataFrame, columns: list[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Median of every feature per district, and overall; computed once per population table."""
     cached = _PEERS.get(id(background))
     if cached is None or cached[0] is not background:
-        by_district = (background.groupby("district")[columns].median()
-                       if "district" in background.columns else pd.DataFrame(columns=columns))
+        by_district = (
+            background.groupby("district")[columns].median()
+            if "district" in background.columns
+            else pd.DataFrame(columns=columns)
+        )
         cached = (background, by_district, background[columns].median().to_numpy())
         _PEERS.clear()  # keep one population per process: the latest table
         _PEERS[id(background)] = cached
     return cached[1], cached[2]
 
 
-def peer_medians(entities: pd.Index, background: pd.DataFrame | None, columns: list[str]
-                 ) -> np.ndarray | None:
+def peer_medians(
+    entities: pd.Index, background: pd.DataFrame | None, columns: list[str]
+) -> np.ndarray | None:
     """Per entity, the medians of its district's peers in the population (rows x columns);
     the whole population's median for an entity or district the population does not know."""
     if background is None or not len(background):

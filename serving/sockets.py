@@ -17,8 +17,10 @@ import logging
 from typing import Any
 
 log = logging.getLogger("serving.sockets")
-PROTOCOLS = (("uvicorn.protocols.http.h11_impl", "H11Protocol"),
-             ("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol"))
+PROTOCOLS = (
+    ("uvicorn.protocols.http.h11_impl", "H11Protocol"),
+    ("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol"),
+)
 _MARK = "_supervision_header_timeout"
 
 
@@ -35,8 +37,7 @@ def _arm(protocol: Any, seconds: float) -> None:
         if transport is None or transport.is_closing():
             return
         if current is cycle:
-            log.info("closing a connection that sent no complete request headers in %g s",
-                     seconds)
+            log.info("closing a connection that sent no complete request headers in %g s", seconds)
             transport.close()
 
     protocol._supervision_timer = protocol.loop.call_later(seconds, expire)

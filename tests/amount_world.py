@@ -13,22 +13,31 @@ from pool.spec import ColumnSpec, SourceSpec
 
 A, B = uscc("91110105MA0000001"), uscc("91110105MA0000002")
 PERMITS = SourceSpec(
-    scenario="toy_amounts", agency="housing", table="permits", description="building permits",
-    keys=("permit_id",), date_column="issued_on",
-    columns=(ColumnSpec("permit_id", "string", "permit id"),
-             ColumnSpec("company_code", "string", "holder credit code"),
-             ColumnSpec("district", "string", "district"),
-             ColumnSpec("issued_on", "date", "issue date"),
-             ColumnSpec("value_yuan", "float64", "project value", unit="yuan"),
-             ColumnSpec("expired", "bool", "permit expired")))
+    scenario="toy_amounts",
+    agency="housing",
+    table="permits",
+    description="building permits",
+    keys=("permit_id",),
+    date_column="issued_on",
+    columns=(
+        ColumnSpec("permit_id", "string", "permit id"),
+        ColumnSpec("company_code", "string", "holder credit code"),
+        ColumnSpec("district", "string", "district"),
+        ColumnSpec("issued_on", "date", "issue date"),
+        ColumnSpec("value_yuan", "float64", "project value", unit="yuan"),
+        ColumnSpec("expired", "bool", "permit expired"),
+    ),
+)
 
 
 def _build(sources, ctx):
     p = sources["permits"]
     per = p.group_by(["company_code", "district"]).aggregate(
-        n=p.count(), n_expired=p.expired.cast("int64").sum())
-    return per.select(entity_id=per.company_code, district=per.district,
-                      expired_share=ratio(per.n_expired, per.n))
+        n=p.count(), n_expired=p.expired.cast("int64").sum()
+    )
+    return per.select(
+        entity_id=per.company_code, district=per.district, expired_share=ratio(per.n_expired, per.n)
+    )
 
 
 def _value_at_stake(sources, ctx, rates):
@@ -39,8 +48,20 @@ def _value_at_stake(sources, ctx, rates):
 
 def _model(amount: AmountAtStake) -> SupervisionModel:
     return SupervisionModel(
-        name="toy_amounts", entity="company", key_column="company_code",
+        name="toy_amounts",
+        entity="company",
+        key_column="company_code",
         sources=(PERMITS, history_source("toy_amounts")),
-        features=(FeatureSpec("expired_share", "share of permits expired", "share",
-                              "{value:.0%} of permits expired", "high"),),
-        build=_build, joins=(KeyJoin("permits", "company_code", "uscc"),), amount=amount)
+        features=(
+            FeatureSpec(
+                "expired_share",
+                "share of permits expired",
+                "share",
+                "{value:.0%} of permits expired",
+                "high",
+            ),
+        ),
+        build=_build,
+        joins=(KeyJoin("permits", "company_code", "uscc"),),
+        amount=amount,
+    )

@@ -48,10 +48,21 @@ def toy_root(tmp_path):
     from features.testing import write_pool
     from pool.schemas import history_source
 
-    rows = [{"permit_id": f"P{i}", "company_code": code, "district": "Daxing",
-             "issued_on": pd.Timestamp("2024-01-05"), "value_yuan": value, "expired": False}
-            for i, (code, value) in enumerate([(A, 1e6), (A, 3e6), (B, 5e5)])]
-    yield write_pool(tmp_path, (PERMITS, history_source("toy_amounts")),
-                     {"permits": rows, "verification_history": []})
+    rows = [
+        {
+            "permit_id": f"P{i}",
+            "company_code": code,
+            "district": "Daxing",
+            "issued_on": pd.Timestamp("2024-01-05"),
+            "value_yuan": value,
+            "expired": False,
+        }
+        for i, (code, value) in enumerate([(A, 1e6), (A, 3e6), (B, 5e5)])
+    ]
+    yield write_pool(
+        tmp_path,
+        (PERMITS, history_source("toy_amounts")),
+        {"permits": rows, "verification_history": []},
+    )
     if "toy_amounts" in registry.names():
         registry.unregister("toy_amounts")

@@ -67,8 +67,10 @@ def _shared_server() -> PgServer:
 def pg_server() -> PgServer:
     """The session's PostgreSQL server (fails in CI when PostgreSQL is missing)."""
     if find_bindir() is None:
-        message = ("PostgreSQL binaries not found (/usr/lib/postgresql/*/bin); "
-                   "install with: apt-get install -y postgresql")
+        message = (
+            "PostgreSQL binaries not found (/usr/lib/postgresql/*/bin); "
+            "install with: apt-get install -y postgresql"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -102,20 +104,37 @@ def store(db_url: str, clock: ManualClock) -> Iterator[LeadStore]:
 
 
 def make_run(
-    run_id: str, entities: list[str], *, scenario: str = "fuel_tax", version: str = "1",
-    district: str | list[str] = "Haidian", scores: list[float] | None = None,
+    run_id: str,
+    entities: list[str],
+    *,
+    scenario: str = "fuel_tax",
+    version: str = "1",
+    district: str | list[str] = "Haidian",
+    scores: list[float] | None = None,
     as_of: date = date(2026, 2, 28),
 ) -> LeadRun:
     """A run flagging ``entities`` in rank order (scores descending unless given)."""
     scores = scores or [1.0 - i / (len(entities) + 1) for i in range(len(entities))]
     districts = [district] * len(entities) if isinstance(district, str) else district
     leads = [
-        LeadInput(entity_id=e, district=d, score=s, rank=i + 1, probability=min(1.0, s),
-                  reasons=[{"feature": "gap", "value": s, "text": f"gap for {e}"}])
+        LeadInput(
+            entity_id=e,
+            district=d,
+            score=s,
+            rank=i + 1,
+            probability=min(1.0, s),
+            reasons=[{"feature": "gap", "value": s, "text": f"gap for {e}"}],
+        )
         for i, (e, d, s) in enumerate(zip(entities, districts, scores, strict=True))
     ]
-    return LeadRun(run_id=run_id, scenario=scenario, model_name=scenario, model_version=version,
-                   as_of=as_of, leads=leads)
+    return LeadRun(
+        run_id=run_id,
+        scenario=scenario,
+        model_name=scenario,
+        model_version=version,
+        as_of=as_of,
+        leads=leads,
+    )
 
 
 def advance_to(store: LeadStore, lead_id: int, status: str, deadline_days: int = 14) -> None:
@@ -123,8 +142,9 @@ def advance_to(store: LeadStore, lead_id: int, status: str, deadline_days: int =
     if status == "new":
         return
     deadline = store.today() + timedelta(days=deadline_days)
-    store.dispatch(lead_id, unit="Haidian procuratorate", assignee="Wang", deadline=deadline,
-                   actor="unit-head")
+    store.dispatch(
+        lead_id, unit="Haidian procuratorate", assignee="Wang", deadline=deadline, actor="unit-head"
+    )
     if status == "dispatched":
         return
     store.start_verification(lead_id, actor="Wang")
@@ -149,8 +169,13 @@ def reassign_worker(url: str, lead_id: int, times: int, worker: int) -> None:
     opened = LeadStore.open(url, migrate=False)
     try:
         for i in range(times):
-            opened.dispatch(lead_id, unit=f"unit-{worker}", assignee=f"w{worker}-{i}",
-                            deadline=opened.today() + timedelta(days=30), actor=f"worker-{worker}")
+            opened.dispatch(
+                lead_id,
+                unit=f"unit-{worker}",
+                assignee=f"w{worker}-{i}",
+                deadline=opened.today() + timedelta(days=30),
+                actor=f"worker-{worker}",
+            )
     finally:
         opened.close()
 
@@ -167,7 +192,12 @@ def upsert_worker(url: str, entity: str, runs: int, worker: int) -> None:
 
 
 def mixed_worker(
-    url: str, lead_id: int, reassigns: int, entity: str, upserts: int, outcome_ids: list[int],
+    url: str,
+    lead_id: int,
+    reassigns: int,
+    entity: str,
+    upserts: int,
+    outcome_ids: list[int],
     worker: int,
 ) -> None:
     """One process doing three kinds of writes that race with its siblings' on purpose."""
@@ -181,8 +211,13 @@ def outcome_worker(url: str, lead_ids: list[int], outcome: str, connection: Any 
     opened = LeadStore.open(url, migrate=False)
     try:
         for lead_id in lead_ids:
-            opened.record_outcome(lead_id, outcome=outcome, actor="writer",
-                                  amount_recovered=float(lead_id), case_reference=f"C-{lead_id}")
+            opened.record_outcome(
+                lead_id,
+                outcome=outcome,
+                actor="writer",
+                amount_recovered=float(lead_id),
+                case_reference=f"C-{lead_id}",
+            )
             if connection is not None:
                 connection.send(lead_id)
     finally:

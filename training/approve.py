@@ -35,17 +35,22 @@ def main(argv: list[str] | None = None) -> int:
 
     client = open_client(resolve(root=args.root))
     if args.scenario not in reg.list_scenarios(client):
-        print(f"no registered model for scenario {args.scenario!r}; known: "
-              f"{', '.join(reg.list_scenarios(client)) or 'none'}", file=sys.stderr)
+        print(
+            f"no registered model for scenario {args.scenario!r}; known: "
+            f"{', '.join(reg.list_scenarios(client)) or 'none'}",
+            file=sys.stderr,
+        )
         return 2
     try:
-        decision = approve(client, args.scenario, args.version, args.line, args.approver,
-                           note=args.note)
+        decision = approve(
+            client, args.scenario, args.version, args.line, args.approver, note=args.note
+        )
     except (reg.LifecycleError, ValueError, PermissionError) as exc:
         print(f"approval refused: {exc}", file=sys.stderr)
         return 2
-    print(f"{reg.model_name(args.scenario)} v{args.version}: {decision.lifecycle} "
-          f"({decision.reason})")
+    print(
+        f"{reg.model_name(args.scenario)} v{args.version}: {decision.lifecycle} ({decision.reason})"
+    )
     return 0
 
 

@@ -49,8 +49,9 @@ class BetaBinCalibrator(BaseEstimator):
         Weight, in rows, of the prior (the overall case rate) in every bin.
     """
 
-    def __init__(self, rows_per_bin: int = 25, max_bins: int = 10,
-                 prior_strength: float = 4.0) -> None:
+    def __init__(
+        self, rows_per_bin: int = 25, max_bins: int = 10, prior_strength: float = 4.0
+    ) -> None:
         self.rows_per_bin = rows_per_bin
         self.max_bins = max_bins
         self.prior_strength = prior_strength
@@ -70,13 +71,18 @@ class BetaBinCalibrator(BaseEstimator):
         n_bins = int(np.clip(len(s) // self.rows_per_bin, 1, self.max_bins))
         edges = np.unique(np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1]))
         which = np.searchsorted(edges, s, side="right")
-        groups = [[int((which == i).sum()), int(t[which == i].sum())]
-                  for i in range(len(edges) + 1)]
-        bounds = [[-np.inf if i == 0 else edges[i - 1], np.inf if i == len(edges) else edges[i]]
-                  for i in range(len(edges) + 1)]
+        groups = [
+            [int((which == i).sum()), int(t[which == i].sum())] for i in range(len(edges) + 1)
+        ]
+        bounds = [
+            [-np.inf if i == 0 else edges[i - 1], np.inf if i == len(edges) else edges[i]]
+            for i in range(len(edges) + 1)
+        ]
         groups, bounds = _pool_violators(groups, bounds, a0, b0)
-        self.bins_ = [Bin(lo, hi, n, k, a0 + k, b0 + n - k)
-                      for (n, k), (lo, hi) in zip(groups, bounds, strict=True)]
+        self.bins_ = [
+            Bin(lo, hi, n, k, a0 + k, b0 + n - k)
+            for (n, k), (lo, hi) in zip(groups, bounds, strict=True)
+        ]
         self.edges_ = np.array([b.high for b in self.bins_[:-1]])
         self.base_rate_ = float(rate)
         self.n_ = len(s)
@@ -107,8 +113,9 @@ class BetaBinCalibrator(BaseEstimator):
         return beta_dist.ppf(tail, a, b), beta_dist.ppf(1 - tail, a, b)
 
 
-def _pool_violators(groups: list[list[int]], bounds: list[list[float]], a0: float, b0: float
-                    ) -> tuple[list[list[int]], list[list[float]]]:
+def _pool_violators(
+    groups: list[list[int]], bounds: list[list[float]], a0: float, b0: float
+) -> tuple[list[list[int]], list[list[float]]]:
     """Merge adjacent bins until posterior means rise with the score (PAV on the counts)."""
     groups = [g[:] for g in groups]
     bounds = [b[:] for b in bounds]
@@ -146,9 +153,13 @@ def reliability_plot(calibrator: BetaBinCalibrator, path) -> None:
     ax.vlines(given, low, high, color="tab:orange", label="90% posterior interval")
     for g, o, b in zip(given, observed, bins, strict=True):
         ax.annotate(f"n={b.n}", (g, o), textcoords="offset points", xytext=(4, -10), fontsize=8)
-    ax.set(xlabel="probability given (posterior mean)", ylabel="observed case rate",
-           xlim=(0, 1), ylim=(0, 1),
-           title=f"Reliability ({calibrator.n_} labelled rows, {len(bins)} bins)")
+    ax.set(
+        xlabel="probability given (posterior mean)",
+        ylabel="observed case rate",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"Reliability ({calibrator.n_} labelled rows, {len(bins)} bins)",
+    )
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)

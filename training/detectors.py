@@ -56,8 +56,10 @@ def direction_signs(directions, n_columns: int, names) -> np.ndarray | None:
         return None
     if isinstance(directions, Mapping):
         if names is None:
-            raise ValueError("directions is a mapping of feature names but X has no column names; "
-                             "pass a DataFrame or a sequence with one direction per column")
+            raise ValueError(
+                "directions is a mapping of feature names but X has no column names; "
+                "pass a DataFrame or a sequence with one direction per column"
+            )
         unknown = sorted(set(map(str, directions)) - set(map(str, names)))
         if unknown:
             raise ValueError(f"directions names features that are not columns of X: {unknown}")
@@ -72,8 +74,9 @@ def direction_signs(directions, n_columns: int, names) -> np.ndarray | None:
     bad = [(i, v) for i, v in enumerate(values) if v not in DIRECTION_SIGNS]
     if bad:
         col = names[bad[0][0]] if names is not None else bad[0][0]
-        raise ValueError(f"direction of feature {col!r} must be 'high', 'low' or 'both'; "
-                         f"got {bad[0][1]!r}")
+        raise ValueError(
+            f"direction of feature {col!r} must be 'high', 'low' or 'both'; got {bad[0][1]!r}"
+        )
     return np.array([DIRECTION_SIGNS[v] for v in values], dtype=int)
 
 
@@ -88,22 +91,30 @@ class BaseDetector(BaseEstimator):
     #: one-sided columns reach ``_fit_scores`` cut at the median (False: oriented, uncut)
     _cut_one_sided = True
 
-    def __init__(self, add_indicator: bool = True, random_state: int | None = None,
-                 directions=None) -> None:
+    def __init__(
+        self, add_indicator: bool = True, random_state: int | None = None, directions=None
+    ) -> None:
         self.add_indicator = add_indicator
         self.random_state = random_state
         self.directions = directions
 
     def fit(self, X, y=None) -> BaseDetector:
         """Learn preprocessing and the detector from ``X``; ``y`` is ignored (unsupervised)."""
-        X = validate_data(self, inf_as_nan(X), ensure_all_finite="allow-nan", dtype=np.float64,
-                          ensure_min_samples=2)
+        X = validate_data(
+            self,
+            inf_as_nan(X),
+            ensure_all_finite="allow-nan",
+            dtype=np.float64,
+            ensure_min_samples=2,
+        )
         names = getattr(self, "feature_names_in_", None)
         self.direction_signs_ = direction_signs(self.directions, X.shape[1], names)
         orientation = None if self.direction_signs_ is None else tuple(self.direction_signs_)
-        self.preprocessor_ = RobustPreprocessor(add_indicator=self.add_indicator,
-                                                orientation=orientation,
-                                                cut_one_sided=self._cut_one_sided).fit(X)
+        self.preprocessor_ = RobustPreprocessor(
+            add_indicator=self.add_indicator,
+            orientation=orientation,
+            cut_one_sided=self._cut_one_sided,
+        ).fit(X)
         Z = self.preprocessor_.transform(X)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self.decision_scores_ = np.asarray(self._fit_scores(Z, seed), dtype=np.float64)
@@ -112,8 +123,9 @@ class BaseDetector(BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Suspicion score per row (higher = more suspicious); feature names checked."""
         check_is_fitted(self, "preprocessor_")
-        X = validate_data(self, inf_as_nan(X), reset=False, ensure_all_finite="allow-nan",
-                          dtype=np.float64)
+        X = validate_data(
+            self, inf_as_nan(X), reset=False, ensure_all_finite="allow-nan", dtype=np.float64
+        )
         return np.asarray(self._score(self.preprocessor_.transform(X)), dtype=np.float64)
 
     def _fit_scores(self, Z: np.ndarray, seed: int) -> np.ndarray:  # pragma: no cover
@@ -177,8 +189,7 @@ class TailProbabilities:
 # 600k-row sets a full fit would take hours; scores from a 2,048-row reference are nearly as good.
 MEMBERS: dict[str, tuple[Callable[[int], object], bool]] = {
     # trees are seeded up front and distances are exact: n_jobs changes speed, not scores
-    "iforest": (lambda seed: IForest(n_estimators=200, random_state=seed, n_jobs=threads()),
-                False),
+    "iforest": (lambda seed: IForest(n_estimators=200, random_state=seed, n_jobs=threads()), False),
     "tails": (lambda seed: TailProbabilities(), False),
     "hbos": (lambda seed: HBOS(), False),
     "pca": (lambda seed: PCA(n_components=0.999, random_state=seed), False),
@@ -251,8 +262,9 @@ class DetectorEnsemble(BaseDetector):
         random_state: int | None = None,
         directions=None,
     ) -> None:
-        super().__init__(add_indicator=add_indicator, random_state=random_state,
-                         directions=directions)
+        super().__init__(
+            add_indicator=add_indicator, random_state=random_state, directions=directions
+        )
         self.members = members
         self.normalisation = normalisation
         self.combination = combination
@@ -275,15 +287,21 @@ class DetectorEnsemble(BaseDetector):
     def _check_params(self) -> None:
         unknown = [m for m in self.members if m not in MEMBERS]
         if unknown or not self.members:
-            raise ValueError(f"members must be non-empty keys of {sorted(MEMBERS)}; got {self.members}")
+            raise ValueError(
+                f"members must be non-empty keys of {sorted(MEMBERS)}; got {self.members}"
+            )
         if self.normalisation not in NORMALISERS:
             raise ValueError(f"normalisation must be one of {sorted(NORMALISERS)}")
         if self.combination not in ("mean", "max"):
             raise ValueError("combination must be 'mean' or 'max'")
         if self.weights is not None and (
-            len(self.weights) != len(self.members) or min(self.weights) < 0 or sum(self.weights) <= 0
+            len(self.weights) != len(self.members)
+            or min(self.weights) < 0
+            or sum(self.weights) <= 0
         ):
-            raise ValueError(f"weights must be one non-negative number per member, got {self.weights}")
+            raise ValueError(
+                f"weights must be one non-negative number per member, got {self.weights}"
+            )
 
     def _fit_scores(self, Z: np.ndarray, seed: int) -> np.ndarray:
         self._check_params()
@@ -308,8 +326,10 @@ class DetectorEnsemble(BaseDetector):
     def _score(self, Z: np.ndarray) -> np.ndarray:
         normalise = NORMALISERS[self.normalisation]
         cols = [
-            normalise(self.reference_scores_[name],
-                      _finite(det.decision_function(self._member_input(name, Z)).astype(float)))
+            normalise(
+                self.reference_scores_[name],
+                _finite(det.decision_function(self._member_input(name, Z)).astype(float)),
+            )
             for name, det in self.fitted_members_.items()
         ]
         stacked = np.column_stack(cols)

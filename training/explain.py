@@ -73,8 +73,11 @@ class Explanation:
 
 def tree_contributions(booster: lgb.Booster, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact TreeSHAP: (n x d contributions, n base values) of a LightGBM booster's raw score."""
-    out = np.asarray(booster.predict(np.asarray(X, dtype=np.float64), pred_contrib=True,
-                                     num_threads=predict_threads(len(X))))
+    out = np.asarray(
+        booster.predict(
+            np.asarray(X, dtype=np.float64), pred_contrib=True, num_threads=predict_threads(len(X))
+        )
+    )
     return out[:, :-1], out[:, -1]
 
 
@@ -104,21 +107,41 @@ def fit_surrogate(
     ensemble of several members on preprocessed data; the surrogate explains the one score
     staff see, in raw feature units, and states how faithfully it does so.
     """
-    names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else [
-        f"x{i}" for i in range(np.asarray(X).shape[1])]
+    names = (
+        [str(c) for c in X.columns]
+        if isinstance(X, pd.DataFrame)
+        else [f"x{i}" for i in range(np.asarray(X).shape[1])]
+    )
     A = np.asarray(X, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
     if len(A) != len(scores):
         raise ValueError(f"X has {len(A)} rows but scores has {len(scores)}")
     tr, ho = train_test_split(np.arange(len(A)), test_size=holdout, random_state=random_state)
-    params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31,
-              "min_child_samples": 5, "seed": random_state, "deterministic": True,
-              "force_col_wise": True, "num_threads": threads(), "verbose": -1}
-    booster = lgb.train(params, lgb.Dataset(A[tr], label=scores[tr], feature_name=names),
-                        num_boost_round=n_estimators)
+    params = {
+        "objective": "regression",
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_child_samples": 5,
+        "seed": random_state,
+        "deterministic": True,
+        "force_col_wise": True,
+        "num_threads": threads(),
+        "verbose": -1,
+    }
+    booster = lgb.train(
+        params,
+        lgb.Dataset(A[tr], label=scores[tr], feature_name=names),
+        num_boost_round=n_estimators,
+    )
     pred = booster.predict(A[ho])
-    return Surrogate(booster, names, float(r2_score(scores[ho], pred)),
-                     float(spearmanr(scores[ho], pred).statistic), len(tr), len(ho))
+    return Surrogate(
+        booster,
+        names,
+        float(r2_score(scores[ho], pred)),
+        float(spearmanr(scores[ho], pred).statistic),
+        len(tr),
+        len(ho),
+    )
 
 
 def peer_medians(
@@ -136,8 +159,14 @@ def peer_medians(
     return table.loc[list(rows), group].map(medians)
 
 
-def format_reason(spec: FeatureSpecLike | None, name: str, value: float, peer: float,
-                  lang: str = DEFAULT_LANGUAGE, row: Mapping[str, object] | None = None) -> str:
+def format_reason(
+    spec: FeatureSpecLike | None,
+    name: str,
+    value: float,
+    peer: float,
+    lang: str = DEFAULT_LANGUAGE,
+    row: Mapping[str, object] | None = None,
+) -> str:
     """One plain-language reason in ``lang``.
 
     A declared ``features.spec.FeatureSpec`` words it (templates per language, missing and
@@ -145,8 +174,9 @@ def format_reason(spec: FeatureSpecLike | None, name: str, value: float, peer: f
     with no declaration at all gets a neutral generic text.
     """
     if spec is None:
-        return f"{name} = {_num(value)}" + ("" if wording.missing(peer)
-                                            else f" (peers: {_num(peer)})")
+        return f"{name} = {_num(value)}" + (
+            "" if wording.missing(peer) else f" (peers: {_num(peer)})"
+        )
     value_ = None if wording.missing(value) else float(value)
     peer_ = None if wording.missing(peer) else float(peer)
     if callable(getattr(spec, "reason", None)):
@@ -167,12 +197,21 @@ def _num(x: float) -> str:
 
 def is_false_flag(spec: FeatureSpecLike | None, value: object) -> bool:
     """A flag that is not raised (0) is no reason against the entity, whatever its SHAP."""
-    return spec is not None and spec.unit == "flag" and not wording.missing(value) \
-        and float(value) == 0.0  # type: ignore[arg-type]
+    return (
+        spec is not None
+        and spec.unit == "flag"
+        and not wording.missing(value)
+        and float(value) == 0.0
+    )  # type: ignore[arg-type]
 
 
-def ranked_features(contributions: dict[str, float], table: pd.DataFrame, row,
-                    by_name: Mapping[str, FeatureSpecLike], top_n: int) -> list[str]:
+def ranked_features(
+    contributions: dict[str, float],
+    table: pd.DataFrame,
+    row,
+    by_name: Mapping[str, FeatureSpecLike],
+    top_n: int,
+) -> list[str]:
     """The features pushing this row's score up the most that state a fact against it.
 
     A lead can rank in its district's top with no feature pushing its learnt score above the
@@ -204,13 +243,22 @@ def reasons_for(
     lang: str = DEFAULT_LANGUAGE,
 ) -> list[str]:
     """The ``top_n`` features pushing this row's score up, as reasons (value vs peers)."""
-    return [texts[lang] for _, texts in reason_texts(contributions, table, row, specs,
-                                                     top_n=top_n, peers=peers, langs=(lang,))]
+    return [
+        texts[lang]
+        for _, texts in reason_texts(
+            contributions, table, row, specs, top_n=top_n, peers=peers, langs=(lang,)
+        )
+    ]
 
 
 def reason_texts(
-    contributions: dict[str, float], table: pd.DataFrame, row, specs: Iterable[FeatureSpecLike],
-    *, top_n: int = 4, peers: dict[str, pd.Series] | None = None,
+    contributions: dict[str, float],
+    table: pd.DataFrame,
+    row,
+    specs: Iterable[FeatureSpecLike],
+    *,
+    top_n: int = 4,
+    peers: dict[str, pd.Series] | None = None,
     langs: Sequence[str] = LANGUAGES,
 ) -> list[tuple[str, dict[str, str]]]:
     """Like ``reasons_for``: (feature, its reason in every language of ``langs``) pairs."""
@@ -221,8 +269,9 @@ def reason_texts(
         spec = by_name.get(name)
         value = table.at[row, name] if name in table.columns else np.nan
         peer = peers[name].get(row, np.nan) if peers and name in peers else np.nan
-        out.append((name, {lang: format_reason(spec, name, value, peer, lang, record)
-                           for lang in langs}))
+        out.append(
+            (name, {lang: format_reason(spec, name, value, peer, lang, record) for lang in langs})
+        )
     return out
 
 
@@ -263,11 +312,18 @@ def detector_surrogate(scorer, table: pd.DataFrame) -> Surrogate:
 
 
 def _explanations(
-    contrib: np.ndarray, base: np.ndarray, names: list[str], rows: Sequence,
-    table: pd.DataFrame, specs: Sequence[FeatureSpecLike], top_n: int, default_peer: str,
+    contrib: np.ndarray,
+    base: np.ndarray,
+    names: list[str],
+    rows: Sequence,
+    table: pd.DataFrame,
+    specs: Sequence[FeatureSpecLike],
+    top_n: int,
+    default_peer: str,
 ) -> list[Explanation]:
-    peers = {s.name: peer_medians(table, rows, s, default_peer)
-             for s in specs if s.name in table.columns}
+    peers = {
+        s.name: peer_medians(table, rows, s, default_peer) for s in specs if s.name in table.columns
+    }
     result = []
     for i, row in enumerate(rows):
         contributions = dict(zip(names, map(float, contrib[i]), strict=True))
@@ -282,8 +338,14 @@ def _explanations(
 
 
 def explain_scorer(
-    scorer, table: pd.DataFrame, rows: Sequence, specs: Sequence[FeatureSpecLike] = (),
-    *, top_n: int = 4, default_peer: str = "district", surrogate: Surrogate | None = None,
+    scorer,
+    table: pd.DataFrame,
+    rows: Sequence,
+    specs: Sequence[FeatureSpecLike] = (),
+    *,
+    top_n: int = 4,
+    default_peer: str = "district",
+    surrogate: Surrogate | None = None,
 ) -> list[Explanation]:
     """TreeSHAP of a fitted supervised scorer's booster for the given rows of ``table``.
 
@@ -296,8 +358,15 @@ def explain_scorer(
     """
     check_is_fitted(scorer, "detector_")
     if scorer.booster_ is None:
-        return explain_detector(scorer.detector_, table, rows, specs, top_n=top_n,
-                                default_peer=default_peer, surrogate=surrogate)[1]
+        return explain_detector(
+            scorer.detector_,
+            table,
+            rows,
+            specs,
+            top_n=top_n,
+            default_peer=default_peer,
+            surrogate=surrogate,
+        )[1]
     X = _feature_rows(scorer, table, rows)
     # the scorer validated its input to an array before fitting its detector: do the same
     det = scorer.detector_.decision_function(X.to_numpy(dtype=np.float64))
@@ -308,16 +377,21 @@ def explain_scorer(
         shares = contrib[:, -1].copy()
         surrogate = surrogate or detector_surrogate(scorer, table)
         contrib = fold_detector(contrib, tree_contributions(surrogate.booster, X)[0])
-    exps = _explanations(contrib, base, list(X.columns), rows, table, specs, top_n,
-                         default_peer)
+    exps = _explanations(contrib, base, list(X.columns), rows, table, specs, top_n, default_peer)
     for exp, share in zip(exps, shares, strict=True):
         exp.detector_share = float(share)
     return exps
 
 
 def explain_detector(
-    detector, table: pd.DataFrame, rows: Sequence, specs: Sequence[FeatureSpecLike] = (),
-    *, top_n: int = 4, default_peer: str = "district", surrogate: Surrogate | None = None,
+    detector,
+    table: pd.DataFrame,
+    rows: Sequence,
+    specs: Sequence[FeatureSpecLike] = (),
+    *,
+    top_n: int = 4,
+    default_peer: str = "district",
+    surrogate: Surrogate | None = None,
     random_state: int = 0,
 ) -> tuple[Surrogate, list[Explanation]]:
     """Surrogate TreeSHAP for a fitted detector: (surrogate with fidelity, explanations).
@@ -328,11 +402,13 @@ def explain_detector(
     check_is_fitted(detector, "preprocessor_")
     X_all = _feature_rows(detector, table, table.index)
     if surrogate is None:
-        surrogate = fit_surrogate(X_all, detector.decision_function(X_all),
-                                  random_state=random_state)
+        surrogate = fit_surrogate(
+            X_all, detector.decision_function(X_all), random_state=random_state
+        )
     contrib, base = tree_contributions(surrogate.booster, X_all.loc[list(rows)])
-    return surrogate, _explanations(contrib, base, surrogate.feature_names, rows, table, specs,
-                                    top_n, default_peer)
+    return surrogate, _explanations(
+        contrib, base, surrogate.feature_names, rows, table, specs, top_n, default_peer
+    )
 
 
 def _feature_rows(model, table: pd.DataFrame, rows) -> pd.DataFrame:

@@ -37,8 +37,15 @@ class GateMetric:
     k: int | None
 
 
-def gate_metric(labels: np.ndarray, scores: np.ndarray, metric: str, k: int,
-                n_boot: int = 500, seed: int = 0, confidence: float = 0.95) -> GateMetric:
+def gate_metric(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    metric: str,
+    k: int,
+    n_boot: int = 500,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> GateMetric:
     """The gate metric with an interval: Wilson on the k picks for precision@k, a percentile
     bootstrap over the rows for average precision."""
     if len(labels) == 0:
@@ -51,9 +58,23 @@ def gate_metric(labels: np.ndarray, scores: np.ndarray, metric: str, k: int,
     return GateMetric(metric, iv.value, iv.low, iv.high, iv.n, None)
 
 
-def compare_to_champion(labels: np.ndarray, candidate: np.ndarray, champion: np.ndarray, k: int,
-                        n_boot: int = 500, confidence: float = 0.9, seed: int = 0,
-                        metric: str = "precision_at_k") -> PairedComparison:
+def compare_to_champion(
+    labels: np.ndarray,
+    candidate: np.ndarray,
+    champion: np.ndarray,
+    k: int,
+    n_boot: int = 500,
+    confidence: float = 0.9,
+    seed: int = 0,
+    metric: str = "precision_at_k",
+) -> PairedComparison:
     """Candidate minus champion on the gate metric, paired bootstrap over the same rows."""
-    return paired_bootstrap(ranking_metric(metric, min(k, len(labels))), labels, candidate,
-                            champion, n_boot=n_boot, confidence=confidence, seed=seed)
+    return paired_bootstrap(
+        ranking_metric(metric, min(k, len(labels))),
+        labels,
+        candidate,
+        champion,
+        n_boot=n_boot,
+        confidence=confidence,
+        seed=seed,
+    )

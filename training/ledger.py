@@ -127,14 +127,18 @@ def _store_stakes(store: ConversionSource | None, scenario: str) -> dict[int, Ve
     """Per version: what its cases recovered and put at stake (``leads.stats``)."""
     if store is None:
         return {}
-    return {int(v.model_version): v for v in stakes_by_version(store.engine, scenario)
-            if v.model_name == reg.model_name(scenario) and v.model_version.isdigit()}
+    return {
+        int(v.model_version): v
+        for v in stakes_by_version(store.engine, scenario)
+        if v.model_name == reg.model_name(scenario) and v.model_version.isdigit()
+    }
 
 
 def _tag_counts(tags: dict[str, str]) -> tuple[int, int, int]:
     """The counts last logged by the conversion monitor (when no store is at hand)."""
-    issued, verified, cases = (int(tags.get(f"leads.{k}", 0))
-                               for k in ("issued", "verified", "cases"))
+    issued, verified, cases = (
+        int(tags.get(f"leads.{k}", 0)) for k in ("issued", "verified", "cases")
+    )
     return issued, verified, cases
 
 
@@ -149,41 +153,67 @@ def ledger_rows(client: MlflowClient, store: ConversionSource | None = None) -> 
             stake = stakes.get(info.version)
             issued, verified, cases = store_counts.get(info.version) or _tag_counts(t)
             conv = conversion(issued, verified, cases)
-            rows.append(LedgerRow(
-                scenario=scenario, version=info.version, aliases=",".join(sorted(info.aliases)),
-                lifecycle=info.lifecycle, kind=t.get("kind", ""),
-                business_approval=_approval(t, "business"), data_approval=_approval(t, "data"),
-                approval_kind=t.get("approval_kind", ""), metric=t.get("gate.metric", ""),
-                value=_float(t.get("gate.value")), interval=t.get("gate.interval", ""),
-                backtest_n=int(t["gate.n"]) if t.get("gate.n") else None,
-                issued=issued, verified=verified, cases=cases,
-                conversion=None if verified == 0 else conv.value,
-                conversion_low=None if verified == 0 else conv.low,
-                conversion_high=None if verified == 0 else conv.high,
-                reason=_reason(t), trained_at=t.get("trained_at", ""),
-                amount_recovered=stake.amount_recovered if stake else 0.0,
-                amount_at_stake=stake.amount_at_stake if stake else None,
-                amount_unit=stake.amount_unit if stake else None))
+            rows.append(
+                LedgerRow(
+                    scenario=scenario,
+                    version=info.version,
+                    aliases=",".join(sorted(info.aliases)),
+                    lifecycle=info.lifecycle,
+                    kind=t.get("kind", ""),
+                    business_approval=_approval(t, "business"),
+                    data_approval=_approval(t, "data"),
+                    approval_kind=t.get("approval_kind", ""),
+                    metric=t.get("gate.metric", ""),
+                    value=_float(t.get("gate.value")),
+                    interval=t.get("gate.interval", ""),
+                    backtest_n=int(t["gate.n"]) if t.get("gate.n") else None,
+                    issued=issued,
+                    verified=verified,
+                    cases=cases,
+                    conversion=None if verified == 0 else conv.value,
+                    conversion_low=None if verified == 0 else conv.low,
+                    conversion_high=None if verified == 0 else conv.high,
+                    reason=_reason(t),
+                    trained_at=t.get("trained_at", ""),
+                    amount_recovered=stake.amount_recovered if stake else 0.0,
+                    amount_at_stake=stake.amount_at_stake if stake else None,
+                    amount_unit=stake.amount_unit if stake else None,
+                )
+            )
     return rows
 
 
 def ledger_table(rows: list[LedgerRow]) -> pd.DataFrame:
     """The ledger as a compact table for a terminal."""
+
     def conv(r: LedgerRow) -> str:
         if r.conversion is None:
             return "-"
         return f"{r.conversion:.2f} [{r.conversion_low:.2f}, {r.conversion_high:.2f}]"
 
-    return pd.DataFrame([{
-        "scenario": r.scenario, "v": r.version, "alias": r.aliases or "-",
-        "lifecycle": r.lifecycle, "kind": r.kind,
-        "approvals": _approvals_short(r),
-        "offline": f"{r.metric}={r.value:.2f} {r.interval} n={r.backtest_n}"
-        if r.value is not None else "-",
-        "leads": r.issued, "verified": r.verified, "cases": r.cases, "conversion": conv(r),
-        "recovered": _money(r.amount_recovered) if r.cases else "-",
-        "at stake (cases)": _stake(r),
-        "reason": r.reason[:70]} for r in rows])
+    return pd.DataFrame(
+        [
+            {
+                "scenario": r.scenario,
+                "v": r.version,
+                "alias": r.aliases or "-",
+                "lifecycle": r.lifecycle,
+                "kind": r.kind,
+                "approvals": _approvals_short(r),
+                "offline": f"{r.metric}={r.value:.2f} {r.interval} n={r.backtest_n}"
+                if r.value is not None
+                else "-",
+                "leads": r.issued,
+                "verified": r.verified,
+                "cases": r.cases,
+                "conversion": conv(r),
+                "recovered": _money(r.amount_recovered) if r.cases else "-",
+                "at stake (cases)": _stake(r),
+                "reason": r.reason[:70],
+            }
+            for r in rows
+        ]
+    )
 
 
 def _money(yuan: float) -> str:
@@ -210,12 +240,22 @@ def _approvals_short(r: LedgerRow) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = command_parser("python -m training.ledger", __doc__)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="project root holding mlruns/ (default: current directory)")
-    parser.add_argument("--data", default=None,
-                        help="data root holding leads.db (default $SUPERVISION_DATA or data)")
-    parser.add_argument("--no-store", action="store_true",
-                        help="skip the lead store; use the counts last logged to MLflow")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="project root holding mlruns/ (default: current directory)",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="data root holding leads.db (default $SUPERVISION_DATA or data)",
+    )
+    parser.add_argument(
+        "--no-store",
+        action="store_true",
+        help="skip the lead store; use the counts last logged to MLflow",
+    )
     return parser.parse_args(argv)
 
 

@@ -111,22 +111,35 @@ def point_rows(client: MlflowClient, store: Any, data: Path | None = None) -> li
             compared = "compare.k" in tags
             prefix = "compare." if compared else "backtest."
             k = tags.get("compare.k") or tags.get("backtest.k")
-            rows.append(PointRow(
-                point=point, model=name, kind=tags.get("kind", ""), champion=champion,
-                backtest_precision=_float(tags.get(prefix + ("backtest_precision_at_k"
-                                                             if compared else "precision_at_k"))),
-                backtest_k=int(float(k)) if k else None,
-                backtest_ap=_float(tags.get(prefix + ("backtest_ap" if compared
-                                                      else "average_precision"))),
-                truth_precision=_float(tags.get("compare.truth_precision_at_capacity")),
-                leads=issued, verified=verified, cases=cases,
-                conversion=None if verified == 0 else conv.value,
-                conversion_low=None if verified == 0 else conv.low,
-                conversion_high=None if verified == 0 else conv.high,
-                backtest_truth=_float(tags.get("compare.backtest_truth_precision")),
-                truth_filled=_filled(tags),
-                backtest_judged=int(tags["compare.judged"]) if "compare.judged" in tags
-                else None))
+            rows.append(
+                PointRow(
+                    point=point,
+                    model=name,
+                    kind=tags.get("kind", ""),
+                    champion=champion,
+                    backtest_precision=_float(
+                        tags.get(
+                            prefix + ("backtest_precision_at_k" if compared else "precision_at_k")
+                        )
+                    ),
+                    backtest_k=int(float(k)) if k else None,
+                    backtest_ap=_float(
+                        tags.get(prefix + ("backtest_ap" if compared else "average_precision"))
+                    ),
+                    truth_precision=_float(tags.get("compare.truth_precision_at_capacity")),
+                    leads=issued,
+                    verified=verified,
+                    cases=cases,
+                    conversion=None if verified == 0 else conv.value,
+                    conversion_low=None if verified == 0 else conv.low,
+                    conversion_high=None if verified == 0 else conv.high,
+                    backtest_truth=_float(tags.get("compare.backtest_truth_precision")),
+                    truth_filled=_filled(tags),
+                    backtest_judged=int(tags["compare.judged"])
+                    if "compare.judged" in tags
+                    else None,
+                )
+            )
     return rows
 
 
@@ -136,27 +149,40 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def side_by_side(rows: list[PointRow]) -> pd.DataFrame:
     """The rows as a compact terminal table."""
-    return pd.DataFrame([{
-        "point": r.point, "model": r.model, "kind": r.kind, "champion": f"v{r.champion}",
-        "truth p@cap": _fmt(r.truth_precision), "filled": r.truth_filled or "-",
-        "wf truth p@cap": _fmt(r.backtest_truth),
-        "wf p@k": _fmt(r.backtest_precision) + (f" @{r.backtest_k}" if r.backtest_k else ""),
-        "wf AP": _fmt(r.backtest_ap),
-        "wf judged": "-" if r.backtest_judged is None else r.backtest_judged,
-        "leads": r.leads, "verified": r.verified, "cases": r.cases,
-        "conversion": "-" if r.conversion is None else
-        f"{r.conversion:.2f} [{r.conversion_low:.2f}, {r.conversion_high:.2f}]",
-    } for r in rows])
+    return pd.DataFrame(
+        [
+            {
+                "point": r.point,
+                "model": r.model,
+                "kind": r.kind,
+                "champion": f"v{r.champion}",
+                "truth p@cap": _fmt(r.truth_precision),
+                "filled": r.truth_filled or "-",
+                "wf truth p@cap": _fmt(r.backtest_truth),
+                "wf p@k": _fmt(r.backtest_precision)
+                + (f" @{r.backtest_k}" if r.backtest_k else ""),
+                "wf AP": _fmt(r.backtest_ap),
+                "wf judged": "-" if r.backtest_judged is None else r.backtest_judged,
+                "leads": r.leads,
+                "verified": r.verified,
+                "cases": r.cases,
+                "conversion": "-"
+                if r.conversion is None
+                else f"{r.conversion:.2f} [{r.conversion_low:.2f}, {r.conversion_high:.2f}]",
+            }
+            for r in rows
+        ]
+    )
 
 
-def overlap_tables(client: MlflowClient, store: Any, rows: list[PointRow]
-                   ) -> dict[str, pd.DataFrame]:
+def overlap_tables(
+    client: MlflowClient, store: Any, rows: list[PointRow]
+) -> dict[str, pd.DataFrame]:
     """Per point with two or more served models, the lead-overlap table."""
     by_point: dict[str, list[str]] = {}
     for r in rows:
         by_point.setdefault(r.point, []).append(r.model)
-    return {p: overlap_table(client, names) for p, names in by_point.items()
-            if len(names) > 1}
+    return {p: overlap_table(client, names) for p, names in by_point.items() if len(names) > 1}
 
 
 def print_points(client: MlflowClient, store: Any, data: Path | None) -> list[PointRow]:
@@ -165,13 +191,17 @@ def print_points(client: MlflowClient, store: Any, data: Path | None) -> list[Po
     if not rows:
         return rows
     with pd.option_context("display.width", 250):
-        print("\nby supervision point: rule and learnt models side by side (truth p@cap: "
-              "share of the top capacity per district truly fraud, equal slots; wf: the "
-              "point's common walk-forward backtest, p@k and AP on the outcomes known in each "
-              "period, truth p@cap per period)")
+        print(
+            "\nby supervision point: rule and learnt models side by side (truth p@cap: "
+            "share of the top capacity per district truly fraud, equal slots; wf: the "
+            "point's common walk-forward backtest, p@k and AP on the outcomes known in each "
+            "period, truth p@cap per period)"
+        )
         print(side_by_side(rows).to_string(index=False))
         for point, table in overlap_tables(client, store, rows).items():
-            print(f"\nlead overlap, {point}: share of the row model's backtest top-k (per "
-                  "period) the column model also has in its top-k")
+            print(
+                f"\nlead overlap, {point}: share of the row model's backtest top-k (per "
+                "period) the column model also has in its top-k"
+            )
             print(table.map(lambda v: "-" if pd.isna(v) else f"{v:.2f}").to_string())
     return rows

@@ -44,15 +44,23 @@ def monitoring_run(client: MlflowClient, scenario: str, settings: MlflowSettings
     if run_id:
         return run_id
     exp = experiment_id(client, reg.model_name(scenario), settings)
-    run = client.create_run(exp, run_name=f"monitoring-{scenario}",
-                            tags={"purpose": "conversion monitoring", "scenario": scenario})
+    run = client.create_run(
+        exp,
+        run_name=f"monitoring-{scenario}",
+        tags={"purpose": "conversion monitoring", "scenario": scenario},
+    )
     reg.set_model_tag(client, scenario, MONITORING_TAG, run.info.run_id)
     return run.info.run_id
 
 
-def log_conversion(client: MlflowClient, scenario: str, settings: MlflowSettings,
-                   counts: Iterable[VersionCounts], step: int,
-                   timestamp_ms: int | None = None) -> dict[int, Conversion]:
+def log_conversion(
+    client: MlflowClient,
+    scenario: str,
+    settings: MlflowSettings,
+    counts: Iterable[VersionCounts],
+    step: int,
+    timestamp_ms: int | None = None,
+) -> dict[int, Conversion]:
     """Log each version's conversion (value, interval, counts) at ``step``; one batch call.
 
     Also writes the latest figures as version tags so the ledger reads them without history.
@@ -63,24 +71,47 @@ def log_conversion(client: MlflowClient, scenario: str, settings: MlflowSettings
     for c in counts:
         conv = conversion(c.issued, c.verified, c.cases)
         result[c.version] = conv
-        values = {"issued": conv.issued, "verified": conv.verified, "cases": conv.cases,
-                  "conversion": conv.value, "conversion_low": conv.low,
-                  "conversion_high": conv.high}
-        metrics += [Metric(f"{name}_v{c.version}", float(v), ts, step)
-                    for name, v in values.items() if not math.isnan(float(v))]
-        reg.set_tags(client, scenario, c.version, {
-            "leads.issued": conv.issued, "leads.verified": conv.verified,
-            "leads.cases": conv.cases, "conversion.value": _fmt(conv.value),
-            "conversion.interval": f"[{conv.low:.4f}, {conv.high:.4f}]", "conversion.step": step})
+        values = {
+            "issued": conv.issued,
+            "verified": conv.verified,
+            "cases": conv.cases,
+            "conversion": conv.value,
+            "conversion_low": conv.low,
+            "conversion_high": conv.high,
+        }
+        metrics += [
+            Metric(f"{name}_v{c.version}", float(v), ts, step)
+            for name, v in values.items()
+            if not math.isnan(float(v))
+        ]
+        reg.set_tags(
+            client,
+            scenario,
+            c.version,
+            {
+                "leads.issued": conv.issued,
+                "leads.verified": conv.verified,
+                "leads.cases": conv.cases,
+                "conversion.value": _fmt(conv.value),
+                "conversion.interval": f"[{conv.low:.4f}, {conv.high:.4f}]",
+                "conversion.step": step,
+            },
+        )
     if metrics:
         client.log_batch(run_id, metrics=metrics)
     return result
 
 
-def review_conversion(client: MlflowClient, scenario: str, settings: MlflowSettings,
-                      counts: Iterable[VersionCounts], policy: Policy, step: int,
-                      fallback: Callable[[], int] | None = None,
-                      decided_by: str = "conversion-monitor") -> list[Decision]:
+def review_conversion(
+    client: MlflowClient,
+    scenario: str,
+    settings: MlflowSettings,
+    counts: Iterable[VersionCounts],
+    policy: Policy,
+    step: int,
+    fallback: Callable[[], int] | None = None,
+    decided_by: str = "conversion-monitor",
+) -> list[Decision]:
     """Log conversion, retire served versions that fell below the bar, move the champion.
 
     ``fallback`` registers a detector baseline version when none exists and nothing good is left.
@@ -99,37 +130,61 @@ def review_conversion(client: MlflowClient, scenario: str, settings: MlflowSetti
     return decisions
 
 
-def _retire(client: MlflowClient, scenario: str, info: reg.VersionInfo, conv: Conversion,
-            policy: Policy, decided_by: str) -> Decision:
+def _retire(
+    client: MlflowClient,
+    scenario: str,
+    info: reg.VersionInfo,
+    conv: Conversion,
+    policy: Policy,
+    decided_by: str,
+) -> Decision:
     """Set ``retired`` with the conversion evidence."""
-    reason = (f"conversion {conv.cases}/{conv.verified} = {conv.value:.3f}, 95% interval "
-              f"[{conv.low:.3f}, {conv.high:.3f}] wholly below the bar {policy.bar:.3f} "
-              f"after {conv.verified} verified leads (minimum {policy.min_verified})")
-    evidence = {"retire.metric": "conversion", "retire.value": _fmt(conv.value),
-                "retire.interval": f"[{conv.low:.4f}, {conv.high:.4f}]",
-                "retire.threshold": policy.bar, "retire.n_verified": conv.verified,
-                "retire.min_verified": policy.min_verified, "retire.decided_by": decided_by,
-                "retire.decided_at": reg.now_iso(), "retire.reason": reason,
-                "retire.was": info.lifecycle}
+    reason = (
+        f"conversion {conv.cases}/{conv.verified} = {conv.value:.3f}, 95% interval "
+        f"[{conv.low:.3f}, {conv.high:.3f}] wholly below the bar {policy.bar:.3f} "
+        f"after {conv.verified} verified leads (minimum {policy.min_verified})"
+    )
+    evidence = {
+        "retire.metric": "conversion",
+        "retire.value": _fmt(conv.value),
+        "retire.interval": f"[{conv.low:.4f}, {conv.high:.4f}]",
+        "retire.threshold": policy.bar,
+        "retire.n_verified": conv.verified,
+        "retire.min_verified": policy.min_verified,
+        "retire.decided_by": decided_by,
+        "retire.decided_at": reg.now_iso(),
+        "retire.reason": reason,
+        "retire.was": info.lifecycle,
+    }
     reg.set_lifecycle(client, scenario, info.version, reg.RETIRED, evidence)
     if reg.alias_version(client, scenario, reg.CHALLENGER) == info.version:
         reg.drop_alias(client, scenario, reg.CHALLENGER)
-    return Decision(scenario, info.version, reg.RETIRED, reason,
-                    {k: str(v) for k, v in evidence.items()})
+    return Decision(
+        scenario, info.version, reg.RETIRED, reason, {k: str(v) for k, v in evidence.items()}
+    )
 
 
-def _replace_champion(client: MlflowClient, scenario: str, retired: int,
-                      fallback: Callable[[], int] | None) -> Decision:
+def _replace_champion(
+    client: MlflowClient, scenario: str, retired: int, fallback: Callable[[], int] | None
+) -> Decision:
     """Champion to the newest certified supervised challenger, else the detector baseline."""
     versions = reg.list_versions(client, scenario)
-    good = [v for v in versions if v.lifecycle == reg.CHALLENGER and is_certified(v.tags)
-            and v.tags.get("kind") != "detector"]
+    good = [
+        v
+        for v in versions
+        if v.lifecycle == reg.CHALLENGER
+        and is_certified(v.tags)
+        and v.tags.get("kind") != "detector"
+    ]
     if good:
         target = good[-1].version
         reason = f"v{retired} retired; last good certified version v{target} takes over"
     else:
-        detectors = [v for v in versions if v.lifecycle == reg.CHALLENGER
-                     and v.tags.get("kind") == "detector"]
+        detectors = [
+            v
+            for v in versions
+            if v.lifecycle == reg.CHALLENGER and v.tags.get("kind") == "detector"
+        ]
         target = detectors[-1].version if detectors else (fallback() if fallback else None)
         reason = f"v{retired} retired and no certified version left; detector v{target} serves"
     if target is None:

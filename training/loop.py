@@ -68,15 +68,22 @@ def next_month_end(day: date) -> date:
 def recent_counts(store: Any, scenario: str, since: date) -> list[VersionCounts]:
     """Issued / verified (final outcome other than invalid) / cases per version, over leads
     issued on or after ``since``."""
-    rows = [(int(v.model_version), v.status) for v in store.list_leads(scenario=scenario)
-            if v.as_of >= since and v.model_name == reg.model_name(scenario)
-            and str(v.model_version).isdigit()]
+    rows = [
+        (int(v.model_version), v.status)
+        for v in store.list_leads(scenario=scenario)
+        if v.as_of >= since
+        and v.model_name == reg.model_name(scenario)
+        and str(v.model_version).isdigit()
+    ]
     frame = pd.DataFrame(rows, columns=["version", "status"])
     counts = []
     for version, part in frame.groupby("version"):
         verified = int(part["status"].isin(["case_filed", "no_case"]).sum())
-        counts.append(VersionCounts(int(version), len(part), verified,
-                                    int((part["status"] == "case_filed").sum())))
+        counts.append(
+            VersionCounts(
+                int(version), len(part), verified, int((part["status"] == "case_filed").sum())
+            )
+        )
     return counts
 
 
@@ -94,16 +101,31 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
         return 0
     info = reg.get_version(job.client, scenario, champion)
     estimator = load_estimator(
-        job.client.get_model_version(reg.model_name(scenario), str(champion)).source)
+        job.client.get_model_version(reg.model_name(scenario), str(champion)).source
+    )
     spec = feature_registry.get(scenario)
     frame = build_features(scenario, as_of, job.data).frame
     known = with_store_labels(frame, store_outcomes(job.store, scenario), as_of)
     frame = frame[known["label"].to_numpy() != 1.0]
-    picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), spec.feature_names,
-                             frame, policy.capacity, list(spec.features), spec.amount,
-                             policy.pick)
-    write_leads(job.store, picked, f"loop-{scenario}-{as_of}", scenario,
-                reg.model_name(scenario), champion, as_of)
+    picked, _ = ranked_leads(
+        estimator,
+        info.tags.get("kind", "scorer"),
+        spec.feature_names,
+        frame,
+        policy.capacity,
+        list(spec.features),
+        spec.amount,
+        policy.pick,
+    )
+    write_leads(
+        job.store,
+        picked,
+        f"loop-{scenario}-{as_of}",
+        scenario,
+        reg.model_name(scenario),
+        champion,
+        as_of,
+    )
     return len(picked)
 
 
@@ -112,8 +134,17 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
 LOOP_CAPACITY = 2
 
 
-def run_loop(scenario: str, data: str, root: Path, leads_url: str, start: date, months: int,
-             seed: int = 42, policy: Policy | None = None, window: int = 3) -> list[LoopStep]:
+def run_loop(
+    scenario: str,
+    data: str,
+    root: Path,
+    leads_url: str,
+    start: date,
+    months: int,
+    seed: int = 42,
+    policy: Policy | None = None,
+    window: int = 3,
+) -> list[LoopStep]:
     """Replay ``months`` months from ``start`` (a month end); see the module docstring. The
     policy's ``capacity`` is the monthly number of leads per district (``LOOP_CAPACITY`` when no
     policy is given)."""
@@ -134,16 +165,25 @@ def run_loop(scenario: str, data: str, root: Path, leads_url: str, start: date, 
             if step:
                 issue_leads(job, scenario, as_of, policy)
             month_end = next_month_end(as_of)
-            simulate(store, Path(data), days=(month_end - as_of).days, seed=seed, params=params,
-                     start=as_of + timedelta(days=1))
+            simulate(
+                store,
+                Path(data),
+                days=(month_end - as_of).days,
+                seed=seed,
+                params=params,
+                start=as_of + timedelta(days=1),
+            )
             since = _month_end(*_shift(as_of, -window)) + timedelta(days=1)
             steps.append(_review(job, scenario, policy, step, as_of, since))
             as_of = month_end
             if steps[-1].event.startswith("retired"):
                 job.as_of = as_of
                 outcome = train_scenario(job, scenario)
-                steps[-1] = replace(steps[-1], event=f"{steps[-1].event}; retrained "
-                                    f"v{outcome.version} at {as_of}: {outcome.lifecycle}")
+                steps[-1] = replace(
+                    steps[-1],
+                    event=f"{steps[-1].event}; retrained "
+                    f"v{outcome.version} at {as_of}: {outcome.lifecycle}",
+                )
     finally:
         store.close()
     return steps
@@ -154,8 +194,9 @@ def _shift(day: date, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _review(job: Job, scenario: str, policy: Policy, step: int, as_of: date,
-            since: date) -> LoopStep:
+def _review(
+    job: Job, scenario: str, policy: Policy, step: int, as_of: date, since: date
+) -> LoopStep:
     """Log the recent conversion of every version; retire what fell below the bar."""
     served = reg.alias_version(job.client, scenario, reg.CHAMPION)
     counts = recent_counts(job.store, scenario, since)
@@ -163,27 +204,55 @@ def _review(job: Job, scenario: str, policy: Policy, step: int, as_of: date,
     mine = next((c for c in counts if c.version == served), VersionCounts(served or 0, 0, 0, 0))
     conv = conversion(mine.issued, mine.verified, mine.cases)
     retired = [d for d in decisions if d.lifecycle == reg.RETIRED]
-    event = (f"retired v{retired[0].version}; champion -> "
-             f"v{reg.alias_version(job.client, scenario, reg.CHAMPION)}") if retired else ""
-    return LoopStep(str(as_of), served, mine.issued, mine.verified, mine.cases,
-                    None if mine.verified == 0 else conv.value, conv.low, conv.high, event)
+    event = (
+        (
+            f"retired v{retired[0].version}; champion -> "
+            f"v{reg.alias_version(job.client, scenario, reg.CHAMPION)}"
+        )
+        if retired
+        else ""
+    )
+    return LoopStep(
+        str(as_of),
+        served,
+        mine.issued,
+        mine.verified,
+        mine.cases,
+        None if mine.verified == 0 else conv.value,
+        conv.low,
+        conv.high,
+        event,
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = command_parser("python -m training.loop", __doc__)
     parser.add_argument("--scenario", required=True, help="the model to replay (e.g. fuel_tax)")
     parser.add_argument("--data", required=True, help="a pool built with --drift-month")
-    parser.add_argument("--control", default=None,
-                        help="the same pool built without drift, replayed alongside")
-    parser.add_argument("--root", type=Path, default=Path("reports/loop"),
-                        help="where the loop's own MLflow and lead stores go (default "
-                             "reports/loop; the control's under <root>/control)")
-    parser.add_argument("--start", type=date.fromisoformat, required=True,
-                        help="first as-of date, a month end (YYYY-MM-DD)")
+    parser.add_argument(
+        "--control", default=None, help="the same pool built without drift, replayed alongside"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("reports/loop"),
+        help="where the loop's own MLflow and lead stores go (default "
+        "reports/loop; the control's under <root>/control)",
+    )
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        required=True,
+        help="first as-of date, a month end (YYYY-MM-DD)",
+    )
     parser.add_argument("--months", type=int, default=13, help="months replayed (default 13)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--capacity", type=int, default=LOOP_CAPACITY,
-                        help=f"leads per district per month (default {LOOP_CAPACITY})")
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        default=LOOP_CAPACITY,
+        help=f"leads per district per month (default {LOOP_CAPACITY})",
+    )
     parser.add_argument("--bar", type=float, default=None, help="override the conversion bar")
     parser.add_argument("--floor", type=float, default=None, help="override the offline floor")
     return parser.parse_args(argv)
@@ -199,8 +268,16 @@ def steps_table(steps: list[LoopStep]) -> pd.DataFrame:
 
 def _replay(args: argparse.Namespace, policy: Policy, data: str, root: Path) -> list[LoopStep]:
     root.mkdir(parents=True, exist_ok=True)
-    return run_loop(args.scenario, data, root, f"sqlite:///{root / 'leads.db'}", args.start,
-                    args.months, args.seed, policy)
+    return run_loop(
+        args.scenario,
+        data,
+        root,
+        f"sqlite:///{root / 'leads.db'}",
+        args.start,
+        args.months,
+        args.seed,
+        policy,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,12 +289,13 @@ def main(argv: list[str] | None = None) -> int:
         policy = replace(policy, floor=args.floor)
     runs = {"with drift": _replay(args, policy, args.data, args.root)}
     if args.control:
-        runs["without drift (control)"] = _replay(args, policy, args.control,
-                                                  args.root / "control")
+        runs["without drift (control)"] = _replay(args, policy, args.control, args.root / "control")
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
         for name, steps in runs.items():
-            print(f"\n{args.scenario}, {name}: conversion of the serving version's leads "
-                  f"issued in the last 3 months (bar {policy.bar})")
+            print(
+                f"\n{args.scenario}, {name}: conversion of the serving version's leads "
+                f"issued in the last 3 months (bar {policy.bar})"
+            )
             print(format_frame(steps_table(steps)))
     return 0
 

@@ -43,8 +43,11 @@ class MlflowSettings:
         return self.tracking_uri
 
 
-def resolve(root: Path | str | None = None, tracking_uri: str | None = None,
-            artifact_root: Path | str | None = None) -> MlflowSettings:
+def resolve(
+    root: Path | str | None = None,
+    tracking_uri: str | None = None,
+    artifact_root: Path | str | None = None,
+) -> MlflowSettings:
     """Compute the MLflow locations without creating anything.
 
     Why: tests and the train job point at a temporary or project root, while a deployment can
@@ -59,7 +62,8 @@ def resolve(root: Path | str | None = None, tracking_uri: str | None = None,
     if uri.startswith("file:") or "://" not in uri:
         raise ValueError(
             f"MLflow tracking URI {uri!r} is a plain-folder store, which MLflow 3 refuses; "
-            "use sqlite:///path/to/mlflow.db")
+            "use sqlite:///path/to/mlflow.db"
+        )
     art = artifact_root or (None if root is not None else env.supervision_mlflow_artifacts)
     art = art or base / "mlruns" / "artifacts"
     return MlflowSettings(tracking_uri=uri, artifact_root=Path(art).resolve())
@@ -84,7 +88,8 @@ def open_client(settings: MlflowSettings | None = None) -> MlflowClient:
     settings = settings or resolve()
     if settings.tracking_uri.startswith("sqlite:///"):
         Path(settings.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True)
+            parents=True, exist_ok=True
+        )
     settings.artifact_root.mkdir(parents=True, exist_ok=True)
     quiet_mlflow()
     mlflow.set_tracking_uri(settings.tracking_uri)

@@ -17,7 +17,12 @@ from mlflow.tracking import MlflowClient
 
 MODEL_PREFIX = "supervision-"
 CANDIDATE, DROPPED, CHALLENGER, CHAMPION, RETIRED = (
-    "candidate", "dropped", "challenger", "champion", "retired")
+    "candidate",
+    "dropped",
+    "challenger",
+    "champion",
+    "retired",
+)
 LIFECYCLES = (CANDIDATE, DROPPED, CHALLENGER, CHAMPION, RETIRED)
 ALIASES = (CHAMPION, CHALLENGER)
 
@@ -65,13 +70,16 @@ def ensure_model(client: MlflowClient, scenario: str) -> str:
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(
-            name, tags={"scenario": scenario},
-            description=f"Supervision model for scenario {scenario!r}: one version per training.")
+            name,
+            tags={"scenario": scenario},
+            description=f"Supervision model for scenario {scenario!r}: one version per training.",
+        )
     return name
 
 
-def register_version(client: MlflowClient, scenario: str, model_uri: str, run_id: str,
-                     tags: Mapping[str, object]) -> int:
+def register_version(
+    client: MlflowClient, scenario: str, model_uri: str, run_id: str, tags: Mapping[str, object]
+) -> int:
     """Register a logged model as a new ``candidate`` version and return its number."""
     name = ensure_model(client, scenario)
     all_tags = {k: str(v) for k, v in tags.items()}
@@ -86,10 +94,16 @@ def get_version(client: MlflowClient, scenario: str, version: int | str) -> Vers
         mv = client.get_model_version(model_name(scenario), str(version))
     except MlflowException as exc:
         raise LifecycleError(
-            f"no version {version} of model {model_name(scenario)!r} in the registry") from exc
-    return VersionInfo(scenario=scenario, version=int(mv.version),
-                       lifecycle=mv.tags.get("lifecycle", CANDIDATE), tags=dict(mv.tags),
-                       run_id=mv.run_id, aliases=tuple(mv.aliases))
+            f"no version {version} of model {model_name(scenario)!r} in the registry"
+        ) from exc
+    return VersionInfo(
+        scenario=scenario,
+        version=int(mv.version),
+        lifecycle=mv.tags.get("lifecycle", CANDIDATE),
+        tags=dict(mv.tags),
+        run_id=mv.run_id,
+        aliases=tuple(mv.aliases),
+    )
 
 
 def list_versions(client: MlflowClient, scenario: str) -> list[VersionInfo]:
@@ -100,12 +114,17 @@ def list_versions(client: MlflowClient, scenario: str) -> list[VersionInfo]:
         return []
     # search results carry no aliases in the sqlite store: read them from the model once
     aliases = client.get_registered_model(model_name(scenario)).aliases if found else {}
-    infos = [VersionInfo(scenario=scenario, version=int(mv.version),
-                         lifecycle=mv.tags.get("lifecycle", CANDIDATE), tags=dict(mv.tags),
-                         run_id=mv.run_id,
-                         aliases=tuple(sorted(a for a, v in aliases.items()
-                                              if str(v) == str(mv.version))))
-             for mv in found]
+    infos = [
+        VersionInfo(
+            scenario=scenario,
+            version=int(mv.version),
+            lifecycle=mv.tags.get("lifecycle", CANDIDATE),
+            tags=dict(mv.tags),
+            run_id=mv.run_id,
+            aliases=tuple(sorted(a for a, v in aliases.items() if str(v) == str(mv.version))),
+        )
+        for mv in found
+    ]
     return sorted(infos, key=lambda v: v.version)
 
 
@@ -122,17 +141,18 @@ def set_tags(client: MlflowClient, scenario: str, version: int, tags: Mapping[st
         client.set_model_version_tag(name, str(version), key, str(value))
 
 
-def set_lifecycle(client: MlflowClient, scenario: str, version: int, state: str,
-                  evidence: Mapping[str, object]) -> None:
+def set_lifecycle(
+    client: MlflowClient, scenario: str, version: int, state: str, evidence: Mapping[str, object]
+) -> None:
     """Move a version to ``state`` if the transition is legal, with its evidence tags."""
     if state not in LIFECYCLES:
         raise LifecycleError(f"unknown lifecycle {state!r}; expected one of {LIFECYCLES}")
     current = get_version(client, scenario, version).lifecycle
     if state != current and state not in ALLOWED[current]:
         raise LifecycleError(
-            f"{model_name(scenario)} v{version}: transition {current} -> {state} is not allowed")
-    set_tags(client, scenario, version, {**evidence, "lifecycle": state,
-                                         "lifecycle_at": now_iso()})
+            f"{model_name(scenario)} v{version}: transition {current} -> {state} is not allowed"
+        )
+    set_tags(client, scenario, version, {**evidence, "lifecycle": state, "lifecycle_at": now_iso()})
 
 
 def alias_version(client: MlflowClient, scenario: str, alias: str) -> int | None:

@@ -32,8 +32,9 @@ def served(client: MlflowClient, name: str) -> int | None:
     return reg.alias_version(client, name, reg.CHAMPION)
 
 
-def check_overlap(client: MlflowClient, name: str, version: int, shares: dict[str, float],
-                  max_share: float) -> list[str]:
+def check_overlap(
+    client: MlflowClient, name: str, version: int, shares: dict[str, float], max_share: float
+) -> list[str]:
     """Warn when the candidate's backtest top-k overlaps a served model of its point above
     ``max_share`` (``shares``: peer -> overlap, from the point comparison); tags the version
     (``overlap.<model>``, and ``overlap.warning``) and returns the lines to print."""
@@ -45,8 +46,9 @@ def check_overlap(client: MlflowClient, name: str, version: int, shares: dict[st
             continue
         tags[f"overlap.{peer}"] = f"{share:.3f} (v{champion}, common backtest top-k)"
         if share > max_share:
-            warnings.append(f"{share:.0%} of its backtest top-k are also in the top-k of "
-                            f"{peer} v{champion}")
+            warnings.append(
+                f"{share:.0%} of its backtest top-k are also in the top-k of {peer} v{champion}"
+            )
     if warnings:
         tags["overlap.warning"] = "; ".join(warnings) + f" (above the declared {max_share:.0%})"
         lines.append(f"{name} v{version}: overlap warning: {tags['overlap.warning']}")

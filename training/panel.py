@@ -70,13 +70,17 @@ def history(data: str | Path | None, scenario: str) -> pd.DataFrame:
     return frame
 
 
-def snapshot_labels(hist: pd.DataFrame, end: date, cadence: Cadence,
-                    known_by: date | None) -> pd.Series:
+def snapshot_labels(
+    hist: pd.DataFrame, end: date, cadence: Cadence, known_by: date | None
+) -> pd.Series:
     """Label per entity about the period ending ``end``: 1 if a lead flagged in that period
     became a case, 0 if verified as no case, absent if not verified by ``known_by``."""
     start = pd.Timestamp(period_start(end, cadence))
-    about = hist[(hist["flagged_on"] >= start) & (hist["flagged_on"] <= pd.Timestamp(end))
-                 & hist["outcome"].isin(FINAL)]
+    about = hist[
+        (hist["flagged_on"] >= start)
+        & (hist["flagged_on"] <= pd.Timestamp(end))
+        & hist["outcome"].isin(FINAL)
+    ]
     if known_by is not None:
         about = about[about["verified_on"] <= pd.Timestamp(known_by)]
     if about.empty:
@@ -105,8 +109,9 @@ class Panel:
         return pd.concat(parts, ignore_index=True)
 
 
-def build_panel(scenario: str, data: str | Path | None, ends: list[date],
-                engine: str = "duckdb") -> dict[date, FeatureTable]:
+def build_panel(
+    scenario: str, data: str | Path | None, ends: list[date], engine: str = "duckdb"
+) -> dict[date, FeatureTable]:
     """One feature table per snapshot, on one engine connection."""
     con = connect(engine)
     return {end: build_features(scenario, end, data, engine, con=con) for end in ends}
@@ -121,8 +126,14 @@ class WalkForward:
     per_period: pd.DataFrame
 
 
-def walk_forward(panel: Panel, judged: list[date], columns: list[str],
-                 make_model: Callable[[], Any], k: int, eventually: date) -> WalkForward:
+def walk_forward(
+    panel: Panel,
+    judged: list[date],
+    columns: list[str],
+    make_model: Callable[[], Any],
+    k: int,
+    eventually: date,
+) -> WalkForward:
     """For each judged period P: fit on ``window`` snapshots ending ``delay`` periods before P
     (labels known on P), score P, judge with the labels known on ``eventually``."""
     cadence = panel.cadence
@@ -144,23 +155,32 @@ def walk_forward(panel: Panel, judged: list[date], columns: list[str],
         rows.append(labelled)
         scores.append(score)
     if not rows:
-        raise ValueError("walk-forward backtest: no judged period had both verified outcomes to "
-                         "train on and verified outcomes to judge; lengthen the history or "
-                         "shorten the cadence's delay")
-    return WalkForward(pd.concat(rows, ignore_index=True), np.concatenate(scores),
-                       pd.DataFrame(figures))
+        raise ValueError(
+            "walk-forward backtest: no judged period had both verified outcomes to "
+            "train on and verified outcomes to judge; lengthen the history or "
+            "shorten the cadence's delay"
+        )
+    return WalkForward(
+        pd.concat(rows, ignore_index=True), np.concatenate(scores), pd.DataFrame(figures)
+    )
 
 
 def _back(end: date, cadence: Cadence, periods: int) -> date:
     return period_ends(end, cadence, periods + 1)[0]
 
 
-def _figures(end: date, train: pd.DataFrame, judged: pd.DataFrame, score: np.ndarray | None,
-             k: int) -> dict[str, Any]:
+def _figures(
+    end: date, train: pd.DataFrame, judged: pd.DataFrame, score: np.ndarray | None, k: int
+) -> dict[str, Any]:
     labels = judged["label"].to_numpy(dtype=float)
-    out: dict[str, Any] = {"period": str(end), "n_train_labelled": int(train["label"].notna().sum()),
-                           "n_judged": len(labels), "cases": int(np.nansum(labels)),
-                           f"precision@{k}": np.nan, "average_precision": np.nan}
+    out: dict[str, Any] = {
+        "period": str(end),
+        "n_train_labelled": int(train["label"].notna().sum()),
+        "n_judged": len(labels),
+        "cases": int(np.nansum(labels)),
+        f"precision@{k}": np.nan,
+        "average_precision": np.nan,
+    }
     if score is not None and len(labels):
         out[f"precision@{k}"] = precision_at_k_interval(labels, score, k).value
         if 0 < labels.sum() < len(labels):

@@ -72,11 +72,18 @@ class PointComparison:
     def tags(self, model: str) -> dict[str, str]:
         """What a version of ``model`` records of the comparison (``compare.*`` tags)."""
         row = self.summary.loc[model]
-        out = {"compare.periods": str(int(row["periods"])), "compare.k": str(self.k),
-               "compare.judged": str(int(row["judged"])),
-               "compare.capacity": str(self.capacity)}
-        for name in ("backtest_precision_at_k", "backtest_ap", "backtest_truth_precision",
-                     "backtest_filled_share"):
+        out = {
+            "compare.periods": str(int(row["periods"])),
+            "compare.k": str(self.k),
+            "compare.judged": str(int(row["judged"])),
+            "compare.capacity": str(self.capacity),
+        }
+        for name in (
+            "backtest_precision_at_k",
+            "backtest_ap",
+            "backtest_truth_precision",
+            "backtest_filled_share",
+        ):
             if pd.notna(row[name]):
                 out[f"compare.{name}"] = f"{row[name]:.4f}"
         for peer in self.overlap.columns:
@@ -85,14 +92,21 @@ class PointComparison:
         return out
 
 
-def top_at_capacity(ranked: pd.DataFrame, scores: np.ndarray, eligible: np.ndarray,
-                    capacity: int) -> pd.DataFrame:
+def top_at_capacity(
+    ranked: pd.DataFrame, scores: np.ndarray, eligible: np.ndarray, capacity: int
+) -> pd.DataFrame:
     """The ``capacity`` best-scored eligible rows of each district (ties by entity id)."""
-    frame = pd.DataFrame({"entity_id": ranked["entity_id"].to_numpy(),
-                          "district": ranked["district"].to_numpy(), "score": scores,
-                          "row": np.arange(len(ranked))})[eligible]
-    frame = frame.sort_values(["district", "score", "entity_id"],
-                              ascending=[True, False, True], kind="stable")
+    frame = pd.DataFrame(
+        {
+            "entity_id": ranked["entity_id"].to_numpy(),
+            "district": ranked["district"].to_numpy(),
+            "score": scores,
+            "row": np.arange(len(ranked)),
+        }
+    )[eligible]
+    frame = frame.sort_values(
+        ["district", "score", "entity_id"], ascending=[True, False, True], kind="stable"
+    )
     return frame[frame.groupby("district").cumcount() < capacity]
 
 
@@ -109,8 +123,9 @@ def eligible_rows(model: Any, X: pd.DataFrame) -> np.ndarray:
     return model.fired_matrix(X).any(axis=1)
 
 
-def judge(period: Period, model: Any, columns: list[str], k: int,
-          capacity: int) -> tuple[dict[str, float], set[str]]:
+def judge(
+    period: Period, model: Any, columns: list[str], k: int, capacity: int
+) -> tuple[dict[str, float], set[str]]:
     """One model on one period: its figures and its top-k entities."""
     X = period.ranked[columns].astype("float64")
     scores = np.asarray(model.decision_function(X), dtype="float64")
@@ -121,12 +136,17 @@ def judge(period: Period, model: Any, columns: list[str], k: int,
     top = top_at_capacity(period.ranked, scores, eligible_rows(model, X), capacity)
     n_slots = slots(period.ranked, capacity)
     fired = top_fired(model, X, top)
-    figures = {"n_judged": float(judged.sum()),
-               "precision_at_k": precision_at_k(y, s, min(k, len(y))) if len(y) else np.nan,
-               "average_precision": average_precision(y, s) if both else np.nan,
-               "slots": float(n_slots), "filled": float(len(top)), "fired_in_top": fired,
-               "truth_hits": np.nan if period.fraud is None
-               else float(period.fraud.to_numpy()[top["row"].to_numpy()].sum())}
+    figures = {
+        "n_judged": float(judged.sum()),
+        "precision_at_k": precision_at_k(y, s, min(k, len(y))) if len(y) else np.nan,
+        "average_precision": average_precision(y, s) if both else np.nan,
+        "slots": float(n_slots),
+        "filled": float(len(top)),
+        "fired_in_top": fired,
+        "truth_hits": np.nan
+        if period.fraud is None
+        else float(period.fraud.to_numpy()[top["row"].to_numpy()].sum()),
+    }
     return figures, set(top["entity_id"])
 
 
@@ -144,9 +164,14 @@ def overlap_share(sets: dict[str, list[set[str]]], a: str, b: str) -> float:
     return float("nan") if mine == 0 else both / mine
 
 
-def compare(periods: list[Period], makers: Mapping[str, Callable[[], Any]],
-            columns: dict[str, list[str]], k: int, capacity: int,
-            fits: FitCache | None = None) -> PointComparison:
+def compare(
+    periods: list[Period],
+    makers: Mapping[str, Callable[[], Any]],
+    columns: dict[str, list[str]],
+    k: int,
+    capacity: int,
+    fits: FitCache | None = None,
+) -> PointComparison:
     """Fit every model on each period's known labels, rank, judge, and summarise (``fits``:
     the job's fits, so that a later fit of the same model on the same rows, the gate's
     backtest at the first cutoff, is not made twice)."""
@@ -162,15 +187,15 @@ def compare(periods: list[Period], makers: Mapping[str, Callable[[], Any]],
     tasks = [(period, name) for period in periods for name in makers]
     rows: list[dict[str, Any]] = []
     sets: dict[str, list[Any]] = {name: [] for name in makers}
-    for (period, name), (figures, top) in zip(tasks, parallel_map(fit_judge, tasks),
-                                              strict=True):
+    for (period, name), (figures, top) in zip(tasks, parallel_map(fit_judge, tasks), strict=True):
         rows.append({"model": name, "period": period.name, **figures})
         sets[name].append(top)
     per = pd.DataFrame(rows)
     summary = per.groupby("model", sort=False).apply(_summary, include_groups=False)
     names = list(makers)
-    table = pd.DataFrame({b: {a: overlap_share(sets, a, b) for a in names} for b in names},
-                         index=names).reindex(columns=names)
+    table = pd.DataFrame(
+        {b: {a: overlap_share(sets, a, b) for a in names} for b in names}, index=names
+    ).reindex(columns=names)
     return PointComparison(per, summary, table, k, capacity)
 
 
@@ -179,19 +204,23 @@ def _summary(per: pd.DataFrame) -> pd.Series:
     judged anything, truth hits over all slots (unfilled slots are misses)."""
     judged = per[per["n_judged"] > 0]
     truth = per["truth_hits"]
-    return pd.Series({
-        "periods": float(len(per)),
-        "judged": float(per["n_judged"].sum()),
-        "backtest_precision_at_k": judged["precision_at_k"].mean() if len(judged) else np.nan,
-        "backtest_ap": judged["average_precision"].mean(),
-        "backtest_truth_precision": np.nan if truth.isna().all()
-        else float(truth.sum() / per["slots"].sum()),
-        "backtest_filled_share": float(per["filled"].sum() / per["slots"].sum()),
-    })
+    return pd.Series(
+        {
+            "periods": float(len(per)),
+            "judged": float(per["n_judged"].sum()),
+            "backtest_precision_at_k": judged["precision_at_k"].mean() if len(judged) else np.nan,
+            "backtest_ap": judged["average_precision"].mean(),
+            "backtest_truth_precision": np.nan
+            if truth.isna().all()
+            else float(truth.sum() / per["slots"].sum()),
+            "backtest_filled_share": float(per["filled"].sum() / per["slots"].sum()),
+        }
+    )
 
 
-def fraud_by(truth: pd.DataFrame | None, monthly: pd.Series | None, entities: pd.Series,
-             cutoff: date | None) -> pd.Series | None:
+def fraud_by(
+    truth: pd.DataFrame | None, monthly: pd.Series | None, entities: pd.Series, cutoff: date | None
+) -> pd.Series | None:
     """Per entity, whether it truly was evading by ``cutoff`` (monthly truth where the
     simulator wrote it: some evading month starting on or before the cutoff; else the
     entity's ``is_fraud``). None without a truth."""
@@ -200,13 +229,15 @@ def fraud_by(truth: pd.DataFrame | None, monthly: pd.Series | None, entities: pd
     fraud = truth["is_fraud"].astype(bool).reindex(entities.to_numpy()).fillna(False)
     if monthly is not None and cutoff is not None:
         started = monthly.reindex(entities.to_numpy()).map(
-            lambda months: isinstance(months, list) and bool(months) and months[0] <= cutoff)
+            lambda months: isinstance(months, list) and bool(months) and months[0] <= cutoff
+        )
         fraud = fraud & started.fillna(False).astype(bool)
     return pd.Series(fraud.to_numpy(dtype=bool), index=entities.index)
 
 
-def load_truths(data: str | Path | None, owner: str) -> tuple[pd.DataFrame | None,
-                                                              pd.Series | None]:
+def load_truths(
+    data: str | Path | None, owner: str
+) -> tuple[pd.DataFrame | None, pd.Series | None]:
     """The point's truth and per-month truth (evaluation only; never a feature)."""
     from leads.simulate import load_monthly_truth, load_truth
     from pool.load import data_root

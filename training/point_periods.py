@@ -31,14 +31,22 @@ def cutoffs(as_of: date, holdout_months: int, periods: int = PERIODS) -> list[da
     """Month ends ``holdout_months``, then every ``holdout_months // periods`` months, before
     ``as_of`` (at least one month apart; fewer cutoffs when the window is short)."""
     step = max(1, holdout_months // periods)
-    months = sorted({holdout_months - i * step for i in range(periods)
-                     if holdout_months - i * step >= 1}, reverse=True)
+    months = sorted(
+        {holdout_months - i * step for i in range(periods) if holdout_months - i * step >= 1},
+        reverse=True,
+    )
     return [_months_before(as_of, m) for m in months]
 
 
-def walk_forward_periods(owner: str, data: str | Path | None, full: pd.DataFrame,
-                         as_of: date, holdout_months: int, outcomes: pd.DataFrame,
-                         features_at: Callable[[date], pd.DataFrame]) -> list[Period]:
+def walk_forward_periods(
+    owner: str,
+    data: str | Path | None,
+    full: pd.DataFrame,
+    as_of: date,
+    holdout_months: int,
+    outcomes: pd.DataFrame,
+    features_at: Callable[[date], pd.DataFrame],
+) -> list[Period]:
     """The walk-forward periods of a point-in-time point (``full``: the as-of table, labels as
     known now; ``features_at(day)``: the point's feature frame as of ``day``)."""
     first = _first_verified(data, owner, outcomes)
@@ -51,8 +59,15 @@ def walk_forward_periods(owner: str, data: str | Path | None, full: pd.DataFrame
         when = past["entity_id"].map(first)
         in_period = ((when > pd.Timestamp(cutoff)) & (when <= pd.Timestamp(end))).to_numpy()
         outcome = past["entity_id"].map(final).where(in_period, np.nan).astype("float64")
-        out.append(Period(str(cutoff), past, past, outcome,
-                          fraud_by(truth, monthly, past["entity_id"], cutoff)))
+        out.append(
+            Period(
+                str(cutoff),
+                past,
+                past,
+                outcome,
+                fraud_by(truth, monthly, past["entity_id"], cutoff),
+            )
+        )
     return out
 
 
@@ -69,10 +84,17 @@ def group_periods(owner: str, data: str | Path | None, split: BacktestSplit) -> 
     return [Period(split.cutoff, train, held, held["label"].astype("float64"), fraud)]
 
 
-def point_periods(owner: str, declared: Any, data: str | Path | None, full: pd.DataFrame,
-                  split: BacktestSplit, as_of: date | None, holdout_months: int,
-                  outcomes: pd.DataFrame, features_at: Callable[[date], pd.DataFrame]
-                  ) -> list[Period] | None:
+def point_periods(
+    owner: str,
+    declared: Any,
+    data: str | Path | None,
+    full: pd.DataFrame,
+    split: BacktestSplit,
+    as_of: date | None,
+    holdout_months: int,
+    outcomes: pd.DataFrame,
+    features_at: Callable[[date], pd.DataFrame],
+) -> list[Period] | None:
     """The periods for the point's declaration, or None when it has no comparable periods (a
     cadence model walks forward on its own panel; a model with no dates and no groups)."""
     if declared.cadence is not None:

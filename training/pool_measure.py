@@ -61,7 +61,9 @@ def rule_precision(data_root: Path, scenario: str, truth: pd.DataFrame) -> pd.Da
     for rule, part in groups:
         flagged = pd.Index(part["entity_id"].unique())
         hits = fraud.reindex(flagged).fillna(False)
-        rows.append({"rule": rule, "flagged_entities": len(flagged), "precision": float(hits.mean())})
+        rows.append(
+            {"rule": rule, "flagged_entities": len(flagged), "precision": float(hits.mean())}
+        )
     return pd.DataFrame(rows)
 
 
@@ -74,7 +76,10 @@ def declared_directions(scenario: str, columns: list[str]) -> list[str]:
 
 
 def measure(
-    data_root: Path, scenario: str, ks: tuple[int, ...] = (100,), seed: int = 0,
+    data_root: Path,
+    scenario: str,
+    ks: tuple[int, ...] = (100,),
+    seed: int = 0,
     variants: dict[str, dict] | None = None,
 ) -> dict[str, float]:
     """precision@k (and AP, AUC) of detector and scorer variants, plus the rules' precision.
@@ -93,22 +98,32 @@ def measure(
     X, labels = table.X(), frame["label"].to_numpy(dtype=float)
     directions = declared_directions(scenario, table.feature_names)
     detector = default_detector(seed, directions=directions).fit(X)
-    scores = {"detector": detector.decision_function(X),
-              "detector_undeclared": default_detector(seed).fit(X).decision_function(X)}
+    scores = {
+        "detector": detector.decision_function(X),
+        "detector_undeclared": default_detector(seed).fit(X).decision_function(X),
+    }
     extra: dict[str, float] = {}
     for name, params in (SCORER_VARIANTS if variants is None else variants).items():
-        model = LeadScorer(detector=detector, detector_prefit=True, random_state=seed, cv=1,
-                           **params)
+        model = LeadScorer(
+            detector=detector, detector_prefit=True, random_state=seed, cv=1, **params
+        )
         scores[name] = model.fit(X, labels).decision_function(X)
         if name == "scorer_default":
-            extra = {"scorer_detector_auc": model.detector_auc_,
-                     "scorer_detector_weight": model.detector_weight_}
+            extra = {
+                "scorer_detector_auc": model.detector_auc_,
+                "scorer_detector_weight": model.detector_weight_,
+            }
     rules = rule_precision(data_root, scenario, truth)
-    result = {"scenario": scenario, "entities": len(frame), "frauds": int(y_true.sum()),
-              "labelled": int(np.isfinite(labels).sum()), "labelled_cases": int(np.nansum(labels)),
-              "rules_precision": float(rules.loc[rules["rule"] == "all_rules", "precision"].iloc[0]),
-              "rules_flagged": int(rules.loc[rules["rule"] == "all_rules", "flagged_entities"].iloc[0]),
-              **extra}
+    result = {
+        "scenario": scenario,
+        "entities": len(frame),
+        "frauds": int(y_true.sum()),
+        "labelled": int(np.isfinite(labels).sum()),
+        "labelled_cases": int(np.nansum(labels)),
+        "rules_precision": float(rules.loc[rules["rule"] == "all_rules", "precision"].iloc[0]),
+        "rules_flagged": int(rules.loc[rules["rule"] == "all_rules", "flagged_entities"].iloc[0]),
+        **extra,
+    }
     for name, s in scores.items():
         for k in ks:
             result[f"{name}_p@{k}"] = precision_at_k(y_true, s, k)
@@ -132,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option("display.width", 250)
     print(pd.DataFrame(rows).T.to_string())
     for s in [r["scenario"] for r in rows]:
-        print(f"\n{s} rules:\n" + rule_precision(args.data, s, load_truth(args.data, s)).to_string())
+        print(
+            f"\n{s} rules:\n" + rule_precision(args.data, s, load_truth(args.data, s)).to_string()
+        )
     return 0
 
 

@@ -54,8 +54,13 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
         Cut one-sided columns at the median (True) or only orient them (``sign * z``).
     """
 
-    def __init__(self, add_indicator: bool = True, clip: float | None = None,
-                 orientation=None, cut_one_sided: bool = True) -> None:
+    def __init__(
+        self,
+        add_indicator: bool = True,
+        clip: float | None = None,
+        orientation=None,
+        cut_one_sided: bool = True,
+    ) -> None:
         self.add_indicator = add_indicator
         self.clip = clip
         self.orientation = orientation
@@ -67,8 +72,10 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
             return np.zeros(n_columns, dtype=int)
         signs = np.asarray(self.orientation)
         if signs.shape != (n_columns,) or not np.isin(signs, (-1, 0, 1)).all():
-            raise ValueError(f"orientation must hold one of -1, 0, 1 per column ({n_columns} "
-                             f"columns); got {list(self.orientation)}")
+            raise ValueError(
+                f"orientation must hold one of -1, 0, 1 per column ({n_columns} "
+                f"columns); got {list(self.orientation)}"
+            )
         return signs.astype(int)
 
     def fit(self, X, y=None) -> RobustPreprocessor:

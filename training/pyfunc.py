@@ -44,8 +44,9 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         """Load the fitted estimator from its joblib artifact."""
         self.estimator = joblib.load(context.artifacts[ESTIMATOR_ARTIFACT])
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None
-                ) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict | None = None
+    ) -> pd.DataFrame:
         """Score rows; never return labels."""
         return score_frame(self.estimator, self.columns, model_input)
 
@@ -62,15 +63,23 @@ def score_frame(estimator: Any, columns: list[str], frame: pd.DataFrame) -> pd.D
         raise ValueError(f"model input lacks feature column(s) {missing}")
     X = frame[columns].astype("float64")
     if hasattr(estimator, "fired"):  # a rule model: score and the rules fired, no probability
-        return pd.DataFrame({"score": np.asarray(estimator.decision_function(X), dtype="float64"),
-                             "probability": np.full(len(X), np.nan),
-                             RULES_COLUMN: [",".join(names) for names in estimator.fired(X)]},
-                            index=frame.index)
+        return pd.DataFrame(
+            {
+                "score": np.asarray(estimator.decision_function(X), dtype="float64"),
+                "probability": np.full(len(X), np.nan),
+                RULES_COLUMN: [",".join(names) for names in estimator.fired(X)],
+            },
+            index=frame.index,
+        )
     if hasattr(estimator, "score_and_probability"):  # one pass (LeadScorer)
         score, probability = estimator.score_and_probability(X)
-        return pd.DataFrame({"score": np.asarray(score, dtype="float64"),
-                             "probability": np.asarray(probability, dtype="float64")},
-                            index=frame.index)
+        return pd.DataFrame(
+            {
+                "score": np.asarray(score, dtype="float64"),
+                "probability": np.asarray(probability, dtype="float64"),
+            },
+            index=frame.index,
+        )
     score = np.asarray(estimator.decision_function(X), dtype="float64")
     if hasattr(estimator, "predict_proba"):
         proba = np.asarray(estimator.predict_proba(X), dtype="float64")
@@ -88,8 +97,13 @@ class LoggedModelRef:
     run_id: str
 
 
-def log_scoring_model(estimator: Any, columns: list[str], example: pd.DataFrame,
-                      kind: str = "scorer", name: str = "model") -> LoggedModelRef:
+def log_scoring_model(
+    estimator: Any,
+    columns: list[str],
+    example: pd.DataFrame,
+    kind: str = "scorer",
+    name: str = "model",
+) -> LoggedModelRef:
     """Log ``estimator`` as a pyfunc in the active run, with signature and input example.
 
     Why explicit ``pip_requirements``: letting MLflow infer them starts a subprocess that imports
@@ -121,9 +135,14 @@ def _requirements() -> list[str]:
     import pyod
     import sklearn
 
-    return [f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}",
-            f"lightgbm=={lightgbm.__version__}", f"pyod=={pyod.__version__}",
-            f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"scikit-learn=={sklearn.__version__}",
+        f"lightgbm=={lightgbm.__version__}",
+        f"pyod=={pyod.__version__}",
+        f"pandas=={pd.__version__}",
+        f"numpy=={np.__version__}",
+    ]
 
 
 def load_estimator(model_uri: str) -> Any:

@@ -77,8 +77,9 @@ def bad_leads(leads: Iterable[Any], raw_names: set[str]) -> list[tuple[Any, str,
 def main(argv: list[str] | None = None) -> int:
     from leads.store import LeadStore
 
-    parser = argparse.ArgumentParser(prog="python -m training.reason_check",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.reason_check", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--leads-url", default=None, help="lead store (default: data/leads.db)")
     args = parser.parse_args(argv)
     store = LeadStore.open(args.leads_url)

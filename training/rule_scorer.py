@@ -25,8 +25,14 @@ from features.wording import DEFAULT_LANGUAGE
 #: The tie-break term's width: below any gap between two combined values worth declaring.
 TIE_SPAN = 1e-3
 
-_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-        "==": np.equal, "!=": np.not_equal}
+_OPS = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
 
 
 class RuleScorer(BaseEstimator):
@@ -36,8 +42,9 @@ class RuleScorer(BaseEstimator):
     ``rule_model_from`` builds it from a declaration.
     """
 
-    def __init__(self, rules: RuleSet | None = None, directions: dict[str, str] | None = None
-                 ) -> None:
+    def __init__(
+        self, rules: RuleSet | None = None, directions: dict[str, str] | None = None
+    ) -> None:
         self.rules = rules
         self.directions = directions
 
@@ -118,10 +125,16 @@ class RuleScorer(BaseEstimator):
                 value = float(frame[rule.feature].iloc[i])
                 peer = float("nan") if peers is None else float(peers[rule.feature].iloc[i])
                 weight = 1.0 if self.rules.combine != "weighted_sum" else float(rule.weight)
-                reasons.append({"rule": rule.name, "feature": rule.feature, "value": value,
-                                "contribution": weight,
-                                "text": rule.text(value, peer, DEFAULT_LANGUAGE),
-                                "texts": rule.texts(value, peer)})
+                reasons.append(
+                    {
+                        "rule": rule.name,
+                        "feature": rule.feature,
+                        "value": value,
+                        "contribution": weight,
+                        "text": rule.text(value, peer, DEFAULT_LANGUAGE),
+                        "texts": rule.texts(value, peer),
+                    }
+                )
             out.append(reasons)
         return out
 

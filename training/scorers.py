@@ -59,7 +59,9 @@ def check_outcomes(y, n_rows: int) -> np.ndarray:
     bad = ~(np.isnan(y) | np.isin(y, (0.0, 1.0)))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"y must be 1 (case), 0 (no case) or NaN (never verified); row {row} is {y[row]}")
+        raise ValueError(
+            f"y must be 1 (case), 0 (no case) or NaN (never verified); row {row} is {y[row]}"
+        )
     return y
 
 
@@ -81,9 +83,15 @@ def detector_label_auc(scores: np.ndarray, y: np.ndarray) -> float:
     return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def rule_weight(n_cases: int, detector_auc: float, *, blend_prior: float = BLEND_PRIOR,
-                auc_prior: float = AUC_PRIOR, auc_prior_cases: float = AUC_PRIOR_CASES,
-                max_trust: float = MAX_TRUST) -> float:
+def rule_weight(
+    n_cases: int,
+    detector_auc: float,
+    *,
+    blend_prior: float = BLEND_PRIOR,
+    auc_prior: float = AUC_PRIOR,
+    auc_prior_cases: float = AUC_PRIOR_CASES,
+    max_trust: float = MAX_TRUST,
+) -> float:
     """The AUC rule: prior weight ``blend_prior / (blend_prior + cases)`` times the detector's
     trust, ``(AUC' - 0.5) / (auc_prior - 0.5)`` clipped to [-max_trust, max_trust], where AUC' is
     its AUC on the labelled rows shrunk towards ``auc_prior`` with ``auc_prior_cases``
@@ -96,8 +104,9 @@ def rule_weight(n_cases: int, detector_auc: float, *, blend_prior: float = BLEND
     return float(np.clip(prior * trust, -1.0, 1.0))
 
 
-def blend_quality(model_rank: np.ndarray, det_rank: np.ndarray, truth: np.ndarray,
-                  grid: np.ndarray = BLEND_GRID) -> np.ndarray:
+def blend_quality(
+    model_rank: np.ndarray, det_rank: np.ndarray, truth: np.ndarray, grid: np.ndarray = BLEND_GRID
+) -> np.ndarray:
     """Per weight of ``grid``: how well the blend ``(1-|w|) model + |w| detector`` (detector
     flipped for w < 0) ranks ``truth``, as AUC + average precision (rounded, so ties are ties)."""
     from sklearn.metrics import average_precision_score, roc_auc_score
@@ -110,13 +119,17 @@ def blend_quality(model_rank: np.ndarray, det_rank: np.ndarray, truth: np.ndarra
     return np.round(quality, 6)
 
 
-def best_blend_weight(quality: np.ndarray, near: float = 0.0, grid: np.ndarray = BLEND_GRID) -> float:
+def best_blend_weight(
+    quality: np.ndarray, near: float = 0.0, grid: np.ndarray = BLEND_GRID
+) -> float:
     """The weight of ``grid`` with the best ``blend_quality``; ties: the one nearest ``near``."""
     tied = grid[quality == quality.max()]
     return float(tied[np.argmin(np.abs(tied - near))])
 
 
-def combined_weight(rule: float, best: float, n_cases: int, rule_cases: float = RULE_CASES) -> float:
+def combined_weight(
+    rule: float, best: float, n_cases: int, rule_cases: float = RULE_CASES
+) -> float:
     """The out-of-fold weight ``best`` (counting the labelled cases) averaged with the AUC
     rule's weight (counting ``rule_cases``)."""
     return float((n_cases * best + rule_cases * rule) / (n_cases + rule_cases))
@@ -187,15 +200,23 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X, y=None) -> LeadScorer:
         """Fit the detector on all rows, then LightGBM and the calibration on the outcomes."""
-        X = validate_data(self, inf_as_nan(X), ensure_all_finite="allow-nan", dtype=np.float64,
-                          ensure_min_samples=2)
+        X = validate_data(
+            self,
+            inf_as_nan(X),
+            ensure_all_finite="allow-nan",
+            dtype=np.float64,
+            ensure_min_samples=2,
+        )
         y = check_outcomes(y, len(X))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if self.detector_prefit and self.detector is not None:
             self.detector_ = self.detector
         else:
-            detector = (self.detector if self.detector is not None
-                        else default_detector(directions=self._column_directions(X.shape[1])))
+            detector = (
+                self.detector
+                if self.detector is not None
+                else default_detector(directions=self._column_directions(X.shape[1]))
+            )
             self.detector_ = clone(detector).set_params(random_state=seed).fit(X)
         self.detector_reference_ = np.asarray(self.detector_.decision_scores_, dtype=np.float64)
         self.classes_ = np.array([0, 1])
@@ -219,7 +240,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
 
     def _column_directions(self, n_columns: int) -> list[str] | None:
         """``directions`` as one entry per column: the detector is fitted on the bare array."""
-        signs = direction_signs(self.directions, n_columns, getattr(self, "feature_names_in_", None))
+        signs = direction_signs(
+            self.directions, n_columns, getattr(self, "feature_names_in_", None)
+        )
         if signs is None:
             return None
         return [{1: "high", -1: "low", 0: "both"}[int(v)] for v in signs]
@@ -250,13 +273,20 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
 
     def _booster_params(self, seed: int) -> dict:
         return {
-            "objective": "binary", "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
-            "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.8,
             # deterministic + col-wise histograms: the same trees on 1 or N threads (measured:
             # identical raw scores on 1 and 2 threads), so SUPERVISION_THREADS changes speed only
-            "seed": seed, "deterministic": True, "force_col_wise": True,
-            "num_threads": threads(), "verbose": -1,
+            "seed": seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "num_threads": threads(),
+            "verbose": -1,
         }
 
     def _fit_booster(self, F, targets, weights, seed: int) -> lgb.Booster:
@@ -289,13 +319,15 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     # ---- scoring -------------------------------------------------------------------------
     def _detector_and_model(self, X):
         check_is_fitted(self, "detector_")
-        X = validate_data(self, inf_as_nan(X), reset=False, ensure_all_finite="allow-nan",
-                          dtype=np.float64)
+        X = validate_data(
+            self, inf_as_nan(X), reset=False, ensure_all_finite="allow-nan", dtype=np.float64
+        )
         det = self.detector_.decision_function(X)
         raw = None
         if self.booster_ is not None:
-            raw = self.booster_.predict(self._features(X, det), raw_score=True,
-                                        num_threads=predict_threads(len(X)))
+            raw = self.booster_.predict(
+                self._features(X, det), raw_score=True, num_threads=predict_threads(len(X))
+            )
         return det, raw
 
     def decision_function(self, X) -> np.ndarray:
@@ -307,8 +339,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         the booster (what serving and the lead writer need); NaN probabilities when the scorer
         could not be calibrated."""
         det, raw = self._detector_and_model(X)
-        probability = (np.full(len(det), np.nan) if self.calibrator_ is None
-                       else self._probability(raw))
+        probability = (
+            np.full(len(det), np.nan) if self.calibrator_ is None else self._probability(raw)
+        )
         return self._score(det, raw), probability
 
     def probability_interval(self, X, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -329,8 +362,11 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         model_rank = ecdf_scale(self.model_reference_, raw)
         weight = getattr(self, "detector_weight_", None)
         if weight is None:  # a scorer pickled before the weight was learnt: its fixed rule
-            weight = (BLEND_PRIOR / (BLEND_PRIOR + self.n_positive_)
-                      if self.detector_blend == "auto" else float(self.detector_blend))
+            weight = (
+                BLEND_PRIOR / (BLEND_PRIOR + self.n_positive_)
+                if self.detector_blend == "auto"
+                else float(self.detector_blend)
+            )
         if weight < 0:  # an inverted detector: its flipped rank carries the signal
             det_rank = 1.0 - np.minimum(det_rank, 1.0)
         return (1 - abs(weight)) * model_rank + abs(weight) * det_rank
@@ -359,13 +395,15 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             return None
         oof = np.full(len(rows), np.nan)
         for train_i, test_i in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(
-                rows, targets):
+            rows, targets
+        ):
             booster = self._fit_booster(F[rows[train_i]], targets[train_i], weights[train_i], seed)
             oof[test_i] = booster.predict(F[rows[test_i]], raw_score=True)
         judged = positive | contrast
         model_rank = ecdf_scale(oof[judged], oof[judged])
-        det_rank = np.minimum(ecdf_scale(self.detector_reference_,
-                                         self.detector_reference_[rows]), 1.0)[judged]
+        det_rank = np.minimum(
+            ecdf_scale(self.detector_reference_, self.detector_reference_[rows]), 1.0
+        )[judged]
         return model_rank, det_rank, positive[judged].astype(int)
 
     def _learnt_weight(self, F, y, rows, targets, weights, seed: int) -> float:
@@ -392,7 +430,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         if self.detector_blend == "auto":
             return rule_weight(self.n_positive_, self.detector_auc_)
         if isinstance(self.detector_blend, str) or not 0 <= float(self.detector_blend) <= 1:
-            raise ValueError(f"detector_blend must be in [0, 1] or 'auto', got {self.detector_blend!r}")
+            raise ValueError(
+                f"detector_blend must be in [0, 1] or 'auto', got {self.detector_blend!r}"
+            )
         return float(self.detector_blend)
 
     @property
@@ -422,7 +462,11 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         """Column names the booster sees (inputs, then the detector score if used)."""
         check_is_fitted(self, "detector_")
         names = [str(c) for c in getattr(self, "feature_names_in_", range(self.n_features_in_))]
-        names = names if hasattr(self, "feature_names_in_") else [f"x{i}" for i in range(self.n_features_in_)]
+        names = (
+            names
+            if hasattr(self, "feature_names_in_")
+            else [f"x{i}" for i in range(self.n_features_in_)]
+        )
         return names + (["detector_score"] if self.use_detector_feature else [])
 
     def __sklearn_tags__(self):

@@ -132,8 +132,9 @@ class ScenarioFailed(RuntimeError):
     """Training one scenario failed on its data or features; names the scenario."""
 
     def __init__(self, scenario: str, cause: Exception) -> None:
-        super().__init__(f"training stopped at scenario {scenario!r}: "
-                         f"{type(cause).__name__}: {cause}")
+        super().__init__(
+            f"training stopped at scenario {scenario!r}: {type(cause).__name__}: {cause}"
+        )
         self.scenario = scenario
 
 
@@ -202,9 +203,15 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
             # in the loop; the outcomes of every model of the point
             outcomes = store_outcomes(job.store, scenario)
             table.frame = with_store_labels(table.frame, outcomes, job.as_of)
-            split = backtest_split(scenario, job.data, table, as_of,
-                                   policy.holdout_months, outcomes,
-                                   features_cache(job.tables, data_owner(scenario), job.data))
+            split = backtest_split(
+                scenario,
+                job.data,
+                table,
+                as_of,
+                policy.holdout_months,
+                outcomes,
+                features_cache(job.tables, data_owner(scenario), job.data),
+            )
             prepared = job.prepared.setdefault(key, Prepared(table, split, outcomes))
         table, split = prepared.table, prepared.split
         columns = list(declared.feature_names)
@@ -212,25 +219,37 @@ def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         with job.stage(scenario, "compare"):
             job.compared.add(key)
             prepared.comparison = point_comparison(
-                scenario, job.data, table.frame, split, as_of, prepared.outcomes,
-                job.policy(data_owner(scenario)), lambda n: make_estimator(n, job.seed),
-                job.tables, job.fits)
+                scenario,
+                job.data,
+                table.frame,
+                split,
+                as_of,
+                prepared.outcomes,
+                job.policy(data_owner(scenario)),
+                lambda n: make_estimator(n, job.seed),
+                job.tables,
+                job.fits,
+            )
+
     def make() -> Any:
         return make_estimator(scenario, job.seed)
 
     with job.stage(scenario, "backtest"):
-        result = run_backtest(split, columns, make, policy.k,
-                              lambda X, y: job.fits.fit(scenario, make, X, y))
+        result = run_backtest(
+            split, columns, make, policy.k, lambda X, y: job.fits.fit(scenario, make, X, y)
+        )
         job.fits.forget(scenario)  # each model is fitted once per job and as-of date
     with job.stage(scenario, "fit"):
         frame = table.frame
         model = make_estimator(scenario, job.seed).fit(
-            frame[columns], frame["label"].to_numpy(dtype=float))
-    hashes = {"feature_set_hash": own_feature_set(scenario),
-              "data_hash": data_hash(job.data, scenario),
-              "code_version": code_version()}
-    return Candidate(scenario, as_of, table, columns, model, result, hashes,
-                     prepared.comparison)
+            frame[columns], frame["label"].to_numpy(dtype=float)
+        )
+    hashes = {
+        "feature_set_hash": own_feature_set(scenario),
+        "data_hash": data_hash(job.data, scenario),
+        "code_version": code_version(),
+    }
+    return Candidate(scenario, as_of, table, columns, model, result, hashes, prepared.comparison)
 
 
 def own_feature_set(scenario: str) -> str:
@@ -271,8 +290,9 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     span = cadence.horizon + 2 * cadence.delay + cadence.window - 1
     ends = pn.period_ends(as_of, cadence, span)
     with job.stage(scenario, "features"):
-        panel = pn.Panel(pn.build_panel(scenario, job.data, ends), pn.history(job.data, scenario),
-                         cadence)
+        panel = pn.Panel(
+            pn.build_panel(scenario, job.data, ends), pn.history(job.data, scenario), cadence
+        )
     columns = list(feature_registry.get(scenario).feature_names)
 
     def make() -> Any:
@@ -288,9 +308,11 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
         model = make().fit(frame[columns], frame["label"].to_numpy(dtype=float))
     table = panel.tables[as_of]
     table.frame = panel.frame([as_of], known_by=as_of).drop(columns="snapshot")
-    hashes = {"feature_set_hash": own_feature_set(scenario),
-              "data_hash": data_hash(job.data, scenario),
-              "code_version": code_version()}
+    hashes = {
+        "feature_set_hash": own_feature_set(scenario),
+        "data_hash": data_hash(job.data, scenario),
+        "code_version": code_version(),
+    }
     return Candidate(scenario, as_of, table, columns, model, result, hashes)
 
 
@@ -305,13 +327,19 @@ def _panel_result(walk: Any, k: int) -> BacktestResult:
     hits = float((judged[f"precision@{k}"].to_numpy() * taken).sum())
     low, high = wilson_interval(hits, int(taken.sum()))
     labels = walk.holdout["label"].to_numpy(dtype=float)
-    metrics = {"precision_at_k": float(judged[f"precision@{k}"].mean()),
-               "precision_at_k_low": low, "precision_at_k_high": high, "k": float(k),
-               "recall_at_k": float("nan"),
-               "average_precision": average_precision(labels, walk.scores),
-               "roc_auc": roc_auc(labels, walk.scores), "base_rate": float(labels.mean()),
-               "n_holdout": float(len(labels)), "n_periods": float(len(judged)),
-               "n_train_labelled": float(per["n_train_labelled"].mean())}
+    metrics = {
+        "precision_at_k": float(judged[f"precision@{k}"].mean()),
+        "precision_at_k_low": low,
+        "precision_at_k_high": high,
+        "k": float(k),
+        "recall_at_k": float("nan"),
+        "average_precision": average_precision(labels, walk.scores),
+        "roc_auc": roc_auc(labels, walk.scores),
+        "base_rate": float(labels.mean()),
+        "n_holdout": float(len(labels)),
+        "n_periods": float(len(judged)),
+        "n_train_labelled": float(per["n_train_labelled"].mean()),
+    }
     known = pd.Series(walk.holdout["snapshot"].to_numpy())
     holdout = walk.holdout.drop(columns="snapshot")
     return BacktestResult(metrics, labels, walk.scores, holdout, known, k, per)
@@ -344,24 +372,54 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
     declared = feature_registry.get(cand.scenario)
     specs, kind = list(declared.features), declared.kind
     with job.stage(cand.scenario, "explain"):
-        picked, extra = ranked_leads(cand.model, kind, cand.columns, cand.table.frame,
-                                     policy.capacity, specs, declared.amount, policy.pick)
+        picked, extra = ranked_leads(
+            cand.model,
+            kind,
+            cand.columns,
+            cand.table.frame,
+            policy.capacity,
+            specs,
+            declared.amount,
+            policy.pick,
+        )
         contrib = _shap_sample(cand, job.seed) if kind == "scorer" else None
-    params = {"scenario": cand.scenario, "seed": job.seed, "as_of": cand.as_of,
-              "model": type(cand.model).__name__, "k": policy.k, "floor": policy.floor,
-              "n_entities": len(cand.table.frame),
-              "n_labelled": int(cand.table.frame["label"].notna().sum()),
-              **{f"scorer.{k}": v for k, v in cand.model.get_params(deep=False).items()
-                 if isinstance(v, int | float | str | bool | type(None))}}
+    params = {
+        "scenario": cand.scenario,
+        "seed": job.seed,
+        "as_of": cand.as_of,
+        "model": type(cand.model).__name__,
+        "k": policy.k,
+        "floor": policy.floor,
+        "n_entities": len(cand.table.frame),
+        "n_labelled": int(cand.table.frame["label"].notna().sum()),
+        **{
+            f"scorer.{k}": v
+            for k, v in cand.model.get_params(deep=False).items()
+            if isinstance(v, int | float | str | bool | type(None))
+        },
+    }
     m = cand.backtest.metrics
     picks = backtest_picks(cand)
-    tags = {**cand.hashes, "scenario": cand.scenario, "kind": kind, "as_of": str(cand.as_of),
-            "point": declared.supervision_point,
-            "backtest.precision_at_k": f"{m['precision_at_k']:.4f}", "backtest.k": int(m["k"]),
-            "backtest.average_precision": f"{m['average_precision']:.4f}",
-            **(cand.comparison.tags(cand.scenario) if cand.comparison is not None else {}),
-            **truth_at_capacity(cand.model, cand.columns, cand.table.frame, job.data,
-                                cand.scenario, cand.as_of, policy.capacity)}
+    tags = {
+        **cand.hashes,
+        "scenario": cand.scenario,
+        "kind": kind,
+        "as_of": str(cand.as_of),
+        "point": declared.supervision_point,
+        "backtest.precision_at_k": f"{m['precision_at_k']:.4f}",
+        "backtest.k": int(m["k"]),
+        "backtest.average_precision": f"{m['average_precision']:.4f}",
+        **(cand.comparison.tags(cand.scenario) if cand.comparison is not None else {}),
+        **truth_at_capacity(
+            cand.model,
+            cand.columns,
+            cand.table.frame,
+            job.data,
+            cand.scenario,
+            cand.as_of,
+            policy.capacity,
+        ),
+    }
     artifacts = {
         "plots/precision_at_k.png": lambda p: plot_precision_at_k(cand.backtest, p),
         "plots/pr_curve.png": lambda p: plot_pr_curve(cand.backtest, p),
@@ -377,14 +435,25 @@ def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, st
         artifacts["backtest/per_period.csv"] = cand.backtest.per_period
     with job.stage(cand.scenario, "mlflow"):
         exp = experiment_id(job.client, reg.model_name(cand.scenario), job.settings)
-        record = record_run(exp, f"train-{cand.scenario}", params,
-                            {**cand.backtest.metrics, **extra, **blend_metrics(cand.model),
-                             **pick_metrics(picks)},
-                            tags, artifacts, cand.model,
-                            cand.columns, cand.table.frame, kind=kind)
-        version = reg.register_version(job.client, cand.scenario, record.model.model_uri,
-                                       record.run_id, {**tags, "trained_at": reg.now_iso(),
-                                                       "seed": job.seed})
+        record = record_run(
+            exp,
+            f"train-{cand.scenario}",
+            params,
+            {**cand.backtest.metrics, **extra, **blend_metrics(cand.model), **pick_metrics(picks)},
+            tags,
+            artifacts,
+            cand.model,
+            cand.columns,
+            cand.table.frame,
+            kind=kind,
+        )
+        version = reg.register_version(
+            job.client,
+            cand.scenario,
+            record.model.model_uri,
+            record.run_id,
+            {**tags, "trained_at": reg.now_iso(), "seed": job.seed},
+        )
     return version, record.run_id, picked
 
 
@@ -393,8 +462,11 @@ def backtest_picks(cand: Candidate) -> pd.DataFrame:
     expected value (``evaluation.backtest.compare_picks``), printed for the run's reader."""
     bt = cand.backtest
     holdout = bt.holdout
-    amount = (holdout[AMOUNT_COLUMN].to_numpy(dtype="float64") if AMOUNT_COLUMN in holdout
-              else np.full(len(holdout), np.nan))
+    amount = (
+        holdout[AMOUNT_COLUMN].to_numpy(dtype="float64")
+        if AMOUNT_COLUMN in holdout
+        else np.full(len(holdout), np.nan)
+    )
     picks = compare_picks(bt.labels, bt.scores, bt.probability, amount, bt.k)
     print(f"  {cand.scenario}: backtest picks " + format_picks(picks), flush=True)
     return picks
@@ -451,13 +523,18 @@ def decide(job: Job, cand: Candidate, version: int, policy: Policy) -> list[Deci
     with job.stage(cand.scenario, "gate"):
         champ, fair = champion_scores(job, cand)
         bt = cand.backtest
-        decision = gate_candidate(job.client, cand.scenario, version,
-                                  GateInput(bt.labels, bt.scores, champ, fair), policy)
+        decision = gate_candidate(
+            job.client, cand.scenario, version, GateInput(bt.labels, bt.scores, champ, fair), policy
+        )
     decisions = [decision]
     if decision.lifecycle == reg.CHALLENGER and cand.comparison is not None:
-        for line in check_overlap(job.client, cand.scenario, version,
-                                  cand.comparison.overlap.loc[cand.scenario].to_dict(),
-                                  policy.max_overlap):
+        for line in check_overlap(
+            job.client,
+            cand.scenario,
+            version,
+            cand.comparison.overlap.loc[cand.scenario].to_dict(),
+            policy.max_overlap,
+        ):
             log.info("%s", line)
     if decision.lifecycle == reg.CHALLENGER and not job.require_real:
         with job.stage(cand.scenario, "mlflow"):
@@ -467,30 +544,53 @@ def decide(job: Job, cand: Candidate, version: int, policy: Policy) -> list[Deci
 
 def ensure_detector(job: Job, cand: Candidate) -> int:
     """Register the unsupervised detector baseline once per scenario (the last fallback)."""
-    existing = [v for v in reg.list_versions(job.client, cand.scenario)
-                if v.tags.get("kind") == "detector" and v.lifecycle != reg.RETIRED]
+    existing = [
+        v
+        for v in reg.list_versions(job.client, cand.scenario)
+        if v.tags.get("kind") == "detector" and v.lifecycle != reg.RETIRED
+    ]
     if existing:
         return existing[-1].version
     from training.detectors import default_detector
 
     with job.stage(cand.scenario, "fit"):
-        detector = default_detector(random_state=job.seed,
-                                    directions=directions(cand.scenario)).fit(
-            cand.table.frame[cand.columns])
+        detector = default_detector(
+            random_state=job.seed, directions=directions(cand.scenario)
+        ).fit(cand.table.frame[cand.columns])
     with job.stage(cand.scenario, "mlflow"):
         exp = experiment_id(job.client, reg.model_name(cand.scenario), job.settings)
-        tags = {**cand.hashes, "scenario": cand.scenario, "kind": "detector",
-                "as_of": str(cand.as_of)}
-        record = record_run(exp, f"detector-{cand.scenario}", {"seed": job.seed}, {}, tags, {},
-                            detector, cand.columns, cand.table.frame, kind="detector")
-        version = reg.register_version(job.client, cand.scenario, record.model.model_uri,
-                                       record.run_id, {**tags, "trained_at": reg.now_iso()})
+        tags = {
+            **cand.hashes,
+            "scenario": cand.scenario,
+            "kind": "detector",
+            "as_of": str(cand.as_of),
+        }
+        record = record_run(
+            exp,
+            f"detector-{cand.scenario}",
+            {"seed": job.seed},
+            {},
+            tags,
+            {},
+            detector,
+            cand.columns,
+            cand.table.frame,
+            kind="detector",
+        )
+        version = reg.register_version(
+            job.client,
+            cand.scenario,
+            record.model.model_uri,
+            record.run_id,
+            {**tags, "trained_at": reg.now_iso()},
+        )
         mark_baseline(job.client, cand.scenario, version)
     return version
 
 
-def serve_leads(job: Job, cand: Candidate, version: int, picked: pd.DataFrame, run_id: str,
-                policy: Policy) -> int:
+def serve_leads(
+    job: Job, cand: Candidate, version: int, picked: pd.DataFrame, run_id: str, policy: Policy
+) -> int:
     """Write the champion's leads: the candidate's own if it won, else the champion's."""
     champion = reg.alias_version(job.client, cand.scenario, reg.CHAMPION)
     if champion is None:
@@ -500,28 +600,44 @@ def serve_leads(job: Job, cand: Candidate, version: int, picked: pd.DataFrame, r
             picked = _champion_leads(job, cand, champion, policy)
             if picked is None:
                 return 0
-        write_leads(job.store, picked, run_id, cand.scenario, reg.model_name(cand.scenario),
-                    champion, cand.as_of)
+        write_leads(
+            job.store,
+            picked,
+            run_id,
+            cand.scenario,
+            reg.model_name(cand.scenario),
+            champion,
+            cand.as_of,
+        )
     return len(picked)
 
 
-def _champion_leads(job: Job, cand: Candidate, champion: int,
-                    policy: Policy) -> pd.DataFrame | None:
+def _champion_leads(
+    job: Job, cand: Candidate, champion: int, policy: Policy
+) -> pd.DataFrame | None:
     """Rank with the served champion (loaded from the registry, as the service does)."""
     from features import registry as feature_registry
     from training.pyfunc import load_estimator
 
     info = reg.get_version(job.client, cand.scenario, champion)
     if info.tags.get("feature_set_hash") != cand.hashes["feature_set_hash"]:
-        log.warning("%s: champion v%s uses another feature set; no leads written", cand.scenario,
-                    champion)
+        log.warning(
+            "%s: champion v%s uses another feature set; no leads written", cand.scenario, champion
+        )
         return None
     source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
     estimator = load_estimator(source)
     declared = feature_registry.get(cand.scenario)
-    picked, _ = ranked_leads(estimator, info.tags.get("kind", "scorer"), cand.columns,
-                             cand.table.frame, policy.capacity, list(declared.features),
-                             declared.amount, policy.pick)
+    picked, _ = ranked_leads(
+        estimator,
+        info.tags.get("kind", "scorer"),
+        cand.columns,
+        cand.table.frame,
+        policy.capacity,
+        list(declared.features),
+        declared.amount,
+        policy.pick,
+    )
     return picked
 
 
@@ -530,15 +646,22 @@ def what_changed(job: Job, cand: Candidate, previous: int | None) -> str:
     if previous is None:
         return "first version"
     tags = reg.get_version(job.client, cand.scenario, previous).tags
-    parts = [name for name, key in (("data", "data_hash"), ("features", "feature_set_hash"),
-                                    ("code", "code_version"))
-             if tags.get(key) != cand.hashes[key]]
+    parts = [
+        name
+        for name, key in (
+            ("data", "data_hash"),
+            ("features", "feature_set_hash"),
+            ("code", "code_version"),
+        )
+        if tags.get(key) != cand.hashes[key]
+    ]
     value = tags.get("gate.value")
     ap = tags.get("gate.metric") == "average_precision"
     mine = cand.backtest.metrics["average_precision" if ap else "precision_at_k"]
     diff = round(mine - float(value or 0), 3) + 0.0
-    delta = (f"; {'AP' if ap else 'p@k'} {diff:+.3f} vs "
-             f"v{previous}") if value else f"; vs v{previous}"
+    delta = (
+        (f"; {'AP' if ap else 'p@k'} {diff:+.3f} vs v{previous}") if value else f"; vs v{previous}"
+    )
     return (", ".join(parts) + " changed" if parts else "nothing changed") + delta
 
 
@@ -546,36 +669,65 @@ def train_scenario(job: Job, scenario: str) -> Outcome:
     """The whole chain for one scenario."""
     policy = job.policy(scenario)
     cand = fit_candidate(job, scenario, policy)
-    job.meter.rows[scenario] = dict.fromkeys(job.meter.costs.get(scenario, {}) | {
-        "explain": 0, "mlflow": 0, "gate": 0, "leads": 0}, len(cand.table.frame))
-    previous = reg.alias_version(job.client, scenario, reg.CHAMPION) if scenario in \
-        reg.list_scenarios(job.client) else None
+    job.meter.rows[scenario] = dict.fromkeys(
+        job.meter.costs.get(scenario, {}) | {"explain": 0, "mlflow": 0, "gate": 0, "leads": 0},
+        len(cand.table.frame),
+    )
+    previous = (
+        reg.alias_version(job.client, scenario, reg.CHAMPION)
+        if scenario in reg.list_scenarios(job.client)
+        else None
+    )
     version, run_id, picked = record_candidate(job, cand, policy)
     decisions = decide(job, cand, version, policy)
     # a rule model has no detector fallback: if its rules fail the gate, nothing of it serves
     detector = ensure_detector(job, cand) if cand.model_kind == "scorer" else None
-    if detector is not None and reg.alias_version(job.client, scenario, reg.CHAMPION) is None \
-            and not job.require_real:
+    if (
+        detector is not None
+        and reg.alias_version(job.client, scenario, reg.CHAMPION) is None
+        and not job.require_real
+    ):
         with job.stage(scenario, "mlflow"):
-            promote(job.client, scenario, detector, decided_by="train",
-                    reason="no certified supervised version yet: the detector baseline serves")
+            promote(
+                job.client,
+                scenario,
+                detector,
+                decided_by="train",
+                reason="no certified supervised version yet: the detector baseline serves",
+            )
     n_leads = serve_leads(job, cand, version, picked, run_id, policy)
     m = cand.backtest.metrics
     if cand.backtest.per_period is not None:
         # a result of the run (table output), not a log line
-        print(f"  {scenario}: walk-forward backtest, precision at capacity per period\n"
-              + cand.backtest.per_period.to_string(index=False), flush=True)
+        print(
+            f"  {scenario}: walk-forward backtest, precision at capacity per period\n"
+            + cand.backtest.per_period.to_string(index=False),
+            flush=True,
+        )
     ev = decisions[0].evidence
     gate = f"{ev['gate.metric']} {float(ev['gate.value']):.3f} {ev['gate.interval']}"
-    return Outcome(scenario, version, decisions[-1].lifecycle,
-                   f"{m['precision_at_k']:.3f} [{m['precision_at_k_low']:.2f}, "
-                   f"{m['precision_at_k_high']:.2f}] @{int(m['k'])}",
-                   what_changed(job, cand, previous) + f" ({decisions[0].reason})",
-                   reg.alias_version(job.client, scenario, reg.CHAMPION), n_leads, m, gate)
+    return Outcome(
+        scenario,
+        version,
+        decisions[-1].lifecycle,
+        f"{m['precision_at_k']:.3f} [{m['precision_at_k_low']:.2f}, "
+        f"{m['precision_at_k_high']:.2f}] @{int(m['k'])}",
+        what_changed(job, cand, previous) + f" ({decisions[0].reason})",
+        reg.alias_version(job.client, scenario, reg.CHAMPION),
+        n_leads,
+        m,
+        gate,
+    )
 
 
-def open_job(data: str | None, seed: int, root: Path | None, require_real: bool | None,
-             leads_url: str | None = None, store: Any = None) -> Job:
+def open_job(
+    data: str | None,
+    seed: int,
+    root: Path | None,
+    require_real: bool | None,
+    leads_url: str | None = None,
+    store: Any = None,
+) -> Job:
     """Open the MLflow store and the lead store (unless one is given)."""
     from leads.db import default_url
     from leads.store import LeadStore
@@ -586,10 +738,17 @@ def open_job(data: str | None, seed: int, root: Path | None, require_real: bool 
     return Job(data, seed, settings, client, store, require_real_approvals(require_real))
 
 
-def run(scenarios: list[str] | None = None, data: str | None = None, seed: int = 42,
-        root: Path | None = None, scale: float = 1.0, require_real: bool | None = None,
-        leads_url: str | None = None, policies: dict[str, Policy] | None = None,
-        on_result: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], Job]:
+def run(
+    scenarios: list[str] | None = None,
+    data: str | None = None,
+    seed: int = 42,
+    root: Path | None = None,
+    scale: float = 1.0,
+    require_real: bool | None = None,
+    leads_url: str | None = None,
+    policies: dict[str, Policy] | None = None,
+    on_result: Callable[[Outcome], None] | None = None,
+) -> tuple[list[Outcome], Job]:
     """Train every scenario; the pool is built if absent and validated before anything else."""
     scenarios = scenarios or trainable_scenarios()
     with logs.run_context() as run_id, progress("training", total=len(scenarios)) as advance:
@@ -624,19 +783,37 @@ def run(scenarios: list[str] | None = None, data: str | None = None, seed: int =
 
 def summary_table(outcomes: list[Outcome]) -> pd.DataFrame:
     """The table ``make train`` ends with."""
-    return pd.DataFrame([{"scenario": o.scenario, "version": o.version,
-                          "lifecycle": o.lifecycle, "champion": o.champion,
-                          "precision@k [95% CI]": o.precision, "gate metric": o.gate,
-                          "leads": o.leads,
-                          "what changed": o.changed} for o in outcomes])
+    return pd.DataFrame(
+        [
+            {
+                "scenario": o.scenario,
+                "version": o.version,
+                "lifecycle": o.lifecycle,
+                "champion": o.champion,
+                "precision@k [95% CI]": o.precision,
+                "gate metric": o.gate,
+                "leads": o.leads,
+                "what changed": o.changed,
+            }
+            for o in outcomes
+        ]
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = command_parser("python -m training.train", __doc__)
-    parser.add_argument("--models", "--scenarios", dest="scenarios", nargs="+", default=None,
-                        help="models to train (default: every discovered model: the built-ins "
-                             "and those in $SUPERVISION_MODELS)")
-    parser.add_argument("--data", default=None, help="data root (default $SUPERVISION_DATA or data)")
+    parser.add_argument(
+        "--models",
+        "--scenarios",
+        dest="scenarios",
+        nargs="+",
+        default=None,
+        help="models to train (default: every discovered model: the built-ins "
+        "and those in $SUPERVISION_MODELS)",
+    )
+    parser.add_argument(
+        "--data", default=None, help="data root (default $SUPERVISION_DATA or data)"
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--scale", type=float, default=1.0, help="pool scale if it must be built")
     parser.add_argument("--root", type=Path, default=None, help="project root holding mlruns/")
@@ -659,16 +836,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     unknown = sorted(set(args.scenarios or []) - set(trainable_scenarios()))
     if unknown:
-        print(f"unknown model(s) {unknown}; discovered: {trainable_scenarios()} (add a folder "
-              f"or file to $SUPERVISION_MODELS to train your own)", file=sys.stderr)
+        print(
+            f"unknown model(s) {unknown}; discovered: {trainable_scenarios()} (add a folder "
+            f"or file to $SUPERVISION_MODELS to train your own)",
+            file=sys.stderr,
+        )
         return exits.REFUSED
     started = time.perf_counter()
     try:
-        outcomes, job = run(args.scenarios, args.data, args.seed, args.root, args.scale,
-                            on_result=_print_outcome)
+        outcomes, job = run(
+            args.scenarios, args.data, args.seed, args.root, args.scale, on_result=_print_outcome
+        )
     except PoolError as exc:  # the data given is refused (see console.exits)
-        print(f"training stopped, nothing registered: the pool failed validation\n{exc}",
-              file=sys.stderr)
+        print(
+            f"training stopped, nothing registered: the pool failed validation\n{exc}",
+            file=sys.stderr,
+        )
         return exits.REFUSED
     except ScenarioFailed as exc:
         print(f"{exc}\n(scenarios before it were trained and registered)", file=sys.stderr)
@@ -676,8 +859,10 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
         print(format_frame(summary_table(outcomes)))
         print("\nseconds per stage:\n" + timing_table(job).to_string())
-    print(f"\ntrained {len(outcomes)} scenario(s) in {time.perf_counter() - started:.0f} s; "
-          "`python -m training.ledger` shows every version")
+    print(
+        f"\ntrained {len(outcomes)} scenario(s) in {time.perf_counter() - started:.0f} s; "
+        "`python -m training.ledger` shows every version"
+    )
     return 0
 
 

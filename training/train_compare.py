@@ -50,10 +50,18 @@ def features_cache(cache: dict, owner: str, data: str | Path | None) -> Callable
     return at
 
 
-def point_comparison(scenario: str, data: str | Path | None, full: pd.DataFrame, split: Any,
-                     as_of: date | None, outcomes: pd.DataFrame, policy: Any,
-                     make: Callable[[str], Any], tables: dict,
-                     fits: FitCache | None = None) -> PointComparison | None:
+def point_comparison(
+    scenario: str,
+    data: str | Path | None,
+    full: pd.DataFrame,
+    split: Any,
+    as_of: date | None,
+    outcomes: pd.DataFrame,
+    policy: Any,
+    make: Callable[[str], Any],
+    tables: dict,
+    fits: FitCache | None = None,
+) -> PointComparison | None:
     """Compare every model of ``scenario``'s point (None: one model, or no periods); ``fits``
     keeps the fits for the gate's backtest (``training.fit_cache``)."""
     names = point_models(scenario)
@@ -61,8 +69,17 @@ def point_comparison(scenario: str, data: str | Path | None, full: pd.DataFrame,
         return None
     owner = data_owner(scenario)
     at = features_cache(tables, owner, data)
-    periods = point_periods(owner, registry.get(owner), data, full, split, as_of,
-                            policy.holdout_months, outcomes, lambda day: at(day).frame.copy())
+    periods = point_periods(
+        owner,
+        registry.get(owner),
+        data,
+        full,
+        split,
+        as_of,
+        policy.holdout_months,
+        outcomes,
+        lambda day: at(day).frame.copy(),
+    )
     if not periods:
         return None
     makers = {name: (lambda n=name: make(n)) for name in names}
@@ -70,9 +87,15 @@ def point_comparison(scenario: str, data: str | Path | None, full: pd.DataFrame,
     return compare(periods, makers, columns, policy.k, policy.capacity, fits)
 
 
-def truth_at_capacity(model: Any, columns: list[str], frame: pd.DataFrame,
-                      data: str | Path | None, scenario: str, as_of: date | None,
-                      capacity: int) -> dict[str, str]:
+def truth_at_capacity(
+    model: Any,
+    columns: list[str],
+    frame: pd.DataFrame,
+    data: str | Path | None,
+    scenario: str,
+    as_of: date | None,
+    capacity: int,
+) -> dict[str, str]:
     """The fitted model's top ``capacity`` per district on the as-of table, judged by the
     truth (``compare.truth_*`` tags; none without a truth, and none for a model split by
     groups: its labels are its truth and it was fitted on them, so only the held-out groups of
@@ -90,6 +113,9 @@ def truth_at_capacity(model: Any, columns: list[str], frame: pd.DataFrame,
     assert fraud is not None
     n_slots = slots(ranked, capacity)
     hits = float(fraud.to_numpy()[top["row"].to_numpy()].sum())
-    return {"compare.truth_precision_at_capacity": f"{hits / n_slots:.4f}",
-            "compare.truth_slots": str(n_slots), "compare.truth_filled": str(len(top)),
-            "compare.truth_fired": str(int(top_fired(model, X, top)))}
+    return {
+        "compare.truth_precision_at_capacity": f"{hits / n_slots:.4f}",
+        "compare.truth_slots": str(n_slots),
+        "compare.truth_filled": str(len(top)),
+        "compare.truth_fired": str(int(top_fired(model, X, top))),
+    }

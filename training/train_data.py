@@ -53,8 +53,13 @@ def trainable_scenarios() -> list[str]:
     return sorted(found, key=lambda n: (data_owner(n), n != data_owner(n), n))
 
 
-def ensure_pool(data: str | Path | None, seed: int, scale: float,
-                scenarios: list[str], drift_month: int | None = None) -> bool:
+def ensure_pool(
+    data: str | Path | None,
+    seed: int,
+    scale: float,
+    scenarios: list[str],
+    drift_month: int | None = None,
+) -> bool:
     """Build the simulated pool when its manifest is absent, and import every model with
     declared origins whose sources changed since their last import; True if anything was
     written now."""
@@ -141,16 +146,20 @@ def store_outcomes(store: Any, scenario: str) -> pd.DataFrame:
     from leads.store import local_day
 
     names = point_models(scenario) if scenario in discovery.names() else [scenario]
-    rows = [(v.entity_id, local_day(v.status_changed_at), v.status)
-            for name in names for status in FINAL_OUTCOMES
-            for v in store.list_leads(scenario=name, status=status)]
+    rows = [
+        (v.entity_id, local_day(v.status_changed_at), v.status)
+        for name in names
+        for status in FINAL_OUTCOMES
+        for v in store.list_leads(scenario=name, status=status)
+    ]
     frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
     frame["verified_on"] = pd.to_datetime(frame["verified_on"])
     return frame
 
 
-def with_store_labels(frame: pd.DataFrame, outcomes: pd.DataFrame,
-                      as_of: date | None) -> pd.DataFrame:
+def with_store_labels(
+    frame: pd.DataFrame, outcomes: pd.DataFrame, as_of: date | None
+) -> pd.DataFrame:
     """``frame`` with the store's outcomes known by ``as_of`` merged into ``label``: a filed case
     from either source makes 1, else a "no case" makes 0, else the history's label stands."""
     if outcomes.empty:
@@ -165,10 +174,15 @@ def with_store_labels(frame: pd.DataFrame, outcomes: pd.DataFrame,
     return frame.assign(label=label)
 
 
-def backtest_split(scenario: str, data: str | Path | None, full: FeatureTable,
-                   as_of: date | None, holdout_months: int,
-                   outcomes: pd.DataFrame | None = None,
-                   features_at: Callable[[date], FeatureTable] | None = None) -> BacktestSplit:
+def backtest_split(
+    scenario: str,
+    data: str | Path | None,
+    full: FeatureTable,
+    as_of: date | None,
+    holdout_months: int,
+    outcomes: pd.DataFrame | None = None,
+    features_at: Callable[[date], FeatureTable] | None = None,
+) -> BacktestSplit:
     """Time-ordered split for the scenario (see module docstring); ``outcomes`` are the lead
     store's (``store_outcomes``), merged in as they were known at the cutoff; ``features_at``
     builds (or reuses) the feature table as of the cutoff."""
@@ -198,9 +212,14 @@ def _first_verified(data: str | Path | None, scenario: str, outcomes: pd.DataFra
     """When each entity's first final outcome (case or no case) became known, from the history
     or the lead store."""
     path = data_root(data) / "pool" / data_owner(scenario) / "verification_history.parquet"
-    parts = [frame for frame in (
-        pd.read_parquet(path, columns=OUTCOME_COLUMNS) if path.is_file() else None,
-        outcomes) if frame is not None and len(frame)]
+    parts = [
+        frame
+        for frame in (
+            pd.read_parquet(path, columns=OUTCOME_COLUMNS) if path.is_file() else None,
+            outcomes,
+        )
+        if frame is not None and len(frame)
+    ]
     if not parts:  # nothing verified yet: no entity has a first outcome
         return pd.Series([], dtype="datetime64[ns]", index=pd.Index([], dtype=object))
     both = pd.concat(parts, ignore_index=True)
@@ -209,8 +228,9 @@ def _first_verified(data: str | Path | None, scenario: str, outcomes: pd.DataFra
     return final.groupby("entity_id")["verified_on"].min().astype("datetime64[ns]")
 
 
-def _split_by_verification(full: pd.DataFrame, past: pd.DataFrame, cutoff: date,
-                           first_verified: pd.Series) -> BacktestSplit:
+def _split_by_verification(
+    full: pd.DataFrame, past: pd.DataFrame, cutoff: date, first_verified: pd.Series
+) -> BacktestSplit:
     """Train on the cutoff's features and labels; hold out entities first labelled later,
     scored with what was known about them at the cutoff (their latest features if they did not
     exist yet)."""
@@ -218,8 +238,10 @@ def _split_by_verification(full: pd.DataFrame, past: pd.DataFrame, cutoff: date,
     later = full[full["label"].notna() & ~full["entity_id"].isin(known_before)]
     labels = later.set_index("entity_id")["label"]
     existed = later["entity_id"].isin(past["entity_id"])
-    holdout = pd.concat([past[past["entity_id"].isin(later.loc[existed, "entity_id"])],
-                         later[~existed]], ignore_index=True)
+    holdout = pd.concat(
+        [past[past["entity_id"].isin(later.loc[existed, "entity_id"])], later[~existed]],
+        ignore_index=True,
+    )
     holdout["label"] = holdout["entity_id"].map(labels).to_numpy()
     holdout = holdout[past.columns].assign(period=1)
     frame = pd.concat([past.assign(period=0), holdout], ignore_index=True)
@@ -244,5 +266,8 @@ def _split_by_groups(full: FeatureTable, seed: int = 0, share: float = 0.2) -> B
     held = set(tenders.loc[draw.to_numpy() < share, "tender"])
     period = tender.isin(held).astype(int).to_numpy()
     known = pd.Series(pd.NaT, index=frame.index[period == 1], dtype="datetime64[ns]")
-    return BacktestSplit(frame.assign(period=period), known,
-                         f"{share:.0%} of tenders held out (seeded, grouped by tender)")
+    return BacktestSplit(
+        frame.assign(period=period),
+        known,
+        f"{share:.0%} of tenders held out (seeded, grouped by tender)",
+    )

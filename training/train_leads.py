@@ -28,22 +28,30 @@ def expected_value(probability: np.ndarray, amount: np.ndarray) -> np.ndarray:
     return np.asarray(probability, dtype="float64") * np.asarray(amount, dtype="float64")
 
 
-def top_per_district(frame: pd.DataFrame, scored: pd.DataFrame, capacity: int,
-                     pick: str = "score") -> pd.DataFrame:
+def top_per_district(
+    frame: pd.DataFrame, scored: pd.DataFrame, capacity: int, pick: str = "score"
+) -> pd.DataFrame:
     """The ``capacity`` best entities of each district by ``pick``, ranked 1.. within it.
 
     ``pick="score"``: highest score first; ``"expected_value"``: highest probability x amount
     first (entities without one after those with one, by score). Ties are broken by score, then
     entity id, so the same scores always give the same list.
     """
-    amount = (frame[AMOUNT_COLUMN].to_numpy(dtype="float64") if AMOUNT_COLUMN in frame
-              else np.full(len(frame), np.nan))
-    ranked = pd.DataFrame({"entity_id": frame["entity_id"].to_numpy(),
-                           "district": frame["district"].to_numpy(),
-                           "score": scored["score"].to_numpy(),
-                           "probability": scored["probability"].to_numpy(),
-                           "amount": amount},
-                          index=frame.index)
+    amount = (
+        frame[AMOUNT_COLUMN].to_numpy(dtype="float64")
+        if AMOUNT_COLUMN in frame
+        else np.full(len(frame), np.nan)
+    )
+    ranked = pd.DataFrame(
+        {
+            "entity_id": frame["entity_id"].to_numpy(),
+            "district": frame["district"].to_numpy(),
+            "score": scored["score"].to_numpy(),
+            "probability": scored["probability"].to_numpy(),
+            "amount": amount,
+        },
+        index=frame.index,
+    )
     if pick == "expected_value":
         ev = expected_value(ranked["probability"].to_numpy(), amount)
         ranked["_key"] = np.where(np.isnan(ev), -np.inf, ev)
@@ -54,13 +62,15 @@ def top_per_district(frame: pd.DataFrame, scored: pd.DataFrame, capacity: int,
     else:
         raise ValueError(f"pick must be 'score' or 'expected_value', got {pick!r}")
     ranked = ranked.sort_values(order, ascending=ascending, kind="stable").drop(
-        columns="_key", errors="ignore")
+        columns="_key", errors="ignore"
+    )
     ranked["rank"] = ranked.groupby("district").cumcount() + 1
     return ranked[ranked["rank"] <= capacity]
 
 
-def explanations(estimator: Any, kind: str, frame: pd.DataFrame, rows: list,
-                 specs: list) -> tuple[list, dict[str, float]]:
+def explanations(
+    estimator: Any, kind: str, frame: pd.DataFrame, rows: list, specs: list
+) -> tuple[list, dict[str, float]]:
     """SHAP explanations of ``rows`` and, for a detector, its surrogate's fidelity."""
     if kind == "rules":
         return rule_explanations(estimator, frame, rows, specs), {}
@@ -74,8 +84,10 @@ def rule_explanations(estimator: Any, frame: pd.DataFrame, rows: list, specs: li
     """A rule model's reasons for ``rows``: one per fired rule, with the peers' median."""
     by_name = {s.name: s for s in specs}
     features = estimator.rules.features
-    peers = pd.DataFrame({f: peer_medians(frame, rows, by_name[f]) for f in features
-                          if f in by_name}, index=list(rows)).reindex(columns=features)
+    peers = pd.DataFrame(
+        {f: peer_medians(frame, rows, by_name[f]) for f in features if f in by_name},
+        index=list(rows),
+    ).reindex(columns=features)
     return estimator.rule_reasons(frame.loc[list(rows)], peers)
 
 
@@ -88,15 +100,28 @@ def reasons_of(explanation: Any, frame: pd.DataFrame, top_n: int = 4) -> list[di
     out = []
     for name, texts in zip(explanation.reason_features[:top_n], explanation.texts, strict=False):
         value = frame.at[explanation.row, name] if name in frame.columns else np.nan
-        out.append({"feature": name, "value": None if pd.isna(value) else float(value),
-                    "contribution": round(float(explanation.contributions[name]), 6),
-                    "text": texts[DEFAULT_LANGUAGE], "texts": texts})
+        out.append(
+            {
+                "feature": name,
+                "value": None if pd.isna(value) else float(value),
+                "contribution": round(float(explanation.contributions[name]), 6),
+                "text": texts[DEFAULT_LANGUAGE],
+                "texts": texts,
+            }
+        )
     return out
 
 
-def ranked_leads(estimator: Any, kind: str, columns: list[str], frame: pd.DataFrame,
-                 capacity: int, specs: list, amount: Any = None,
-                 pick: str = "score") -> tuple[pd.DataFrame, dict[str, float]]:
+def ranked_leads(
+    estimator: Any,
+    kind: str,
+    columns: list[str],
+    frame: pd.DataFrame,
+    capacity: int,
+    specs: list,
+    amount: Any = None,
+    pick: str = "score",
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Score every entity, pick the top per district (by ``pick``), attach reasons, the amount
     at stake (``amount``: the model's ``AmountAtStake``; None or undeclared: no amount, no
     unit) and the probability's interval."""
@@ -106,8 +131,10 @@ def ranked_leads(estimator: Any, kind: str, columns: list[str], frame: pd.DataFr
         frame, scored = frame[fired], scored[fired]
     extra: dict[str, float] = {}
     if pick == "expected_value" and not np.isfinite(scored["probability"].to_numpy()).any():
-        print("  no calibrated probability (no verified outcomes to learn from): leads picked "
-              "by score, not by expected value")
+        print(
+            "  no calibrated probability (no verified outcomes to learn from): leads picked "
+            "by score, not by expected value"
+        )
         pick, extra = "score", {"pick_fallback": 1.0}
     picked = top_per_district(frame, scored, capacity, pick)
     exps, explained = explanations(estimator, kind, frame, list(picked.index), specs)
@@ -116,8 +143,9 @@ def ranked_leads(estimator: Any, kind: str, columns: list[str], frame: pd.DataFr
     return picked.reset_index(drop=True), {**explained, **extra}
 
 
-def with_stakes(picked: pd.DataFrame, estimator: Any, columns: list[str], frame: pd.DataFrame,
-                amount: Any) -> pd.DataFrame:
+def with_stakes(
+    picked: pd.DataFrame, estimator: Any, columns: list[str], frame: pd.DataFrame, amount: Any
+) -> pd.DataFrame:
     """The picked leads with ``amount``/``amount_unit`` and ``probability_low``/``_high``."""
     declared = amount is not None and amount.declared
     low = high = np.full(len(picked), np.nan)
@@ -129,7 +157,8 @@ def with_stakes(picked: pd.DataFrame, estimator: Any, columns: list[str], frame:
         amount=picked["amount"] if declared else np.nan,
         amount_unit=amount.unit if declared else None,
         probability_low=np.where(has, np.minimum(low, p), np.nan),
-        probability_high=np.where(has, np.maximum(high, p), np.nan))
+        probability_high=np.where(has, np.maximum(high, p), np.nan),
+    )
 
 
 def leads_sample(picked: pd.DataFrame, n: int = 50) -> pd.DataFrame:
@@ -138,11 +167,24 @@ def leads_sample(picked: pd.DataFrame, n: int = 50) -> pd.DataFrame:
     return top.assign(reasons=[" | ".join(r["text"] for r in rs) for rs in top["reasons"]])
 
 
-def write_leads(store: Any, picked: pd.DataFrame, run_id: str, scenario: str,
-                model_name: str, version: int, as_of: date | None) -> Any:
+def write_leads(
+    store: Any,
+    picked: pd.DataFrame,
+    run_id: str,
+    scenario: str,
+    model_name: str,
+    version: int,
+    as_of: date | None,
+) -> Any:
     """Upsert the picked leads into the lead store (an entity's open lead is re-scored)."""
     from leads.runs import LeadRun
 
-    run = LeadRun.from_frame(picked, run_id=run_id, scenario=scenario, model_name=model_name,
-                             model_version=str(version), as_of=as_of or date.today())
+    run = LeadRun.from_frame(
+        picked,
+        run_id=run_id,
+        scenario=scenario,
+        model_name=model_name,
+        model_version=str(version),
+        as_of=as_of or date.today(),
+    )
     return store.upsert_leads(run, actor="training")

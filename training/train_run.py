@@ -44,8 +44,9 @@ class BacktestResult:
     probability: np.ndarray | None = None  # calibrated P(case) per holdout row (NaN: none)
 
 
-def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
-                 k: int, fit: Any = None) -> BacktestResult:
+def run_backtest(
+    split: BacktestSplit, columns: list[str], make_model: Any, k: int, fit: Any = None
+) -> BacktestResult:
     """Fit on the cutoff's rows, score the later-labelled rows (``evaluation.backtest``);
     ``fit(X, y)``, when given, fits (or reuses the job's fit, ``training.fit_cache``) instead of
     ``make_model().fit(X, y)``."""
@@ -61,38 +62,64 @@ def run_backtest(split: BacktestSplit, columns: list[str], make_model: Any,
 
     holdout = split.holdout
     if len(holdout) == 0 or holdout["label"].nunique() < 2:
-        raise ValueError(f"backtest holdout after {split.cutoff} has {len(holdout)} labelled "
-                         "rows and needs both cases and no-cases; lengthen holdout_months")
-    table = backtest(split.frame, fit_score, period="period", label="label", delay=1,
-                     ks=(k,), min_labelled=1)
+        raise ValueError(
+            f"backtest holdout after {split.cutoff} has {len(holdout)} labelled "
+            "rows and needs both cases and no-cases; lengthen holdout_months"
+        )
+    table = backtest(
+        split.frame, fit_score, period="period", label="label", delay=1, ks=(k,), min_labelled=1
+    )
     if "scores" not in captured:
-        raise ValueError(f"backtest cutoff {split.cutoff} has no verified outcome to train on "
-                         "(nothing was verified by then); pick a later as-of date or a shorter "
-                         "holdout")
+        raise ValueError(
+            f"backtest cutoff {split.cutoff} has no verified outcome to train on "
+            "(nothing was verified by then); pick a later as-of date or a shorter "
+            "holdout"
+        )
     labels = holdout["label"].to_numpy(dtype=float)
     pk = precision_at_k_interval(labels, captured["scores"], k)
     row = table.iloc[-1]
-    metrics = {"precision_at_k": pk.value, "precision_at_k_low": pk.low,
-               "precision_at_k_high": pk.high, "k": float(pk.k),
-               "recall_at_k": float(row[f"recall@{k}"]),
-               "average_precision": float(row["average_precision"]),
-               "roc_auc": float(row["roc_auc"]), "base_rate": float(labels.mean()),
-               "n_holdout": float(len(labels)),
-               "n_train_labelled": float(row["n_train_labelled"])}
-    return BacktestResult(metrics, labels, captured["scores"], holdout.reset_index(drop=True),
-                          split.known_on.reset_index(drop=True), pk.k,
-                          probability=captured["probability"])
+    metrics = {
+        "precision_at_k": pk.value,
+        "precision_at_k_low": pk.low,
+        "precision_at_k_high": pk.high,
+        "k": float(pk.k),
+        "recall_at_k": float(row[f"recall@{k}"]),
+        "average_precision": float(row["average_precision"]),
+        "roc_auc": float(row["roc_auc"]),
+        "base_rate": float(labels.mean()),
+        "n_holdout": float(len(labels)),
+        "n_train_labelled": float(row["n_train_labelled"]),
+    }
+    return BacktestResult(
+        metrics,
+        labels,
+        captured["scores"],
+        holdout.reset_index(drop=True),
+        split.known_on.reset_index(drop=True),
+        pk.k,
+        probability=captured["probability"],
+    )
 
 
 def code_version(repo: Path | None = None) -> str:
     """Git commit of the code (``+dirty`` when the tree has changes); ``unknown`` outside git."""
     cwd = repo or Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                              text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "training", "features",
-                                "evaluation", "pool"], cwd=cwd, capture_output=True, text=True,
-                               timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "training", "features", "evaluation", "pool"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head[:12]}{'+dirty' if dirty else ''}"
@@ -107,8 +134,12 @@ def plot_precision_at_k(result: BacktestResult, path: Path) -> None:
     ax.plot(ks, hits / ks, label="candidate")
     ax.axhline(result.labels.mean(), color="grey", ls="--", label="base rate (verified rows)")
     ax.axvline(result.k, color="red", ls=":", label=f"k = {result.k}")
-    ax.set(xlabel="k (top-ranked verified holdout rows)", ylabel="precision@k", ylim=(0, 1.02),
-           title="Backtest precision@k")
+    ax.set(
+        xlabel="k (top-ranked verified holdout rows)",
+        ylabel="precision@k",
+        ylim=(0, 1.02),
+        title="Backtest precision@k",
+    )
     ax.legend(loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -120,8 +151,12 @@ def plot_pr_curve(result: BacktestResult, path: Path) -> None:
     precision, recall, _ = precision_recall_curve(result.labels, result.scores)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.step(recall, precision, where="post")
-    ax.set(xlabel="recall", ylabel="precision", ylim=(0, 1.02),
-           title=f"Backtest PR curve (AP = {result.metrics['average_precision']:.3f})")
+    ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        ylim=(0, 1.02),
+        title=f"Backtest PR curve (AP = {result.metrics['average_precision']:.3f})",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -157,10 +192,18 @@ class RunRecord:
     model: LoggedModelRef
 
 
-def record_run(experiment: str, run_name: str, params: dict[str, object],
-               metrics: dict[str, float], tags: dict[str, str], artifacts: dict[str, Any],
-               model: Any, columns: list[str], example: pd.DataFrame,
-               kind: str) -> RunRecord:
+def record_run(
+    experiment: str,
+    run_name: str,
+    params: dict[str, object],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    artifacts: dict[str, Any],
+    model: Any,
+    columns: list[str],
+    example: pd.DataFrame,
+    kind: str,
+) -> RunRecord:
     """Write the run: one batch of params/metrics/tags, one artifact folder, the pyfunc.
 
     ``artifacts`` maps a file name to a writer ``f(path)`` (plots) or a DataFrame (CSV); a
@@ -169,11 +212,16 @@ def record_run(experiment: str, run_name: str, params: dict[str, object],
     artifacts = {**artifacts, **calibration_artifacts(model)}
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
         client = mlflow.MlflowClient()
-        client.log_batch(run.info.run_id,
-                         metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()
-                                  if v is not None and np.isfinite(v)],
-                         params=[Param(k, str(v)[:500]) for k, v in params.items()],
-                         tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        client.log_batch(
+            run.info.run_id,
+            metrics=[
+                Metric(k, float(v), 0, 0)
+                for k, v in metrics.items()
+                if v is not None and np.isfinite(v)
+            ],
+            params=[Param(k, str(v)[:500]) for k, v in params.items()],
+            tags=[RunTag(k, str(v)) for k, v in tags.items()],
+        )
         with tempfile.TemporaryDirectory() as tmp:
             for name, content in artifacts.items():
                 path = Path(tmp) / name

@@ -40,32 +40,58 @@ def exports(cards: int = 300, days: int = 45, seed: int = 5) -> dict[str, pd.Dat
             for _ in range(n):
                 amount = rng.lognormal(6.5 if burst else 5.0, 0.6)
                 risky = rng.random() < (0.45 if burst else 0.05)
-                tx.append((f"T{len(tx):07d}", card, (START + timedelta(days=d)).isoformat(),
-                           round(float(amount), 2), "1" if risky else "0"))
-    transactions = pd.DataFrame(tx, columns=["tx_id", "card_id", "tx_date", "amount",
-                                             "risky_merchant"])
+                tx.append(
+                    (
+                        f"T{len(tx):07d}",
+                        card,
+                        (START + timedelta(days=d)).isoformat(),
+                        round(float(amount), 2),
+                        "1" if risky else "0",
+                    )
+                )
+    transactions = pd.DataFrame(
+        tx, columns=["tx_id", "card_id", "tx_date", "amount", "risky_merchant"]
+    )
     daily = transactions.assign(day=pd.to_datetime(transactions["tx_date"]))
     history = []
     for d in range(7, days):
         today = START + timedelta(days=d)
-        window = daily[(daily["day"] > pd.Timestamp(today - timedelta(days=7)))
-                       & (daily["day"] <= pd.Timestamp(today))]
+        window = daily[
+            (daily["day"] > pd.Timestamp(today - timedelta(days=7)))
+            & (daily["day"] <= pd.Timestamp(today))
+        ]
         ranked = window.groupby("card_id")["amount"].sum().sort_values(ascending=False)
         flagged = list(ranked.index[:6]) + list(rng.choice(ids, 3, replace=False))
         for card in dict.fromkeys(flagged):
             i = ids.index(card)
             verified = today + timedelta(days=int(rng.integers(2, 11)))
             was_bad = any((card, d - back) in bad_days for back in range(7))
-            history.append({"lead_id": f"V{len(history):05d}", "entity_id": card,
-                            "district": district[i], "rule": "amount_7d_top",
-                            "flagged_on": today.isoformat(), "verified_on": verified.isoformat(),
-                            "outcome": "case_filed" if was_bad else "no_case",
-                            "amount_recovered": 0.0})
-    cards_frame = pd.DataFrame({"card_id": ids, "district": district,
-                                "issued_on": [(START - timedelta(days=400)).isoformat()] * cards})
+            history.append(
+                {
+                    "lead_id": f"V{len(history):05d}",
+                    "entity_id": card,
+                    "district": district[i],
+                    "rule": "amount_7d_top",
+                    "flagged_on": today.isoformat(),
+                    "verified_on": verified.isoformat(),
+                    "outcome": "case_filed" if was_bad else "no_case",
+                    "amount_recovered": 0.0,
+                }
+            )
+    cards_frame = pd.DataFrame(
+        {
+            "card_id": ids,
+            "district": district,
+            "issued_on": [(START - timedelta(days=400)).isoformat()] * cards,
+        }
+    )
     truth = pd.DataFrame({"entity_id": ids, "district": district, "is_fraud": compromised})
-    return {"cards.csv": cards_frame, "transactions.csv": transactions,
-            "verifications.csv": pd.DataFrame(history), "truth.csv": truth}
+    return {
+        "cards.csv": cards_frame,
+        "transactions.csv": transactions,
+        "verifications.csv": pd.DataFrame(history),
+        "truth.csv": truth,
+    }
 
 
 def write(folder: Path, frames: dict[str, pd.DataFrame]) -> None:

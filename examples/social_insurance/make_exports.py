@@ -54,31 +54,55 @@ def exports(n: int = 400, seed: int = 7) -> dict[str, pd.DataFrame]:
     staff = rng.integers(5, 200, len(codes))
     wage = rng.uniform(6000, 18000, len(codes))
     districts = rng.choice(DISTRICTS, len(codes))
-    registry = pd.DataFrame({
-        "统一社会信用代码": codes, "企业名称": [f"北京某某{i:04d}科技有限公司" for i in range(len(codes))],
-        "所属区": districts,
-        "成立日期": [date(2010 + int(y), int(m), 1) for y, m in
-                     zip(rng.integers(0, 13, len(codes)), rng.integers(1, 13, len(codes)),
-                         strict=True)]})
-    insured_share = np.where(fraud, rng.uniform(0.4, 0.75, len(codes)), rng.uniform(0.93, 1.0, len(codes)))
-    base_share = np.where(fraud & (rng.random(len(codes)) < 0.6), rng.uniform(0.5, 0.8, len(codes)),
-                          rng.uniform(0.9, 1.0, len(codes)))
+    registry = pd.DataFrame(
+        {
+            "统一社会信用代码": codes,
+            "企业名称": [f"北京某某{i:04d}科技有限公司" for i in range(len(codes))],
+            "所属区": districts,
+            "成立日期": [
+                date(2010 + int(y), int(m), 1)
+                for y, m in zip(
+                    rng.integers(0, 13, len(codes)), rng.integers(1, 13, len(codes)), strict=True
+                )
+            ],
+        }
+    )
+    insured_share = np.where(
+        fraud, rng.uniform(0.4, 0.75, len(codes)), rng.uniform(0.93, 1.0, len(codes))
+    )
+    base_share = np.where(
+        fraud & (rng.random(len(codes)) < 0.6),
+        rng.uniform(0.5, 0.8, len(codes)),
+        rng.uniform(0.9, 1.0, len(codes)),
+    )
     contrib, wages = [], []
     for i, code in enumerate(codes):
         for m in range(MONTHS):
             people = max(1, int(staff[i] * rng.uniform(0.95, 1.05)))
             total = people * wage[i] * rng.uniform(0.97, 1.03)
-            wages.append({"扣缴单位信用代码": spelt(code, rng), "所属月份": month(m).strftime("%Y-%m-%d"),
-                          "申报人数": people, "工资总额(元)": f"{total:,.2f}"})
+            wages.append(
+                {
+                    "扣缴单位信用代码": spelt(code, rng),
+                    "所属月份": month(m).strftime("%Y-%m-%d"),
+                    "申报人数": people,
+                    "工资总额(元)": f"{total:,.2f}",
+                }
+            )
             if rng.random() < (0.1 if fraud[i] else 0.01):
                 continue  # a month not contributed at all
             insured = int(round(people * insured_share[i]))
-            contrib.append({"单位信用代码": spelt(code, rng), "缴费月份": month(m).strftime("%Y/%m/%d"),
-                            "参保人数": insured,
-                            "缴费基数合计(元)": round(total * insured_share[i] * base_share[i], 2)})
+            contrib.append(
+                {
+                    "单位信用代码": spelt(code, rng),
+                    "缴费月份": month(m).strftime("%Y/%m/%d"),
+                    "参保人数": insured,
+                    "缴费基数合计(元)": round(total * insured_share[i] * base_share[i], 2),
+                }
+            )
     # past leads: a crude rule (insured below 70%) plus a few tip-offs, verified weeks later
-    flagged = np.flatnonzero((insured_share < 0.7) & (rng.random(len(codes)) < 0.7)
-                             | (rng.random(len(codes)) < 0.06))
+    flagged = np.flatnonzero(
+        (insured_share < 0.7) & (rng.random(len(codes)) < 0.7) | (rng.random(len(codes)) < 0.06)
+    )
     history = []
     for j, i in enumerate(flagged):
         day = month(int(rng.integers(3, MONTHS - 1)))
@@ -86,15 +110,26 @@ def exports(n: int = 400, seed: int = 7) -> dict[str, pd.DataFrame]:
         if verified.date() > month(MONTHS - 1):
             continue
         case = fraud[i] and rng.random() < 0.9
-        history.append({"线索编号": f"H{j:04d}", "信用代码": codes[i], "所属区": districts[i],
-                        "规则": "insured_below_70pct" if insured_share[i] < 0.7 else "tip_off",
-                        "发现日期": day.isoformat(), "核查日期": verified.date().isoformat(),
-                        "结果": "case_filed" if case else "no_case",
-                        "追缴金额(元)": round(float(wage[i] * staff[i] * 0.3), 2) if case else 0.0})
+        history.append(
+            {
+                "线索编号": f"H{j:04d}",
+                "信用代码": codes[i],
+                "所属区": districts[i],
+                "规则": "insured_below_70pct" if insured_share[i] < 0.7 else "tip_off",
+                "发现日期": day.isoformat(),
+                "核查日期": verified.date().isoformat(),
+                "结果": "case_filed" if case else "no_case",
+                "追缴金额(元)": round(float(wage[i] * staff[i] * 0.3), 2) if case else 0.0,
+            }
+        )
     truth = pd.DataFrame({"entity_id": codes, "district": districts, "is_fraud": fraud})
-    return {"企业登记.xlsx": registry, "社保缴费.csv": pd.DataFrame(contrib),
-            "个税申报.csv": pd.DataFrame(wages), "核查记录.csv": pd.DataFrame(history),
-            "truth.csv": truth}
+    return {
+        "企业登记.xlsx": registry,
+        "社保缴费.csv": pd.DataFrame(contrib),
+        "个税申报.csv": pd.DataFrame(wages),
+        "核查记录.csv": pd.DataFrame(history),
+        "truth.csv": truth,
+    }
 
 
 def write(folder: Path, frames: dict[str, pd.DataFrame]) -> None:

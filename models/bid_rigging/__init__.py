@@ -17,10 +17,14 @@ MODEL = SupervisionModel.of(
     point_in_time=False,
     evidence=EVIDENCE,
     amount=AmountAtStake(
-        unit="local currency", typical=5e5, estimate=tender_overcharge, rates=BID_RATES,
+        unit="local currency",
+        typical=5e5,
+        estimate=tender_overcharge,
+        rates=BID_RATES,
         description="overcharge on the tender: its winning bid times a declared 10% overcharge",
         texts={"zh": "招标项目被抬高的价款：中标价乘以声明的10%抬价率"},
-        unit_texts={"zh": "本币", "en": "local currency"}),
+        unit_texts={"zh": "本币", "en": "local currency"},
+    ),
     truth=procurement_truth,
     # Half the held-out bids are collusive (80% in the Swiss GR file): every model's top 50 is
     # right, so precision@50 cannot tell a better candidate from the champion. Average precision

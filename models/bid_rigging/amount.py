@@ -19,8 +19,9 @@ from features.spec import BuildContext
 RATES: dict[str, float] = {"overcharge": 0.10}
 
 
-def tender_overcharge(sources: Mapping[str, ir.Table], ctx: BuildContext,
-                      rates: Mapping[str, float]) -> ir.Table:
+def tender_overcharge(
+    sources: Mapping[str, ir.Table], ctx: BuildContext, rates: Mapping[str, float]
+) -> ir.Table:
     """Per bid: its tender's winning (else lowest) bid times the overcharge rate."""
     bids = sources["bids"]
     won = ibis.ifelse(bids.is_winner == 1.0, bids.bid_value, ibis.null("float64"))

@@ -29,97 +29,170 @@ from models.bid_rigging.procurement import BIDS
 SCREEN_COLUMNS = ("n_bids", "cv", "spd", "diffp", "rd", "kurt", "skew", "kstest")
 
 
-def _f(name: str, description: str, unit: str, reason: str, direction: str = "high",
-       peer: str | None = "district",
-       *, zh: str, missing: tuple[str, str], **declared) -> FeatureSpec:
-    return FeatureSpec(name, description, unit, reason, direction, peer, entity="bid",
-                       reasons={"zh": zh},
-                       missing_template={"zh": missing[0], "en": missing[1]}, **declared)
+def _f(
+    name: str,
+    description: str,
+    unit: str,
+    reason: str,
+    direction: str = "high",
+    peer: str | None = "district",
+    *,
+    zh: str,
+    missing: tuple[str, str],
+    **declared,
+) -> FeatureSpec:
+    return FeatureSpec(
+        name,
+        description,
+        unit,
+        reason,
+        direction,
+        peer,
+        entity="bid",
+        reasons={"zh": zh},
+        missing_template={"zh": missing[0], "en": missing[1]},
+        **declared,
+    )
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (
-    _f("n_bids", "number of bids in the tender", "bids",
-       '{value:n} bids in the tender; country median {peer:n}', "low",
-       zh='该项目仅有{value:n}家投标；本国中位数{peer:n}家',
-       missing=('无投标数',
-                'the number of bids is not recorded')),
-    _f("cv", "coefficient of variation of the tender's bids (CV)", "ratio",
-       "bids vary by only {value:.1%} (CV); country median {peer:.1%}", "low",
-       zh='各家报价的变异系数仅{value:pct}；本国中位数{peer:pct}',
-       missing=('报价不足两家，无法计算离散程度',
-                'fewer than two bids: no spread to measure')),
-    _f("spd", "spread: (highest - lowest) / lowest bid (SPD)", "ratio",
-       "highest bid is only {value:.1%} above the lowest; country median {peer:.1%}", "low",
-       zh='最高报价仅比最低报价高{value:pct}；本国中位数{peer:pct}',
-       missing=('报价不足两家，无法计算离散程度',
-                'fewer than two bids: no spread to measure')),
-    _f("diffp", "gap between the two lowest distinct bids, relative to the lowest (DIFFP)",
-       "ratio", "second-lowest bid is {value:.1%} above the winner; country median {peer:.1%}",
-       zh='第二低报价比最低报价高{value:pct}；本国中位数{peer:pct}',
-       missing=('报价不足两个不同金额',
-                'fewer than two distinct bids')),
-    _f("rd", "relative distance: gap of the two lowest bids / std of all but the highest (RD)",
-       "ratio", "winner stands {value:.2f} standard deviations below the rest; "
-       "country median {peer:.2f}",
-       zh='最低报价低于其余报价{value:.2f}个标准差；本国中位数{peer:.2f}',
-       missing=('报价太少，无法计算相对距离',
-                'too few bids to measure the relative distance')),
-    _f("kurt", "kurtosis of the tender's bids (KURT, bias-corrected)", "ratio",
-       "bid kurtosis {value:.2f}; country median {peer:.2f}", "both",
-       zh='报价峰度{value:.2f}；本国中位数{peer:.2f}',
-       missing=('报价少于四家，无法计算峰度',
-                'fewer than four bids: no kurtosis')),
-    _f("skew", "skewness of the tender's bids (SKEW, bias-corrected)", "ratio",
-       "bid skewness {value:.2f}; country median {peer:.2f}", "both",
-       zh='报价偏度{value:.2f}；本国中位数{peer:.2f}',
-       missing=('报价少于三家，无法计算偏度',
-                'fewer than three bids: no skewness')),
-    _f("kstest", "Kolmogorov-Smirnov distance of the bids to a uniform spread (KSTEST)",
-       "ratio", "bids depart from an even spread by {value:.2f} (KS); country median {peer:.2f}",
-       zh='报价偏离均匀分布的KS距离为{value:.2f}；本国中位数{peer:.2f}',
-       missing=('报价太少，无法与均匀分布比对',
-                'too few bids to compare with an even spread')),
-    _f("bid_above_lowest", "this bid relative to the tender's lowest bid, minus 1", "ratio",
-       "bid is {value:.1%} above the lowest; country median {peer:.1%}", "both",
-       zh='该报价比最低报价高{value:pct}；本国中位数{peer:pct}',
-       missing=('该报价无金额',
-                'the bid has no value')),
-    _f("tied_share", "share of the other bids in the tender with exactly this value", "share",
-       "{value:.0%} of the other bids are identical to this one; country median {peer:.0%}",
-       zh='同一项目中{value:pct}的其他报价与本报价完全相同；本国中位数{peer:pct}',
-       missing=('项目中没有其他报价',
-                'no other bids in the tender')),
-    _f("past_tenders", "tenders this bidder entered before this one", "tenders",
-       'bidder entered {value:n} earlier tenders; country median {peer:n}', "both",
-       zh='该投标人此前参加过{value:n}次招标；本国中位数{peer:n}次',
-       missing=('无该投标人此前的投标记录',
-                'no earlier tender of this bidder on record')),
-    _f("past_win_rate", "share of this bidder's earlier tenders that it won", "share",
-       "bidder won {value:.0%} of its earlier tenders; country median {peer:.0%}", "both",
-       zh='该投标人此前中标率{value:pct}；本国中位数{peer:pct}',
-       missing=('无该投标人此前的投标记录',
-                'no earlier tender of this bidder on record')),
-    _f("past_partners", "distinct companies this bidder met in earlier tenders", "companies",
-       'bidder met {value:n} distinct rivals before; country median {peer:n}', "low",
-       zh='该投标人此前只遇到过{value:n}家不同的竞争对手；本国中位数{peer:n}家',
-       missing=('无该投标人此前的投标记录',
-                'no earlier tender of this bidder on record')),
-    _f("group_meetings", "earlier tenders where this bidder met at least one of today's rivals",
-       "tenders", "bidder met today's rivals in {value:n} earlier tenders; country median {peer:n}",
-       zh='该投标人此前已在{value:n}次招标中与本次对手相遇；本国中位数{peer:n}次',
-       missing=('此前未与本次对手相遇',
-                "the bidder never met today's rivals before")),
-    _f("group_win_share", "share of those earlier meetings won by one of today's bidders",
-       "share", "{value:.0%} of earlier meetings were won inside today's group; "
-       "country median {peer:.0%}",
-       zh='此前这些相遇中{value:pct}由本次投标人之一中标；本国中位数{peer:pct}',
-       missing=('此前未与本次对手相遇',
-                "the bidder never met today's rivals before")),
-    _f("rotation_index", "distinct winners among today's bidders in those meetings / bidders",
-       "share", "wins rotated among {value:.0%} of today's bidders; country median {peer:.0%}",
-       zh='此前中标在本次{value:pct}的投标人之间轮换；本国中位数{peer:pct}',
-       missing=('此前未与本次对手相遇',
-                "the bidder never met today's rivals before")),
+    _f(
+        "n_bids",
+        "number of bids in the tender",
+        "bids",
+        "{value:n} bids in the tender; country median {peer:n}",
+        "low",
+        zh="该项目仅有{value:n}家投标；本国中位数{peer:n}家",
+        missing=("无投标数", "the number of bids is not recorded"),
+    ),
+    _f(
+        "cv",
+        "coefficient of variation of the tender's bids (CV)",
+        "ratio",
+        "bids vary by only {value:.1%} (CV); country median {peer:.1%}",
+        "low",
+        zh="各家报价的变异系数仅{value:pct}；本国中位数{peer:pct}",
+        missing=("报价不足两家，无法计算离散程度", "fewer than two bids: no spread to measure"),
+    ),
+    _f(
+        "spd",
+        "spread: (highest - lowest) / lowest bid (SPD)",
+        "ratio",
+        "highest bid is only {value:.1%} above the lowest; country median {peer:.1%}",
+        "low",
+        zh="最高报价仅比最低报价高{value:pct}；本国中位数{peer:pct}",
+        missing=("报价不足两家，无法计算离散程度", "fewer than two bids: no spread to measure"),
+    ),
+    _f(
+        "diffp",
+        "gap between the two lowest distinct bids, relative to the lowest (DIFFP)",
+        "ratio",
+        "second-lowest bid is {value:.1%} above the winner; country median {peer:.1%}",
+        zh="第二低报价比最低报价高{value:pct}；本国中位数{peer:pct}",
+        missing=("报价不足两个不同金额", "fewer than two distinct bids"),
+    ),
+    _f(
+        "rd",
+        "relative distance: gap of the two lowest bids / std of all but the highest (RD)",
+        "ratio",
+        "winner stands {value:.2f} standard deviations below the rest; country median {peer:.2f}",
+        zh="最低报价低于其余报价{value:.2f}个标准差；本国中位数{peer:.2f}",
+        missing=("报价太少，无法计算相对距离", "too few bids to measure the relative distance"),
+    ),
+    _f(
+        "kurt",
+        "kurtosis of the tender's bids (KURT, bias-corrected)",
+        "ratio",
+        "bid kurtosis {value:.2f}; country median {peer:.2f}",
+        "both",
+        zh="报价峰度{value:.2f}；本国中位数{peer:.2f}",
+        missing=("报价少于四家，无法计算峰度", "fewer than four bids: no kurtosis"),
+    ),
+    _f(
+        "skew",
+        "skewness of the tender's bids (SKEW, bias-corrected)",
+        "ratio",
+        "bid skewness {value:.2f}; country median {peer:.2f}",
+        "both",
+        zh="报价偏度{value:.2f}；本国中位数{peer:.2f}",
+        missing=("报价少于三家，无法计算偏度", "fewer than three bids: no skewness"),
+    ),
+    _f(
+        "kstest",
+        "Kolmogorov-Smirnov distance of the bids to a uniform spread (KSTEST)",
+        "ratio",
+        "bids depart from an even spread by {value:.2f} (KS); country median {peer:.2f}",
+        zh="报价偏离均匀分布的KS距离为{value:.2f}；本国中位数{peer:.2f}",
+        missing=("报价太少，无法与均匀分布比对", "too few bids to compare with an even spread"),
+    ),
+    _f(
+        "bid_above_lowest",
+        "this bid relative to the tender's lowest bid, minus 1",
+        "ratio",
+        "bid is {value:.1%} above the lowest; country median {peer:.1%}",
+        "both",
+        zh="该报价比最低报价高{value:pct}；本国中位数{peer:pct}",
+        missing=("该报价无金额", "the bid has no value"),
+    ),
+    _f(
+        "tied_share",
+        "share of the other bids in the tender with exactly this value",
+        "share",
+        "{value:.0%} of the other bids are identical to this one; country median {peer:.0%}",
+        zh="同一项目中{value:pct}的其他报价与本报价完全相同；本国中位数{peer:pct}",
+        missing=("项目中没有其他报价", "no other bids in the tender"),
+    ),
+    _f(
+        "past_tenders",
+        "tenders this bidder entered before this one",
+        "tenders",
+        "bidder entered {value:n} earlier tenders; country median {peer:n}",
+        "both",
+        zh="该投标人此前参加过{value:n}次招标；本国中位数{peer:n}次",
+        missing=("无该投标人此前的投标记录", "no earlier tender of this bidder on record"),
+    ),
+    _f(
+        "past_win_rate",
+        "share of this bidder's earlier tenders that it won",
+        "share",
+        "bidder won {value:.0%} of its earlier tenders; country median {peer:.0%}",
+        "both",
+        zh="该投标人此前中标率{value:pct}；本国中位数{peer:pct}",
+        missing=("无该投标人此前的投标记录", "no earlier tender of this bidder on record"),
+    ),
+    _f(
+        "past_partners",
+        "distinct companies this bidder met in earlier tenders",
+        "companies",
+        "bidder met {value:n} distinct rivals before; country median {peer:n}",
+        "low",
+        zh="该投标人此前只遇到过{value:n}家不同的竞争对手；本国中位数{peer:n}家",
+        missing=("无该投标人此前的投标记录", "no earlier tender of this bidder on record"),
+    ),
+    _f(
+        "group_meetings",
+        "earlier tenders where this bidder met at least one of today's rivals",
+        "tenders",
+        "bidder met today's rivals in {value:n} earlier tenders; country median {peer:n}",
+        zh="该投标人此前已在{value:n}次招标中与本次对手相遇；本国中位数{peer:n}次",
+        missing=("此前未与本次对手相遇", "the bidder never met today's rivals before"),
+    ),
+    _f(
+        "group_win_share",
+        "share of those earlier meetings won by one of today's bidders",
+        "share",
+        "{value:.0%} of earlier meetings were won inside today's group; country median {peer:.0%}",
+        zh="此前这些相遇中{value:pct}由本次投标人之一中标；本国中位数{peer:pct}",
+        missing=("此前未与本次对手相遇", "the bidder never met today's rivals before"),
+    ),
+    _f(
+        "rotation_index",
+        "distinct winners among today's bidders in those meetings / bidders",
+        "share",
+        "wins rotated among {value:.0%} of today's bidders; country median {peer:.0%}",
+        zh="此前中标在本次{value:pct}的投标人之间轮换；本国中位数{peer:pct}",
+        missing=("此前未与本次对手相遇", "the bidder never met today's rivals before"),
+    ),
 )
 
 
@@ -149,9 +222,7 @@ def tender_shape(bids: ir.Table, stats: ir.Table) -> ir.Table:
     dev = j.bid_value - j["mean"]
     down = ibis.window(group_by="tender_id", order_by=ibis.desc("bid_value"))
     up = ibis.window(group_by="tender_id", order_by="bid_value")
-    ranked = j.mutate(
-        dev=dev, rn_desc=ibis.row_number().over(down), rn=ibis.row_number().over(up)
-    )
+    ranked = j.mutate(dev=dev, rn_desc=ibis.row_number().over(down), rn=ibis.row_number().over(up))
     width = ranked.hi - ranked.lo
     cdf = ibis.ifelse(width > 0, (ranked.bid_value - ranked.lo) / width, ibis.null("float64"))
     n = ranked.n_bids.cast("float64")
@@ -229,7 +300,10 @@ def bidder_history(bids: ir.Table) -> ir.Table:
     """
     cur = _dated_bidders(bids)
     past = cur.select(
-        p_country="country", p_tender="tender_id", p_bidder="bidder_id", p_time="tender_time",
+        p_country="country",
+        p_tender="tender_id",
+        p_bidder="bidder_id",
+        p_time="tender_time",
         p_won="won",
     )
     hist = cur.join(
@@ -281,16 +355,12 @@ def group_rotation(bids: ir.Table) -> ir.Table:
     cur = _dated_bidders(bids)
     pairs = _pairs(cur)
     past = pairs.select(q_tender="tender_id", q_a="a", q_b="b", q_time="time")
-    m = pairs.join(
-        past, [pairs.a == past.q_a, pairs.b == past.q_b, past.q_time < pairs.time]
-    )
+    m = pairs.join(past, [pairs.a == past.q_a, pairs.b == past.q_b, past.q_time < pairs.time])
     meetings = m.select("tender_id", "a", "q_tender").distinct()
     winners = cur.filter(cur.won > 0).select(w_tender="tender_id", w_bidder="bidder_id")
     group = cur.select(g_tender="tender_id", g_bidder="bidder_id")
     mw = meetings.left_join(winners, meetings.q_tender == winners.w_tender)
-    mw = mw.left_join(
-        group, [mw.tender_id == group.g_tender, mw.w_bidder == group.g_bidder]
-    )
+    mw = mw.left_join(group, [mw.tender_id == group.g_tender, mw.w_bidder == group.g_bidder])
     inside = mw.g_bidder.notnull()
     agg = mw.group_by(["tender_id", "a"]).aggregate(
         group_meetings=mw.q_tender.nunique(),
@@ -340,8 +410,12 @@ def build(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
         **{
             name: out[name]
             for name in (
-                "past_tenders", "past_win_rate", "past_partners",
-                "group_meetings", "group_win_share", "rotation_index",
+                "past_tenders",
+                "past_win_rate",
+                "past_partners",
+                "group_meetings",
+                "group_win_share",
+                "rotation_index",
             )
         },
     )

@@ -46,8 +46,9 @@ def country_of(path: Path, files: Mapping[str, str] | None = None) -> str:
     """The declared country of one file (refused, naming it, when it is not declared)."""
     by_file = {name: country for country, name in (files or FILES).items()}
     if path.name not in by_file:
-        raise ValueError(f"file {path.name} is not a declared country file; declared: "
-                         f"{sorted(by_file)}")
+        raise ValueError(
+            f"file {path.name} is not a declared country file; declared: {sorted(by_file)}"
+        )
     return by_file[path.name]
 
 
@@ -56,18 +57,21 @@ def harmonise_file(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     A file without the authors' layout is refused, naming the file and the columns."""
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
-        raise ValueError(f"{path.name} lacks column(s) {missing} of the authors' layout; "
-                         f"present: {list(raw.columns)}")
+        raise ValueError(
+            f"{path.name} lacks column(s) {missing} of the authors' layout; "
+            f"present: {list(raw.columns)}"
+        )
     numeric = raw.replace("", np.nan)
-    for column in ("Tender", "Bid_value", "Winner", "Collusive_competitor", "Date",
-                   "Competitors"):
+    for column in ("Tender", "Bid_value", "Winner", "Collusive_competitor", "Date", "Competitors"):
         if column in numeric.columns:
             values = pd.to_numeric(numeric[column], errors="coerce")
             bad = values.isna() & numeric[column].notna()
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-                raise ValueError(f"{path.name} column {column!r} row {row}: "
-                                 f"{numeric[column][bad].iloc[0]!r} is not a number")
+                raise ValueError(
+                    f"{path.name} column {column!r} row {row}: "
+                    f"{numeric[column][bad].iloc[0]!r} is not a number"
+                )
             numeric[column] = values
     return harmonise(numeric, country_of(path))
 
@@ -79,8 +83,11 @@ BIDS = SourceSpec(
     description="One row per bid in a public tender, with the authority's collusion finding.",
     keys=("bid_id",),
     date_column="tender_date",
-    origin=FileOrigin(paths=tuple(f"{FOLDER}/{name}" for name in FILES.values()),
-                      transform=harmonise_file, ignore=()),
+    origin=FileOrigin(
+        paths=tuple(f"{FOLDER}/{name}" for name in FILES.values()),
+        transform=harmonise_file,
+        ignore=(),
+    ),
     columns=(
         ColumnSpec("bid_id", "string", "bid id: country:tender:n-th bid of the tender"),
         ColumnSpec("country", "string", "which country file the bid comes from"),
@@ -110,8 +117,9 @@ def procurement_dir(data_root: str | os.PathLike | None = None) -> Path:
 def read_country(folder: Path, country: str) -> pd.DataFrame:
     """One declared country file, checked for the columns the features need."""
     if country not in FILES:
-        raise ProcurementDataError(f"source bid_rigging.bids: no declared country {country!r}; "
-                                   f"declared: {sorted(FILES)}")
+        raise ProcurementDataError(
+            f"source bid_rigging.bids: no declared country {country!r}; declared: {sorted(FILES)}"
+        )
     path = folder / FILES[country]
     if not path.is_file():
         raise ProcurementDataError(f"source bid_rigging.bids: file {path} is missing")
@@ -214,6 +222,11 @@ def procurement_truth(data_root: str) -> pd.DataFrame:
     the features name it (the simulated verifying staff read it; training never does)."""
     bids = load_bids()
     collusive = bids["collusive"].to_numpy(float) > 0
-    return pd.DataFrame({"entity_id": bids["bid_id"].astype(str), "district": bids["country"],
-                         "is_fraud": collusive,
-                         "pattern": np.where(collusive, "collusion", "none")})
+    return pd.DataFrame(
+        {
+            "entity_id": bids["bid_id"].astype(str),
+            "district": bids["country"],
+            "is_fraud": collusive,
+            "pattern": np.where(collusive, "collusion", "none"),
+        }
+    )

@@ -24,26 +24,53 @@ MODEL = replace(
     description="bid-distribution screens (CV, spread, relative distance, kurtosis) as rules",
     rules=RuleSet(
         rules=(
-            Rule("bids_bunched_cv", "cv", "<", 0.06,
-                 "bids vary by only {value:.1%} (CV; screen: under {threshold:.0%}); "
-                 "country median {peer:.1%}",
-                 reasons={"zh": "报价离散系数仅{value:.1%}（筛查线：低于{threshold:.0%}）；"
-                                "本国中位数{peer:.1%}"}),
-            Rule("narrow_spread", "spd", "<", 0.15,
-                 "highest bid only {value:.1%} above the lowest (screen: under "
-                 "{threshold:.0%}); country median {peer:.1%}",
-                 reasons={"zh": "最高报价仅比最低报价高{value:.1%}（筛查线：低于{threshold:.0%}）；"
-                                "本国中位数{peer:.1%}"}),
-            Rule("winner_stands_apart", "rd", ">", 1.0,
-                 "winner {value:.2f} standard deviations below the cover bids (screen: above "
-                 "{threshold:.0f}); country median {peer:.2f}",
-                 reasons={"zh": "中标价低于陪标报价{value:.2f}个标准差（筛查线：高于"
-                                "{threshold:.0f}）；本国中位数{peer:.2f}"}),
-            Rule("flat_distribution", "kurt", "<", 0.0,
-                 "bid kurtosis {value:.2f} (screen: below {threshold:.0f}); country median "
-                 "{peer:.2f}",
-                 reasons={"zh": "报价峰度{value:.2f}（筛查线：低于{threshold:.0f}）；"
-                                "本国中位数{peer:.2f}"}),
+            Rule(
+                "bids_bunched_cv",
+                "cv",
+                "<",
+                0.06,
+                "bids vary by only {value:.1%} (CV; screen: under {threshold:.0%}); "
+                "country median {peer:.1%}",
+                reasons={
+                    "zh": "报价离散系数仅{value:.1%}（筛查线：低于{threshold:.0%}）；"
+                    "本国中位数{peer:.1%}"
+                },
+            ),
+            Rule(
+                "narrow_spread",
+                "spd",
+                "<",
+                0.15,
+                "highest bid only {value:.1%} above the lowest (screen: under "
+                "{threshold:.0%}); country median {peer:.1%}",
+                reasons={
+                    "zh": "最高报价仅比最低报价高{value:.1%}（筛查线：低于{threshold:.0%}）；"
+                    "本国中位数{peer:.1%}"
+                },
+            ),
+            Rule(
+                "winner_stands_apart",
+                "rd",
+                ">",
+                1.0,
+                "winner {value:.2f} standard deviations below the cover bids (screen: above "
+                "{threshold:.0f}); country median {peer:.2f}",
+                reasons={
+                    "zh": "中标价低于陪标报价{value:.2f}个标准差（筛查线：高于"
+                    "{threshold:.0f}）；本国中位数{peer:.2f}"
+                },
+            ),
+            Rule(
+                "flat_distribution",
+                "kurt",
+                "<",
+                0.0,
+                "bid kurtosis {value:.2f} (screen: below {threshold:.0f}); country median "
+                "{peer:.2f}",
+                reasons={
+                    "zh": "报价峰度{value:.2f}（筛查线：低于{threshold:.0f}）；本国中位数{peer:.2f}"
+                },
+            ),
         ),
         combine="count",
         tie_break="cv",

@@ -20,41 +20,66 @@ def certificate_timeline(sources: Mapping[str, ir.Table], ctx: BuildContext) -> 
     site = latest_per_key(sources["site_workers"], "site_record_id", "recorded_on")
     reg, exams = sources["certificate_registry"], sources["training_exams"]
     domains = sources["lookup_domains"]
-    s = site.select("site_record_id", "declared_cert_no", "declared_job_type", "worker_id",
-                    "presented_on", "lookup_url")
+    s = site.select(
+        "site_record_id",
+        "declared_cert_no",
+        "declared_job_type",
+        "worker_id",
+        "presented_on",
+        "lookup_url",
+    )
     one = ibis.literal(1.0)
 
     def ev(t: ir.Table, period: ir.Value, name: str, value: ir.Value = one) -> ir.Table:
-        return t.select(entity_id=t.site_record_id, period=period.cast("date"),
-                        series=ibis.literal(name), value=value.cast("float64"))
+        return t.select(
+            entity_id=t.site_record_id,
+            period=period.cast("date"),
+            series=ibis.literal(name),
+            value=value.cast("float64"),
+        )
 
     other = site.select(o_id="site_record_id", o_no="declared_cert_no", o_on="presented_on")
     shown = s.join(other, (other.o_no == s.declared_cert_no) & (other.o_id != s.site_record_id))
-    r = s.join(reg.select("cert_no", "issued_on", "entered_on"),
-               s.declared_cert_no == reg.cert_no)
-    e = s.join(exams.select("candidate_id", "job_type", "exam_on", "passed"),
-               (exams.candidate_id == s.worker_id) & (exams.job_type == s.declared_job_type))
+    r = s.join(reg.select("cert_no", "issued_on", "entered_on"), s.declared_cert_no == reg.cert_no)
+    e = s.join(
+        exams.select("candidate_id", "job_type", "exam_on", "passed"),
+        (exams.candidate_id == s.worker_id) & (exams.job_type == s.declared_job_type),
+    )
     host = s.lookup_url.re_extract(r"^[a-zA-Z]+://([^/:?#]+)", 1).lower()
     m = s.mutate(host=host)
     dom = domains.select("domain", "registered_on")
     d = m.join(dom, m.host == dom.domain)
     return ibis.union(
-        ev(s, s.presented_on, "presented"), ev(shown, shown.o_on, "presented_elsewhere"),
-        ev(r, r.issued_on, "registry_issued"), ev(r, r.entered_on, "registry_entered"),
+        ev(s, s.presented_on, "presented"),
+        ev(shown, shown.o_on, "presented_elsewhere"),
+        ev(r, r.issued_on, "registry_issued"),
+        ev(r, r.entered_on, "registry_entered"),
         ev(e, e.exam_on, "exam", e.passed.cast("float64")),
-        ev(d, d.registered_on, "domain_registered"))
+        ev(d, d.registered_on, "domain_registered"),
+    )
 
 
 EVIDENCE = EvidenceView(
-    build=certificate_timeline, kind="events",
-    series=(Series("presented", {"zh": "在本工地出示", "en": "presented on this site"}),
-            Series("presented_elsewhere", {"zh": "同一证号在他处出示", "en": "same number "
-                                           "presented elsewhere"}),
-            Series("registry_issued", {"zh": "官方登记发证", "en": "issued (registry)"}),
-            Series("registry_entered", {"zh": "录入登记库", "en": "entered in the registry"}),
-            Series("exam", {"zh": "考试（1通过/0未通过）", "en": "exam (1 passed, 0 failed)"}),
-            Series("domain_registered", {"zh": "二维码查询域名注册", "en": "QR lookup domain "
-                                         "registered"})),
-    peers={"employer_bad_rate": {"zh": "同一用工单位其他记录的异常率",
-                                 "en": "employer's other records failing a check"}},
-    texts={"zh": "证书时间线", "en": "The certificate's time line"})
+    build=certificate_timeline,
+    kind="events",
+    series=(
+        Series("presented", {"zh": "在本工地出示", "en": "presented on this site"}),
+        Series(
+            "presented_elsewhere",
+            {"zh": "同一证号在他处出示", "en": "same number presented elsewhere"},
+        ),
+        Series("registry_issued", {"zh": "官方登记发证", "en": "issued (registry)"}),
+        Series("registry_entered", {"zh": "录入登记库", "en": "entered in the registry"}),
+        Series("exam", {"zh": "考试（1通过/0未通过）", "en": "exam (1 passed, 0 failed)"}),
+        Series(
+            "domain_registered", {"zh": "二维码查询域名注册", "en": "QR lookup domain registered"}
+        ),
+    ),
+    peers={
+        "employer_bad_rate": {
+            "zh": "同一用工单位其他记录的异常率",
+            "en": "employer's other records failing a check",
+        }
+    },
+    texts={"zh": "证书时间线", "en": "The certificate's time line"},
+)

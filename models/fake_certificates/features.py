@@ -25,87 +25,166 @@ PASS_MARK = 80.0
 REVIEW_YEARS = 3
 
 
-def _f(name, description, unit, reason, direction="high", peer="district",
-       *, zh: str, missing: tuple[str, str], **declared) -> FeatureSpec:
-    return FeatureSpec(name, description, unit, reason, direction, peer,
-                       entity="certificate presented on site",
-                       reasons={"zh": zh},
-                       missing_template={"zh": missing[0], "en": missing[1]}, **declared)
+def _f(
+    name,
+    description,
+    unit,
+    reason,
+    direction="high",
+    peer="district",
+    *,
+    zh: str,
+    missing: tuple[str, str],
+    **declared,
+) -> FeatureSpec:
+    return FeatureSpec(
+        name,
+        description,
+        unit,
+        reason,
+        direction,
+        peer,
+        entity="certificate presented on site",
+        reasons={"zh": zh},
+        missing_template={"zh": missing[0], "en": missing[1]},
+        **declared,
+    )
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (
-    _f("cert_not_in_registry", "certificate number not found in the official registry", "flag",
-       'certificate number is absent from the official registry',
-       zh='证书编号在官方证书库中查无此证',
-       missing=('现场未登记证书编号',
-                'no certificate number was recorded on site')),
-    _f("holder_id_mismatch", "registry holder's ID differs from the worker's ID", "flag",
-       "certificate belongs to another person's ID",
-       zh='该证书登记在他人身份证号下',
-       missing=('证书库中无该证书，无法核对',
-                'the certificate is not in the registry: nothing to check against')),
-    _f("holder_name_mismatch", "registry holder's name differs from the worker's name", "flag",
-       "certificate holder's name differs from the worker's",
-       zh='证书登记的持证人姓名与现场工人不符',
-       missing=('证书库中无该证书，无法核对',
-                'the certificate is not in the registry: nothing to check against')),
-    _f("job_type_mismatch", "registry job type differs from the job presented for", "flag",
-       'certificate is for another job type',
-       zh='证书作业类别与现场所从事工种不符',
-       missing=('证书库中无该证书，无法核对',
-                'the certificate is not in the registry: nothing to check against')),
-    _f("invalid_when_presented", "expired, revoked or review overdue on the day presented",
-       "flag", 'certificate was not valid when presented (expired, revoked or review overdue)',
-       zh='出示时证书已过期、被吊销或逾期未复审',
-       missing=('证书库中无该证书，无法核对',
-                'the certificate is not in the registry: nothing to check against')),
-    _f("registry_score_below_pass", "exam score in the registry below the pass mark 80", "flag",
-       'registry records an exam score below the pass mark 80',
-       zh='证书库记录的考试成绩低于80分合格线',
-       missing=('证书库中无考试成绩',
-                'the registry holds no exam score')),
-    _f("no_passed_exam", "no passed exam for this worker and job before presenting", "flag",
-       'no passed exam on record for this worker and job',
-       zh='该工人在此工种无考试合格记录',
-       missing=('工人身份证号无法识别，无法查询培训考试记录',
-                "the worker's ID cannot be read to look up training and exams")),
-    _f("no_training_record", "no training or exam record at all for this worker and job",
-       "flag", 'no training or exam record for this worker and job',
-       zh='该工人在此工种无任何培训或考试记录',
-       missing=('工人身份证号无法识别，无法查询培训考试记录',
-                "the worker's ID cannot be read to look up training and exams")),
-    _f("lookup_unofficial", "QR lookup link points to a domain not on the official list",
-       "flag", 'QR code points to an unofficial site',
-       zh='证书二维码指向非官方网站',
-       missing=('证书无二维码查询链接',
-                'the card has no QR lookup link')),
-    _f("lookup_domain_age_days", "age of the QR lookup domain when the card was presented",
-       "days", 'lookup domain was {value:n} days old; district median {peer:n}', "low",
-       zh='出示时二维码查询域名仅注册{value:n}天；本区中位数{peer:n}天',
-       missing=('查询域名无注册记录',
-                'no registration record of the lookup domain')),
-    _f("worker_id_invalid", "worker ID number malformed or with a wrong check character",
-       "flag", 'worker ID fails its check character',
-       zh='工人身份证号码校验位不符',
-       missing=('现场未登记工人身份证号',
-                'no worker ID recorded on site')),
-    _f("cert_shared", "other workers presenting the same certificate number", "workers",
-       '{value:n} other workers show the same certificate; district median {peer:n}',
-       zh='另有{value:n}名工人出示同一证书编号；本区中位数{peer:n}名',
-       missing=('现场未登记证书编号',
-                'no certificate number was recorded on site')),
-    _f("employer_bad_rate", "share of the employer's other records failing a registry check",
-       "share", "{value:.0%} of this employer's other certificates fail the registry; "
-       "district median {peer:.0%}",
-       zh='该用工单位其他工人的证书中{value:pct}未通过证书库核验；本区中位数{peer:pct}',
-       missing=('该用工单位无其他工人记录',
-                'the employer has no other workers on record')),
-    _f("foreman_bad_rate", "share of the foreman's other records failing a registry check",
-       "share", "{value:.0%} of this foreman's other certificates fail the registry; "
-       "district median {peer:.0%}",
-       zh='该班组长带来的其他工人证书中{value:pct}未通过核验；本区中位数{peer:pct}',
-       missing=('该班组长无其他工人记录',
-                'the foreman has no other workers on record')),
+    _f(
+        "cert_not_in_registry",
+        "certificate number not found in the official registry",
+        "flag",
+        "certificate number is absent from the official registry",
+        zh="证书编号在官方证书库中查无此证",
+        missing=("现场未登记证书编号", "no certificate number was recorded on site"),
+    ),
+    _f(
+        "holder_id_mismatch",
+        "registry holder's ID differs from the worker's ID",
+        "flag",
+        "certificate belongs to another person's ID",
+        zh="该证书登记在他人身份证号下",
+        missing=(
+            "证书库中无该证书，无法核对",
+            "the certificate is not in the registry: nothing to check against",
+        ),
+    ),
+    _f(
+        "holder_name_mismatch",
+        "registry holder's name differs from the worker's name",
+        "flag",
+        "certificate holder's name differs from the worker's",
+        zh="证书登记的持证人姓名与现场工人不符",
+        missing=(
+            "证书库中无该证书，无法核对",
+            "the certificate is not in the registry: nothing to check against",
+        ),
+    ),
+    _f(
+        "job_type_mismatch",
+        "registry job type differs from the job presented for",
+        "flag",
+        "certificate is for another job type",
+        zh="证书作业类别与现场所从事工种不符",
+        missing=(
+            "证书库中无该证书，无法核对",
+            "the certificate is not in the registry: nothing to check against",
+        ),
+    ),
+    _f(
+        "invalid_when_presented",
+        "expired, revoked or review overdue on the day presented",
+        "flag",
+        "certificate was not valid when presented (expired, revoked or review overdue)",
+        zh="出示时证书已过期、被吊销或逾期未复审",
+        missing=(
+            "证书库中无该证书，无法核对",
+            "the certificate is not in the registry: nothing to check against",
+        ),
+    ),
+    _f(
+        "registry_score_below_pass",
+        "exam score in the registry below the pass mark 80",
+        "flag",
+        "registry records an exam score below the pass mark 80",
+        zh="证书库记录的考试成绩低于80分合格线",
+        missing=("证书库中无考试成绩", "the registry holds no exam score"),
+    ),
+    _f(
+        "no_passed_exam",
+        "no passed exam for this worker and job before presenting",
+        "flag",
+        "no passed exam on record for this worker and job",
+        zh="该工人在此工种无考试合格记录",
+        missing=(
+            "工人身份证号无法识别，无法查询培训考试记录",
+            "the worker's ID cannot be read to look up training and exams",
+        ),
+    ),
+    _f(
+        "no_training_record",
+        "no training or exam record at all for this worker and job",
+        "flag",
+        "no training or exam record for this worker and job",
+        zh="该工人在此工种无任何培训或考试记录",
+        missing=(
+            "工人身份证号无法识别，无法查询培训考试记录",
+            "the worker's ID cannot be read to look up training and exams",
+        ),
+    ),
+    _f(
+        "lookup_unofficial",
+        "QR lookup link points to a domain not on the official list",
+        "flag",
+        "QR code points to an unofficial site",
+        zh="证书二维码指向非官方网站",
+        missing=("证书无二维码查询链接", "the card has no QR lookup link"),
+    ),
+    _f(
+        "lookup_domain_age_days",
+        "age of the QR lookup domain when the card was presented",
+        "days",
+        "lookup domain was {value:n} days old; district median {peer:n}",
+        "low",
+        zh="出示时二维码查询域名仅注册{value:n}天；本区中位数{peer:n}天",
+        missing=("查询域名无注册记录", "no registration record of the lookup domain"),
+    ),
+    _f(
+        "worker_id_invalid",
+        "worker ID number malformed or with a wrong check character",
+        "flag",
+        "worker ID fails its check character",
+        zh="工人身份证号码校验位不符",
+        missing=("现场未登记工人身份证号", "no worker ID recorded on site"),
+    ),
+    _f(
+        "cert_shared",
+        "other workers presenting the same certificate number",
+        "workers",
+        "{value:n} other workers show the same certificate; district median {peer:n}",
+        zh="另有{value:n}名工人出示同一证书编号；本区中位数{peer:n}名",
+        missing=("现场未登记证书编号", "no certificate number was recorded on site"),
+    ),
+    _f(
+        "employer_bad_rate",
+        "share of the employer's other records failing a registry check",
+        "share",
+        "{value:.0%} of this employer's other certificates fail the registry; "
+        "district median {peer:.0%}",
+        zh="该用工单位其他工人的证书中{value:pct}未通过证书库核验；本区中位数{peer:pct}",
+        missing=("该用工单位无其他工人记录", "the employer has no other workers on record"),
+    ),
+    _f(
+        "foreman_bad_rate",
+        "share of the foreman's other records failing a registry check",
+        "share",
+        "{value:.0%} of this foreman's other certificates fail the registry; "
+        "district median {peer:.0%}",
+        zh="该班组长带来的其他工人证书中{value:pct}未通过核验；本区中位数{peer:pct}",
+        missing=("该班组长无其他工人记录", "the foreman has no other workers on record"),
+    ),
 )
 
 
@@ -116,9 +195,15 @@ def _flag(cond: ir.BooleanValue) -> ir.FloatingValue:
 def registry_checks(site: ir.Table, reg: ir.Table) -> ir.Table:
     """Per site record: the collision with the certificate registry."""
     r = reg.select(
-        r_cert="cert_no", r_holder="holder_id", r_name="holder_name", r_job="job_type",
-        r_issued="issued_on", r_expires="expires_on", r_review="last_review_on",
-        r_revoked="revoked_on", r_score="exam_score",
+        r_cert="cert_no",
+        r_holder="holder_id",
+        r_name="holder_name",
+        r_job="job_type",
+        r_issued="issued_on",
+        r_expires="expires_on",
+        r_review="last_review_on",
+        r_revoked="revoked_on",
+        r_score="exam_score",
     )
     j = site.left_join(r, site.declared_cert_no == r.r_cert)
     found = j.r_cert.notnull()
@@ -143,8 +228,7 @@ def exam_checks(site: ir.Table, exams: ir.Table) -> ir.Table:
     e = exams.select(e_id="candidate_id", e_job="job_type", e_on="exam_on", e_pass="passed")
     j = site.left_join(
         e,
-        [site.worker_id == e.e_id, site.declared_job_type == e.e_job,
-         e.e_on <= site.presented_on],
+        [site.worker_id == e.e_id, site.declared_job_type == e.e_job, e.e_on <= site.presented_on],
     )
     agg = j.group_by("site_record_id").aggregate(
         attempts=j.e_id.count(), passes=j.e_pass.cast("int64").sum()
@@ -159,17 +243,19 @@ def exam_checks(site: ir.Table, exams: ir.Table) -> ir.Table:
 def domain_checks(site: ir.Table, domains: ir.Table) -> ir.Table:
     """Per site record: is the QR lookup domain official, and how old was it?"""
     host = site.lookup_url.re_extract(r"^[a-zA-Z]+://([^/:?#]+)", 1).lower()
-    s = site.select("site_record_id", "presented_on",
-                    host=ibis.ifelse(host.length() > 0, host, ibis.null("string")))
-    d = domains.select(d_domain="domain", d_registered="registered_on",
-                       d_official="on_official_list")
+    s = site.select(
+        "site_record_id",
+        "presented_on",
+        host=ibis.ifelse(host.length() > 0, host, ibis.null("string")),
+    )
+    d = domains.select(
+        d_domain="domain", d_registered="registered_on", d_official="on_official_list"
+    )
     j = s.left_join(d, s.host == d.d_domain)
     age = (j.presented_on.cast("date") - j.d_registered.cast("date")).cast("int64")
     return j.select(
         "site_record_id",
-        lookup_unofficial=ibis.ifelse(
-            j.host.isnull(), NAN, _flag(~j.d_official.fill_null(False))
-        ),
+        lookup_unofficial=ibis.ifelse(j.host.isnull(), NAN, _flag(~j.d_official.fill_null(False))),
         lookup_domain_age_days=ibis.ifelse(j.d_registered.notnull(), age.cast("float64"), NAN),
     )
 
@@ -187,11 +273,15 @@ def build(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
     reg = registry_checks(site, sources["certificate_registry"])
     exams = exam_checks(site, sources["training_exams"])
     dom = domain_checks(site, sources["lookup_domains"])
-    base = site.select("site_record_id", "district", "employer_code", "foreman_id",
-                       "declared_cert_no", "worker_id")
+    base = site.select(
+        "site_record_id", "district", "employer_code", "foreman_id", "declared_cert_no", "worker_id"
+    )
     t = base.join(reg, "site_record_id").join(exams, "site_record_id").join(dom, "site_record_id")
-    bad = ((t.cert_not_in_registry + t.holder_id_mismatch.fill_null(0.0)
-            + t.job_type_mismatch.fill_null(0.0)) > 0)
+    bad = (
+        t.cert_not_in_registry
+        + t.holder_id_mismatch.fill_null(0.0)
+        + t.job_type_mismatch.fill_null(0.0)
+    ) > 0
     t = t.mutate(_bad=_flag(bad), worker_id_invalid=_flag(key_status(t.worker_id, "id") != "ok"))
     shared = t.group_by("declared_cert_no").aggregate(_workers=t.worker_id.nunique())
     t = t.left_join(shared, "declared_cert_no")
@@ -199,8 +289,9 @@ def build(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
     emp = leave_one_out_rate(t, "employer_code", "_bad", "employer_bad_rate")
     fore = leave_one_out_rate(t, "foreman_id", "_bad", "foreman_bad_rate")
     t = t.join(emp, "site_record_id").join(fore, "site_record_id")
-    return t.select(entity_id=t.site_record_id, district=t.district,
-                    **{f.name: t[f.name] for f in FEATURE_LIST})
+    return t.select(
+        entity_id=t.site_record_id, district=t.district, **{f.name: t[f.name] for f in FEATURE_LIST}
+    )
 
 
 def _sources() -> tuple:
@@ -216,8 +307,7 @@ FEATURES = ScenarioFeatures(
     build=build,
     joins=(
         KeyJoin("site_workers", "site_record_id", "text"),
-        KeyJoin("site_workers", "declared_cert_no", "code",
-                ("certificate_registry", "cert_no")),
+        KeyJoin("site_workers", "declared_cert_no", "code", ("certificate_registry", "cert_no")),
         KeyJoin("site_workers", "worker_id", "id"),
         KeyJoin("site_workers", "employer_code", "uscc"),
         KeyJoin("site_workers", "foreman_id", "id"),

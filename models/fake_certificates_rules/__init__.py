@@ -21,10 +21,14 @@ MODEL = SupervisionModel.of(
     amount=POINT.amount,
     rules=RuleSet(
         rules=(
-            Rule("cert_not_in_registry", "cert_not_in_registry", "==", 1,
-                 "certificate number not found in the official registry (district rate "
-                 "{peer:.0%})",
-                 reasons={"zh": "证书编号在官方登记库中查无记录（本区比例{peer:.0%}）"}),
+            Rule(
+                "cert_not_in_registry",
+                "cert_not_in_registry",
+                "==",
+                1,
+                "certificate number not found in the official registry (district rate {peer:.0%})",
+                reasons={"zh": "证书编号在官方登记库中查无记录（本区比例{peer:.0%}）"},
+            ),
         ),
         combine="any",
         tie_break="employer_bad_rate",

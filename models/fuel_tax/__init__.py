@@ -16,13 +16,19 @@ MODEL = SupervisionModel.of(
     simulate=simulate,
     evidence=EVIDENCE,
     amount=AmountAtStake(
-        unit="yuan", typical=2.5e6, estimate=undeclared_sales_tax, rates=RATES,
+        unit="yuan",
+        typical=2.5e6,
+        estimate=undeclared_sales_tax,
+        rates=RATES,
         description="tax on undeclared sales: consumption tax per litre and 13% VAT on the "
-                    "litres delivered but not declared in the last 12 months, plus consumption "
-                    "tax declared litres owe but did not pay",
-        texts={"zh": "未申报销售应缴税款：近12个月运抵未申报油量的消费税（汽油1.52元/升、柴油1.20"
-                     "元/升）与13%增值税，加已申报油量应缴未缴的消费税"},
-        unit_texts={"zh": "元"}),
+        "litres delivered but not declared in the last 12 months, plus consumption "
+        "tax declared litres owe but did not pay",
+        texts={
+            "zh": "未申报销售应缴税款：近12个月运抵未申报油量的消费税（汽油1.52元/升、柴油1.20"
+            "元/升）与13%增值税，加已申报油量应缴未缴的消费税"
+        },
+        unit_texts={"zh": "元"},
+    ),
     # The time-ordered holdout holds only the ~40 stations first verified in the last 12 months,
     # fewer than k: precision@50 would be their base rate whatever the model. Average precision
     # ranks all of them. Measured at SCALE 1, seed 42: 0.70 [0.50, 0.86] on a base rate of 0.49

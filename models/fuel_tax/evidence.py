@@ -26,8 +26,12 @@ def _month(m: ir.IntegerValue) -> ir.DateValue:
 
 
 def _series(t: ir.Table, name: str, value: ir.NumericValue) -> ir.Table:
-    return t.select(entity_id=t.station, period=_month(t.m), series=ibis.literal(name),
-                    value=value.cast("float64"))
+    return t.select(
+        entity_id=t.station,
+        period=_month(t.m),
+        series=ibis.literal(name),
+        value=value.cast("float64"),
+    )
 
 
 def litres_per_month(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
@@ -42,19 +46,36 @@ def litres_per_month(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.T
         _series(fil, "declared", fil.gas + fil.diesel),
         _series(inv, "invoiced", inv.inv_oil + inv.inv_other),
         _series(dlv, "delivered", dlv.delivered),
-        _series(cam, "vehicles", cam.vehicles))
+        _series(cam, "vehicles", cam.vehicles),
+    )
 
 
 EVIDENCE = EvidenceView(
-    build=litres_per_month, kind="monthly",
-    series=(Series("declared", {"zh": "申报销售量（升）", "en": "declared sales (litres)"}, "litre"),
-            Series("invoiced", {"zh": "进项发票油量（升）", "en": "invoiced purchases (litres)"},
-                   "litre"),
-            Series("delivered", {"zh": "危化品运单运抵量（升）", "en": "delivered by tanker (litres)"},
-                   "litre"),
-            Series("vehicles", {"zh": "摄像头计入车辆（辆）", "en": "vehicles counted (cameras)"},
-                   "vehicles", axis="right")),
-    peers={"declared_to_delivered": {"zh": "申报量/运抵量", "en": "declared / delivered"},
-           "declared_per_vehicle": {"zh": "每车申报升数", "en": "declared litres per vehicle"}},
-    texts={"zh": "每月申报、开票、运抵油量与进站车辆", "en": "Litres declared, invoiced and delivered, "
-           "and vehicles counted, per month"})
+    build=litres_per_month,
+    kind="monthly",
+    series=(
+        Series("declared", {"zh": "申报销售量（升）", "en": "declared sales (litres)"}, "litre"),
+        Series(
+            "invoiced", {"zh": "进项发票油量（升）", "en": "invoiced purchases (litres)"}, "litre"
+        ),
+        Series(
+            "delivered",
+            {"zh": "危化品运单运抵量（升）", "en": "delivered by tanker (litres)"},
+            "litre",
+        ),
+        Series(
+            "vehicles",
+            {"zh": "摄像头计入车辆（辆）", "en": "vehicles counted (cameras)"},
+            "vehicles",
+            axis="right",
+        ),
+    ),
+    peers={
+        "declared_to_delivered": {"zh": "申报量/运抵量", "en": "declared / delivered"},
+        "declared_per_vehicle": {"zh": "每车申报升数", "en": "declared litres per vehicle"},
+    },
+    texts={
+        "zh": "每月申报、开票、运抵油量与进站车辆",
+        "en": "Litres declared, invoiced and delivered, and vehicles counted, per month",
+    },
+)

@@ -29,101 +29,218 @@ UNDER_DECLARED = 0.8  # a month declares under 80% of delivered litres
 SUSPICIOUS_VS_DISTRICT = 0.85  # a station below 85% of its district's median ratio
 
 
-def _f(name, description, unit, reason, direction="high", peer=None,
-       *, zh: str, missing: tuple[str, str], **declared) -> FeatureSpec:
-    return FeatureSpec(name, description, unit, reason, direction, peer, entity="gas station",
-                       reasons={"zh": zh},
-                       missing_template={"zh": missing[0], "en": missing[1]}, **declared)
+def _f(
+    name,
+    description,
+    unit,
+    reason,
+    direction="high",
+    peer=None,
+    *,
+    zh: str,
+    missing: tuple[str, str],
+    **declared,
+) -> FeatureSpec:
+    return FeatureSpec(
+        name,
+        description,
+        unit,
+        reason,
+        direction,
+        peer,
+        entity="gas station",
+        reasons={"zh": zh},
+        missing_template={"zh": missing[0], "en": missing[1]},
+        **declared,
+    )
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (
-    _f("declared_to_delivered", "declared sales litres / litres delivered by tanker (waybills)",
-       "ratio", "declared sales are {value:.0%} of litres delivered; district median {peer:.0%}",
-       "low", "district",
-       zh='申报销量仅为油罐车运单送达量的{value:pct}；本区中位数{peer:pct}',
-       missing=('期内无油罐车运单记录，无法比对申报销量',
-                'no tanker waybills in the window to compare declared sales with')),
-    _f("declared_to_delivered_vs_district", "declared/delivered ratio over its district median",
-       "ratio", "declared/delivered ratio is {value:.0%} of the district median", "low",
-       "district",
-       zh='申报/送达比仅为本区中位数的{value:pct}',
-       missing=('期内无油罐车运单记录，无法比对申报销量',
-                'no tanker waybills in the window to compare declared sales with')),
-    _f("months_under_declared", "share of filed months declaring under 80% of deliveries",
-       "share", "{value:.0%} of months declared under 80% of deliveries; district median "
-       "{peer:.0%}", "high", "district",
-       zh='{value:pct}的已申报月份申报量低于送达量的80%；本区中位数{peer:pct}',
-       missing=('期内没有已申报的月份',
-                'no month filed in the window')),
-    _f("declared_to_invoiced", "declared sales litres / litres bought on oil-named invoices",
-       "ratio", "declared sales are {value:.0%} of fuel bought on invoices; district median "
-       "{peer:.0%}", "low", "district",
-       zh='申报销量仅为油品发票购进量的{value:pct}；本区中位数{peer:pct}',
-       missing=('期内无油品名目的进货发票，无法比对申报销量',
-                'no fuel-named purchase invoices in the window to compare declared sales with')),
-    _f("invoiced_to_delivered", "litres on purchase invoices / litres delivered (waybills)",
-       "ratio", "only {value:.0%} of delivered litres are invoiced (off-book purchases?); "
-       "district median {peer:.0%}", "low", "district",
-       zh='送达油量中只有{value:pct}开具了进货发票（疑似账外进货）；本区中位数{peer:pct}',
-       missing=('期内无油罐车运单记录，无法核对进货发票',
-                'no tanker waybills in the window to check the invoices against')),
-    _f("nonoil_invoice_share", "share of invoiced litres under a non-oil product name",
-       "share", "{value:.0%} of purchased litres invoiced as chemicals, not fuel; district "
-       "median {peer:.0%}", "high", "district",
-       zh='购进油量中有{value:pct}以非油品名目（如化工产品）开票；本区中位数{peer:pct}',
-       missing=('期内无进货发票',
-                'no purchase invoices in the window')),
-    _f("consumption_tax_to_declared", "consumption tax paid / tax due on declared litres",
-       "ratio", "consumption tax paid is {value:.0%} of what declared litres owe; district "
-       "median {peer:.0%}", "low", "district",
-       zh='已缴消费税仅为申报销量应纳税额的{value:pct}；本区中位数{peer:pct}',
-       missing=('无申报销量，无法计算应纳消费税',
-                'no declared litres to compute the consumption tax due on')),
-    _f("consumption_tax_to_delivered", "consumption tax paid / tax due on delivered litres",
-       "ratio", "consumption tax paid is {value:.0%} of what delivered litres owe; district "
-       "median {peer:.0%}", "low", "district",
-       zh='已缴消费税仅为送达油量应纳税额的{value:pct}；本区中位数{peer:pct}',
-       missing=('无送达记录，无法计算应纳消费税',
-                'no deliveries on record to compute the consumption tax due on')),
-    _f("declared_per_vehicle", "declared litres per vehicle counted entering (cameras)",
-       "litre/vehicle", '{value:n} litres declared per vehicle entering; district median {peer:n}', "low", "district",
-       zh='进站每辆车仅申报{value:n}升；本区中位数{peer:n}升',
-       missing=('期内无交通卡口进站车辆记录',
-                'no traffic-camera counts of the station in the window')),
-    _f("declared_per_vehicle_vs_district", "litres per vehicle over its district median",
-       "ratio", "litres declared per vehicle are {value:.0%} of the district median", "low",
-       "district",
-       zh='每车申报升数仅为本区中位数的{value:pct}',
-       missing=('期内无交通卡口进站车辆记录',
-                'no traffic-camera counts of the station in the window')),
-    _f("throughput_vs_size_class", "declared litres per nozzle-month over its size-class median",
-       "ratio", "declares {value:.0%} of the typical sales of a station its size", "low",
-       "size class",
-       zh='申报销量仅为同规模加油站通常水平的{value:pct}',
-       missing=('无申报销量，无法与同规模加油站比对',
-                'no declared sales to compare with stations of its size')),
-    _f("supplier_suspicious_share", "share of the main supplier's other stations that "
-       "under-declare against their district", "share", "{value:.0%} of its main supplier's "
-       "other stations under-declare; district median {peer:.0%}", "high", "district",
-       zh='其主要供应商供货的其他加油站中有{value:pct}申报偏低；本区中位数{peer:pct}',
-       missing=('无进货发票，无法确定主要供应商',
-                'no purchase invoices to tell its main supplier')),
-    _f("missing_filing_months", "months in the window with no return filed by the as-of date",
-       "months", '{value:n} monthly returns missing; district median {peer:n}', "high",
-       "district",
-       zh='{value:n}个月未申报纳税；本区中位数{peer:n}个月',
-       missing=('申报期间不明',
-                'the filing window is not known')),
-    _f("late_filing_share", "share of filed returns that arrived after the deadline", "share",
-       "{value:.0%} of returns filed late; district median {peer:.0%}", "high", "district",
-       zh='{value:pct}的纳税申报逾期提交；本区中位数{peer:pct}',
-       missing=('期内没有已申报的月份',
-                'no month filed in the window')),
-    _f("nozzles", "fuel nozzles registered (size)", "count",
-       '{value:n} nozzles; district median {peer:n}', "both", "district",
-       zh='登记加油枪{value:n}支；本区中位数{peer:n}支',
-       missing=('企业登记中未载明加油枪数',
-                'the registry records no nozzle count')),
+    _f(
+        "declared_to_delivered",
+        "declared sales litres / litres delivered by tanker (waybills)",
+        "ratio",
+        "declared sales are {value:.0%} of litres delivered; district median {peer:.0%}",
+        "low",
+        "district",
+        zh="申报销量仅为油罐车运单送达量的{value:pct}；本区中位数{peer:pct}",
+        missing=(
+            "期内无油罐车运单记录，无法比对申报销量",
+            "no tanker waybills in the window to compare declared sales with",
+        ),
+    ),
+    _f(
+        "declared_to_delivered_vs_district",
+        "declared/delivered ratio over its district median",
+        "ratio",
+        "declared/delivered ratio is {value:.0%} of the district median",
+        "low",
+        "district",
+        zh="申报/送达比仅为本区中位数的{value:pct}",
+        missing=(
+            "期内无油罐车运单记录，无法比对申报销量",
+            "no tanker waybills in the window to compare declared sales with",
+        ),
+    ),
+    _f(
+        "months_under_declared",
+        "share of filed months declaring under 80% of deliveries",
+        "share",
+        "{value:.0%} of months declared under 80% of deliveries; district median {peer:.0%}",
+        "high",
+        "district",
+        zh="{value:pct}的已申报月份申报量低于送达量的80%；本区中位数{peer:pct}",
+        missing=("期内没有已申报的月份", "no month filed in the window"),
+    ),
+    _f(
+        "declared_to_invoiced",
+        "declared sales litres / litres bought on oil-named invoices",
+        "ratio",
+        "declared sales are {value:.0%} of fuel bought on invoices; district median {peer:.0%}",
+        "low",
+        "district",
+        zh="申报销量仅为油品发票购进量的{value:pct}；本区中位数{peer:pct}",
+        missing=(
+            "期内无油品名目的进货发票，无法比对申报销量",
+            "no fuel-named purchase invoices in the window to compare declared sales with",
+        ),
+    ),
+    _f(
+        "invoiced_to_delivered",
+        "litres on purchase invoices / litres delivered (waybills)",
+        "ratio",
+        "only {value:.0%} of delivered litres are invoiced (off-book purchases?); "
+        "district median {peer:.0%}",
+        "low",
+        "district",
+        zh="送达油量中只有{value:pct}开具了进货发票（疑似账外进货）；本区中位数{peer:pct}",
+        missing=(
+            "期内无油罐车运单记录，无法核对进货发票",
+            "no tanker waybills in the window to check the invoices against",
+        ),
+    ),
+    _f(
+        "nonoil_invoice_share",
+        "share of invoiced litres under a non-oil product name",
+        "share",
+        "{value:.0%} of purchased litres invoiced as chemicals, not fuel; district "
+        "median {peer:.0%}",
+        "high",
+        "district",
+        zh="购进油量中有{value:pct}以非油品名目（如化工产品）开票；本区中位数{peer:pct}",
+        missing=("期内无进货发票", "no purchase invoices in the window"),
+    ),
+    _f(
+        "consumption_tax_to_declared",
+        "consumption tax paid / tax due on declared litres",
+        "ratio",
+        "consumption tax paid is {value:.0%} of what declared litres owe; district "
+        "median {peer:.0%}",
+        "low",
+        "district",
+        zh="已缴消费税仅为申报销量应纳税额的{value:pct}；本区中位数{peer:pct}",
+        missing=(
+            "无申报销量，无法计算应纳消费税",
+            "no declared litres to compute the consumption tax due on",
+        ),
+    ),
+    _f(
+        "consumption_tax_to_delivered",
+        "consumption tax paid / tax due on delivered litres",
+        "ratio",
+        "consumption tax paid is {value:.0%} of what delivered litres owe; district "
+        "median {peer:.0%}",
+        "low",
+        "district",
+        zh="已缴消费税仅为送达油量应纳税额的{value:pct}；本区中位数{peer:pct}",
+        missing=(
+            "无送达记录，无法计算应纳消费税",
+            "no deliveries on record to compute the consumption tax due on",
+        ),
+    ),
+    _f(
+        "declared_per_vehicle",
+        "declared litres per vehicle counted entering (cameras)",
+        "litre/vehicle",
+        "{value:n} litres declared per vehicle entering; district median {peer:n}",
+        "low",
+        "district",
+        zh="进站每辆车仅申报{value:n}升；本区中位数{peer:n}升",
+        missing=(
+            "期内无交通卡口进站车辆记录",
+            "no traffic-camera counts of the station in the window",
+        ),
+    ),
+    _f(
+        "declared_per_vehicle_vs_district",
+        "litres per vehicle over its district median",
+        "ratio",
+        "litres declared per vehicle are {value:.0%} of the district median",
+        "low",
+        "district",
+        zh="每车申报升数仅为本区中位数的{value:pct}",
+        missing=(
+            "期内无交通卡口进站车辆记录",
+            "no traffic-camera counts of the station in the window",
+        ),
+    ),
+    _f(
+        "throughput_vs_size_class",
+        "declared litres per nozzle-month over its size-class median",
+        "ratio",
+        "declares {value:.0%} of the typical sales of a station its size",
+        "low",
+        "size class",
+        zh="申报销量仅为同规模加油站通常水平的{value:pct}",
+        missing=(
+            "无申报销量，无法与同规模加油站比对",
+            "no declared sales to compare with stations of its size",
+        ),
+    ),
+    _f(
+        "supplier_suspicious_share",
+        "share of the main supplier's other stations that under-declare against their district",
+        "share",
+        "{value:.0%} of its main supplier's "
+        "other stations under-declare; district median {peer:.0%}",
+        "high",
+        "district",
+        zh="其主要供应商供货的其他加油站中有{value:pct}申报偏低；本区中位数{peer:pct}",
+        missing=(
+            "无进货发票，无法确定主要供应商",
+            "no purchase invoices to tell its main supplier",
+        ),
+    ),
+    _f(
+        "missing_filing_months",
+        "months in the window with no return filed by the as-of date",
+        "months",
+        "{value:n} monthly returns missing; district median {peer:n}",
+        "high",
+        "district",
+        zh="{value:n}个月未申报纳税；本区中位数{peer:n}个月",
+        missing=("申报期间不明", "the filing window is not known"),
+    ),
+    _f(
+        "late_filing_share",
+        "share of filed returns that arrived after the deadline",
+        "share",
+        "{value:.0%} of returns filed late; district median {peer:.0%}",
+        "high",
+        "district",
+        zh="{value:pct}的纳税申报逾期提交；本区中位数{peer:pct}",
+        missing=("期内没有已申报的月份", "no month filed in the window"),
+    ),
+    _f(
+        "nozzles",
+        "fuel nozzles registered (size)",
+        "count",
+        "{value:n} nozzles; district median {peer:n}",
+        "both",
+        "district",
+        zh="登记加油枪{value:n}支；本区中位数{peer:n}支",
+        missing=("企业登记中未载明加油枪数", "the registry records no nozzle count"),
+    ),
 )
 
 
@@ -150,16 +267,25 @@ def stations(registry: ir.Table) -> ir.Table:
 
 def monthly_filings(filings: ir.Table, st: ir.Table, first, last) -> ir.Table:
     """Per station and month: the latest return filed (duplicates and amendments count once)."""
-    f = resolve(filings, st, key="entity_id", name="name", code_column="taxpayer_code",
-                name_column="taxpayer_name", out="station")
+    f = resolve(
+        filings,
+        st,
+        key="entity_id",
+        name="name",
+        code_column="taxpayer_code",
+        name_column="taxpayer_name",
+        out="station",
+    )
     f = f.filter(f.station.notnull()).mutate(m=month_index(f.period))
     f = f.filter((f.m >= first) & (f.m <= last))
     deadline = f.period + ibis.interval(months=1) + ibis.interval(days=14)
     f = f.mutate(late=(f.filed_on > deadline).cast("int64"))
-    latest = f.group_by(["station", "m"]).aggregate(last_filed=f.filed_on.max(),
-                                                    first_late=f.late.min())
-    j = f.join(latest, [f.station == latest.station, f.m == latest.m,
-                        f.filed_on == latest.last_filed])
+    latest = f.group_by(["station", "m"]).aggregate(
+        last_filed=f.filed_on.max(), first_late=f.late.min()
+    )
+    j = f.join(
+        latest, [f.station == latest.station, f.m == latest.m, f.filed_on == latest.last_filed]
+    )
     return j.group_by(["station", "m"]).aggregate(
         gas=j.declared_gasoline_litres.mean(),
         diesel=j.declared_diesel_litres.mean(),
@@ -171,8 +297,9 @@ def monthly_filings(filings: ir.Table, st: ir.Table, first, last) -> ir.Table:
 
 def monthly_deliveries(waybills: ir.Table, st: ir.Table, first, last) -> ir.Table:
     """Per station and month: litres delivered by tanker, gasoline and diesel apart."""
-    w = resolve(waybills, st, key="entity_id", name="name", name_column="consignee_name",
-                out="station")
+    w = resolve(
+        waybills, st, key="entity_id", name="name", name_column="consignee_name", out="station"
+    )
     w = w.filter(w.station.notnull()).mutate(m=month_index(w.shipped_at))
     w = w.filter((w.m >= first) & (w.m <= last))
     gas = ibis.ifelse(w["product"] == "汽油", w.litres, 0.0)
@@ -183,8 +310,15 @@ def monthly_deliveries(waybills: ir.Table, st: ir.Table, first, last) -> ir.Tabl
 
 def monthly_invoices(invoices: ir.Table, st: ir.Table, first, last) -> ir.Table:
     """Per station and month of issue: litres invoiced under oil names and under other names."""
-    i = resolve(invoices, st, key="entity_id", name="name", code_column="buyer_code",
-                name_column="buyer_name", out="station")
+    i = resolve(
+        invoices,
+        st,
+        key="entity_id",
+        name="name",
+        code_column="buyer_code",
+        name_column="buyer_name",
+        out="station",
+    )
     i = i.filter(i.station.notnull()).mutate(m=month_index(i.issued_on))
     i = i.filter((i.m >= first) & (i.m <= last))
     oil = i.product_name.startswith(OIL_PREFIXES[0]) | i.product_name.startswith(OIL_PREFIXES[1])
@@ -196,8 +330,7 @@ def monthly_invoices(invoices: ir.Table, st: ir.Table, first, last) -> ir.Table:
 
 def monthly_traffic(cameras: ir.Table, st: ir.Table, first, last) -> ir.Table:
     """Per station and month: vehicles counted entering."""
-    c = resolve(cameras, st, key="entity_id", name="name", name_column="site_name",
-                out="station")
+    c = resolve(cameras, st, key="entity_id", name="name", name_column="site_name", out="station")
     c = c.filter(c.station.notnull()).mutate(m=month_index(c.period))
     c = c.filter((c.m >= first) & (c.m <= last))
     return c.group_by(["station", "m"]).aggregate(vehicles=c.vehicles_entered.sum())
@@ -210,8 +343,7 @@ def filed_month_totals(fil: ir.Table, dlv: ir.Table, inv: ir.Table, cam: ir.Tabl
     j = j.left_join(cam, ["station", "m"]).drop("station_right", "m_right")
     declared = j.gas + j.diesel
     delivered = j.delivered.fill_null(0.0)
-    under = ibis.ifelse(delivered > 0, (declared < UNDER_DECLARED * delivered).cast("float64"),
-                        NAN)
+    under = ibis.ifelse(delivered > 0, (declared < UNDER_DECLARED * delivered).cast("float64"), NAN)
     has_cam = j.vehicles.notnull()
     return j.group_by("station").aggregate(
         filed_months=j.m.nunique(),
@@ -233,11 +365,14 @@ def filed_month_totals(fil: ir.Table, dlv: ir.Table, inv: ir.Table, cam: ir.Tabl
 def window_totals(dlv: ir.Table, inv: ir.Table) -> ir.Table:
     """Per station: delivered and invoiced litres over every month of the window."""
     d = dlv.group_by("station").aggregate(delivered_all=dlv.delivered.sum())
-    i = inv.group_by("station").aggregate(inv_oil_all=inv.inv_oil.sum(),
-                                          inv_other_all=inv.inv_other.sum())
+    i = inv.group_by("station").aggregate(
+        inv_oil_all=inv.inv_oil.sum(), inv_other_all=inv.inv_other.sum()
+    )
     return d.outer_join(i, "station").select(
         station=ibis.coalesce(d.station, i.station),
-        delivered_all=d.delivered_all, inv_oil_all=i.inv_oil_all, inv_other_all=i.inv_other_all,
+        delivered_all=d.delivered_all,
+        inv_oil_all=i.inv_oil_all,
+        inv_other_all=i.inv_other_all,
     )
 
 
@@ -249,20 +384,25 @@ def station_ratios(st: ir.Table, tot: ir.Table, allm: ir.Table, first, last) -> 
     invoiced_all = t.inv_oil_all.fill_null(0.0) + t.inv_other_all.fill_null(0.0)
     months = t.filed_months.fill_null(0)
     return t.select(
-        "entity_id", "district", "nozzles",
+        "entity_id",
+        "district",
+        "nozzles",
         declared_to_delivered=ratio(t.declared, t.delivered_f),
         months_under_declared=t.under_months,
         declared_to_invoiced=ratio(t.declared, t.inv_oil_f),
         invoiced_to_delivered=ratio(invoiced_all, t.delivered_all),
         nonoil_invoice_share=ratio(t.inv_other_all.fill_null(0.0), invoiced_all),
         consumption_tax_to_declared=ratio(
-            t.ctax, GASOLINE_TAX * t.declared_gas + DIESEL_TAX * t.declared_diesel),
+            t.ctax, GASOLINE_TAX * t.declared_gas + DIESEL_TAX * t.declared_diesel
+        ),
         consumption_tax_to_delivered=ratio(
-            t.ctax, GASOLINE_TAX * t.delivered_gas_f + DIESEL_TAX * t.delivered_diesel_f),
+            t.ctax, GASOLINE_TAX * t.delivered_gas_f + DIESEL_TAX * t.delivered_diesel_f
+        ),
         declared_per_vehicle=ratio(t.declared_cam, t.vehicles),
         per_nozzle_month=ratio(t.declared, t.nozzles * months.cast("float64")),
-        size_class=ibis.cases((t.nozzles <= 4, 1), (t.nozzles <= 8, 2), (t.nozzles <= 12, 3),
-                              else_=4),
+        size_class=ibis.cases(
+            (t.nozzles <= 4, 1), (t.nozzles <= 8, 2), (t.nozzles <= 12, 3), else_=4
+        ),
         missing_filing_months=(expected_months - months).clip(lower=0).cast("float64"),
         late_filing_share=ratio(t.late_months, months),
     )
@@ -275,16 +415,19 @@ def supplier_share(waybills: ir.Table, st: ir.Table, peers: ir.Table, first, las
     "under-declares" when its declared/delivered ratio is below 85% of its district median.
     Leaving the station itself out keeps its own ratio from feeding this feature.
     """
-    w = resolve(waybills, st, key="entity_id", name="name", name_column="consignee_name",
-                out="station")
+    w = resolve(
+        waybills, st, key="entity_id", name="name", name_column="consignee_name", out="station"
+    )
     w = w.filter(w.station.notnull() & w.shipper_name.notnull())
     w = w.mutate(m=month_index(w.shipped_at))
     w = w.filter((w.m >= first) & (w.m <= last))
     per = w.group_by(["station", "shipper_name"]).aggregate(litres=w.litres.sum())
     order = ibis.window(group_by="station", order_by=[ibis.desc("litres"), "shipper_name"])
     main = per.mutate(rk=ibis.row_number().over(order)).filter(lambda t: t.rk == 0)
-    flag = peers.select(f_station="entity_id", sus=(
-        peers.declared_to_delivered_vs_district < SUSPICIOUS_VS_DISTRICT).cast("int64"))
+    flag = peers.select(
+        f_station="entity_id",
+        sus=(peers.declared_to_delivered_vs_district < SUSPICIOUS_VS_DISTRICT).cast("int64"),
+    )
     customers = per.join(flag, per.station == flag.f_station)
     tally = customers.group_by("shipper_name").aggregate(
         n=customers.station.nunique(), n_sus=customers.sus.sum()
@@ -294,7 +437,8 @@ def supplier_share(waybills: ir.Table, st: ir.Table, peers: ir.Table, first, las
     return j.select(
         "station",
         supplier_suspicious_share=ibis.ifelse(
-            others > 0, (j.n_sus - j.sus).cast("float64") / others.cast("float64"), NAN),
+            others > 0, (j.n_sus - j.sus).cast("float64") / others.cast("float64"), NAN
+        ),
     )
 
 
@@ -306,12 +450,15 @@ def build(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
     dlv = monthly_deliveries(sources["tanker_waybills"], st, first, last)
     inv = monthly_invoices(sources["purchase_invoices"], st, first, last)
     cam = monthly_traffic(sources["traffic_cameras"], st, first, last)
-    base = station_ratios(st, filed_month_totals(fil, dlv, inv, cam), window_totals(dlv, inv),
-                          first, last)
-    base = with_peer_ratio(base, "declared_to_delivered", "district",
-                           "declared_to_delivered_vs_district")
-    base = with_peer_ratio(base, "declared_per_vehicle", "district",
-                           "declared_per_vehicle_vs_district")
+    base = station_ratios(
+        st, filed_month_totals(fil, dlv, inv, cam), window_totals(dlv, inv), first, last
+    )
+    base = with_peer_ratio(
+        base, "declared_to_delivered", "district", "declared_to_delivered_vs_district"
+    )
+    base = with_peer_ratio(
+        base, "declared_per_vehicle", "district", "declared_per_vehicle_vs_district"
+    )
     base = with_peer_ratio(base, "per_nozzle_month", "size_class", "throughput_vs_size_class")
     sup = supplier_share(sources["tanker_waybills"], st, base, first, last)
     out = base.left_join(sup, base.entity_id == sup.station)

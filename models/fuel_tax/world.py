@@ -373,8 +373,7 @@ def assign_fraud(config: SimConfig, stations: Stations) -> Fraud:
     rename = np.where(has["product_renaming"], rng.uniform(0.30, 0.60, n), 0.0)
     crooked = np.where(network, stations.main_supplier, -1)
     never = np.full(n, months + 1)
-    fraud = Fraud(pattern, start, cash, offbook, rename, crooked, never, never.copy(),
-                  np.zeros(n))
+    fraud = Fraud(pattern, start, cash, offbook, rename, crooked, never, never.copy(), np.zeros(n))
     return adapt(config, fraud)
 
 
@@ -397,8 +396,12 @@ def adapt(config: SimConfig, fraud: Fraud) -> Fraud:
     stops = evader & (fraud.start_month < drift) & deterred
     stop = np.where(stops, drift, fraud.stop_month)
     ghost = np.where(evader & ~stops, np.maximum(fraud.start_month, drift), fraud.ghost_month)
-    return replace(fraud, stop_month=stop, ghost_month=ghost,
-                   ghost_share=np.where(ghost < config.months, share, 0.0))
+    return replace(
+        fraud,
+        stop_month=stop,
+        ghost_month=ghost,
+        ghost_share=np.where(ghost < config.months, share, 0.0),
+    )
 
 
 def month_starts(config: SimConfig) -> pd.DatetimeIndex:

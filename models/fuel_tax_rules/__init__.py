@@ -24,16 +24,30 @@ MODEL = SupervisionModel.of(
     amount=POINT.amount,
     rules=RuleSet(
         rules=(
-            Rule("declared_below_70pct_of_invoiced", "declared_to_invoiced", "<", 0.7,
-                 "declared sales are {value:.0%} of fuel bought on invoices, below "
-                 "{threshold:.0%}; district median {peer:.0%}",
-                 reasons={"zh": "申报销售量仅为发票进油量的{value:.0%}，低于{threshold:.0%}；"
-                                "本区中位数{peer:.0%}"}),
-            Rule("no_filing_3_months", "missing_filing_months", ">=", 3,
-                 "{value:.0f} monthly returns missing (rule: {threshold:.0f} or more); "
-                 "district median {peer:.0f}",
-                 reasons={"zh": "缺报月度申报{value:.0f}期（规则：{threshold:.0f}期及以上）；"
-                                "本区中位数{peer:.0f}期"}),
+            Rule(
+                "declared_below_70pct_of_invoiced",
+                "declared_to_invoiced",
+                "<",
+                0.7,
+                "declared sales are {value:.0%} of fuel bought on invoices, below "
+                "{threshold:.0%}; district median {peer:.0%}",
+                reasons={
+                    "zh": "申报销售量仅为发票进油量的{value:.0%}，低于{threshold:.0%}；"
+                    "本区中位数{peer:.0%}"
+                },
+            ),
+            Rule(
+                "no_filing_3_months",
+                "missing_filing_months",
+                ">=",
+                3,
+                "{value:.0f} monthly returns missing (rule: {threshold:.0f} or more); "
+                "district median {peer:.0f}",
+                reasons={
+                    "zh": "缺报月度申报{value:.0f}期（规则：{threshold:.0f}期及以上）；"
+                    "本区中位数{peer:.0f}期"
+                },
+            ),
         ),
         combine="count",
         tie_break="declared_to_delivered",

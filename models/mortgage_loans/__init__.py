@@ -16,9 +16,13 @@ MODEL = SupervisionModel.of(
     simulate=simulate,
     evidence=EVIDENCE,
     amount=AmountAtStake(
-        unit="yuan", typical=3e5, estimate=loan_diverted,
+        unit="yuan",
+        typical=3e5,
+        estimate=loan_diverted,
         description="the loan diverted: the whole amount lent against the home",
-        texts={"zh": "被挪用的贷款：以房产抵押发放的全部经营贷金额"}, unit_texts={"zh": "元"}),
+        texts={"zh": "被挪用的贷款：以房产抵押发放的全部经营贷金额"},
+        unit_texts={"zh": "元"},
+    ),
     # Floor well below what the scorer measures on the default pool (p@50 0.84) and above the
     # past crude rules (0.36).
     policy=Policy(k=50, floor=0.3, bar=0.15, holdout_months=6),

@@ -15,8 +15,9 @@ from features.common import latest_per_key
 from features.spec import BuildContext
 
 
-def loan_diverted(sources: Mapping[str, ir.Table], ctx: BuildContext,
-                  rates: Mapping[str, float]) -> ir.Table:
+def loan_diverted(
+    sources: Mapping[str, ir.Table], ctx: BuildContext, rates: Mapping[str, float]
+) -> ir.Table:
     """Per loan: the amount lent, in yuan."""
     loans = latest_per_key(sources["loans"], "loan_id", "reported_on")
     return loans.select(entity_id=loans.loan_id, amount=loans.amount_yuan)

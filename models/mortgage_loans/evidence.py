@@ -19,38 +19,72 @@ def loan_timeline(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Tabl
     loans = latest_per_key(sources["loans"], "loan_id", "reported_on")
     apps = latest_per_key(sources["loan_applications"], "loan_id", "applied_on")
     trans, shares = sources["property_transactions"], sources["shareholder_changes"]
-    lo = loans.select("loan_id", "borrower_id", "company_code", "collateral_property_id",
-                      "loan_date", "amount_yuan")
-    lo = lo.left_join(apps.select(a_loan="loan_id", spouse="spouse_id"),
-                      lo.loan_id == apps.loan_id).drop("a_loan")
+    lo = loans.select(
+        "loan_id",
+        "borrower_id",
+        "company_code",
+        "collateral_property_id",
+        "loan_date",
+        "amount_yuan",
+    )
+    lo = lo.left_join(
+        apps.select(a_loan="loan_id", spouse="spouse_id"), lo.loan_id == apps.loan_id
+    ).drop("a_loan")
     t = trans.select("buyer_id", "buyer_spouse_id", "property_id", "price_yuan", "contract_on")
-    who = ((t.buyer_id == lo.borrower_id) | (t.buyer_spouse_id == lo.borrower_id)
-           | (lo.spouse.notnull() & (t.buyer_id == lo.spouse)))
+    who = (
+        (t.buyer_id == lo.borrower_id)
+        | (t.buyer_spouse_id == lo.borrower_id)
+        | (lo.spouse.notnull() & (t.buyer_id == lo.spouse))
+    )
     bought = lo.join(t, who)
     pledged = lo.join(t, lo.collateral_property_id == t.property_id)
     s = shares.select("credit_code", "change_date", "to_holder_id")
     took = lo.join(s, (s.credit_code == lo.company_code) & (s.to_holder_id == lo.borrower_id))
     zero = ibis.literal(0.0)
     return ibis.union(
-        lo.select(entity_id=lo.loan_id, period=lo.loan_date.cast("date"),
-                  series=ibis.literal("loan"), value=lo.amount_yuan.cast("float64")),
-        bought.select(entity_id=bought.loan_id, period=bought.contract_on.cast("date"),
-                      series=ibis.literal("home_purchase"),
-                      value=bought.price_yuan.cast("float64")),
-        pledged.select(entity_id=pledged.loan_id, period=pledged.contract_on.cast("date"),
-                       series=ibis.literal("collateral_sale"),
-                       value=pledged.price_yuan.cast("float64")),
-        took.select(entity_id=took.loan_id, period=took.change_date.cast("date"),
-                    series=ibis.literal("share_transfer"), value=zero.cast("float64")))
+        lo.select(
+            entity_id=lo.loan_id,
+            period=lo.loan_date.cast("date"),
+            series=ibis.literal("loan"),
+            value=lo.amount_yuan.cast("float64"),
+        ),
+        bought.select(
+            entity_id=bought.loan_id,
+            period=bought.contract_on.cast("date"),
+            series=ibis.literal("home_purchase"),
+            value=bought.price_yuan.cast("float64"),
+        ),
+        pledged.select(
+            entity_id=pledged.loan_id,
+            period=pledged.contract_on.cast("date"),
+            series=ibis.literal("collateral_sale"),
+            value=pledged.price_yuan.cast("float64"),
+        ),
+        took.select(
+            entity_id=took.loan_id,
+            period=took.change_date.cast("date"),
+            series=ibis.literal("share_transfer"),
+            value=zero.cast("float64"),
+        ),
+    )
 
 
 EVIDENCE = EvidenceView(
-    build=loan_timeline, kind="events",
-    series=(Series("loan", {"zh": "经营贷发放", "en": "business loan granted"}, "yuan"),
-            Series("home_purchase", {"zh": "借款人或配偶购房", "en": "home bought by borrower or "
-                                     "spouse"}, "yuan"),
-            Series("collateral_sale", {"zh": "抵押房产成交", "en": "collateral's sale"}, "yuan"),
-            Series("share_transfer", {"zh": "借款人受让企业股权", "en": "borrower acquired shares"})),
-    peers={"loan_to_revenue": {"zh": "贷款额/上年收入", "en": "loan / revenue of the year before"},
-           "appraisal_to_price": {"zh": "评估价/成交价", "en": "appraisal / sale price"}},
-    texts={"zh": "贷款、购房与股权变更时间线", "en": "Loan, home purchases and share transfers"})
+    build=loan_timeline,
+    kind="events",
+    series=(
+        Series("loan", {"zh": "经营贷发放", "en": "business loan granted"}, "yuan"),
+        Series(
+            "home_purchase",
+            {"zh": "借款人或配偶购房", "en": "home bought by borrower or spouse"},
+            "yuan",
+        ),
+        Series("collateral_sale", {"zh": "抵押房产成交", "en": "collateral's sale"}, "yuan"),
+        Series("share_transfer", {"zh": "借款人受让企业股权", "en": "borrower acquired shares"}),
+    ),
+    peers={
+        "loan_to_revenue": {"zh": "贷款额/上年收入", "en": "loan / revenue of the year before"},
+        "appraisal_to_price": {"zh": "评估价/成交价", "en": "appraisal / sale price"},
+    },
+    texts={"zh": "贷款、购房与股权变更时间线", "en": "Loan, home purchases and share transfers"},
+)

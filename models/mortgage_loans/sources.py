@@ -76,9 +76,7 @@ APPLICATIONS = SourceSpec(
     columns=(
         ColumnSpec("loan_id", "string", "loan id", checks={"unique": True}),
         ColumnSpec("applied_on", "date", "day the application was filed"),
-        ColumnSpec(
-            "contact_phone", "string", "phone given on the application", personal="phone"
-        ),
+        ColumnSpec("contact_phone", "string", "phone given on the application", personal="phone"),
         ColumnSpec(
             "contact_address",
             "string",

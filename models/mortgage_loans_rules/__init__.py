@@ -22,16 +22,30 @@ MODEL = SupervisionModel.of(
     amount=POINT.amount,
     rules=RuleSet(
         rules=(
-            Rule("borrower_home_purchase_90d", "days_to_home_purchase", "<=", 90,
-                 "a home was bought {value:.0f} days after the loan (rule: within "
-                 "{threshold:.0f}); district median {peer:.0f}",
-                 reasons={"zh": "贷款发放后{value:.0f}天即购房（规则：{threshold:.0f}天内）；"
-                                "本区中位数{peer:.0f}天"}),
-            Rule("company_younger_6m", "company_age_days", "<", 183,
-                 "company was {value:.0f} days old at the loan (rule: under {threshold:.0f}); "
-                 "district median {peer:.0f}",
-                 reasons={"zh": "贷款时企业仅成立{value:.0f}天（规则：不足{threshold:.0f}天）；"
-                                "本区中位数{peer:.0f}天"}),
+            Rule(
+                "borrower_home_purchase_90d",
+                "days_to_home_purchase",
+                "<=",
+                90,
+                "a home was bought {value:.0f} days after the loan (rule: within "
+                "{threshold:.0f}); district median {peer:.0f}",
+                reasons={
+                    "zh": "贷款发放后{value:.0f}天即购房（规则：{threshold:.0f}天内）；"
+                    "本区中位数{peer:.0f}天"
+                },
+            ),
+            Rule(
+                "company_younger_6m",
+                "company_age_days",
+                "<",
+                183,
+                "company was {value:.0f} days old at the loan (rule: under {threshold:.0f}); "
+                "district median {peer:.0f}",
+                reasons={
+                    "zh": "贷款时企业仅成立{value:.0f}天（规则：不足{threshold:.0f}天）；"
+                    "本区中位数{peer:.0f}天"
+                },
+            ),
         ),
         combine="count",
         tie_break="appraisal_to_price",

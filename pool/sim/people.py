@@ -155,7 +155,6 @@ def _digits(n: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return np.char.zfill(rng.integers(0, 10**width, n).astype(str), width)
 
 
-
 def id_numbers(
     birth_days: np.ndarray, rng: np.random.Generator, origins: np.ndarray | None = None
 ) -> np.ndarray:

@@ -62,8 +62,19 @@ def test_blend_quality_prefers_the_flipped_detector_when_it_is_inverted():
 
 
 def _frame(rows):
-    return pd.DataFrame(rows, columns=["dataset", "seed", "setting", "weight", "aucroc", "aucpr",
-                                       "lgb_aucroc", "lgb_aucpr"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "seed",
+            "setting",
+            "weight",
+            "aucroc",
+            "aucpr",
+            "lgb_aucroc",
+            "lgb_aucpr",
+        ],
+    )
 
 
 def test_leave_one_dataset_out_never_chooses_on_the_held_out_set():
@@ -78,8 +89,12 @@ def test_leave_one_dataset_out_never_chooses_on_the_held_out_set():
 
 
 def test_objective_penalises_sets_more_than_five_points_below_lightgbm():
-    rows = [("s1", 0, "safe", 0.0, 0.80, 0.5, 0.80, 0.5), ("s2", 0, "safe", 0.0, 0.80, 0.5, 0.80, 0.5),
-            ("s1", 0, "risky", 0.0, 0.98, 0.5, 0.80, 0.5), ("s2", 0, "risky", 0.0, 0.60, 0.5, 0.80, 0.5)]
+    rows = [
+        ("s1", 0, "safe", 0.0, 0.80, 0.5, 0.80, 0.5),
+        ("s2", 0, "safe", 0.0, 0.80, 0.5, 0.80, 0.5),
+        ("s1", 0, "risky", 0.0, 0.98, 0.5, 0.80, 0.5),
+        ("s2", 0, "risky", 0.0, 0.60, 0.5, 0.80, 0.5),
+    ]
     score = objective(_frame(rows))
     assert score["risky"] == pytest.approx(0.79 - 0.075)  # mean 0.79, shortfall (0.15)/2
     assert score["safe"] > score["risky"]

@@ -6,7 +6,9 @@ import pytest
 from benchmarks import adbench, odds
 from benchmarks.adbench import Dataset, cap_rows, partial_labels, published, split
 
-pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+pytestmark = (
+    pytest.mark.slow
+)  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 
 def test_published_tables_are_read_as_fractions():
@@ -33,8 +35,14 @@ def test_quick_adbench_side_by_side():
     tables = adbench.run_protocol(["Stamps"], seeds=1, max_rows=None)
     table = tables["unsupervised"]
     assert list(table.index) == ["Stamps", "MEAN"]
-    for column in ("aucroc:default_detector", "aucroc:IForest", "aucpr:ECOD", "seconds:HBOS",
-                   "paper_aucroc:IForest", "paper_aucpr:COPOD"):
+    for column in (
+        "aucroc:default_detector",
+        "aucroc:IForest",
+        "aucpr:ECOD",
+        "seconds:HBOS",
+        "paper_aucroc:IForest",
+        "paper_aucpr:COPOD",
+    ):
         assert column in table.columns
     assert table.loc["Stamps", "paper_aucroc:IForest"] == pytest.approx(0.9121)
     assert table.loc["Stamps", "aucroc:default_detector"] > 0.75
@@ -48,9 +56,13 @@ def test_quick_adbench_side_by_side():
 def test_below_peer_flags_only_sets_more_than_the_margin_below():
     import pandas as pd
 
-    table = pd.DataFrame({"aucroc:default_scorer": [0.60, 0.80, 0.70],
-                          "aucroc:LGB_unlabelled_as_0": [0.70, 0.82, 0.70]},
-                         index=["a", "b", "MEAN"])
+    table = pd.DataFrame(
+        {
+            "aucroc:default_scorer": [0.60, 0.80, 0.70],
+            "aucroc:LGB_unlabelled_as_0": [0.70, 0.82, 0.70],
+        },
+        index=["a", "b", "MEAN"],
+    )
     flagged = adbench.below_peer(table)
     assert list(flagged.index) == ["a"]
     assert flagged.loc["a", "gap"] == pytest.approx(-0.10)

@@ -35,8 +35,9 @@ def test_terminal_risk_uses_only_labels_older_than_the_delay(payments):
     known = relabelled.copy()
     edge = known["day"] == day - 7
     known.loc[edge, "is_fraud"] = 1 - known.loc[edge, "is_fraud"]
-    assert not np.array_equal(before.loc[on_day, risk].to_numpy(),
-                              features(known).loc[on_day, risk].to_numpy())
+    assert not np.array_equal(
+        before.loc[on_day, risk].to_numpy(), features(known).loc[on_day, risk].to_numpy()
+    )
 
 
 def test_customer_windows_count_the_payment_itself_and_the_days_before(payments):

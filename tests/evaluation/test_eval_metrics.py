@@ -132,8 +132,9 @@ def test_gate_point_value_and_its_bootstrap_use_the_same_tie_rule():
     assert gate_metric(np.array(TIED_Y), np.array(TIED_S), "precision_at_k", 1).value == 0.25
     assert ranking_metric("precision_at_k", 1)(np.array(TIED_Y), np.array(TIED_S)) == 0.25
     # a candidate that puts the case first is better by 1 - 0.25 on the full rows
-    cmp = compare_to_champion(np.array(TIED_Y), np.array([0.0, 0.0, 0.0, 1.0]),
-                              np.array(TIED_S), k=1, n_boot=200)
+    cmp = compare_to_champion(
+        np.array(TIED_Y), np.array([0.0, 0.0, 0.0, 1.0]), np.array(TIED_S), k=1, n_boot=200
+    )
     assert cmp.diff == pytest.approx(0.75)
 
 

@@ -22,8 +22,9 @@ PRICE = 8.0  # yuan per litre excl. VAT, what every station's returns declare
 def test_fuel_tax_amount_is_the_tax_on_undeclared_litres(tmp_path):
     world = _world()
     for f in world["tax_filings"]:
-        f["fuel_revenue_yuan"] = PRICE * (f["declared_gasoline_litres"]
-                                          + f["declared_diesel_litres"])
+        f["fuel_revenue_yuan"] = PRICE * (
+            f["declared_gasoline_litres"] + f["declared_diesel_litres"]
+        )
     spec = registry.get("fuel_tax")
     root = write_pool(tmp_path, spec.sources, world)
     frame = build_features("fuel_tax", AS_OF, root).frame.set_index("entity_id")
@@ -53,8 +54,14 @@ def _frame(model: SupervisionModel, root) -> pd.DataFrame:
 
 
 def test_declared_estimate_lands_per_entity_with_its_rates(toy_root):
-    model = _model(AmountAtStake(unit="yuan", estimate=_value_at_stake, rates={"share": 0.1},
-                                 texts={"zh": "项目价款的10%"}))
+    model = _model(
+        AmountAtStake(
+            unit="yuan",
+            estimate=_value_at_stake,
+            rates={"share": 0.1},
+            texts={"zh": "项目价款的10%"},
+        )
+    )
     frame = _frame(model, toy_root)
     assert frame.at[A, AMOUNT_COLUMN] == pytest.approx(4e5)
     assert frame.at[B, AMOUNT_COLUMN] == pytest.approx(5e4)
@@ -68,19 +75,32 @@ def test_a_model_without_an_estimate_has_none_not_zero(toy_root):
     assert not AmountAtStake().declared
 
 
-@pytest.mark.parametrize(("estimate", "says"), [
-    (lambda s, c, r: s["permits"].select(entity_id=s["permits"].company_code,
-                                         amount=s["permits"].no_such_column),
-     "no_such_column"),
-    (lambda s, c, r: s["permits"].select(entity_id=s["permits"].company_code,
-                                         amount=s["permits"].district), "not a number"),
-    (lambda s, c, r: s["permits"].select(entity_id=s["permits"].company_code), "amount"),
-    (lambda s, c, r: s["permits"].select(entity_id=s["permits"].company_code,
-                                         amount=s["permits"].value_yuan),
-     "repeated entities"),
-    (lambda s, c, r: _value_at_stake(s, c, {"share": -1.0}), "negative"),
-    (lambda s, c, r: s["verification_history"].select("entity_id", amount=1.0), "label source"),
-])
+@pytest.mark.parametrize(
+    ("estimate", "says"),
+    [
+        (
+            lambda s, c, r: s["permits"].select(
+                entity_id=s["permits"].company_code, amount=s["permits"].no_such_column
+            ),
+            "no_such_column",
+        ),
+        (
+            lambda s, c, r: s["permits"].select(
+                entity_id=s["permits"].company_code, amount=s["permits"].district
+            ),
+            "not a number",
+        ),
+        (lambda s, c, r: s["permits"].select(entity_id=s["permits"].company_code), "amount"),
+        (
+            lambda s, c, r: s["permits"].select(
+                entity_id=s["permits"].company_code, amount=s["permits"].value_yuan
+            ),
+            "repeated entities",
+        ),
+        (lambda s, c, r: _value_at_stake(s, c, {"share": -1.0}), "negative"),
+        (lambda s, c, r: s["verification_history"].select("entity_id", amount=1.0), "label source"),
+    ],
+)
 def test_bad_estimates_are_refused_naming_the_model(toy_root, estimate, says):
     with pytest.raises(ValueError, match=says) as err:
         _frame(_model(AmountAtStake(estimate=estimate)), toy_root)
@@ -100,8 +120,7 @@ def test_bad_declarations_are_refused_when_declared():
         replace(_model(AmountAtStake()), amount=1e5)
 
 
-@pytest.mark.parametrize("name", ["fuel_tax", "mortgage_loans", "bid_rigging",
-                                  "fake_certificates"])
+@pytest.mark.parametrize("name", ["fuel_tax", "mortgage_loans", "bid_rigging", "fake_certificates"])
 def test_every_built_in_model_declares_an_estimate_in_both_languages(name):
     amount = registry.get(name).amount
     assert amount.declared and amount.text("zh") != amount.description
@@ -111,5 +130,10 @@ def test_every_built_in_model_declares_an_estimate_in_both_languages(name):
 def test_picking_by_expected_value_needs_a_declared_estimate():
     with pytest.raises(ValueError, match="toy_amounts.*pick='expected_value' needs an amount"):
         replace(_model(AmountAtStake()), policy=Policy(pick="expected_value"))
-    assert replace(_model(AmountAtStake(estimate=_value_at_stake, rates={"share": 0.1})),
-                   policy=Policy(pick="expected_value")).policy.pick == "expected_value"
+    assert (
+        replace(
+            _model(AmountAtStake(estimate=_value_at_stake, rates={"share": 0.1})),
+            policy=Policy(pick="expected_value"),
+        ).policy.pick
+        == "expected_value"
+    )

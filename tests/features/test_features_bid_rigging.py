@@ -72,8 +72,14 @@ def test_screens_match_hand_computed_values():
 
 def test_undefined_screens_are_nan_and_ties_use_distinct_values():
     out = _features(
-        _bids([("one", "A", 100, 1, 1), ("tie", "A", 100, 1, 1), ("tie", "B", 100, 0, 1),
-               ("tie", "C", 104, 0, 1)])
+        _bids(
+            [
+                ("one", "A", 100, 1, 1),
+                ("tie", "A", 100, 1, 1),
+                ("tie", "B", 100, 0, 1),
+                ("tie", "C", 104, 0, 1),
+            ]
+        )
     )
     single = out.loc["x:one:0"]
     assert np.isnan(single["cv"]) and np.isnan(single["diffp"]) and np.isnan(single["kstest"])
@@ -85,10 +91,15 @@ def test_undefined_screens_are_nan_and_ties_use_distinct_values():
 
 HISTORY = [
     # tender, bidder, value, won, time
-    ("t1", "A", 100, 1, 1), ("t1", "B", 105, 0, 1),
-    ("t2", "B", 100, 1, 2), ("t2", "C", 103, 0, 2), ("t2", "A", 104, 0, 2),
-    ("t3", "A", 100, 1, 3), ("t3", "B", 102, 0, 3),
-    ("t3b", "A", 90, 1, 3), ("t3b", "D", 99, 0, 3),  # same time as t3: not history for t3
+    ("t1", "A", 100, 1, 1),
+    ("t1", "B", 105, 0, 1),
+    ("t2", "B", 100, 1, 2),
+    ("t2", "C", 103, 0, 2),
+    ("t2", "A", 104, 0, 2),
+    ("t3", "A", 100, 1, 3),
+    ("t3", "B", 102, 0, 3),
+    ("t3b", "A", 90, 1, 3),
+    ("t3b", "D", 99, 0, 3),  # same time as t3: not history for t3
 ]
 
 
@@ -110,8 +121,11 @@ def test_history_hand_computed():
 def test_history_does_not_see_later_tenders():
     base = _features(_bids(HISTORY))
     later = HISTORY + [
-        ("t9", "A", 50, 1, 9), ("t9", "B", 51, 0, 9), ("t9", "E", 52, 0, 9),
-        ("t9b", "B", 60, 1, 9), ("t9b", "A", 70, 0, 9),
+        ("t9", "A", 50, 1, 9),
+        ("t9", "B", 51, 0, 9),
+        ("t9", "E", 52, 0, 9),
+        ("t9b", "B", 60, 1, 9),
+        ("t9b", "A", 70, 0, 9),
     ]
     changed = _features(_bids(later)).loc[base.index]
     pd.testing.assert_frame_equal(base, changed)
@@ -150,7 +164,11 @@ def test_real_table_contract(real_features):
     # bidder history exists only where the file has both bidder ids and tender times
     has_history = f.groupby("district")["past_tenders"].apply(lambda s: s.notna().any())
     assert has_history.to_dict() == {
-        "america": True, "brazil": True, "ch_gr": False, "ch_ticino": False, "italy": False
+        "america": True,
+        "brazil": True,
+        "ch_gr": False,
+        "ch_ticino": False,
+        "italy": False,
     }
 
 

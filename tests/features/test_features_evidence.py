@@ -18,12 +18,19 @@ from pool.load import load_pool
 
 def _monthly(sources, ctx):
     p = sources["permits"]
-    return p.select(entity_id=p.company_code, period=p.issued_on,
-                    series=ibis.literal("value"), value=p.value_yuan)
+    return p.select(
+        entity_id=p.company_code,
+        period=p.issued_on,
+        series=ibis.literal("value"),
+        value=p.value_yuan,
+    )
 
 
-VIEW = EvidenceView(build=_monthly, series=(Series("value", {"zh": "项目价款", "en": "value"}),),
-                    peers={"expired_share": {"zh": "过期比例", "en": "expired share"}})
+VIEW = EvidenceView(
+    build=_monthly,
+    series=(Series("value", {"zh": "项目价款", "en": "value"}),),
+    peers={"expired_share": {"zh": "过期比例", "en": "expired share"}},
+)
 
 
 def _frame(view: EvidenceView, root) -> pd.DataFrame:
@@ -39,16 +46,30 @@ def test_the_view_gives_each_entity_its_dated_values(toy_root):
     assert (frame["period"] == pd.Timestamp("2024-01-05")).all()
 
 
-@pytest.mark.parametrize(("build", "says"), [
-    (lambda s, c: s["permits"].select(entity_id=s["permits"].company_code,
-                                      period=s["permits"].issued_on,
-                                      series=ibis.literal("other"), value=s["permits"].value_yuan),
-     "undeclared series"),
-    (lambda s, c: s["permits"].select(entity_id=s["permits"].company_code,
-                                      period=s["permits"].issued_on, series=ibis.literal("value"),
-                                      value=s["permits"].district), "not a number"),
-    (lambda s, c: s["permits"].select(entity_id=s["permits"].nope), "do not have"),
-])
+@pytest.mark.parametrize(
+    ("build", "says"),
+    [
+        (
+            lambda s, c: s["permits"].select(
+                entity_id=s["permits"].company_code,
+                period=s["permits"].issued_on,
+                series=ibis.literal("other"),
+                value=s["permits"].value_yuan,
+            ),
+            "undeclared series",
+        ),
+        (
+            lambda s, c: s["permits"].select(
+                entity_id=s["permits"].company_code,
+                period=s["permits"].issued_on,
+                series=ibis.literal("value"),
+                value=s["permits"].district,
+            ),
+            "not a number",
+        ),
+        (lambda s, c: s["permits"].select(entity_id=s["permits"].nope), "do not have"),
+    ],
+)
 def test_bad_views_are_refused_naming_the_model(toy_root, build, says):
     with pytest.raises(EvidenceError, match=f"toy_amounts.*{says}"):
         _frame(replace(VIEW, build=build), toy_root)

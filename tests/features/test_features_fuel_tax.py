@@ -68,8 +68,10 @@ def test_join_report_counts_every_row(built):
     assert names["joined"] == names["rows"] == 36  # full-width, branch and blanks normalised
     shippers = rep.loc[("tanker_waybills", "shipper_name")]
     assert shippers["joined"] == 24 and shippers["unknown_key"] == 12  # outside depot counted
-    assert (rep["rows"] == rep[["joined", "missing", "malformed", "invalid_check",
-                                "unknown_key"]].sum(axis=1)).all()
+    assert (
+        rep["rows"]
+        == rep[["joined", "missing", "malformed", "invalid_check", "unknown_key"]].sum(axis=1)
+    ).all()
 
 
 def test_point_in_time_ignores_future_and_late_records(tmp_path, built):
@@ -108,7 +110,14 @@ def test_malformed_source_names_the_source_and_column(tmp_path):
     path.write_bytes(b"not parquet")
     with pytest.raises(SourceError, match=r"fuel_tax\.traffic_cameras.*not readable"):
         build_features("fuel_tax", AS_OF, root)
-    pd.DataFrame({"site_name": ["a"], "district": ["x"], "period": ["2024"],
-                  "vehicles_entered": ["many"], "heavy_vehicles_entered": [0]}).to_parquet(path)
+    pd.DataFrame(
+        {
+            "site_name": ["a"],
+            "district": ["x"],
+            "period": ["2024"],
+            "vehicles_entered": ["many"],
+            "heavy_vehicles_entered": [0],
+        }
+    ).to_parquet(path)
     with pytest.raises(SourceError, match=r"traffic_cameras: column 'period' is stored as"):
         build_features("fuel_tax", AS_OF, root)

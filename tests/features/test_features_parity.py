@@ -39,10 +39,18 @@ def test_fuel_tax_equal_on_duckdb_and_spark(tmp_path):
 def test_bid_rigging_equal_on_duckdb_and_spark():
     from test_features_bid_rigging import HISTORY, _bids
 
-    frame = _bids(HISTORY + [("t4", "C", 10, 1, 4), ("t4", "A", 11, 0, 4), ("t4", "B", 14, 0, 4),
-                             ("t4", "D", 20, 0, 4)])
-    scenario = replace(registry.get("bid_rigging"), name="bid_rigging_toy",
-                       load=lambda root, ctx: {"bids": frame})
+    frame = _bids(
+        HISTORY
+        + [
+            ("t4", "C", 10, 1, 4),
+            ("t4", "A", 11, 0, 4),
+            ("t4", "B", 14, 0, 4),
+            ("t4", "D", 20, 0, 4),
+        ]
+    )
+    scenario = replace(
+        registry.get("bid_rigging"), name="bid_rigging_toy", load=lambda root, ctx: {"bids": frame}
+    )
     registry.register(scenario, replace=True)
     try:
         duck = build_features("bid_rigging_toy", None, engine="duckdb").frame

@@ -75,17 +75,39 @@ def test_external_model_registers_and_builds(tmp_path):
     try:
         assert "toy_permits" in registry.names()
         a, b = uscc("91110105MA0000001"), uscc("91110105MA0000002")
-        rows = [{"permit_id": f"P{i}", "company_code": code, "district": "Daxing",
-                 "issued_on": pd.Timestamp(day), "expired": exp}
-                for i, (code, day, exp) in enumerate([
-                    (a, "2024-01-01", True), (a, "2024-02-01", False), (a, "2024-03-01", True),
-                    (b.lower(), "2024-01-05", False), (a, "2024-09-01", True)])]
-        history = [{"lead_id": "L1", "entity_id": a, "district": "Daxing", "rule": "r",
-                    "flagged_on": pd.Timestamp("2024-03-01"),
-                    "verified_on": pd.Timestamp("2024-04-01"), "outcome": "case_filed",
-                    "amount_recovered": 0.0}]
-        root = write_pool(tmp_path / "data", scenario.sources,
-                          {"permits": rows, "verification_history": history})
+        rows = [
+            {
+                "permit_id": f"P{i}",
+                "company_code": code,
+                "district": "Daxing",
+                "issued_on": pd.Timestamp(day),
+                "expired": exp,
+            }
+            for i, (code, day, exp) in enumerate(
+                [
+                    (a, "2024-01-01", True),
+                    (a, "2024-02-01", False),
+                    (a, "2024-03-01", True),
+                    (b.lower(), "2024-01-05", False),
+                    (a, "2024-09-01", True),
+                ]
+            )
+        ]
+        history = [
+            {
+                "lead_id": "L1",
+                "entity_id": a,
+                "district": "Daxing",
+                "rule": "r",
+                "flagged_on": pd.Timestamp("2024-03-01"),
+                "verified_on": pd.Timestamp("2024-04-01"),
+                "outcome": "case_filed",
+                "amount_recovered": 0.0,
+            }
+        ]
+        root = write_pool(
+            tmp_path / "data", scenario.sources, {"permits": rows, "verification_history": history}
+        )
         table = build_features("toy_permits", date(2024, 6, 30), root)
         f = table.frame.set_index("entity_id")
         assert f.loc[a, "permits"] == 3  # the September permit is after the as-of date
@@ -103,10 +125,11 @@ def test_external_model_registers_and_builds(tmp_path):
 
 
 def test_registry_imports_nothing_until_asked():
-    code = ("import sys, features.registry as r; before = any(m.startswith('models.') for m in "
-            "sys.modules); names = r.names(); print(before, 'fuel_tax' in names)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, features.registry as r; before = any(m.startswith('models.') for m in "
+        "sys.modules); names = r.names(); print(before, 'fuel_tax' in names)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
 
 
@@ -117,11 +140,13 @@ def test_unknown_scenario_is_a_clear_error():
 
 def test_reason_templates_render():
     spec = registry.get("fuel_tax").feature("declared_to_delivered")
-    assert spec.reason(0.58, 0.97, "en") == ("declared sales are 58% of litres delivered; "
-                                            "district median 97%")
+    assert spec.reason(0.58, 0.97, "en") == (
+        "declared sales are 58% of litres delivered; district median 97%"
+    )
     assert spec.reason(0.58, 0.97) == "申报销量仅为油罐车运单送达量的58%；本区中位数97%"
     assert spec.reason(float("nan"), None, "en") == (
-        "no tanker waybills in the window to compare declared sales with")
+        "no tanker waybills in the window to compare declared sales with"
+    )
     for name in registry.names():
         for feature in registry.get(name).features:
             assert isinstance(feature, FeatureSpec)
@@ -136,7 +161,9 @@ def _run(values: list, fn) -> pd.DataFrame:
 
 def test_names_normalise_like_the_pool():
     rng = np.random.default_rng(7)
-    names = np.array(["北京宏远燃料有限公司", "北京安丰能源股份有限公司", "北京金鑫石化有限责任公司"])
+    names = np.array(
+        ["北京宏远燃料有限公司", "北京安丰能源股份有限公司", "北京金鑫石化有限责任公司"]
+    )
     varied, kinds = vary_names(np.repeat(names, 40), 1.0, rng)
     assert len(set(kinds)) >= 4
     out = _run(list(varied), lambda r: {"norm": normalise(r, "name")})
@@ -175,13 +202,19 @@ def test_codes_normalise_and_validate_like_the_pool():
 def test_reasons_use_the_district_median():
     from features.reasons import reasons
 
-    frame = pd.DataFrame({
-        "entity_id": ["a", "b", "c", "d"], "district": ["X", "X", "X", "Y"],
-        "label": np.nan, **{n: 1.0 for n in registry.get("fuel_tax").feature_names},
-    })
+    frame = pd.DataFrame(
+        {
+            "entity_id": ["a", "b", "c", "d"],
+            "district": ["X", "X", "X", "Y"],
+            "label": np.nan,
+            **{n: 1.0 for n in registry.get("fuel_tax").feature_names},
+        }
+    )
     frame["declared_to_delivered"] = [0.58, 0.97, 0.99, 0.2]
     text = reasons(frame, "fuel_tax", "a", ["declared_to_delivered"], lang="en")
-    assert text == {"declared_to_delivered":
-                    "declared sales are 58% of litres delivered; district median 97%"}
+    assert text == {
+        "declared_to_delivered": "declared sales are 58% of litres delivered; district median 97%"
+    }
     assert reasons(frame, "fuel_tax", "a", ["declared_to_delivered"]) == {
-        "declared_to_delivered": "申报销量仅为油罐车运单送达量的58%；本区中位数97%"}
+        "declared_to_delivered": "申报销量仅为油罐车运单送达量的58%；本区中位数97%"
+    }

@@ -11,13 +11,18 @@ from features.wording import fill, general, money, percent
 from training.reason_check import problems
 
 LOAN = FeatureSpec(
-    "loan_to_revenue", "loan amount / revenue of the year before", "ratio",
+    "loan_to_revenue",
+    "loan amount / revenue of the year before",
+    "ratio",
     "loan is {value:.1f} times the company's yearly revenue; district median {peer:.1f}",
     reasons={"zh": "贷款金额是企业上年收入的{value:.1f}倍；本区中位数{peer:.1f}倍"},
     missing_template={"zh": "企业上年无收入申报", "en": "no revenue filed the year before"},
-    zero_template={"zh": "{numerator:yuan}贷款对应上年申报收入{denominator:yuan}",
-                   "en": "a {numerator:yuan} loan against {denominator:yuan} declared revenue"},
-    ratio_of=("amount", "revenue_last_year"))
+    zero_template={
+        "zh": "{numerator:yuan}贷款对应上年申报收入{denominator:yuan}",
+        "en": "a {numerator:yuan} loan against {denominator:yuan} declared revenue",
+    },
+    ratio_of=("amount", "revenue_last_year"),
+)
 
 
 def test_money_reads_in_wan_and_yi_or_millions() -> None:
@@ -27,24 +32,36 @@ def test_money_reads_in_wan_and_yi_or_millions() -> None:
     assert money(3_200_000, "en") == "3.2 million yuan"
     assert money(12_500, "en") == "12,500 yuan"
     assert (percent(0.004), percent(0.35), general(1234567.0), general(0.000123)) == (
-        "0.4%", "35%", "1,234,567", "0.000123")
+        "0.4%",
+        "35%",
+        "1,234,567",
+        "0.000123",
+    )
 
 
 def test_template_numbers_get_separators_and_a_missing_peer_drops_its_clause() -> None:
-    assert fill("{value:.0%} of months; district median {peer:.0%}", "en",
-                value=123.45, peer=None) == "12,345% of months"
-    assert fill("申报收入{value:yuan}；本区中位数{peer:yuan}", "zh", value=1.5e5,
-                peer=2e5) == "申报收入15万元；本区中位数20万元"
+    assert (
+        fill("{value:.0%} of months; district median {peer:.0%}", "en", value=123.45, peer=None)
+        == "12,345% of months"
+    )
+    assert (
+        fill("申报收入{value:yuan}；本区中位数{peer:yuan}", "zh", value=1.5e5, peer=2e5)
+        == "申报收入15万元；本区中位数20万元"
+    )
 
 
 def test_zero_denominator_states_the_figures_and_missing_has_its_own_wording() -> None:
     row = {"amount": 3_200_000.0, "revenue_last_year": 0.0}
-    assert LOAN.reason(None, 2.0, "en", row) == "a 3.2 million yuan loan against 0 yuan declared revenue"
+    assert (
+        LOAN.reason(None, 2.0, "en", row)
+        == "a 3.2 million yuan loan against 0 yuan declared revenue"
+    )
     assert LOAN.reason(None, 2.0, "zh", row) == "320万元贷款对应上年申报收入0元"
     assert LOAN.reason(None, 2.0, "zh", {"revenue_last_year": None}) == "企业上年无收入申报"
     # the numerator is not in the row: the zero wording cannot be filled, the missing one is used
     assert LOAN.reason(None, 2.0, "en", {"revenue_last_year": 0.0}) == (
-        "no revenue filed the year before")
+        "no revenue filed the year before"
+    )
     assert LOAN.reason(12.345, 2.0, "zh") == "贷款金额是企业上年收入的12.3倍；本区中位数2.0倍"
 
 
@@ -57,8 +74,9 @@ def test_declarations_are_checked() -> None:
         LOAN.reason(1.0, 1.0, "de")
 
 
-@pytest.mark.parametrize("scenario", ["fuel_tax", "mortgage_loans", "fake_certificates",
-                                      "bid_rigging"])
+@pytest.mark.parametrize(
+    "scenario", ["fuel_tax", "mortgage_loans", "fake_certificates", "bid_rigging"]
+)
 def test_every_built_in_feature_reads_in_chinese_and_english(scenario: str) -> None:
     names = {f.name for f in registry.get(scenario).features} | {"detector_score"}
     for spec in registry.get(scenario).features:

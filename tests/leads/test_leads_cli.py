@@ -18,15 +18,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LEADS_DB_URL": url}
-    return subprocess.run([sys.executable, "-m", "leads", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "leads", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture
 def seeded(db_url: str) -> str:
     store = LeadStore.open(db_url, migrate=False)
-    store.upsert_leads(make_run("r1", ["E1", "E2", "E3"],
-                                district=["Haidian", "Chaoyang", "Haidian"]))
+    store.upsert_leads(
+        make_run("r1", ["E1", "E2", "E3"], district=["Haidian", "Chaoyang", "Haidian"])
+    )
     store.close()
     return db_url
 
@@ -38,14 +46,33 @@ def test_cli_walks_a_lead_through_its_life(seeded: str) -> None:
     assert lines[0].split()[:4] == ["编号", "模型", "对象", "区"]  # Chinese first
     assert [ln.split()[2] for ln in lines[2:4]] == ["E1", "E3"] and lines[-1] == "2 of 2 leads"
     english = _cli(seeded, "list", "--actor", "clerk", "--district", "Haidian", "--lang", "en")
-    assert english.stdout.splitlines()[0].split()[:4] == ["id", "scenario", "entity_id",
-                                                          "district"]
+    assert english.stdout.splitlines()[0].split()[:4] == ["id", "scenario", "entity_id", "district"]
     steps = [
-        ("assign", "1", "--unit", "Haidian procuratorate", "--assignee", "Wang",
-         "--deadline", "+14", "--actor", "head"),
+        (
+            "assign",
+            "1",
+            "--unit",
+            "Haidian procuratorate",
+            "--assignee",
+            "Wang",
+            "--deadline",
+            "+14",
+            "--actor",
+            "head",
+        ),
         ("start", "1", "--actor", "Wang"),
-        ("outcome", "1", "--status", "case_filed", "--amount", "1200000", "--case-ref",
-         "HD-2026-7", "--actor", "Wang"),
+        (
+            "outcome",
+            "1",
+            "--status",
+            "case_filed",
+            "--amount",
+            "1200000",
+            "--case-ref",
+            "HD-2026-7",
+            "--actor",
+            "Wang",
+        ),
     ]
     for step in steps:
         done = _cli(seeded, *step)
@@ -60,8 +87,18 @@ def test_cli_walks_a_lead_through_its_life(seeded: str) -> None:
     assert haidian[2:6] == ["2", "1", "1", "0"]  # issued, verified, cases, no_case
     overdue = _cli(seeded, "overdue", "--actor", "clerk")
     assert overdue.returncode == 0 and overdue.stdout.strip().endswith("0 overdue")
-    key = _cli(seeded, "create-key", "--actor", "admin", "--name", "HD staff", "--role",
-               "staff", "--district", "Haidian")
+    key = _cli(
+        seeded,
+        "create-key",
+        "--actor",
+        "admin",
+        "--name",
+        "HD staff",
+        "--role",
+        "staff",
+        "--district",
+        "Haidian",
+    )
     assert key.returncode == 0 and "secret: " in key.stdout
 
 
@@ -72,13 +109,30 @@ def test_cli_walks_a_lead_through_its_life(seeded: str) -> None:
         (("start", "1", "--actor", "Wang"), "cannot go from 'new' to 'verifying'"),
         (("outcome", "1", "--status", "maybe", "--actor", "Wang"), "invalid choice: 'maybe'"),
         (("list",), "required: --actor"),
-        (("assign", "1", "--unit", "u", "--assignee", "a", "--deadline", "2020-01-01",
-          "--actor", "h"), "deadline '2020-01-01' (lead 1): is in the past"),
-        (("assign", "1", "--unit", "u", "--assignee", "a", "--deadline", "soon", "--actor",
-          "h"), "not YYYY-MM-DD"),
+        (
+            (
+                "assign",
+                "1",
+                "--unit",
+                "u",
+                "--assignee",
+                "a",
+                "--deadline",
+                "2020-01-01",
+                "--actor",
+                "h",
+            ),
+            "deadline '2020-01-01' (lead 1): is in the past",
+        ),
+        (
+            ("assign", "1", "--unit", "u", "--assignee", "a", "--deadline", "soon", "--actor", "h"),
+            "not YYYY-MM-DD",
+        ),
         (("stats", "--actor", "x", "--by", "colour"), "--by 'colour'"),
-        (("create-key", "--actor", "admin", "--name", "n", "--role", "staff"),
-         "staff keys need the district"),
+        (
+            ("create-key", "--actor", "admin", "--name", "n", "--role", "staff"),
+            "staff keys need the district",
+        ),
     ],
 )
 def test_cli_errors_are_one_line_exit_2(

@@ -63,8 +63,12 @@ def _in_processes(target: Callable[..., None], args: list[tuple[object, ...]]) -
 def test_threads_same_outcome_recorded_once(store: LeadStore) -> None:
     (lead_id,) = store.upsert_leads(make_run("r1", ["E1"])).lead_ids
     advance_to(store, lead_id, "verifying")
-    results = _in_threads(8, lambda i: store.record_outcome(
-        lead_id, outcome="case_filed", actor=f"t{i}", amount_recovered=100.0))
+    results = _in_threads(
+        8,
+        lambda i: store.record_outcome(
+            lead_id, outcome="case_filed", actor=f"t{i}", amount_recovered=100.0
+        ),
+    )
     assert not [r for r in results if isinstance(r, Exception)]
     assert sum(r.created for r in results) == 1
     assert _count(store, Outcome) == 1
@@ -75,8 +79,9 @@ def test_threads_conflicting_outcomes_one_wins(store: LeadStore) -> None:
     (lead_id,) = store.upsert_leads(make_run("r1", ["E1"])).lead_ids
     advance_to(store, lead_id, "verifying")
     choices = ["case_filed", "no_case", "invalid", "no_case", "case_filed", "invalid"]
-    results = _in_threads(6, lambda i: store.record_outcome(lead_id, outcome=choices[i],
-                                                            actor=f"t{i}"))
+    results = _in_threads(
+        6, lambda i: store.record_outcome(lead_id, outcome=choices[i], actor=f"t{i}")
+    )
     winners = [r for r in results if not isinstance(r, Exception) and r.created]
     assert len(winners) == 1
     same = [r for r in results if not isinstance(r, Exception) and not r.created]
@@ -93,8 +98,9 @@ def test_threads_reassign_lose_no_update(store: LeadStore) -> None:
 
     def work(i: int) -> None:
         for k in range(10):
-            store.dispatch(lead_id, unit=f"u{i}", assignee=f"a{i}-{k}", deadline=deadline,
-                           actor=f"t{i}")
+            store.dispatch(
+                lead_id, unit=f"u{i}", assignee=f"a{i}-{k}", deadline=deadline, actor=f"t{i}"
+            )
 
     assert not [r for r in _in_threads(4, work) if isinstance(r, Exception)]
     assert _count(store, Assignment, lead_id=lead_id) == 41
@@ -105,8 +111,9 @@ def test_threads_reassign_lose_no_update(store: LeadStore) -> None:
 def test_threads_upsert_same_entity_one_open_lead(store: LeadStore) -> None:
     def work(i: int) -> None:
         for k in range(5):
-            store.upsert_leads(make_run(f"run-{i}-{k}", ["E1", f"own-{i}"],
-                                        scores=[0.5 + i / 10 + k / 100, 0.1]))
+            store.upsert_leads(
+                make_run(f"run-{i}-{k}", ["E1", f"own-{i}"], scores=[0.5 + i / 10 + k / 100, 0.1])
+            )
 
     assert not [r for r in _in_threads(4, work) if isinstance(r, Exception)]
     assert _count(store, Lead, entity_id="E1") == 1
@@ -124,8 +131,10 @@ def test_processes_lose_no_update(db_url: str) -> None:
         advance_to(store, ids[0], "dispatched")
         for lead_id in ids[1:]:
             advance_to(store, lead_id, "verifying")
-        _in_processes(mixed_worker, [(db_url, ids[0], 8, "shared", 4, ids[1 + 2 * w: 3 + 2 * w], w)
-                                     for w in range(4)])
+        _in_processes(
+            mixed_worker,
+            [(db_url, ids[0], 8, "shared", 4, ids[1 + 2 * w : 3 + 2 * w], w) for w in range(4)],
+        )
         assert _count(store, Assignment, lead_id=ids[0]) == 33
         assert _count(store, Lead, entity_id="shared") == 1
         shared = store.list_leads(status="new", limit=100)

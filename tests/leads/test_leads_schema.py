@@ -59,9 +59,13 @@ def test_sqlite_runs_wal_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     db.upgrade(engine)
     with pytest.raises(Exception, match="FOREIGN KEY"), engine.begin() as conn:
-        conn.execute(text("INSERT INTO outcomes (lead_id, outcome, amount_recovered, "
-                          "model_name, model_version, actor, recorded_at) VALUES "
-                          "(999, 'no_case', 0, 'm', '1', 'a', '2026-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO outcomes (lead_id, outcome, amount_recovered, "
+                "model_name, model_version, actor, recorded_at) VALUES "
+                "(999, 'no_case', 0, 'm', '1', 'a', '2026-01-01')"
+            )
+        )
 
 
 def test_default_url_follows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,8 +79,9 @@ def test_default_url_follows_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_api_keys_are_hashed_and_checked(store: LeadStore) -> None:
-    key_id, secret = create_api_key(store, name="Haidian desk", role="staff", district="Haidian",
-                                    actor="admin")
+    key_id, secret = create_api_key(
+        store, name="Haidian desk", role="staff", district="Haidian", actor="admin"
+    )
     principal = authenticate(store, secret)
     assert principal is not None
     assert (principal.key_id, principal.role, principal.district) == (key_id, "staff", "Haidian")
@@ -88,7 +93,9 @@ def test_api_keys_are_hashed_and_checked(store: LeadStore) -> None:
     assert revoke_api_key(store, key_id, actor="admin") is True
     assert authenticate(store, secret) is None
     assert [e.action for e in store.audit_entries("api_key", key_id)] == [
-        "revoke_api_key", "create_api_key"]
+        "revoke_api_key",
+        "create_api_key",
+    ]
 
 
 def test_api_key_bad_input(store: LeadStore) -> None:
@@ -96,6 +103,7 @@ def test_api_key_bad_input(store: LeadStore) -> None:
         create_api_key(store, name="x", role="root", actor="admin")
     with pytest.raises(InvalidValue, match="district"):
         create_api_key(store, name="x", role="staff", actor="admin")
-    system_id, system_secret = create_api_key(store, name="tax bureau", role="system",
-                                              actor="admin")
+    system_id, system_secret = create_api_key(
+        store, name="tax bureau", role="system", actor="admin"
+    )
     assert authenticate(store, system_secret).district is None

@@ -25,13 +25,15 @@ def _truth(root: Path, n: int = 150) -> pd.DataFrame:
     """Entities S000..: every third one a fraud; a written amount for each fraud."""
     rng = np.random.default_rng(7)
     fraud = np.arange(n) % 3 == 0
-    truth = pd.DataFrame({
-        "entity_id": [f"S{i:03d}" for i in range(n)],
-        "district": [DISTRICTS[i % 3] for i in range(n)],
-        "is_fraud": fraud,
-        "pattern": np.where(fraud, "cash_receipts", "none"),
-        "evaded_tax_yuan": np.where(fraud, rng.uniform(1e6, 8e6, n).round(2), 0.0),
-    })
+    truth = pd.DataFrame(
+        {
+            "entity_id": [f"S{i:03d}" for i in range(n)],
+            "district": [DISTRICTS[i % 3] for i in range(n)],
+            "is_fraud": fraud,
+            "pattern": np.where(fraud, "cash_receipts", "none"),
+            "evaded_tax_yuan": np.where(fraud, rng.uniform(1e6, 8e6, n).round(2), 0.0),
+        }
+    )
     (root / "truth").mkdir(parents=True, exist_ok=True)
     truth.to_parquet(root / "truth" / "fuel_tax.parquet")
     return truth
@@ -58,8 +60,7 @@ def test_simulation_plays_the_loop_within_capacity(db_url: str, tmp_path: Path) 
     assert {o.actor for o in outcomes} == {sim.VERIFIER}
     fraud = truth.set_index("entity_id")["is_fraud"]
     by_lead = {v.id: v for v in store.list_leads(scenario="fuel_tax")}
-    cases = [fraud.get(by_lead[o.lead_id].entity_id) for o in outcomes
-             if o.outcome == "case_filed"]
+    cases = [fraud.get(by_lead[o.lead_id].entity_id) for o in outcomes if o.outcome == "case_filed"]
     assert sum(cases) >= 2 and len(cases) - sum(cases) <= 2  # cases are (nearly all) frauds
     for o in outcomes:  # "days to weeks", never instantly
         detail = store.detail(o.lead_id)
@@ -92,13 +93,18 @@ def test_simulation_errs_realistically_on_a_larger_run(tmp_path: Path) -> None:
     """On SQLite only (statistics, not storage): misses, rare false cases, some invalid."""
     truth = _truth(tmp_path, n=600)
     store = sim.open_simulated(f"sqlite:///{tmp_path / 'big.db'}")
-    store.upsert_leads(make_run("r1", list(truth.entity_id), district=list(truth.district),
-                                as_of=date(2025, 6, 30)))
+    store.upsert_leads(
+        make_run(
+            "r1", list(truth.entity_id), district=list(truth.district), as_of=date(2025, 6, 30)
+        )
+    )
     sim.simulate(store, tmp_path, days=150, seed=1, params=sim.VerifierParams(capacity=40))
     fraud = truth.set_index("entity_id")["is_fraud"]
     entity = {v.id: v.entity_id for v in store.list_leads()}
-    table = pd.DataFrame([(fraud[entity[o.lead_id]], o.outcome) for o in store.outcomes()],
-                         columns=["fraud", "outcome"])
+    table = pd.DataFrame(
+        [(fraud[entity[o.lead_id]], o.outcome) for o in store.outcomes()],
+        columns=["fraud", "outcome"],
+    )
     assert len(table) >= 300
     on_fraud = table[table.fraud].outcome.value_counts(normalize=True)
     on_honest = table[~table.fraud].outcome.value_counts(normalize=True)
@@ -114,8 +120,9 @@ def test_simulation_is_deterministic(tmp_path: Path) -> None:
     for name in ("a", "b"):
         store = _seed_store(f"sqlite:///{tmp_path / name}.db", truth)
         sim.simulate(store, tmp_path, days=50, seed=11)
-        results.append([(o.lead_id, o.outcome, o.amount_recovered, o.recorded_at)
-                        for o in store.outcomes()])
+        results.append(
+            [(o.lead_id, o.outcome, o.amount_recovered, o.recorded_at) for o in store.outcomes()]
+        )
         store.close()
     assert results[0] == results[1] and len(results[0]) > 5
 
@@ -133,18 +140,49 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     truth = _truth(tmp_path)
     _seed_store(f"sqlite:///{tmp_path / 'leads.db'}", truth).close()
     done = subprocess.run(
-        [sys.executable, "-m", "leads.simulate", "--data", str(tmp_path), "--days", "40",
-         "--capacity", "3", "--seed", "5"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "leads.simulate",
+            "--data",
+            str(tmp_path),
+            "--days",
+            "40",
+            "--capacity",
+            "3",
+            "--seed",
+            "5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "simulated 2025-07-01 .. 2025-08-09"
     row = next(ln for ln in lines if ln.startswith("fuel_tax")).split()
     assert int(row[1]) >= 9  # dispatched: at least 3 per district
     assert "skipped mortgage_loans" in done.stdout
-    bad = subprocess.run([sys.executable, "-m", "leads.simulate", "--data", str(tmp_path),
-                          "--db", "postgresql+psycopg://x@127.0.0.1:1/none", "--days", "1"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "leads.simulate",
+            "--data",
+            str(tmp_path),
+            "--db",
+            "postgresql+psycopg://x@127.0.0.1:1/none",
+            "--days",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
     assert len(bad.stderr.strip().splitlines()) == 1
 
@@ -153,7 +191,8 @@ def test_simulate_command_line(tmp_path: Path) -> None:
 def test_truth_without_required_columns_is_refused(tmp_path: Path, missing: str) -> None:
     (tmp_path / "truth").mkdir()
     pd.DataFrame({"entity_id": ["a"], "is_fraud": [True]}).drop(columns=missing).to_parquet(
-        tmp_path / "truth" / "fuel_tax.parquet")
+        tmp_path / "truth" / "fuel_tax.parquet"
+    )
     with pytest.raises(ValueError, match=f"missing column.*{missing}"):
         sim.load_truth(tmp_path, "fuel_tax")
 

@@ -62,7 +62,13 @@ def test_conversion_by_version_hand_computed(store: LeadStore, clock: ManualCloc
     v1, v2 = conversion_by_version(store.engine, "fuel_tax")
     # v1: issued A-F = 6; final credited to v1: A case, B no_case, C invalid, D case -> 2/4
     assert (v1.model_version, v1.issued, v1.verified, v1.cases, v1.no_case, v1.invalid) == (
-        "1", 6, 4, 2, 1, 1)
+        "1",
+        6,
+        4,
+        2,
+        1,
+        1,
+    )
     assert v1.conversion == pytest.approx(0.5) and v1.amount_recovered == pytest.approx(1500.0)
     assert (v1.lower, v1.upper) == pytest.approx(wilson_interval(2, 4))
     # v2: issued E, F, G, H = 4; E case (credited to v2, which scored it last), G no_case -> 1/2
@@ -80,7 +86,11 @@ def test_conversion_by_district_and_week(store: LeadStore, clock: ManualClock) -
     assert by_district.loc["Chaoyang", ["verified", "cases", "invalid"]].tolist() == [2, 1, 1]
     assert by_district.loc["Haidian", "issued"] == 6  # A, B, E, F, G, H (E, F counted once)
     by_week = conversion_table(store.engine, ["week"]).set_index("week")
-    assert by_week.loc["2026-W10", ["verified", "cases", "issued"]].tolist() == [3, 1, 6]  # A-F issued
+    assert by_week.loc["2026-W10", ["verified", "cases", "issued"]].tolist() == [
+        3,
+        1,
+        6,
+    ]  # A-F issued
     assert by_week.loc["2026-W11", ["verified", "cases", "issued"]].tolist() == [3, 2, 2]  # G, H
     assert by_week.loc["2026-W11", "conversion"] == pytest.approx(2 / 3)
     everything = conversion_table(store.engine, ["scenario"]).iloc[0]

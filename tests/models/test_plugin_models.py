@@ -43,8 +43,9 @@ def office_folder(folder: Path, db_url: str) -> Path:
     old = 'origin=FileOrigin(path="个税申报.csv", encoding="gb18030", columns={'
     assert old in text
     text = text.replace(old, f'origin=DatabaseOrigin(url="{db_url}", table="iit_wages", columns={{')
-    text = text.replace("from pool.origins import FileOrigin",
-                        "from pool.origins import DatabaseOrigin, FileOrigin")
+    text = text.replace(
+        "from pool.origins import FileOrigin", "from pool.origins import DatabaseOrigin, FileOrigin"
+    )
     (folder / "model.py").write_text(text, encoding="utf-8")
     return folder / "model.py"
 
@@ -99,24 +100,31 @@ def test_service_and_web_page_serve_the_plugin(trained, tmp_path) -> None:
     try:
         system = create_api_key(store, name="sys", role="system", actor="test")[1]
         lead = store.list_leads(scenario=NAME)[0]
-        staff = create_api_key(store, name="desk", role="staff", actor="test",
-                               district=lead.district)[1]
+        staff = create_api_key(
+            store, name="desk", role="staff", actor="test", district=lead.district
+        )[1]
     finally:
         store.close()
-    env = {discovery.ENV_MODELS: str(model), "SUPERVISION_DATA": str(base / "data"),
-           "SUPERVISION_MLFLOW_URI": f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
-           "SUPERVISION_MLFLOW_ARTIFACTS": str(base / "mlruns" / "artifacts"),
-           "LEADS_DB_URL": f"sqlite:///{base / 'data' / 'leads.db'}",
-           "SERVING_REFRESH_SECONDS": "2", "BENTOML_HOME": str(tmp_path / "bentoml")}
+    env = {
+        discovery.ENV_MODELS: str(model),
+        "SUPERVISION_DATA": str(base / "data"),
+        "SUPERVISION_MLFLOW_URI": f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
+        "SUPERVISION_MLFLOW_ARTIFACTS": str(base / "mlruns" / "artifacts"),
+        "LEADS_DB_URL": f"sqlite:///{base / 'data' / 'leads.db'}",
+        "SERVING_REFRESH_SECONDS": "2",
+        "BENTOML_HOME": str(tmp_path / "bentoml"),
+    }
     with running_service(env, tmp_path / "serve.log") as url:
-        got = httpx.post(f"{url}/v1/score", headers={"Authorization": f"Bearer {system}"},
-                         json={"scenario": NAME, "all_entities": True, "explain_top": 3},
-                         timeout=120)
+        got = httpx.post(
+            f"{url}/v1/score",
+            headers={"Authorization": f"Bearer {system}"},
+            json={"scenario": NAME, "all_entities": True, "explain_top": 3},
+            timeout=120,
+        )
         assert got.status_code == 200, got.text
         results = got.json()["results"]
         assert len(results) == 300 and sum(1 for r in results if r["reasons"]) == 3
-        detail = httpx.get(f"{url}/v1/leads/{lead.id}",
-                           headers={"X-API-Key": staff}, timeout=60)
+        detail = httpx.get(f"{url}/v1/leads/{lead.id}", headers={"X-API-Key": staff}, timeout=60)
         assert detail.status_code == 200, detail.text
         tables = set(detail.json()["evidence"])
         assert {"contributions", "wages"} <= tables, tables
@@ -135,15 +143,20 @@ def _detector_as_champion_explains_one_row(url: str, key: str, base: Path, first
     from training.mlflow_setup import open_client, resolve
 
     client = open_client(resolve(root=base))
-    detector = next(v.version for v in reg.list_versions(client, NAME)
-                    if v.tags.get("kind") == "detector")
+    detector = next(
+        v.version for v in reg.list_versions(client, NAME) if v.tags.get("kind") == "detector"
+    )
     promote(client, NAME, detector, decided_by="test", reason="detector serves")
     headers = {"Authorization": f"Bearer {key}"}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         models = httpx.get(f"{url}/v1/models", headers=headers, timeout=30).json()
-        if any(m.get("scenario") == NAME and str(m.get("version")) == str(detector)
-               and m.get("alias") == "champion" for m in models):
+        if any(
+            m.get("scenario") == NAME
+            and str(m.get("version")) == str(detector)
+            and m.get("alias") == "champion"
+            for m in models
+        ):
             break
         time.sleep(1)
     else:
@@ -153,11 +166,20 @@ def _detector_as_champion_explains_one_row(url: str, key: str, base: Path, first
 
     table = build_features(NAME, latest_as_of(base / "data", NAME), base / "data").frame
     row = table[table["entity_id"] == first["entity_id"]].iloc[0]
-    features = {c: (None if pd.isna(row[c]) else float(row[c]))
-                for c in ("insured_to_paid", "base_to_wages", "months_uninsured")}
-    got = httpx.post(f"{url}/v1/score", headers=headers, timeout=60,
-                     json={"scenario": NAME, "explain_top": 1,
-                           "rows": [{"entity_id": first["entity_id"], "features": features}]})
+    features = {
+        c: (None if pd.isna(row[c]) else float(row[c]))
+        for c in ("insured_to_paid", "base_to_wages", "months_uninsured")
+    }
+    got = httpx.post(
+        f"{url}/v1/score",
+        headers=headers,
+        timeout=60,
+        json={
+            "scenario": NAME,
+            "explain_top": 1,
+            "rows": [{"entity_id": first["entity_id"], "features": features}],
+        },
+    )
     assert got.status_code == 200, got.text
     answer = got.json()
     assert answer["model"]["version"] == str(detector)
@@ -168,8 +190,9 @@ def _web_page_lists(url: str, key: str, entity: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
-                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         try:
             page = browser.new_page()
             page.goto(f"{url}/ui/")

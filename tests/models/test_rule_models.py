@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "social_insurance"
 POINT = "social_insurance"
 
-RULES_FILE = '''
+RULES_FILE = """
 from pathlib import Path
 
 from features.model import Policy, SupervisionModel
@@ -50,7 +50,7 @@ MODEL = SupervisionModel.of(
     policy=Policy(k=20, metric="average_precision", floor=0.05, capacity=5, holdout_months=4,
                   min_verified=5, bar=0.5, max_overlap=0.8),
 )
-'''
+"""
 
 
 def office(folder: Path) -> Path:
@@ -73,8 +73,18 @@ def trained(tmp_path_factory):
     discovery.reset()
     from training.train import main
 
-    code = main(["--scenarios", POINT, "si_rules", "si_rules_twin", "--data",
-                 str(base / "data"), "--root", str(base)])
+    code = main(
+        [
+            "--scenarios",
+            POINT,
+            "si_rules",
+            "si_rules_twin",
+            "--data",
+            str(base / "data"),
+            "--root",
+            str(base),
+        ]
+    )
     yield base, code
     patch.undo()
     discovery.reset()
@@ -116,14 +126,18 @@ def test_rule_model_is_trained_certified_and_served_like_any_version(trained) ->
     assert tags["gate.n"] == learnt["gate.n"]
 
     def table(scenario: str) -> pd.DataFrame:
-        return build_features(scenario, latest_as_of(str(base / "data"), scenario),
-                              str(base / "data")).frame
+        return build_features(
+            scenario, latest_as_of(str(base / "data"), scenario), str(base / "data")
+        ).frame
 
     frame = table("si_rules")
     # as the service loads it: only when the version's feature_set_hash is the served table's
     # (a rule model trains on its point's table, yet must carry its own declarations' hash)
-    hub = ModelHub(client, refresh_seconds=0,
-                   feature_hash=lambda s: table_hash(frame if s == "si_rules" else table(s), s))
+    hub = ModelHub(
+        client,
+        refresh_seconds=0,
+        feature_hash=lambda s: table_hash(frame if s == "si_rules" else table(s), s),
+    )
     hub.refresh()
     served = hub.get("si_rules")
     assert tags["feature_set_hash"] == table_hash(frame, "si_rules")
@@ -133,7 +147,9 @@ def test_rule_model_is_trained_certified_and_served_like_any_version(trained) ->
     many = frame["months_uninsured"].to_numpy() >= 3
     fired = out["rules"].to_numpy(dtype=object)
     assert all(("few_insured" in f.split(",")) == bool(a) for f, a in zip(fired, few, strict=True))
-    assert all(("months_uninsured" in f.split(",")) == bool(b) for f, b in zip(fired, many, strict=True))
+    assert all(
+        ("months_uninsured" in f.split(",")) == bool(b) for f, b in zip(fired, many, strict=True)
+    )
     # weighted sum ranks first: both rules (3) > few insured (2) > months uninsured (1) > none
     expected = 2.0 * few + 1.0 * many
     assert np.array_equal(np.floor(out["score"].to_numpy()), expected)
@@ -165,8 +181,9 @@ def test_the_twin_rule_model_is_flagged_by_the_overlap_check(trained, capsys) ->
 
     base, _ = trained
     client = _client(base)
-    twin = reg.get_version(client, "si_rules_twin",
-                           reg.alias_version(client, "si_rules_twin", reg.CHAMPION)).tags
+    twin = reg.get_version(
+        client, "si_rules_twin", reg.alias_version(client, "si_rules_twin", reg.CHAMPION)
+    ).tags
     assert "overlap.warning" in twin
     assert "100% of its backtest top-k are also in the top-k of si_rules" in twin["overlap.warning"]
     assert twin["overlap.si_rules"].startswith("1.000")
@@ -199,8 +216,13 @@ def test_rule_lead_outcomes_are_labels_of_the_point_and_retire_the_rules(trained
     try:
         leads = store.list_leads(scenario="si_rules")
         for lead in leads:
-            store.dispatch(lead.id, unit="civil", assignee="clerk",
-                           deadline=date.today() + timedelta(days=30), actor="chief")
+            store.dispatch(
+                lead.id,
+                unit="civil",
+                assignee="clerk",
+                deadline=date.today() + timedelta(days=30),
+                actor="chief",
+            )
             store.start_verification(lead.id, actor="clerk")
             store.record_outcome(lead.id, outcome="no_case", actor="clerk")
         labels = store_outcomes(store, POINT)
@@ -210,8 +232,9 @@ def test_rule_lead_outcomes_are_labels_of_the_point_and_retire_the_rules(trained
     # outcomes of the rule model's leads are labels for the learnt model of the point
     assert set(labels["entity_id"]) >= {lead.entity_id for lead in leads}
     version = reg.alias_version(client, "si_rules", reg.CHAMPION)
-    decisions = review_conversion(client, "si_rules", resolve(root=base), counts,
-                                  policy_for("si_rules"), step=1)
+    decisions = review_conversion(
+        client, "si_rules", resolve(root=base), counts, policy_for("si_rules"), step=1
+    )
     assert decisions[0].lifecycle == reg.RETIRED and decisions[0].version == version
     assert reg.get_version(client, "si_rules", version).lifecycle == reg.RETIRED
     assert reg.alias_version(client, "si_rules", reg.CHAMPION) is None
@@ -225,21 +248,27 @@ def _base() -> SupervisionModel:
 
 def test_a_predicate_on_an_unknown_feature_is_refused_naming_rule_and_field() -> None:
     rules = RuleSet((Rule("low_staff", "staff_count", "<", 3, "{value:.0f} staff"),))
-    with pytest.raises(ValueError, match="rule 'low_staff': feature 'staff_count' is not a "
-                                         "declared feature"):
+    with pytest.raises(
+        ValueError, match="rule 'low_staff': feature 'staff_count' is not a declared feature"
+    ):
         SupervisionModel.of(_base(), name="bad_rules", rules=rules)
 
 
 def test_a_weight_that_is_not_a_number_is_refused() -> None:
-    with pytest.raises(ValueError, match="rule 'few_insured': weight must be a number, got 'heavy'"):
+    with pytest.raises(
+        ValueError, match="rule 'few_insured': weight must be a number, got 'heavy'"
+    ):
         Rule("few_insured", "insured_to_paid", "<", 0.6, "{value:.0%}", weight="heavy")
     with pytest.raises(ValueError, match="rule 'few_insured': weight must be a number"):
         Rule("few_insured", "insured_to_paid", "<", 0.6, "{value:.0%}", weight=float("nan"))
 
 
 def test_a_reason_template_with_an_unknown_field_is_refused() -> None:
-    with pytest.raises(ValueError, match="rule 'few_insured': reason template field 'median' is "
-                                         "unknown; a reason may use value, peer, threshold"):
+    with pytest.raises(
+        ValueError,
+        match="rule 'few_insured': reason template field 'median' is "
+        "unknown; a reason may use value, peer, threshold",
+    ):
         Rule("few_insured", "insured_to_paid", "<", 0.6, "{value:.0%} vs {median:.0%}")
 
 
@@ -249,8 +278,12 @@ def test_other_bad_rule_declarations_are_refused() -> None:
     with pytest.raises(ValueError, match="rules: combine must be one of"):
         RuleSet((Rule("x", "insured_to_paid", "<", 0.6, "{value}"),), combine="max")
     with pytest.raises(ValueError, match=r"rules: rule name\(s\) \['x'\] declared twice"):
-        RuleSet((Rule("x", "insured_to_paid", "<", 0.6, "{value}"),
-                 Rule("x", "base_to_wages", "<", 0.6, "{value}")))
+        RuleSet(
+            (
+                Rule("x", "insured_to_paid", "<", 0.6, "{value}"),
+                Rule("x", "base_to_wages", "<", 0.6, "{value}"),
+            )
+        )
     rules = RuleSet((Rule("x", "insured_to_paid", "<", 0.6, "{value}"),), tie_break="nope")
     with pytest.raises(ValueError, match="tie_break feature 'nope' is not a declared feature"):
         SupervisionModel.of(_base(), name="bad_rules", rules=rules)
@@ -281,7 +314,10 @@ def test_a_lead_shows_the_rules_fired_or_the_rules_that_would_have_fired(trained
         expected = {"few_insured"} if row["insured_to_paid"] < 0.6 else set()
         expected |= {"months_uninsured"} if row["months_uninsured"] >= 3 else set()
         # both rule models of the point are checked: the rules and their twin
-        assert {(r["model"], r["rule"]) for r in would["fired"]} == \
-            {(m, rule) for m in ("si_rules", "si_rules_twin") for rule in expected}
-        assert all("district median" in r["text"] or r["rule"] == "months_uninsured"
-                   for r in would["fired"])
+        assert {(r["model"], r["rule"]) for r in would["fired"]} == {
+            (m, rule) for m in ("si_rules", "si_rules_twin") for rule in expected
+        }
+        assert all(
+            "district median" in r["text"] or r["rule"] == "months_uninsured"
+            for r in would["fired"]
+        )

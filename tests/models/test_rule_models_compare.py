@@ -37,9 +37,14 @@ def _period() -> Period:
     # 2 districts x 5 entities; x is the suspicious signal, frauds are the top 2 of x per
     # district; the rule "x > 0.85" fires on one entity per district only
     x = [0.9, 0.8, 0.3, 0.2, 0.1, 0.95, 0.7, 0.4, 0.35, 0.05]
-    frame = pd.DataFrame({"entity_id": [f"e{i}" for i in range(10)],
-                          "district": ["a"] * 5 + ["b"] * 5, "x": x,
-                          "label": [1, 0, np.nan, np.nan, 0, 1, np.nan, 0, np.nan, np.nan]})
+    frame = pd.DataFrame(
+        {
+            "entity_id": [f"e{i}" for i in range(10)],
+            "district": ["a"] * 5 + ["b"] * 5,
+            "x": x,
+            "label": [1, 0, np.nan, np.nan, 0, 1, np.nan, 0, np.nan, np.nan],
+        }
+    )
     fraud = pd.Series([True, True, False, False, False, True, True, False, False, False])
     # judged: e1 (0, x 0.8), e2 (1, x 0.3), e7 (0, x 0.4) became known in the period
     outcome = pd.Series([np.nan, 0, 1, np.nan, np.nan, np.nan, np.nan, 0, np.nan, np.nan])
@@ -47,15 +52,23 @@ def _period() -> Period:
 
 
 def _rules(tie_break: str | None) -> RuleScorer:
-    return RuleScorer(RuleSet((Rule("high_x", "x", ">", 0.85, "{value}"),), tie_break=tie_break),
-                      {"x": "high"})
+    return RuleScorer(
+        RuleSet((Rule("high_x", "x", ">", 0.85, "{value}"),), tie_break=tie_break), {"x": "high"}
+    )
 
 
 def test_every_model_gets_the_same_slots_and_a_narrow_rule_counts_its_empty_slots_as_misses():
-    result = compare([_period()], {"learnt": lambda: ByFeature("x"),
-                                   "rule": lambda: _rules(None),
-                                   "rule_tied": lambda: _rules("x")},
-                     {"learnt": ["x"], "rule": ["x"], "rule_tied": ["x"]}, k=2, capacity=2)
+    result = compare(
+        [_period()],
+        {
+            "learnt": lambda: ByFeature("x"),
+            "rule": lambda: _rules(None),
+            "rule_tied": lambda: _rules("x"),
+        },
+        {"learnt": ["x"], "rule": ["x"], "rule_tied": ["x"]},
+        k=2,
+        capacity=2,
+    )
     per = result.per_period.set_index("model")
     assert (per["slots"] == 4).all()
     # the learnt model's top 2 per district are the four frauds
@@ -70,8 +83,13 @@ def test_every_model_gets_the_same_slots_and_a_narrow_rule_counts_its_empty_slot
 
 
 def test_the_labels_judge_the_same_rows_for_every_model():
-    result = compare([_period()], {"learnt": lambda: ByFeature("x"), "rule": lambda: _rules(None)},
-                     {"learnt": ["x"], "rule": ["x"]}, k=1, capacity=2)
+    result = compare(
+        [_period()],
+        {"learnt": lambda: ByFeature("x"), "rule": lambda: _rules(None)},
+        {"learnt": ["x"], "rule": ["x"]},
+        k=1,
+        capacity=2,
+    )
     per = result.per_period.set_index("model")
     assert (per["n_judged"] == 3).all()
     # judged rows: x 0.8 (0), 0.3 (1), 0.4 (0): the learnt top 1 is 0.8, a miss
@@ -82,10 +100,17 @@ def test_the_labels_judge_the_same_rows_for_every_model():
 
 
 def test_overlap_is_the_share_of_the_common_top_k_and_a_twin_overlaps_fully():
-    result = compare([_period(), _period()],
-                     {"learnt": lambda: ByFeature("x"), "rule": lambda: _rules(None),
-                      "twin": lambda: _rules(None)},
-                     {"learnt": ["x"], "rule": ["x"], "twin": ["x"]}, k=2, capacity=2)
+    result = compare(
+        [_period(), _period()],
+        {
+            "learnt": lambda: ByFeature("x"),
+            "rule": lambda: _rules(None),
+            "twin": lambda: _rules(None),
+        },
+        {"learnt": ["x"], "rule": ["x"], "twin": ["x"]},
+        k=2,
+        capacity=2,
+    )
     table = result.overlap
     assert table.loc["twin", "rule"] == 1.0 and table.loc["rule", "twin"] == 1.0
     # the rule's 2 entities are in the learnt top-4; the learnt model's 4, half in the rule's
@@ -104,6 +129,9 @@ def test_truth_by_a_cutoff_counts_only_evasion_started_by_then():
 
 
 def test_walk_forward_cutoffs_spread_over_the_holdout_window():
-    assert cutoffs(date(2025, 6, 30), 12) == [date(2024, 6, 30), date(2024, 10, 31),
-                                             date(2025, 2, 28)]
+    assert cutoffs(date(2025, 6, 30), 12) == [
+        date(2024, 6, 30),
+        date(2024, 10, 31),
+        date(2025, 2, 28),
+    ]
     assert cutoffs(date(2025, 6, 30), 2) == [date(2025, 4, 30), date(2025, 5, 31)]

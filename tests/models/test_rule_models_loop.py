@@ -50,19 +50,34 @@ def looped(tmp_path_factory):
     shutil.copytree(built_pool(tmp_path_factory, (POINT,), seed=42, scale=FUEL_SCALE), data)
     run([POINT, RULES], str(data), 42, base, policies=_policies())
     client = open_client(resolve(root=base))
-    before = {"learnt": reg.alias_version(client, POINT, reg.CHAMPION),
-              "n_labelled": int(client.get_run(reg.get_version(client, POINT, reg.alias_version(
-                  client, POINT, reg.CHAMPION)).run_id).data.params["n_labelled"])}
+    before = {
+        "learnt": reg.alias_version(client, POINT, reg.CHAMPION),
+        "n_labelled": int(
+            client.get_run(
+                reg.get_version(
+                    client, POINT, reg.alias_version(client, POINT, reg.CHAMPION)
+                ).run_id
+            ).data.params["n_labelled"]
+        ),
+    }
     truth = load_truth(data, POINT)["is_fraud"].astype(bool)
     store = LeadStore.open(default_url(str(data)))
     try:
         rule_leads = store.list_leads(scenario=RULES)
         for lead in rule_leads:
-            store.dispatch(lead.id, unit="tax", assignee="clerk",
-                           deadline=date.today() + timedelta(days=30), actor="chief")
+            store.dispatch(
+                lead.id,
+                unit="tax",
+                assignee="clerk",
+                deadline=date.today() + timedelta(days=30),
+                actor="chief",
+            )
             store.start_verification(lead.id, actor="clerk")
-            store.record_outcome(lead.id, actor="clerk", outcome="case_filed"
-                                 if bool(truth.get(lead.entity_id, False)) else "no_case")
+            store.record_outcome(
+                lead.id,
+                actor="clerk",
+                outcome="case_filed" if bool(truth.get(lead.entity_id, False)) else "no_case",
+            )
     finally:
         store.close()
     run([POINT], str(data), 42, base, policies=_policies())
@@ -102,16 +117,18 @@ def test_the_learnt_model_does_not_just_reproduce_the_rule(looped) -> None:
     rules = _champion_tags(client, RULES)
     # equal slots for both, judged by the truth on the as-of table
     assert latest.tags["compare.truth_slots"] == rules["compare.truth_slots"]
-    assert float(latest.tags["compare.truth_precision_at_capacity"]) >= \
-        float(rules["compare.truth_precision_at_capacity"])
+    assert float(latest.tags["compare.truth_precision_at_capacity"]) >= float(
+        rules["compare.truth_precision_at_capacity"]
+    )
     # its top-k holds true evaders on which no rule fires: learnt from labels the rule
     # selected, it still reaches past the rule's selection
     frame = build_features(POINT, latest_as_of(str(data), POINT), str(data)).frame
     frame = frame.reset_index(drop=True)
     columns = list(registry.get(POINT).feature_names)
     X = frame[columns].astype("float64")
-    model = load_estimator(client.get_model_version(reg.model_name(POINT),
-                                                    str(latest.version)).source)
+    model = load_estimator(
+        client.get_model_version(reg.model_name(POINT), str(latest.version)).source
+    )
     top = top_at_capacity(frame, model.decision_function(X), eligible_rows(model, X), CAPACITY)
     rule = rule_scorer_for(registry.get(RULES)).fit(X)
     outside = ~rule.fired_matrix(X.iloc[top["row"].to_numpy()]).any(axis=1)

@@ -6,8 +6,12 @@ from features.rules import Rule
 from features.wording import LANGUAGES
 from pool.discovery import get
 
-RULE_MODELS = ("fuel_tax_rules", "fake_certificates_rules", "mortgage_loans_rules",
-               "bid_rigging_rules")
+RULE_MODELS = (
+    "fuel_tax_rules",
+    "fake_certificates_rules",
+    "mortgage_loans_rules",
+    "bid_rigging_rules",
+)
 
 
 @pytest.mark.parametrize("name", RULE_MODELS)
@@ -24,12 +28,15 @@ def test_a_language_without_a_template_reads_the_declared_reason():
     assert rule.texts(0.5, 1.0) == {"zh": "x is 0.5", "en": "x is 0.5"}
 
 
-@pytest.mark.parametrize("reasons, message", [
-    ({"fr": "x {value}"}, "reasons has unknown language 'fr'"),
-    ({"zh": "x {amount}"}, "reasons\\['zh'\\] field 'amount' is unknown"),
-    ({"zh": "  "}, "reasons\\['zh'\\] must be a non-empty template"),
-    ({"zh": "x {value"}, "reasons\\['zh'\\] is malformed"),
-])
+@pytest.mark.parametrize(
+    "reasons, message",
+    [
+        ({"fr": "x {value}"}, "reasons has unknown language 'fr'"),
+        ({"zh": "x {amount}"}, "reasons\\['zh'\\] field 'amount' is unknown"),
+        ({"zh": "  "}, "reasons\\['zh'\\] must be a non-empty template"),
+        ({"zh": "x {value"}, "reasons\\['zh'\\] is malformed"),
+    ],
+)
 def test_bad_rule_reasons_are_refused_naming_the_rule(reasons, message):
     with pytest.raises(ValueError, match=f"rule 'low': {message}"):
         Rule("low", "x", "<", 1, "x is {value:.1f}", reasons=reasons)

@@ -282,7 +282,8 @@ def test_drift_deters_some_evaders_and_moves_the_rest_to_ghost_supply(fuel_drift
     # data: the waybill collision that found the cash evaders before sees nothing after ...
     before = station_view(drifted, until=cut).join(truth[["pattern", "after_drift"]])
     after = station_view(drifted, since=cut + pd.DateOffset(months=1)).join(
-        truth[["pattern", "after_drift"]])
+        truth[["pattern", "after_drift"]]
+    )
     ghost = after["after_drift"] == GHOST
     cash = (before["pattern"] == CASH) & ghost
     honest = before["pattern"] == "none"

@@ -20,39 +20,67 @@ from pool.importer import ImportFailure, import_model, verify_import
 from pool.origins import FileOrigin
 from pool.spec import ColumnSpec, SourceSpec
 
-HEADERS = {"许可证号": "permit_id", "企业名称": "company", "所属区": "district",
-           "发证日期": "issued_on", "面积(平方米)": "area", "是否过期": "expired"}
-ROWS = [["P1", "甲公司", "Haidian", "2024-01-03", "1,200", "是"],
-        ["P2", "乙公司", "Daxing", "2024/02/10", "300.5", "否"],
-        ["P3", "甲公司", "Haidian", "20240305", "88", "否"]]
+HEADERS = {
+    "许可证号": "permit_id",
+    "企业名称": "company",
+    "所属区": "district",
+    "发证日期": "issued_on",
+    "面积(平方米)": "area",
+    "是否过期": "expired",
+}
+ROWS = [
+    ["P1", "甲公司", "Haidian", "2024-01-03", "1,200", "是"],
+    ["P2", "乙公司", "Daxing", "2024/02/10", "300.5", "否"],
+    ["P3", "甲公司", "Haidian", "20240305", "88", "否"],
+]
 
 
 def permits_model(folder: Path, **origin: object) -> SupervisionModel:
     spec = SourceSpec(
-        scenario="permits_toy", agency="housing", table="permits", description="permits",
-        keys=("permit_id",), date_column="issued_on",
-        origin=FileOrigin(**{"path": str(folder / "许可证.csv"), "encoding": "gb18030",
-                             "columns": HEADERS, **origin}),
-        columns=(ColumnSpec("permit_id", "string", "permit", checks={"unique": True}),
-                 ColumnSpec("company", "string", "holder"),
-                 ColumnSpec("district", "string", "district"),
-                 ColumnSpec("issued_on", "date", "issued"),
-                 ColumnSpec("area", "float64", "area", unit="m2", checks={"min": 0}),
-                 ColumnSpec("expired", "bool", "expired")))
+        scenario="permits_toy",
+        agency="housing",
+        table="permits",
+        description="permits",
+        keys=("permit_id",),
+        date_column="issued_on",
+        origin=FileOrigin(
+            **{
+                "path": str(folder / "许可证.csv"),
+                "encoding": "gb18030",
+                "columns": HEADERS,
+                **origin,
+            }
+        ),
+        columns=(
+            ColumnSpec("permit_id", "string", "permit", checks={"unique": True}),
+            ColumnSpec("company", "string", "holder"),
+            ColumnSpec("district", "string", "district"),
+            ColumnSpec("issued_on", "date", "issued"),
+            ColumnSpec("area", "float64", "area", unit="m2", checks={"min": 0}),
+            ColumnSpec("expired", "bool", "expired"),
+        ),
+    )
 
     def build(sources, ctx):
         p = sources["permits"]
         per = p.group_by(["company", "district"]).aggregate(n=p.count())
-        return per.select(entity_id=per.company, district=per.district,
-                          permits=per.n.cast("float64"))
+        return per.select(
+            entity_id=per.company, district=per.district, permits=per.n.cast("float64")
+        )
 
-    return SupervisionModel(name="permits_toy", entity="company", key_column="company",
-                            sources=(spec,), build=build,
-                            features=(FeatureSpec("permits", "permits", "n", "{value:.0f}"),))
+    return SupervisionModel(
+        name="permits_toy",
+        entity="company",
+        key_column="company",
+        sources=(spec,),
+        build=build,
+        features=(FeatureSpec("permits", "permits", "n", "{value:.0f}"),),
+    )
 
 
-def write_csv(folder: Path, rows: list[list[str]], headers: list[str] | None = None,
-              encoding: str = "gb18030") -> Path:
+def write_csv(
+    folder: Path, rows: list[list[str]], headers: list[str] | None = None, encoding: str = "gb18030"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(rows, columns=headers or list(HEADERS))
     path = folder / "许可证.csv"
@@ -61,8 +89,11 @@ def write_csv(folder: Path, rows: list[list[str]], headers: list[str] | None = N
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -83,28 +114,39 @@ def test_import_reads_gb18030_chinese_headers_and_reports(imported) -> None:
     assert stored["area"].tolist() == [1200.0, 300.5, 88.0]
     assert stored["expired"].tolist() == [True, False, False]
     assert [str(d.date()) for d in pd.to_datetime(stored["issued_on"])] == [
-        "2024-01-03", "2024-02-10", "2024-03-05"]
+        "2024-01-03",
+        "2024-02-10",
+        "2024-03-05",
+    ]
     assert (root / "pool" / "permits_toy" / "import_report.json").is_file()
     verify_import(root, model)
     registry.register(model, replace=True)
     try:
         table = build_features("permits_toy", "2024-02-28", root)
-        assert table.frame.set_index("entity_id")["permits"].to_dict() == {"甲公司": 1.0,
-                                                                           "乙公司": 1.0}
+        assert table.frame.set_index("entity_id")["permits"].to_dict() == {
+            "甲公司": 1.0,
+            "乙公司": 1.0,
+        }
     finally:
         registry.unregister("permits_toy")
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing file", "no file matches"),
-    ("wrong encoding", "is not valid gb18030: byte"),
-    ("unexpected column", "unexpected column(s) ['备注']"),
-    ("missing column", "declared column(s) ['expired'] are missing"),
-    ("mixed types", "column 'area' (declared float64): 1 cell(s) are not float64: row 3: '约三百'"),
-    ("bad date", "column 'issued_on' (declared date): 1 cell(s) are not date: row 2: '明天'"),
-    ("rule broken", "column 'area' rule min 0: 1 row(s) break it (rows ['5']"),
-    ("duplicate key", "column 'permit_id' rule unique: 2 row(s) break it"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing file", "no file matches"),
+        ("wrong encoding", "is not valid gb18030: byte"),
+        ("unexpected column", "unexpected column(s) ['备注']"),
+        ("missing column", "declared column(s) ['expired'] are missing"),
+        (
+            "mixed types",
+            "column 'area' (declared float64): 1 cell(s) are not float64: row 3: '约三百'",
+        ),
+        ("bad date", "column 'issued_on' (declared date): 1 cell(s) are not date: row 2: '明天'"),
+        ("rule broken", "column 'area' rule min 0: 1 row(s) break it (rows ['5']"),
+        ("duplicate key", "column 'permit_id' rule unique: 2 row(s) break it"),
+    ],
+)
 def test_each_refusal_names_the_fault_and_writes_nothing(imported, case, message) -> None:
     folder, root, model, _ = imported
     before = digests(root)
@@ -145,8 +187,9 @@ def test_refuse_rows_lists_them_in_the_report(tmp_path) -> None:
     report = import_model(permits_model(folder, refuse_rows=True), root)
     (source,) = report.sources
     assert source.rows_written == 3
-    assert source.refused == [{"column": "area", "rule": "min 0", "n_rows": 1, "rows": ["5"],
-                               "examples": [-5.0]}]
+    assert source.refused == [
+        {"column": "area", "rule": "min 0", "n_rows": 1, "rows": ["5"], "examples": [-5.0]}
+    ]
 
 
 def test_excel_source(tmp_path) -> None:
@@ -163,11 +206,18 @@ def test_excel_source(tmp_path) -> None:
 def _countries_table(root: Path, files: dict[str, str]) -> pd.DataFrame:
     bids = procurement.BIDS
     folder = procurement.procurement_dir()
-    origin = replace(bids.origin, paths=tuple(str(folder / name) for name in files.values()),
-                     transform=lambda raw, path: procurement.harmonise(
-                         _numeric(raw), procurement.country_of(path, files)))
-    model = replace(registry.get("bid_rigging"), name="bids_subset",
-                    sources=(replace(bids, scenario="bids_subset", origin=origin),))
+    origin = replace(
+        bids.origin,
+        paths=tuple(str(folder / name) for name in files.values()),
+        transform=lambda raw, path: procurement.harmonise(
+            _numeric(raw), procurement.country_of(path, files)
+        ),
+    )
+    model = replace(
+        registry.get("bid_rigging"),
+        name="bids_subset",
+        sources=(replace(bids, scenario="bids_subset", origin=origin),),
+    )
     import_model(model, root)
     registry.register(model, replace=True)
     try:
@@ -178,8 +228,7 @@ def _countries_table(root: Path, files: dict[str, str]) -> pd.DataFrame:
 
 def _numeric(raw: pd.DataFrame) -> pd.DataFrame:
     out = raw.replace("", None)
-    for column in ("Tender", "Bid_value", "Winner", "Collusive_competitor", "Date",
-                   "Competitors"):
+    for column in ("Tender", "Bid_value", "Winner", "Collusive_competitor", "Date", "Competitors"):
         if column in out.columns:
             out[column] = pd.to_numeric(out[column])
     return out
@@ -193,8 +242,9 @@ def test_bid_rigging_countries_are_declared_sources(tmp_path) -> None:
     fewer = _countries_table(tmp_path / "b", {c: small[c] for c in ("america", "ch_ticino")})
     back = _countries_table(tmp_path / "c", small)
     keep = both[both["district"] != "italy"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(keep.drop(columns="feature_set_hash"),
-                                  fewer.drop(columns="feature_set_hash"))
+    pd.testing.assert_frame_equal(
+        keep.drop(columns="feature_set_hash"), fewer.drop(columns="feature_set_hash")
+    )
     pd.testing.assert_frame_equal(both, back)
 
 
@@ -202,13 +252,20 @@ def test_a_country_file_with_another_layout_is_refused(tmp_path) -> None:
     folder = tmp_path / "procurement"
     folder.mkdir()
     pd.DataFrame({"Tender": [1, 1], "Bid_value": [10.0, 11.0], "Winner": [1, 0]}).to_csv(
-        folder / procurement.FILES["italy"], index=False)
+        folder / procurement.FILES["italy"], index=False
+    )
     bids = procurement.BIDS
     origin = replace(bids.origin, paths=(str(folder / procurement.FILES["italy"]),))
-    model = replace(registry.get("bid_rigging"), name="bids_bad",
-                    sources=(replace(bids, scenario="bids_bad", origin=origin),))
-    with pytest.raises(ImportFailure, match=r"DB_Collusion_Italy_processed\.csv lacks column\(s\) "
-                                            r"\['Collusive_competitor'"):
+    model = replace(
+        registry.get("bid_rigging"),
+        name="bids_bad",
+        sources=(replace(bids, scenario="bids_bad", origin=origin),),
+    )
+    with pytest.raises(
+        ImportFailure,
+        match=r"DB_Collusion_Italy_processed\.csv lacks column\(s\) "
+        r"\['Collusive_competitor'",
+    ):
         import_model(model, tmp_path / "data")
     assert not (tmp_path / "data" / "pool" / "bids_bad").exists()
     with pytest.raises(procurement.ProcurementDataError, match="no declared country 'peru'"):
@@ -218,7 +275,8 @@ def test_a_country_file_with_another_layout_is_refused(tmp_path) -> None:
 def test_a_relative_path_of_an_in_process_model_is_refused(tmp_path) -> None:
     """No folder to read it from: refused, not read from wherever the process happens to run."""
     model = permits_model(tmp_path, path="许可证.csv")
-    with pytest.raises(ImportFailure, match="relative path '许可证.csv', but the model was "
-                                            "declared in-process"):
+    with pytest.raises(
+        ImportFailure, match="relative path '许可证.csv', but the model was declared in-process"
+    ):
         import_model(model, tmp_path / "data")
     assert not (tmp_path / "data" / "pool").exists()

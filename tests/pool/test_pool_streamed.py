@@ -66,8 +66,11 @@ def test_chunked_check_finds_what_the_whole_table_check_finds(pool_copy):
 
 def test_a_broken_table_stops_the_pool_check_on_worker_threads(pool_copy, monkeypatch):
     monkeypatch.setenv("SUPERVISION_THREADS", "2")
-    _rewrite(pool_copy, "tax_filings",
-             lambda f: f.assign(declared_diesel_litres=f["declared_diesel_litres"].astype(str)))
+    _rewrite(
+        pool_copy,
+        "tax_filings",
+        lambda f: f.assign(declared_diesel_litres=f["declared_diesel_litres"].astype(str)),
+    )
     with pytest.raises(PoolValidationError) as err:
         check_pool(pool_copy, "fuel_tax")
     assert str(err.value).startswith("fuel_tax.tax_filings:")
@@ -81,13 +84,16 @@ def test_a_truncated_file_is_named(pool_copy):
         check_pool(pool_copy, "fuel_tax")
 
 
-@pytest.mark.parametrize(("name", "value", "call"), [
-    ("SUPERVISION_THREADS", "0", resources.threads),
-    ("SUPERVISION_THREADS", "two", resources.threads),
-    ("SUPERVISION_DUCKDB_MEMORY", "lots", resources.duckdb_settings),
-    ("SUPERVISION_SPARK_MASTER", "http://x", resources.spark_settings),
-    ("SUPERVISION_SPARK_DRIVER_MEMORY", "4 gigs", resources.spark_settings),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "call"),
+    [
+        ("SUPERVISION_THREADS", "0", resources.threads),
+        ("SUPERVISION_THREADS", "two", resources.threads),
+        ("SUPERVISION_DUCKDB_MEMORY", "lots", resources.duckdb_settings),
+        ("SUPERVISION_SPARK_MASTER", "http://x", resources.spark_settings),
+        ("SUPERVISION_SPARK_DRIVER_MEMORY", "4 gigs", resources.spark_settings),
+    ],
+)
 def test_bad_resource_settings_name_the_variable(monkeypatch, name, value, call):
     monkeypatch.setenv(name, value)
     with pytest.raises(resources.ResourceSettingError, match=name):
@@ -101,14 +107,15 @@ def test_resource_settings_reach_duckdb_and_spark(monkeypatch, tmp_path):
     monkeypatch.setenv("SUPERVISION_DUCKDB_MEMORY", "512MB")
     monkeypatch.setenv("SUPERVISION_DUCKDB_TEMP", str(tmp_path / "spill"))
     con = connect("duckdb")
-    setting = con.raw_sql("SELECT current_setting('threads'), current_setting('memory_limit'), "
-                          "current_setting('temp_directory')").fetchone()
+    setting = con.raw_sql(
+        "SELECT current_setting('threads'), current_setting('memory_limit'), "
+        "current_setting('temp_directory')"
+    ).fetchone()
     assert setting[0] == 1 and setting[1].startswith(("488", "512")) and "spill" in setting[2]
     assert (tmp_path / "spill").is_dir()
     monkeypatch.setenv("SUPERVISION_SPARK_MASTER", "spark://head:7077")
     monkeypatch.setenv("SUPERVISION_SPARK_EXECUTOR_MEMORY", "4g")
     spark = resources.spark_settings()
-    assert (spark.master, spark.executor_memory, spark.partitions) == (
-        "spark://head:7077", "4g", 2)
+    assert (spark.master, spark.executor_memory, spark.partitions) == ("spark://head:7077", "4g", 2)
     monkeypatch.delenv("SUPERVISION_SPARK_MASTER")
     assert resources.spark_settings().master == "local[2]"

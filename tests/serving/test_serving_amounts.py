@@ -9,17 +9,21 @@ from serving.evidence_series import peer_summary
 
 
 def _leads(client, sandbox, **params) -> list[dict]:
-    got = client.get("/v1/leads", params=params,
-                     headers={"Authorization": f"Bearer {sandbox.keys['admin']}"})
+    got = client.get(
+        "/v1/leads", params=params, headers={"Authorization": f"Bearer {sandbox.keys['admin']}"}
+    )
     assert got.status_code == 200, got.text
     return got.json()["items"]
 
 
-@pytest.mark.parametrize(("sort", "key"), [
-    ("amount", lambda x: x["amount"]),
-    ("expected_value", lambda x: x["expected_value"]),
-    ("probability", lambda x: x["probability"]),
-])
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("amount", lambda x: x["amount"]),
+        ("expected_value", lambda x: x["expected_value"]),
+        ("probability", lambda x: x["probability"]),
+    ],
+)
 def test_leads_sort_by_amount_and_expected_value_across_pages(client, sandbox, sort, key):
     first = _leads(client, sandbox, sort=sort, page_size=20)
     second = _leads(client, sandbox, sort=sort, page_size=20, page=2)
@@ -31,8 +35,9 @@ def test_leads_sort_by_amount_and_expected_value_across_pages(client, sandbox, s
 
 
 def test_unknown_sort_is_a_422_naming_the_choices(client, sandbox):
-    got = client.get("/v1/leads?sort=value",
-                     headers={"Authorization": f"Bearer {sandbox.keys['admin']}"})
+    got = client.get(
+        "/v1/leads?sort=value", headers={"Authorization": f"Bearer {sandbox.keys['admin']}"}
+    )
     assert got.status_code == 422 and "expected_value" in got.text
 
 
@@ -41,14 +46,17 @@ def test_a_lead_carries_amount_unit_interval_and_its_evidence_view(client, sandb
     assert lead["amount_unit"] == "yuan" and lead["amount"] > 0
     assert lead["probability_low"] <= lead["probability"] <= lead["probability_high"]
     assert lead["expected_value"] == pytest.approx(lead["probability"] * lead["amount"])
-    detail = client.get(f"/v1/leads/{lead['id']}",
-                        headers={"Authorization": f"Bearer {sandbox.keys['admin']}"}).json()
+    detail = client.get(
+        f"/v1/leads/{lead['id']}", headers={"Authorization": f"Bearer {sandbox.keys['admin']}"}
+    ).json()
     stakes = detail["amount_at_stake"]
     assert stakes["declared"] and stakes["unit"] == "yuan"
     assert stakes["description"]["zh"].startswith("未申报销售应缴税款")
     assert "90%区间" in stakes["probability_text"]["zh"]
-    got = client.get(f"/v1/leads/{lead['id']}/evidence",
-                     headers={"Authorization": f"Bearer {sandbox.keys['admin']}"})
+    got = client.get(
+        f"/v1/leads/{lead['id']}/evidence",
+        headers={"Authorization": f"Bearer {sandbox.keys['admin']}"},
+    )
     assert got.status_code == 200, got.text
     view = got.json()["evidence_view"]
     assert view["kind"] == "monthly"
@@ -75,6 +83,8 @@ def test_peer_summary_places_the_entity_in_its_peers():
 
 def test_evidence_of_another_district_is_refused(client, sandbox):
     lead = _leads(client, sandbox, district="Haidian")[0]
-    got = client.get(f"/v1/leads/{lead['id']}/evidence",
-                     headers={"Authorization": f"Bearer {sandbox.keys['staff:Chaoyang']}"})
+    got = client.get(
+        f"/v1/leads/{lead['id']}/evidence",
+        headers={"Authorization": f"Bearer {sandbox.keys['staff:Chaoyang']}"},
+    )
     assert got.status_code == 403

@@ -31,10 +31,15 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def server(sandbox, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bento-admission-serve")
-    env = {**sandbox.env(refresh_seconds=60.0), "BENTOML_HOME": str(folder / "bentoml"),
-           "SERVING_CONCURRENCY_SCORE": "1", "SERVING_QUEUE_SCORE": "0",
-           "SERVING_QUEUE_TIMEOUT_SECONDS": "0", "SERVING_RATE_PER_MINUTE": "1",
-           "SERVING_RATE_BURST": str(BURST)}
+    env = {
+        **sandbox.env(refresh_seconds=60.0),
+        "BENTOML_HOME": str(folder / "bentoml"),
+        "SERVING_CONCURRENCY_SCORE": "1",
+        "SERVING_QUEUE_SCORE": "0",
+        "SERVING_QUEUE_TIMEOUT_SECONDS": "0",
+        "SERVING_RATE_PER_MINUTE": "1",
+        "SERVING_RATE_BURST": str(BURST),
+    }
     with running_service(env, folder / "serve.log") as base:
         yield base
 
@@ -46,15 +51,20 @@ def key(sandbox, who: str) -> dict[str, str]:
 def refusals(base: str, status: str) -> float:
     """``supervision_refusals_total`` of the score class with ``status`` in ``/metrics``."""
     text = httpx.get(f"{base}/metrics", timeout=30).text
-    pattern = rf'^supervision_refusals_total\{{(?=[^}}]*route_class="score")' \
-              rf'(?=[^}}]*status="{status}")[^}}]*\}} (\S+)$'
+    pattern = (
+        rf'^supervision_refusals_total\{{(?=[^}}]*route_class="score")'
+        rf'(?=[^}}]*status="{status}")[^}}]*\}} (\S+)$'
+    )
     return sum(float(m.group(1)) for m in re.finditer(pattern, text, re.MULTILINE))
 
 
 def test_bento_requests_beyond_the_score_slot_are_refused_at_once(server, sandbox) -> None:
     table = pd.read_parquet(sandbox.features_dir / f"{SCENARIO}.parquet")
-    body = {"scenario": SCENARIO, "entity_ids": table["entity_id"].head(500).tolist(),
-            "max_reasons": 3}
+    body = {
+        "scenario": SCENARIO,
+        "entity_ids": table["entity_id"].head(500).tolist(),
+        "max_reasons": 3,
+    }
     before = refusals(server, "503")
     start = threading.Barrier(8)
     answers: list[httpx.Response] = []
@@ -63,8 +73,9 @@ def test_bento_requests_beyond_the_score_slot_are_refused_at_once(server, sandbo
         with httpx.Client(timeout=120) as client:
             client.get(f"{server}/livez")  # connected before the barrier
             start.wait()
-            answers.append(client.post(f"{server}/bento/explain", json=body,
-                                       headers=key(sandbox, "system")))
+            answers.append(
+                client.post(f"{server}/bento/explain", json=body, headers=key(sandbox, "system"))
+            )
 
     threads = [threading.Thread(target=explain) for _ in range(8)]
     for thread in threads:
@@ -84,8 +95,9 @@ def test_bento_requests_beyond_the_score_slot_are_refused_at_once(server, sandbo
 def test_metrics_show_every_sample_once(server) -> None:
     """A series repeated in one scrape makes Prometheus refuse the whole scrape."""
     text = httpx.get(f"{server}/metrics", timeout=30).text
-    series = [line.rsplit(" ", 1)[0] for line in text.splitlines()
-              if line and not line.startswith("#")]
+    series = [
+        line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")
+    ]
     repeated = sorted({s for s in series if series.count(s) > 1})
     assert not repeated, repeated[:5]
     assert any(s.startswith("supervision_refusals_total") for s in series)
@@ -104,6 +116,7 @@ def test_bento_and_v1_share_one_request_budget_per_key(server, sandbox) -> None:
     for over in (over_bento, over_v1):
         assert over.status_code == 429 and "per minute per key" in over.json()["error"]
         assert int(over.headers["retry-after"]) >= 1
-    other = httpx.post(f"{server}/bento/score", json=score, headers=key(sandbox, "data_scientist"),
-                       timeout=60)
+    other = httpx.post(
+        f"{server}/bento/score", json=score, headers=key(sandbox, "data_scientist"), timeout=60
+    )
     assert other.status_code == 200  # another key's budget is its own

@@ -18,19 +18,33 @@ OTHER = OTHER_BODY + uscc_check_char(OTHER_BODY)
 
 def _tables() -> dict[str, pd.DataFrame]:
     return {
-        "registry": pd.DataFrame({"credit_code": [CODE, OTHER],
-                                  "name": ["北京顺达加油站有限公司", "北京长城石化有限公司"]}),
-        "filings": pd.DataFrame({"taxpayer_code": [CODE.lower(), f" {CODE}", OTHER],
-                                 "taxpayer_name": ["顺达加油站", "顺达加油站", "长城石化"],
-                                 "period": pd.to_datetime(["2024-01-01", "2024-03-01",
-                                                           "2024-02-01"])}),
-        "waybills": pd.DataFrame({"consignee_name": ["北京顺达加油站（有限公司）", "北京长城石化",
-                                                     "北京顺达加油站有限公司"],
-                                  "litres": [20000.0, 25000.0, 18000.0],
-                                  "shipped_at": pd.to_datetime(["2024-01-05", "2024-01-06",
-                                                                "2024-02-05"])}),
-        "people": pd.DataFrame({"holder_id": ["110101199001011234"],
-                                "holder_name": ["北京顺达加油站有限公司"]}),
+        "registry": pd.DataFrame(
+            {
+                "credit_code": [CODE, OTHER],
+                "name": ["北京顺达加油站有限公司", "北京长城石化有限公司"],
+            }
+        ),
+        "filings": pd.DataFrame(
+            {
+                "taxpayer_code": [CODE.lower(), f" {CODE}", OTHER],
+                "taxpayer_name": ["顺达加油站", "顺达加油站", "长城石化"],
+                "period": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01"]),
+            }
+        ),
+        "waybills": pd.DataFrame(
+            {
+                "consignee_name": [
+                    "北京顺达加油站（有限公司）",
+                    "北京长城石化",
+                    "北京顺达加油站有限公司",
+                ],
+                "litres": [20000.0, 25000.0, 18000.0],
+                "shipped_at": pd.to_datetime(["2024-01-05", "2024-01-06", "2024-02-05"]),
+            }
+        ),
+        "people": pd.DataFrame(
+            {"holder_id": ["110101199001011234"], "holder_name": ["北京顺达加油站有限公司"]}
+        ),
     }
 
 
@@ -43,7 +57,9 @@ def test_code_matches_in_any_spelling_and_newest_first():
     assert found["registry"]["count"] == 1 and found["registry"]["by_name"] == 0
     filings = found["filings"]
     assert filings["count"] == 2 and [r["period"][:10] for r in filings["rows"]] == [
-        "2024-03-01", "2024-01-01"]
+        "2024-03-01",
+        "2024-01-01",
+    ]
 
 
 def test_a_company_is_also_found_by_name_where_an_agency_records_no_code():
@@ -64,13 +80,19 @@ def test_a_station_on_the_simulated_pool_shows_its_waybills_and_camera_counts(fu
     index = EvidenceIndex(pool_tables(fuel_root), lambda: 1.0)
     tables = load_pool(fuel_root, "fuel_tax")
     registry = tables["company_registry"]
-    filmed = set(tables["traffic_cameras"]["site_name"].map(
-        lambda v: normalise_name(v, drop_branch=True)))
+    filmed = set(
+        tables["traffic_cameras"]["site_name"].map(lambda v: normalise_name(v, drop_branch=True))
+    )
     stations = registry[registry["nozzles"].notna()]
     station = stations[stations["name"].map(normalise_name).isin(filmed)].iloc[0]
     found = index.records("fuel_tax", station["credit_code"])
-    assert {"company_registry", "tax_filings", "purchase_invoices", "tanker_waybills",
-            "traffic_cameras"} <= set(found)
+    assert {
+        "company_registry",
+        "tax_filings",
+        "purchase_invoices",
+        "tanker_waybills",
+        "traffic_cameras",
+    } <= set(found)
     waybills = found["tanker_waybills"]
     assert waybills["by_name"] == waybills["count"] >= 10
     shown = {normalise_name(r["consignee_name"], drop_branch=True) for r in waybills["rows"]}

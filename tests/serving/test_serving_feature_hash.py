@@ -60,16 +60,24 @@ def test_tampered_hash_keeps_the_last_good_version(service, sandbox) -> None:
     table = pd.read_parquet(sandbox.features_dir / f"{SCENARIO}.parquet")
     client = TestClient(app)
     assert champion(client, sandbox)["version"] == "1"
-    tampered = register(sandbox, small_model(table, 1), table, "champion",
-                        tags={"feature_set_hash": "0123456789abcdef"})
+    tampered = register(
+        sandbox,
+        small_model(table, 1),
+        table,
+        "champion",
+        tags={"feature_set_hash": "0123456789abcdef"},
+    )
     events = client.post("/v1/models/refresh", headers=admin(sandbox)).json()
     assert any(f"version {tampered} failed" in e for e in events), events
     now = champion(client, sandbox)
     assert now["version"] == "1" and now["registry_version"] == tampered
     assert "0123456789abcdef" in now["last_error"] and FEATURE_SET_HASH in now["last_error"]
     assert "FeatureSetMismatch" in now["last_error"]
-    got = client.post("/v1/score", headers={"X-API-Key": sandbox.keys["system"]},
-                      json={"scenario": SCENARIO, "entity_ids": table["entity_id"].head(2).tolist()})
+    got = client.post(
+        "/v1/score",
+        headers={"X-API-Key": sandbox.keys["system"]},
+        json={"scenario": SCENARIO, "entity_ids": table["entity_id"].head(2).tolist()},
+    )
     assert got.status_code == 200 and got.json()["model"]["version"] == "1"
 
 
@@ -80,8 +88,9 @@ def test_version_without_a_hash_is_refused(service, sandbox) -> None:
     good = register(sandbox, small_model(table, 2), table, None)
     mlflow = MlflowClient(sandbox.tracking_uri)
     source = mlflow.get_model_version(NAME, good).source
-    bare = mlflow.create_model_version(NAME, source, run_id=mlflow.get_model_version(
-        NAME, good).run_id).version
+    bare = mlflow.create_model_version(
+        NAME, source, run_id=mlflow.get_model_version(NAME, good).run_id
+    ).version
     mlflow.set_registered_model_alias(NAME, "champion", bare)
     client.post("/v1/models/refresh", headers=admin(sandbox))
     now = champion(client, sandbox)
@@ -96,8 +105,10 @@ def test_version_without_a_hash_is_refused(service, sandbox) -> None:
 def test_changed_feature_table_loads_no_version(tmp_path_factory) -> None:
     """The feature table was rebuilt by changed code (another hash): the champion trained on
     the old one is not loaded at start, and scoring answers 503 with the reason."""
-    changed = cached(tmp_path_factory.getbasetemp() / "serving-sandbox-template",
-                     tmp_path_factory.mktemp("hash-changed") / "sbx")
+    changed = cached(
+        tmp_path_factory.getbasetemp() / "serving-sandbox-template",
+        tmp_path_factory.mktemp("hash-changed") / "sbx",
+    )
     path = changed.features_dir / f"{SCENARIO}.parquet"
     table = pd.read_parquet(path)
     table.assign(feature_set_hash="fedcba9876543210").to_parquet(path, index=False)
@@ -108,8 +119,11 @@ def test_changed_feature_table_loads_no_version(tmp_path_factory) -> None:
         now = champion(client, changed)
         assert now["version"] is None and now["registry_version"] == "1"
         assert "fedcba9876543210" in now["last_error"]
-        got = client.post("/v1/score", headers={"X-API-Key": changed.keys["system"]},
-                          json={"scenario": SCENARIO, "all_entities": True})
+        got = client.post(
+            "/v1/score",
+            headers={"X-API-Key": changed.keys["system"]},
+            json={"scenario": SCENARIO, "all_entities": True},
+        )
         assert got.status_code == 503 and "fedcba9876543210" in got.json()["error"]
         assert client.get("/v1/health").json()["status"] == "degraded"
     finally:

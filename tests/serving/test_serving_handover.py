@@ -24,11 +24,21 @@ def haidian_leads(client, sandbox) -> list[dict]:
 
 def test_the_page_is_a_chinese_handover_form_with_masked_ids(client, sandbox) -> None:
     lead = haidian_leads(client, sandbox)[0]
-    got = client.get(f"/v1/leads/{lead['id']}/handover.html", headers=auth(sandbox, "staff:Haidian"))
+    got = client.get(
+        f"/v1/leads/{lead['id']}/handover.html", headers=auth(sandbox, "staff:Haidian")
+    )
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/html")
     page = got.text
-    for label in ("线索移送表", "线索编号", "监督模型及版本", "线索理由", "接收单位回执",
-                  "签字（盖章）", "海淀区人民检察院", "个人身份证号已脱敏"):
+    for label in (
+        "线索移送表",
+        "线索编号",
+        "监督模型及版本",
+        "线索理由",
+        "接收单位回执",
+        "签字（盖章）",
+        "海淀区人民检察院",
+        "个人身份证号已脱敏",
+    ):
         assert label in page, label
     assert f"v{lead['model_version']}" in page
     assert "********" in page  # the sandbox's reasons carry an ID number: masked
@@ -39,22 +49,29 @@ def test_the_page_is_a_chinese_handover_form_with_masked_ids(client, sandbox) ->
     for series in ("declared", "invoiced", "delivered", "vehicles"):
         assert f"data-series='{series}'" in page, series
     assert "证据图表" in page and "class='peer-chart'" in page
-    english = client.get(f"/v1/leads/{lead['id']}/handover.html?lang=en",
-                         headers=auth(sandbox, "staff:Haidian")).text
+    english = client.get(
+        f"/v1/leads/{lead['id']}/handover.html?lang=en", headers=auth(sandbox, "staff:Haidian")
+    ).text
     assert "Lead hand-over form" in english and "线索移送表" not in english
 
 
 def test_scope_bad_input_and_reveal_rules(client, sandbox) -> None:
     lead = haidian_leads(client, sandbox)[0]
-    foreign = client.get(f"/v1/leads/{lead['id']}/handover.html",
-                         headers=auth(sandbox, "staff:Chaoyang"))
+    foreign = client.get(
+        f"/v1/leads/{lead['id']}/handover.html", headers=auth(sandbox, "staff:Chaoyang")
+    )
     assert foreign.status_code == 403
     bad = client.get("/v1/handover.html?ids=1,x", headers=auth(sandbox, "staff:Haidian"))
     assert bad.status_code == 422 and "ids" in bad.text
-    assert client.get(f"/v1/leads/{lead['id']}/handover.html?lang=fr",
-                      headers=auth(sandbox, "staff:Haidian")).status_code == 422
-    no_reason = client.get(f"/v1/leads/{lead['id']}/handover.html?reveal=true",
-                           headers=auth(sandbox, "admin"))
+    assert (
+        client.get(
+            f"/v1/leads/{lead['id']}/handover.html?lang=fr", headers=auth(sandbox, "staff:Haidian")
+        ).status_code
+        == 422
+    )
+    no_reason = client.get(
+        f"/v1/leads/{lead['id']}/handover.html?reveal=true", headers=auth(sandbox, "admin")
+    )
     assert no_reason.status_code == 422
 
 
@@ -62,8 +79,9 @@ def test_batch_has_one_form_per_lead_and_is_audited(client, sandbox) -> None:
     from leads.store import LeadStore
 
     ids = [lead["id"] for lead in haidian_leads(client, sandbox)[:3]]
-    got = client.get(f"/v1/handover.html?ids={','.join(map(str, ids))}",
-                     headers=auth(sandbox, "staff:Haidian"))
+    got = client.get(
+        f"/v1/handover.html?ids={','.join(map(str, ids))}", headers=auth(sandbox, "staff:Haidian")
+    )
     assert got.status_code == 200
     assert got.text.count("<section class='form'>") == len(ids)
     store = LeadStore.open(sandbox.leads_url)
@@ -75,18 +93,22 @@ def test_batch_has_one_form_per_lead_and_is_audited(client, sandbox) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("pdftotext") is None,
-                    reason="Debian chromium and poppler-utils are needed")
-def test_the_pdf_is_printed_by_chromium_and_reads_back_in_chinese(client, sandbox,
-                                                                   tmp_path) -> None:
+@pytest.mark.skipif(
+    not CHROMIUM.exists() or shutil.which("pdftotext") is None,
+    reason="Debian chromium and poppler-utils are needed",
+)
+def test_the_pdf_is_printed_by_chromium_and_reads_back_in_chinese(
+    client, sandbox, tmp_path
+) -> None:
     lead = haidian_leads(client, sandbox)[0]
     got = client.get(f"/v1/leads/{lead['id']}/handover.pdf", headers=auth(sandbox, "staff:Haidian"))
     assert got.status_code == 200, got.text
     assert got.headers["content-type"] == "application/pdf" and got.content[:5] == b"%PDF-"
     pdf = tmp_path / "handover.pdf"
     pdf.write_bytes(got.content)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "线索移送表" in text and "接收单位回执" in text
     assert str(lead["id"]) in text
     assert "涉案金额" in text and lead["amount_text"]["zh"] in text and "证据图表" in text

@@ -17,11 +17,20 @@ import pytest
 from serving.launch import running_service
 from serving.sandbox import SCENARIO
 
-pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+pytestmark = (
+    pytest.mark.slow
+)  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,22 +54,36 @@ def test_probes_and_openapi(server) -> None:
     assert any(m["alias"] == "champion" and m["version"] == "1" for m in health["models"])
     spec = httpx.get(f"{server}/docs.json").json()
     assert {"/v1/score", "/v1/leads", "/v1/leads/{lead_id}/outcome", "/v1/ledger"} <= set(
-        spec["paths"])
+        spec["paths"]
+    )
 
 
 def test_score_over_http(server, sandbox) -> None:
-    got = httpx.post(f"{server}/v1/score", headers=bearer(sandbox, "system"), timeout=60,
-                     json={"scenario": SCENARIO, "all_entities": True, "explain_top": 5})
+    got = httpx.post(
+        f"{server}/v1/score",
+        headers=bearer(sandbox, "system"),
+        timeout=60,
+        json={"scenario": SCENARIO, "all_entities": True, "explain_top": 5},
+    )
     assert got.status_code == 200, got.text
     data = got.json()
     assert data["model"] == {**data["model"], "version": "1", "alias": "champion"}
     explained = sorted((r for r in data["results"] if r["reasons"]), key=lambda r: r["rank"])
     assert [r["rank"] for r in explained] == [1, 2, 3, 4, 5]
-    assert httpx.post(f"{server}/v1/score", json={"scenario": SCENARIO, "all_entities": True}
-                      ).status_code == 401
-    assert httpx.post(f"{server}/v1/score", headers=bearer(sandbox, "system"),
-                      json={"scenario": SCENARIO, "all_entities": "yes please"}
-                      ).status_code == 422
+    assert (
+        httpx.post(
+            f"{server}/v1/score", json={"scenario": SCENARIO, "all_entities": True}
+        ).status_code
+        == 401
+    )
+    assert (
+        httpx.post(
+            f"{server}/v1/score",
+            headers=bearer(sandbox, "system"),
+            json={"scenario": SCENARIO, "all_entities": "yes please"},
+        ).status_code
+        == 422
+    )
 
 
 def test_outcome_loop_over_http(server, sandbox) -> None:
@@ -69,8 +92,11 @@ def test_outcome_loop_over_http(server, sandbox) -> None:
     assert listed["items"] and {i["district"] for i in listed["items"]} == {"Chaoyang"}
     lead = listed["items"][-1]["id"]
     deadline = (date.today() + timedelta(days=10)).isoformat()
-    steps = [("assign", {"unit": "Chaoyang unit 2", "assignee": "Li", "deadline": deadline}),
-             ("start", {}), ("outcome", {"outcome": "no_case", "note": "sales explained"})]
+    steps = [
+        ("assign", {"unit": "Chaoyang unit 2", "assignee": "Li", "deadline": deadline}),
+        ("start", {}),
+        ("outcome", {"outcome": "no_case", "note": "sales explained"}),
+    ]
     for step, body in steps:
         got = httpx.post(f"{server}/v1/leads/{lead}/{step}", json=body, headers=staff)
         assert got.status_code == 200, (step, got.text)
@@ -115,8 +141,7 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
             page.click("#filters button")
             expect(rows.first).to_contain_text("新线索")
             # sorted by amount at stake on the server, largest first, shown with its unit
-            amounts = [float(a) for a in rows.evaluate_all(
-                "rs => rs.map(r => r.dataset.amount)")]
+            amounts = [float(a) for a in rows.evaluate_all("rs => rs.map(r => r.dataset.amount)")]
             assert len(amounts) > 3 and amounts == sorted(amounts, reverse=True)
             assert "万元" in rows.first.locator("td.amount").inner_text()
             page.screenshot(path=str(REPORTS / "web-list-zh.png"), full_page=True)
@@ -137,18 +162,26 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
             # the evidence chart: one path per declared series, a point per month
             chart = page.locator("#evidence-chart")
             expect(chart.locator("path.series").first).to_be_attached(timeout=90_000)
-            drawn = chart.locator("path.series").evaluate_all(
-                "ps => ps.map(p => p.dataset.series)")
+            drawn = chart.locator("path.series").evaluate_all("ps => ps.map(p => p.dataset.series)")
             assert drawn == ["declared", "invoiced", "delivered", "vehicles"]
             for name in drawn:
                 points = chart.locator(f"circle.point[data-series='{name}']")
                 assert points.count() == 12, name
-                assert chart.locator(f"path[data-series='{name}']").get_attribute(
-                    "d").count("L") == 11
-            declared = sum(float(v) for v in chart.locator(
-                "circle[data-series='declared']").evaluate_all("cs => cs.map(c => c.dataset.value)"))
-            delivered = sum(float(v) for v in chart.locator(
-                "circle[data-series='delivered']").evaluate_all("cs => cs.map(c => c.dataset.value)"))
+                assert (
+                    chart.locator(f"path[data-series='{name}']").get_attribute("d").count("L") == 11
+                )
+            declared = sum(
+                float(v)
+                for v in chart.locator("circle[data-series='declared']").evaluate_all(
+                    "cs => cs.map(c => c.dataset.value)"
+                )
+            )
+            delivered = sum(
+                float(v)
+                for v in chart.locator("circle[data-series='delivered']").evaluate_all(
+                    "cs => cs.map(c => c.dataset.value)"
+                )
+            )
             assert declared < delivered
             peers = page.locator("#peer-charts svg.peer-chart")
             assert peers.count() == 2 and peers.first.locator("rect.peer-bar").count() == 20
@@ -187,8 +220,9 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
         finally:
             browser.close()
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "线索移送表" in text and "接收单位回执" in text and "海淀" in text
     lead = httpx.get(f"{server}/v1/leads/{lead_id}", headers=bearer(sandbox, "admin")).json()
     stakes = lead["amount_at_stake"]

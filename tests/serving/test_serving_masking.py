@@ -49,9 +49,16 @@ def spellings(values: pd.Series) -> set[str]:
     for raw in values.dropna().astype(str):
         code = normalise_code(raw) or ""
         kinds.add("15-digit" if len(code) == 15 else "18" if len(code) == 18 else "other")
-        kinds |= {k for k, hit in (("spaced", " " in raw.strip()), ("hyphen", "-" in raw),
-                                   ("letter_o", "O" in raw), ("lower_x", raw.endswith("x")))
-                  if hit}
+        kinds |= {
+            k
+            for k, hit in (
+                ("spaced", " " in raw.strip()),
+                ("hyphen", "-" in raw),
+                ("letter_o", "O" in raw),
+                ("lower_x", raw.endswith("x")),
+            )
+            if hit
+        }
     return kinds
 
 
@@ -76,15 +83,18 @@ def test_every_declared_column_is_masked_in_every_spelling(tables) -> None:
         assert declared, scenario
         for table, columns in declared.items():
             frame = tables[scenario][table]
-            evidence = {table: {"count": len(frame), "by_name": 0,
-                                "rows": frame.astype(object).where(frame.notna(), None)
-                                .to_dict("records")}}
+            evidence = {
+                table: {
+                    "count": len(frame),
+                    "by_name": 0,
+                    "rows": frame.astype(object).where(frame.notna(), None).to_dict("records"),
+                }
+            }
             masked = mask_evidence(evidence, declared)[table]["rows"]
             for column, kind in columns.items():
                 if kind == "id":
                     seen |= spellings(frame[column])
-                for before, after in zip(frame[column], (r[column] for r in masked),
-                                         strict=True):
+                for before, after in zip(frame[column], (r[column] for r in masked), strict=True):
                     if before is None or pd.isna(before):
                         assert after is None
                         continue
@@ -93,11 +103,21 @@ def test_every_declared_column_is_masked_in_every_spelling(tables) -> None:
     assert {"18", "15-digit", "spaced", "hyphen", "letter_o"} <= seen
 
 
-@pytest.mark.parametrize("typed", [
-    "110105198001010027", "110105198001010O2x", "1101 0519 8001 0100 27", "110-105198001010027",
-    "11010580010100 2", "110105800101002", " 110105198001010027 ", "T110105198001010027",
-    "13812345678", "138 1234 5678",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "110105198001010027",
+        "110105198001010O2x",
+        "1101 0519 8001 0100 27",
+        "110-105198001010027",
+        "11010580010100 2",
+        "110105800101002",
+        " 110105198001010027 ",
+        "T110105198001010027",
+        "13812345678",
+        "138 1234 5678",
+    ],
+)
 def test_the_shape_net_catches_every_spelling_in_free_text(typed) -> None:
     text = f"holder {typed} also presented another card"
     masked = mask_text(text)
@@ -105,10 +125,17 @@ def test_the_shape_net_catches_every_spelling_in_free_text(typed) -> None:
     assert not leaks(masked, typed, "id")
 
 
-@pytest.mark.parametrize("kept", [
-    "911101087178851234", "2024-01-01 2024-02-01", "T110105201012345", "SR000000123",
-    "invoice 12345678901234567890", "declared 65% of 12,000 litres",
-])
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "911101087178851234",
+        "2024-01-01 2024-02-01",
+        "T110105201012345",
+        "SR000000123",
+        "invoice 12345678901234567890",
+        "declared 65% of 12,000 litres",
+    ],
+)
 def test_the_shape_net_leaves_codes_dates_and_numbers(kept) -> None:
     assert mask_text(kept) == kept
 
@@ -141,13 +168,27 @@ def service(tmp_path_factory, pool_root, tables):
     store = LeadStore.open(sandbox.leads_url)
     try:
         for scenario, frame in entities.items():
-            inputs = [LeadInput(entity_id=row["entity_id"], district="Haidian", score=1.0 - i / 100,
-                                rank=i + 1, reasons=[{"feature": "f", "value": 1.0, "shap": 0.1,
-                                                      "text": "value 1"}])
-                      for i, row in enumerate(frame.to_dict("records"))]
-            store.upsert_leads(LeadRun(run_id=f"mask-{scenario}", scenario=scenario,
-                                       model_name=f"supervision-{scenario}", model_version="1",
-                                       as_of=date(2025, 6, 30), leads=inputs), actor="test")
+            inputs = [
+                LeadInput(
+                    entity_id=row["entity_id"],
+                    district="Haidian",
+                    score=1.0 - i / 100,
+                    rank=i + 1,
+                    reasons=[{"feature": "f", "value": 1.0, "shap": 0.1, "text": "value 1"}],
+                )
+                for i, row in enumerate(frame.to_dict("records"))
+            ]
+            store.upsert_leads(
+                LeadRun(
+                    run_id=f"mask-{scenario}",
+                    scenario=scenario,
+                    model_name=f"supervision-{scenario}",
+                    model_version="1",
+                    as_of=date(2025, 6, 30),
+                    leads=inputs,
+                ),
+                actor="test",
+            )
     finally:
         store.close()
     from serving.app import attach, build_context, create_app
@@ -187,8 +228,9 @@ def test_no_personal_value_leaves_the_service_without_an_audited_reveal(service,
     for who in ("staff:Haidian", "admin"):
         headers = {"Authorization": f"Bearer {sandbox.keys[who]}"}
         for scenario in SCENARIOS:
-            listed = client.get("/v1/leads", params={"scenario": scenario, "page_size": 500},
-                                headers=headers)
+            listed = client.get(
+                "/v1/leads", params={"scenario": scenario, "page_size": 500}, headers=headers
+            )
             assert listed.status_code == 200
             bodies.append(listed.text)
             for item in listed.json()["items"]:
@@ -202,8 +244,12 @@ def test_no_personal_value_leaves_the_service_without_an_audited_reveal(service,
         assert export.status_code == 200
         bodies.append(export.text)
     admin = {"Authorization": f"Bearer {sandbox.keys['admin']}"}
-    bodies.append(json.dumps(client.get("/v1/audit", params={"limit": 5000},
-                                        headers=admin).json(), ensure_ascii=False))
+    bodies.append(
+        json.dumps(
+            client.get("/v1/audit", params={"limit": 5000}, headers=admin).json(),
+            ensure_ascii=False,
+        )
+    )
     text = "\n".join(bodies)
     leaked = [(c, v) for c, k, v in values if k != "name" and leaks(text, v, k)]
     assert not leaked, leaked[:5]
@@ -214,15 +260,23 @@ def test_reveal_shows_the_values_and_is_audited_with_its_reason(service, tables)
     headers = {"Authorization": f"Bearer {sandbox.keys['staff:Haidian']}"}
     scenario = "fake_certificates"
     entity = entities[scenario].iloc[0]
-    lead = next(i for i in client.get("/v1/leads", params={"scenario": scenario, "page_size": 500},
-                                      headers=headers).json()["items"]
-                if i["entity_id"] == entity["entity_id"])
+    lead = next(
+        i
+        for i in client.get(
+            "/v1/leads", params={"scenario": scenario, "page_size": 500}, headers=headers
+        ).json()["items"]
+        if i["entity_id"] == entity["entity_id"]
+    )
     why = "site inspection 2025-031, worker identity check"
-    revealed = client.get(f"/v1/leads/{lead['id']}", params={"reveal": "true", "reason": why},
-                          headers=headers).json()
+    revealed = client.get(
+        f"/v1/leads/{lead['id']}", params={"reveal": "true", "reason": why}, headers=headers
+    ).json()
     row = revealed["evidence"]["site_workers"]["rows"][0]
     assert revealed["revealed"] is True and row["worker_id"] == entity["worker_id"]
     assert row["worker_name"] == entity["worker_name"]
-    audit = client.get("/v1/audit", params={"object_type": "lead", "object_id": str(lead["id"])},
-                       headers={"Authorization": f"Bearer {sandbox.keys['admin']}"}).json()
+    audit = client.get(
+        "/v1/audit",
+        params={"object_type": "lead", "object_id": str(lead["id"])},
+        headers={"Authorization": f"Bearer {sandbox.keys['admin']}"},
+    ).json()
     assert ("read_lead_revealed", why) in [(e["action"], e["reason"]) for e in audit]

@@ -50,14 +50,19 @@ def key(sandbox, who: str) -> dict[str, str]:
 async def burst(app, n: int, headers: dict, body: dict) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        return await asyncio.gather(*[client.post("/v1/score", json=body, headers=headers)
-                                      for _ in range(n)])
+        return await asyncio.gather(
+            *[client.post("/v1/score", json=body, headers=headers) for _ in range(n)]
+        )
 
 
 def test_a_burst_beyond_capacity_is_refused_at_once_with_retry_after(service, sandbox) -> None:
     app, ctx, settings = service
-    tight = replace(settings.admission, concurrency={"score": 1, "reads": 4, "writes": 2},
-                    queue={"score": 1, "reads": 8, "writes": 8}, queue_timeout=30.0)
+    tight = replace(
+        settings.admission,
+        concurrency={"score": 1, "reads": 4, "writes": 2},
+        queue={"score": 1, "reads": 8, "writes": 8},
+        queue_timeout=30.0,
+    )
     attach(app, ctx, replace(settings, admission=tight))
     body = {"scenario": SCENARIO, "all_entities": True, "explain_top": 20}
     answers = asyncio.run(burst(app, 12, key(sandbox, "system"), body))
@@ -73,8 +78,9 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(service, sandbox) -> None
     slow = replace(settings.admission, rate_per_minute=6.0, rate_burst=3.0)
     attach(app, ctx, replace(settings, admission=slow))
     with TestClient(app) as client:
-        codes = [client.get("/v1/whoami", headers=key(sandbox, "admin")).status_code
-                 for _ in range(5)]
+        codes = [
+            client.get("/v1/whoami", headers=key(sandbox, "admin")).status_code for _ in range(5)
+        ]
         other = client.get("/v1/whoami", headers=key(sandbox, "system"))
         limited = client.get("/v1/whoami", headers=key(sandbox, "admin"))
     assert codes == [200, 200, 200, 429, 429] and other.status_code == 200
@@ -86,9 +92,13 @@ def test_explained_rows_are_capped_per_request_and_per_minute(service, sandbox) 
     app, ctx, settings = service
     attach(app, ctx, replace(settings, explain_max_rows=50, explain_rows_per_minute=60))
     with TestClient(app) as client:
+
         def score(**extra):
-            return client.post("/v1/score", json={"scenario": SCENARIO, "all_entities": True,
-                                                  **extra}, headers=key(sandbox, "system"))
+            return client.post(
+                "/v1/score",
+                json={"scenario": SCENARIO, "all_entities": True, **extra},
+                headers=key(sandbox, "system"),
+            )
 
         top = score(explain_top=200_000)
         assert top.status_code == 422
@@ -113,8 +123,11 @@ def test_work_for_a_client_that_has_gone_is_dropped() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    settings = AdmissionSettings(concurrency={"score": 1, "reads": 1, "writes": 1},
-                                 queue={"score": 4, "reads": 4, "writes": 4}, queue_timeout=30)
+    settings = AdmissionSettings(
+        concurrency={"score": 1, "reads": 1, "writes": 1},
+        queue={"score": 4, "reads": 4, "writes": 4},
+        queue_timeout=30,
+    )
     gate = Admission(app, lambda: settings)
 
     async def scenario() -> list[int]:
@@ -152,8 +165,13 @@ def test_work_for_a_client_that_has_gone_is_dropped() -> None:
 
 
 def test_explain_budget_reads_the_settings() -> None:
-    budget = ExplainBudget.of(ServingSettings(data_root=".", explain_max_rows=7,  # type: ignore
-                                              explain_rows_per_minute=9))
+    budget = ExplainBudget.of(
+        ServingSettings(
+            data_root=".",
+            explain_max_rows=7,  # type: ignore
+            explain_rows_per_minute=9,
+        )
+    )
     assert budget.max_rows == 7 and budget.per_key.burst == 9
 
 
@@ -162,8 +180,9 @@ def guarded_server():
     """uvicorn on a free loopback port with the header timeout at 1 s."""
     guard_connections(1.0)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning", http="h11"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", http="h11")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -205,22 +224,31 @@ def test_wrong_method_is_405_and_unknown_query_parameters_422(service, sandbox) 
             wrong = client.put(path, headers=key(sandbox, "admin"))
             assert wrong.status_code == 405 and "POST" in wrong.headers["allow"], path
         assert client.get("/v1/nowhere", headers=key(sandbox, "admin")).status_code == 404
-        typo = client.get("/v1/leads", params={"distrct": "Haidian", "page": 1},
-                          headers=key(sandbox, "admin"))
+        typo = client.get(
+            "/v1/leads", params={"distrct": "Haidian", "page": 1}, headers=key(sandbox, "admin")
+        )
         assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["query", "distrct"]
-        assert client.get("/v1/leads", params={"district": "Haidian"},
-                          headers=key(sandbox, "admin")).status_code == 200
+        assert (
+            client.get(
+                "/v1/leads", params={"district": "Haidian"}, headers=key(sandbox, "admin")
+            ).status_code
+            == 200
+        )
         spec = client.app.openapi()
     assert "400" in spec["paths"]["/v1/score"]["post"]["responses"]
     score_doc = spec["components"]["schemas"]["ScoreRequest"]
     assert "exactly one" in score_doc["description"].lower() and score_doc["x-rules"]
-    reason = next(p for p in spec["paths"]["/v1/leads/{lead_id}"]["get"]["parameters"]
-                  if p["name"] == "reason")
+    reason = next(
+        p
+        for p in spec["paths"]["/v1/leads/{lead_id}"]["get"]["parameters"]
+        if p["name"] == "reason"
+    )
     assert "at least 5 characters" in reason["description"]
 
 
-@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3",
-                                  "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize(
+    "cell", ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+)
 def test_csv_formula_cells_are_neutralised(cell) -> None:
     assert csv_cell(cell) == "'" + cell
     assert csv_cell(-1.25) == -1.25 and csv_cell("Haidian unit") == "Haidian unit"
@@ -229,14 +257,25 @@ def test_csv_formula_cells_are_neutralised(cell) -> None:
 def test_export_neutralises_an_assignee_typed_as_a_formula(service, sandbox) -> None:
     app, ctx, settings = service
     with TestClient(app) as client:
-        lead = client.get("/v1/leads", params={"district": "Haidian", "status": "new"},
-                          headers=key(sandbox, "admin")).json()["items"][0]["id"]
-        assigned = client.post(f"/v1/leads/{lead}/assign", json={
-            "unit": "=HYPERLINK(\"http://evil\",\"x\")", "assignee": "+cmd|' /C calc'!A0",
-            "deadline": "2099-12-31"}, headers=key(sandbox, "admin"))
+        lead = client.get(
+            "/v1/leads",
+            params={"district": "Haidian", "status": "new"},
+            headers=key(sandbox, "admin"),
+        ).json()["items"][0]["id"]
+        assigned = client.post(
+            f"/v1/leads/{lead}/assign",
+            json={
+                "unit": '=HYPERLINK("http://evil","x")',
+                "assignee": "+cmd|' /C calc'!A0",
+                "deadline": "2099-12-31",
+            },
+            headers=key(sandbox, "admin"),
+        )
         assert assigned.status_code == 200
-        text = client.get("/v1/leads/export.csv", params={"district": "Haidian"},
-                          headers=key(sandbox, "admin")).text
+        text = client.get(
+            "/v1/leads/export.csv", params={"district": "Haidian"}, headers=key(sandbox, "admin")
+        ).text
     assert "'=HYPERLINK" in text and "'+cmd" in text
-    assert not any(cell.startswith(("=", "+", "@")) for line in text.splitlines()
-                   for cell in line.split(","))
+    assert not any(
+        cell.startswith(("=", "+", "@")) for line in text.splitlines() for cell in line.split(",")
+    )

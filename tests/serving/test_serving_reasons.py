@@ -18,9 +18,15 @@ COLUMNS = ("gap", "share", "noise_a", "noise_b")
 def population(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Entities where ``gap`` alone decides who becomes a case; half are never verified."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"gap": rng.gamma(1.5, 1.0, n), "share": rng.beta(5, 2, n),
-                          "noise_a": rng.normal(size=n), "noise_b": rng.normal(size=n)},
-                         index=pd.Index([f"e{i}" for i in range(n)], name="entity_id"))
+    frame = pd.DataFrame(
+        {
+            "gap": rng.gamma(1.5, 1.0, n),
+            "share": rng.beta(5, 2, n),
+            "noise_a": rng.normal(size=n),
+            "noise_b": rng.normal(size=n),
+        },
+        index=pd.Index([f"e{i}" for i in range(n)], name="entity_id"),
+    )
     frame["district"] = rng.choice(["Haidian", "Chaoyang"], n)
     y = (frame["gap"] > np.quantile(frame["gap"], 0.85)).to_numpy(dtype="float64").copy()
     y[rng.random(n) < 0.5] = np.nan
@@ -32,8 +38,16 @@ def served(estimator) -> ServedModel:
 
     model = LeadScoringModel(list(COLUMNS), "scorer")
     model.estimator = estimator
-    return ServedModel(scenario="demo", name="supervision-demo", version="1", alias="champion",
-                       run_id=None, model=model, columns=COLUMNS, loaded_at=datetime.now(UTC))
+    return ServedModel(
+        scenario="demo",
+        name="supervision-demo",
+        version="1",
+        alias="champion",
+        run_id=None,
+        model=model,
+        columns=COLUMNS,
+        loaded_at=datetime.now(UTC),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +69,17 @@ def test_scorer_reasons_match_training_and_find_the_driver(data) -> None:
     assert len(reasons) == 5 and all(len(r) == 3 for r in reasons)
     assert sum(r[0]["feature"] == "gap" for r in reasons) >= 4
     # training explains the same way given the detector's surrogate on the same population
-    reference = explain_scorer(scorer, rows.reset_index(drop=True), list(range(5)),
-                               surrogate=detector_surrogate(scorer, frame))
+    reference = explain_scorer(
+        scorer,
+        rows.reset_index(drop=True),
+        list(range(5)),
+        surrogate=detector_surrogate(scorer, frame),
+    )
     for mine, theirs in zip(reasons, reference, strict=True):
         for reason in mine:
-            assert reason["shap"] == pytest.approx(theirs.contributions[reason["feature"]],
-                                                   abs=1e-5)
+            assert reason["shap"] == pytest.approx(
+                theirs.contributions[reason["feature"]], abs=1e-5
+            )
     assert all(r["text"] for row in reasons for r in row)
     assert all(set(r["texts"]) == {"zh", "en"} for row in reasons for r in row)
     assert not any(r["feature"] == "detector_score" for row in reasons for r in row)

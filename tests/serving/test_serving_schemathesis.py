@@ -20,7 +20,9 @@ from schemathesis.specs.openapi.checks import (
 
 from serving.sandbox import SCENARIO
 
-pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+pytestmark = (
+    pytest.mark.slow
+)  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 MAX_EXAMPLES = 12
 
@@ -56,14 +58,19 @@ def steer(case, lead_ids: list[int]) -> None:
         case.body["scenario"] = SCENARIO
 
 
-def run_operation(operation, headers_list: list[dict], checks: list, max_examples: int,
-                  lead_ids: list[int]) -> None:
+def run_operation(
+    operation, headers_list: list[dict], checks: list, max_examples: int, lead_ids: list[int]
+) -> None:
     """Generate up to ``max_examples`` cases for one operation; send each as generated and
     steered at real objects, with every set of headers; check every answer."""
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=max_examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case) -> None:
         for headers in headers_list:
             case.call_and_validate(headers=headers, checks=checks)
@@ -81,8 +88,12 @@ def test_every_v1_operation_is_covered(api_schema) -> None:
 
 def test_v1_routes_never_fail_and_match_their_spec(api_schema, sandbox) -> None:
     admin = {"Authorization": f"Bearer {sandbox.keys['admin']}"}
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_schema_conformance]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     for operation in operations(api_schema, "^/v1/"):
         run_operation(operation, [admin], checks, MAX_EXAMPLES, sandbox.lead_ids)
 
@@ -90,5 +101,10 @@ def test_v1_routes_never_fail_and_match_their_spec(api_schema, sandbox) -> None:
 def test_staff_and_anonymous_calls_never_fail(api_schema, sandbox) -> None:
     staff = {"X-API-Key": sandbox.keys["staff:Haidian"]}
     for operation in operations(api_schema, "^/v1/(score|leads|leads/{lead_id})$"):
-        run_operation(operation, [staff, {}], [not_a_server_error, status_code_conformance], 6,
-                      sandbox.lead_ids)
+        run_operation(
+            operation,
+            [staff, {}],
+            [not_a_server_error, status_code_conformance],
+            6,
+            sandbox.lead_ids,
+        )

@@ -28,8 +28,7 @@ def fuel_tables(fuel_root) -> dict[str, pd.DataFrame]:
     return load_pool(fuel_root, "fuel_tax")
 
 
-def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fuel_root
-                                                                    ) -> None:
+def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fuel_root) -> None:
     from training.mlflow_setup import open_client, resolve
 
     loads: list[str] = []
@@ -43,16 +42,14 @@ def test_evidence_index_and_percentile_base_are_built_at_model_load(sandbox, fue
     evidence = EvidenceIndex(counting, lambda: 1.0)
     series = EvidenceSeries(counting, lambda: 1.0)
     client = open_client(resolve(tracking_uri=sandbox.tracking_uri))
-    hub = ModelHub(client, 0, reference_scores(features),
-                   warm_at_load(features, evidence, series))
+    hub = ModelHub(client, 0, reference_scores(features), warm_at_load(features, evidence, series))
     assert not evidence.is_built(SCENARIO) and not series.is_prepared(SCENARIO)
     gc.unfreeze()
     hub.start()  # loads the champion: nothing has asked for a lead yet
     assert gc.get_freeze_count() > 0  # what was loaded is out of the full collections' walk
     gc.unfreeze()
     served = hub.get(SCENARIO)
-    assert served.reference is not None and len(served.reference) == len(
-        features.table(SCENARIO))
+    assert served.reference is not None and len(served.reference) == len(features.table(SCENARIO))
     assert evidence.is_built(SCENARIO) and series.is_prepared(SCENARIO)
     assert loads == [SCENARIO, SCENARIO]  # the index's tables, then the charts' series
     background = features.table(SCENARIO)
@@ -83,15 +80,25 @@ def test_a_new_pool_version_rebuilds_the_index(fuel_tables) -> None:
     assert loads == ["fuel_tax", "fuel_tax"] and index.is_built("fuel_tax")
 
 
-def test_vectorised_normalisation_equals_normalise_code_on_every_pool_spelling(fuel_tables
-                                                                                ) -> None:
+def test_vectorised_normalisation_equals_normalise_code_on_every_pool_spelling(fuel_tables) -> None:
     values = []
     for table in fuel_tables.values():
         for column in table.columns:
             if pd.api.types.is_string_dtype(table[column]) or table[column].dtype == object:
                 values += table[column].dropna().unique().tolist()
-    values += ["  9111-0108 ma01abcd2x ", "\u3000110101199001011234\u3000", "nan", " None ",
-               "-", "", "o.i_x", "Ä-o", 12, 3.5, None]
+    values += [
+        "  9111-0108 ma01abcd2x ",
+        "\u3000110101199001011234\u3000",
+        "nan",
+        " None ",
+        "-",
+        "",
+        "o.i_x",
+        "Ä-o",
+        12,
+        3.5,
+        None,
+    ]
     array = np.array(values + [None], dtype=object)[:-1]
     assert len(array) > 1000
     assert normalise_codes(array).tolist() == [normalise_code(v) for v in array]
@@ -105,7 +112,8 @@ def test_index_finds_what_a_scan_of_every_cell_finds(fuel_tables) -> None:
     invoices = fuel_tables["purchase_invoices"]
     text = [c for c in invoices.columns if c in scanned["purchase_invoices"]]
     probes = list(registry.sample(5, random_state=1)) + [
-        invoices[text[0]].iloc[int(i)] for i in rng.integers(0, len(invoices), 3)]
+        invoices[text[0]].iloc[int(i)] for i in rng.integers(0, len(invoices), 3)
+    ]
     for code in probes:
         target = normalise_code(code)
         found = index.records("fuel_tax", code)
@@ -117,10 +125,14 @@ def test_index_finds_what_a_scan_of_every_cell_finds(fuel_tables) -> None:
             assert shown["count"] - shown["by_name"] == int(hits.sum()), (code, name)
 
 
-@pytest.mark.parametrize(("where", "index"), [
-    ("district = 'Haidian'", "ix_leads_district_rank"),
-    ("scenario = 'fuel_tax' AND district = 'Haidian'", "ix_leads_scenario_rank"),
-    ("1 = 1", "ix_leads_rank")])
+@pytest.mark.parametrize(
+    ("where", "index"),
+    [
+        ("district = 'Haidian'", "ix_leads_district_rank"),
+        ("scenario = 'fuel_tax' AND district = 'Haidian'", "ix_leads_scenario_rank"),
+        ("1 = 1", "ix_leads_rank"),
+    ],
+)
 def test_the_lead_list_walks_an_index_in_rank_order(tmp_path, where, index) -> None:
     import sqlite3
 
@@ -128,9 +140,13 @@ def test_the_lead_list_walks_an_index_in_rank_order(tmp_path, where, index) -> N
 
     LeadStore.open(f"sqlite:///{tmp_path / 'leads.db'}").close()  # migrated to head
     with sqlite3.connect(tmp_path / "leads.db") as con:
-        plan = " | ".join(row[-1] for row in con.execute(
-            f"EXPLAIN QUERY PLAN SELECT * FROM leads WHERE {where} "  # noqa: S608 - fixed text
-            "ORDER BY score DESC, id LIMIT 20"))
+        plan = " | ".join(
+            row[-1]
+            for row in con.execute(
+                f"EXPLAIN QUERY PLAN SELECT * FROM leads WHERE {where} "  # noqa: S608 - fixed text
+                "ORDER BY score DESC, id LIMIT 20"
+            )
+        )
     assert index in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan  # no full sort
 
 
@@ -159,8 +175,7 @@ def test_the_gate_refuses_at_once_when_the_expected_wait_passes_the_timeout() ->
     assert expected == pytest.approx(1.2)
 
 
-def test_every_worker_polls_the_registry_and_serves_the_same_champion(sandbox, tmp_path
-                                                                      ) -> None:
+def test_every_worker_polls_the_registry_and_serves_the_same_champion(sandbox, tmp_path) -> None:
     import time
 
     import httpx
@@ -174,8 +189,7 @@ def test_every_worker_polls_the_registry_and_serves_the_same_champion(sandbox, t
     def champions_by_worker(base: str, tries: int = 200) -> dict[str, set[str]]:
         seen: dict[str, set[str]] = {}
         for _ in range(tries):  # a new connection each time: the kernel spreads them
-            got = httpx.get(f"{base}/v1/health", timeout=30,
-                            headers={"Connection": "close"})
+            got = httpx.get(f"{base}/v1/health", timeout=30, headers={"Connection": "close"})
             versions = {m["version"] for m in got.json()["models"] if m["alias"] == "champion"}
             seen.setdefault(got.headers["X-Worker"], set()).update(versions)
             if len(seen) >= 2 and _ >= 20:
@@ -186,12 +200,17 @@ def test_every_worker_polls_the_registry_and_serves_the_same_champion(sandbox, t
         before = champions_by_worker(base)
         assert len(before) == 2, f"one worker answered everything: {before}"
         labels = (table["waybill_gap"] > table["waybill_gap"].median()).astype(int)
-        version = register(sandbox, fit_scorer(table, labels.to_numpy(), seed=11,
-                                               n_estimators=10), table, "champion")
+        version = register(
+            sandbox,
+            fit_scorer(table, labels.to_numpy(), seed=11, n_estimators=10),
+            table,
+            "champion",
+        )
         deadline = time.monotonic() + 120
         after = champions_by_worker(base, tries=50)
         while time.monotonic() < deadline and (
-                len(after) < 2 or any(v != {version} for v in after.values())):
+            len(after) < 2 or any(v != {version} for v in after.values())
+        ):
             time.sleep(1)
             after = champions_by_worker(base, tries=50)
     assert len(after) == 2 and all(v == {version} for v in after.values()), (before, after)

@@ -50,8 +50,10 @@ def test_id_numbers_masked_but_credit_codes_kept() -> None:
     assert "91110105MA01234567" in masked
     assert contains_id(text) and not contains_id(masked)
     nested = mask_value({"rows": [{"holder_id": person, "n": 3}], "why": [person]})
-    assert nested == {"rows": [{"holder_id": masked.split()[1].rstrip(";"), "n": 3}],
-                      "why": [masked.split()[1].rstrip(";")]}
+    assert nested == {
+        "rows": [{"holder_id": masked.split()[1].rstrip(";"), "n": 3}],
+        "why": [masked.split()[1].rstrip(";")],
+    }
 
 
 def test_percentiles_against_a_reference_and_the_batch() -> None:

@@ -18,7 +18,7 @@ def regular_bids(n: int = 800, n_out: int = 30, seed: int = 0):
     cartel = np.zeros(n, bool)
     cartel[:n_out] = True
     high = np.zeros(n, bool)
-    high[n_out:2 * n_out] = True
+    high[n_out : 2 * n_out] = True
     frame.loc[cartel, "dispersion"] -= 5.0
     frame.loc[cartel, "gap"] -= 1.0
     frame.loc[high, "dispersion"] += 5.0
@@ -55,7 +55,9 @@ def test_without_declaration_both_sides_are_rare():
 def test_high_declared_feature_and_sequence_for_arrays():
     frame, cartel, high = regular_bids()
     X = -frame.to_numpy()  # now the cartel is *high* on column 0, the honest outliers low
-    scores = default_detector(0, directions=["high", "high", "both", "both"]).fit(X).decision_function(X)
+    scores = (
+        default_detector(0, directions=["high", "high", "both", "both"]).fit(X).decision_function(X)
+    )
     assert roc_auc(cartel, scores) > 0.97
     assert top(scores, 60)[high].mean() <= 0.1
 
@@ -79,8 +81,12 @@ def test_directions_kept_as_given_and_cloned():
 
 @pytest.mark.parametrize(
     ("directions", "message"),
-    [({"dispersion": "down"}, "dispersion"), ({"nope": "low"}, "nope"),
-     (["low", "high"], "2 entries"), ("low", "not a string")],
+    [
+        ({"dispersion": "down"}, "dispersion"),
+        ({"nope": "low"}, "nope"),
+        (["low", "high"], "2 entries"),
+        ("low", "not a string"),
+    ],
 )
 def test_bad_directions_name_the_field(directions, message):
     frame, _, _ = regular_bids(n=100, n_out=5)

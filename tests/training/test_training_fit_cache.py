@@ -113,13 +113,25 @@ def test_the_point_comparison_gives_the_same_figures_on_one_thread_and_on_two(mo
     X, y = _rows(n=400, seed=3)
     frames = []
     for shift in (0, 1):
-        frame = X.assign(entity_id=[f"e{i}" for i in range(len(X))],
-                         district=["a", "b"] * (len(X) // 2), label=np.roll(y, shift))
+        frame = X.assign(
+            entity_id=[f"e{i}" for i in range(len(X))],
+            district=["a", "b"] * (len(X) // 2),
+            label=np.roll(y, shift),
+        )
         outcome = pd.Series(np.where(np.arange(len(X)) % 5 == 0, np.roll(y, shift + 1), np.nan))
-        frames.append(Period(f"p{shift}", frame, frame, outcome.fillna(np.nan),
-                             pd.Series(frame["a"].to_numpy() > 1.0)))
-    makers = {"scorer": lambda: default_scorer(random_state=5),
-              "other": lambda: default_scorer(random_state=6)}
+        frames.append(
+            Period(
+                f"p{shift}",
+                frame,
+                frame,
+                outcome.fillna(np.nan),
+                pd.Series(frame["a"].to_numpy() > 1.0),
+            )
+        )
+    makers = {
+        "scorer": lambda: default_scorer(random_state=5),
+        "other": lambda: default_scorer(random_state=6),
+    }
     columns = {"scorer": ["a", "b"], "other": ["b", "a"]}
     results = {}
     for n in ("1", "2"):

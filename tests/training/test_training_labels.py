@@ -14,8 +14,12 @@ from training.train_data import store_outcomes, with_store_labels
 
 def _frame() -> pd.DataFrame:
     """Five stations with history labels: a case, a no-case, and three never verified."""
-    return pd.DataFrame({"entity_id": ["CASE", "NOCASE", "A", "B", "C"],
-                         "label": [1.0, 0.0, np.nan, np.nan, np.nan]})
+    return pd.DataFrame(
+        {
+            "entity_id": ["CASE", "NOCASE", "A", "B", "C"],
+            "label": [1.0, 0.0, np.nan, np.nan, np.nan],
+        }
+    )
 
 
 def test_store_outcomes_join_the_history_labels_as_known_on_the_date(store, clock):

@@ -26,7 +26,9 @@ from training import model_registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
 
-pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+pytestmark = (
+    pytest.mark.slow
+)  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 SCENARIO = "fuel_tax"
 DRIFT_MONTH = 17
@@ -38,8 +40,9 @@ def _loop(tmp_path_factory, name: str, data) -> tuple:
     from training.loop import run_loop
 
     base = tmp_path_factory.mktemp(name)
-    steps = run_loop(SCENARIO, str(data), base, f"sqlite:///{base / 'leads.db'}", START, MONTHS,
-                     seed=42)
+    steps = run_loop(
+        SCENARIO, str(data), base, f"sqlite:///{base / 'leads.db'}", START, MONTHS, seed=42
+    )
     return base, data, steps
 
 
@@ -71,8 +74,7 @@ def _lead_truth(base, data) -> pd.DataFrame:
     with sqlite3.connect(base / "leads.db") as con:
         leads = pd.read_sql("select entity_id, model_version, status from leads", con)
     truth = pd.read_parquet(data / "truth" / f"{SCENARIO}.parquet")
-    return leads.merge(truth[["entity_id", "is_fraud", "after_drift"]], on="entity_id",
-                       how="left")
+    return leads.merge(truth[["entity_id", "is_fraud", "after_drift"]], on="entity_id", how="left")
 
 
 def test_conversion_is_logged_every_month(drifted):
@@ -92,8 +94,9 @@ def test_the_runs_agree_until_the_drift_month(drifted, control):
 
     def issued_before(run) -> set:
         with sqlite3.connect(run[0] / "leads.db") as con:
-            rows = con.execute("select entity_id, as_of from leads where as_of < ?",
-                               (DRIFT.isoformat(),)).fetchall()
+            rows = con.execute(
+                "select entity_id, as_of from leads where as_of < ?", (DRIFT.isoformat(),)
+            ).fetchall()
         return set(rows)
 
     assert issued_before(drifted) and issued_before(drifted) == issued_before(control)
@@ -171,9 +174,13 @@ def test_a_verification_proves_only_evasion_in_the_period_the_lead_is_about(tmp_
     from leads.simulate import evaded_in_period, load_monthly_truth
 
     periods = pd.date_range("2024-01-01", periods=12, freq="MS")
-    monthly = pd.DataFrame({"entity_id": ["OLD"] * 12 + ["NOW"] * 12,
-                            "period": list(periods) * 2,
-                            "evading": [m < 3 for m in range(12)] + [m >= 9 for m in range(12)]})
+    monthly = pd.DataFrame(
+        {
+            "entity_id": ["OLD"] * 12 + ["NOW"] * 12,
+            "period": list(periods) * 2,
+            "evading": [m < 3 for m in range(12)] + [m >= 9 for m in range(12)],
+        }
+    )
     (tmp_path / "truth").mkdir()
     monthly.to_parquet(tmp_path / "truth" / f"{SCENARIO}_monthly.parquet")
     months = load_monthly_truth(tmp_path, SCENARIO)

@@ -51,9 +51,15 @@ def trained(pg, fuel_root, tmp_path_factory):  # noqa: F811 - the imported fixtu
     patch.setenv("SUPERVISION_MLFLOW_ARTIFACTS", str(folder / "artifacts"))
     patch.chdir(folder)  # a stray default store would land here, and the test would see it
     try:
-        outcomes, _ = run([SCENARIO], str(fuel_root), seed=7, root=None,
-                          leads_url=f"sqlite:///{folder / 'leads.db'}", policies=LENIENT,
-                          require_real=False)
+        outcomes, _ = run(
+            [SCENARIO],
+            str(fuel_root),
+            seed=7,
+            root=None,
+            leads_url=f"sqlite:///{folder / 'leads.db'}",
+            policies=LENIENT,
+            require_real=False,
+        )
     finally:
         patch.undo()
     return url, folder, outcomes[0]
@@ -74,8 +80,9 @@ def test_train_registers_into_postgres(trained) -> None:
     assert (f"supervision-{SCENARIO}", "champion", outcome.version) in aliases
     runs = pg_rows(url, "SELECT count(*) FROM runs WHERE status = 'FINISHED'")
     assert runs[0][0] >= 1
-    tags = dict(pg_rows(url, "SELECT key, value FROM model_version_tags WHERE version = "
-                             f"{outcome.version}"))
+    tags = dict(
+        pg_rows(url, f"SELECT key, value FROM model_version_tags WHERE version = {outcome.version}")
+    )
     assert len(tags["feature_set_hash"]) == 16
     assert not (folder / "mlruns").exists()  # nothing went to a local sqlite store
 
@@ -90,14 +97,21 @@ def test_service_loads_the_champion_from_postgres(trained, fuel_root) -> None:  
     url, folder, outcome = trained
     client = open_client(resolve(tracking_uri=url, artifact_root=folder / "artifacts"))
     features = FeatureSource(pool_loader(fuel_root))
-    hub = ModelHub(client, 0, reference_scores(features),
-                   feature_hash=lambda s: table_hash(features.table(s), s))
+    hub = ModelHub(
+        client,
+        0,
+        reference_scores(features),
+        feature_hash=lambda s: table_hash(features.table(s), s),
+    )
     hub.start()
     served = hub.get(SCENARIO, "champion")
     assert served.version == str(outcome.version)
     table = features.table(SCENARIO)
     mine = served.predict(table)["score"].to_numpy()
-    theirs = mlflow.pyfunc.load_model(f"models:/supervision-{SCENARIO}@champion").predict(
-        table.loc[:, list(served.columns)])["score"].to_numpy()
+    theirs = (
+        mlflow.pyfunc.load_model(f"models:/supervision-{SCENARIO}@champion")
+        .predict(table.loc[:, list(served.columns)])["score"]
+        .to_numpy()
+    )
     np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=0)
     assert np.isfinite(mine).all() and len(mine) == len(table)

@@ -11,10 +11,16 @@ from training.train_leads import top_per_district, with_stakes
 
 
 def _frame() -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = pd.DataFrame({"entity_id": list("ABCDE"), "district": ["X"] * 4 + ["Y"],
-                          "amount_at_stake": [1e4, 5e6, np.nan, 2e6, 1e5]})
-    scored = pd.DataFrame({"score": [0.9, 0.5, 0.8, 0.4, 0.3],
-                           "probability": [0.9, 0.3, 0.8, 0.5, 0.2]})
+    frame = pd.DataFrame(
+        {
+            "entity_id": list("ABCDE"),
+            "district": ["X"] * 4 + ["Y"],
+            "amount_at_stake": [1e4, 5e6, np.nan, 2e6, 1e5],
+        }
+    )
+    scored = pd.DataFrame(
+        {"score": [0.9, 0.5, 0.8, 0.4, 0.3], "probability": [0.9, 0.3, 0.8, 0.5, 0.2]}
+    )
     return frame, scored
 
 
@@ -45,6 +51,7 @@ def test_undeclared_amount_gives_no_amount_and_no_unit():
     picked = top_per_district(frame, scored, 2, "score")
     out = with_stakes(picked, object(), [], frame, AmountAtStake())
     assert out["amount"].isna().all() and out["amount_unit"].isna().all()
-    declared = with_stakes(picked, object(), [], frame,
-                           AmountAtStake(estimate=lambda s, c, r: None))
+    declared = with_stakes(
+        picked, object(), [], frame, AmountAtStake(estimate=lambda s, c, r: None)
+    )
     assert declared["amount"].tolist()[:1] == [1e4] and set(declared["amount_unit"]) == {"yuan"}

@@ -15,7 +15,9 @@ import pytest
 
 from training.pool_measure import measure
 
-pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+pytestmark = (
+    pytest.mark.slow
+)  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 
 @pytest.fixture(scope="module")

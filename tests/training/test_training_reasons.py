@@ -15,7 +15,9 @@ import pytest
 from training.reason_check import bad_leads, declared_names
 from training.train_policy import policy_for
 
-pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+pytestmark = (
+    pytest.mark.slow
+)  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 SCENARIOS = ("fuel_tax", "mortgage_loans", "fake_certificates")
 
@@ -29,8 +31,7 @@ def leads(tmp_path_factory):
     data = root / "data"
     url = f"sqlite:///{root / 'leads.db'}"
     lenient = {s: replace(policy_for(s), floor=0.0, capacity=6) for s in SCENARIOS}
-    run(list(SCENARIOS), str(data), seed=3, root=root, scale=0.2, leads_url=url,
-        policies=lenient)
+    run(list(SCENARIOS), str(data), seed=3, root=root, scale=0.2, leads_url=url, policies=lenient)
     store = LeadStore.open(url)
     try:
         yield store.list_leads()
@@ -46,7 +47,9 @@ def test_every_scenario_wrote_explained_leads(leads) -> None:
 
 def test_no_reason_shows_the_machinery(leads) -> None:
     bad = bad_leads(leads, declared_names())
-    shown = [f"{lead.scenario} lead {lead.id} [{lang}]: {text!r} {found}"
-             for lead, lang, text, found in bad[:20]]
+    shown = [
+        f"{lead.scenario} lead {lead.id} [{lang}]: {text!r} {found}"
+        for lead, lang, text, found in bad[:20]
+    ]
     assert not bad, "\n".join(shown)
     assert not any(r["feature"] == "detector_score" for lead in leads for r in lead.reasons)

@@ -180,8 +180,13 @@ def test_an_unknown_gate_metric_is_refused(store, toy_data):
     client, _, _ = store
     _, y = toy_data
     with pytest.raises(ValueError, match="metric must be one of .* got 'recall'"):
-        gate_candidate(client, SCENARIO, _register(store), GateInput(y, _good_gate(y, 2.0)),
-                       replace(POLICY, metric="recall"))
+        gate_candidate(
+            client,
+            SCENARIO,
+            _register(store),
+            GateInput(y, _good_gate(y, 2.0)),
+            replace(POLICY, metric="recall"),
+        )
 
 
 def test_interval_overlap_when_the_champion_cannot_score_the_rows(store, toy_data):
@@ -189,8 +194,9 @@ def test_interval_overlap_when_the_champion_cannot_score_the_rows(store, toy_dat
     _, y = toy_data
     _champion(store, y, strength=2.0)
     version = _register(store)
-    decision = gate_candidate(client, SCENARIO, version, GateInput(y, _good_gate(y, 2.2, 9)),
-                              POLICY)
+    decision = gate_candidate(
+        client, SCENARIO, version, GateInput(y, _good_gate(y, 2.2, 9)), POLICY
+    )
     assert decision.lifecycle == reg.DROPPED
     assert reg.get_version(client, SCENARIO, version).tags["gate.method"] == "interval_overlap"
 
@@ -201,8 +207,7 @@ def test_certification_needs_both_lines_and_supersedes_the_champion(store, toy_d
     champ, champ_scores = _champion(store, y, strength=0.8)
     version = _register(store)
     better = _good_gate(y, 6, seed=3)
-    decision = gate_candidate(client, SCENARIO, version, GateInput(y, better, champ_scores),
-                              POLICY)
+    decision = gate_candidate(client, SCENARIO, version, GateInput(y, better, champ_scores), POLICY)
     assert decision.lifecycle == reg.CHALLENGER, decision.reason
     first = approve(client, SCENARIO, version, "business", "Li Wei", note="leads look sound")
     assert first.lifecycle == reg.CHALLENGER and "awaiting data" in first.reason
@@ -261,8 +266,10 @@ def test_retirement_moves_champion_back_then_to_the_detector(store, toy_data):
     # Too few verified leads: a bad rate alone does not retire.
     few = [VersionCounts(v2, issued=40, verified=10, cases=0)]
     assert review_conversion(client, SCENARIO, settings, few, POLICY, step=0) == []
-    bad = [VersionCounts(v2, issued=120, verified=80, cases=4),
-           VersionCounts(v1, issued=50, verified=40, cases=14)]
+    bad = [
+        VersionCounts(v2, issued=120, verified=80, cases=4),
+        VersionCounts(v1, issued=50, verified=40, cases=14),
+    ]
     decisions = review_conversion(client, SCENARIO, settings, bad, POLICY, step=1)
     assert [d.lifecycle for d in decisions] == ["retired", "champion"]
     tags = reg.get_version(client, SCENARIO, v2).tags
@@ -312,13 +319,32 @@ def test_approve_cli_records_both_lines_and_refuses_bad_input(store, toy_data, t
     base = ["--root", str(tmp_path), "--scenario", SCENARIO, "--version", str(version)]
     assert approve_main([*base, "--line", "business", "--approver", "Li Wei"]) == 0
     assert "awaiting data" in capsys.readouterr().out
-    assert approve_main([*base, "--line", "data", "--approver", "Zhang Min",
-                         "--note", "sources checked"]) == 0
+    assert (
+        approve_main(
+            [*base, "--line", "data", "--approver", "Zhang Min", "--note", "sources checked"]
+        )
+        == 0
+    )
     assert reg.alias_version(client, SCENARIO, reg.CHAMPION) == version
     assert approve_main([*base, "--line", "data", "--approver", "Zhang Min"]) == 2
     assert "only a challenger" in capsys.readouterr().err
-    assert approve_main(["--root", str(tmp_path), "--scenario", "nope", "--version", "1",
-                         "--line", "data", "--approver", "X"]) == 2
+    assert (
+        approve_main(
+            [
+                "--root",
+                str(tmp_path),
+                "--scenario",
+                "nope",
+                "--version",
+                "1",
+                "--line",
+                "data",
+                "--approver",
+                "X",
+            ]
+        )
+        == 2
+    )
 
 
 def test_ledger_joins_registry_and_lead_store(store, toy_data, tmp_path, capsys):
@@ -334,13 +360,26 @@ def test_ledger_joins_registry_and_lead_store(store, toy_data, tmp_path, capsys)
     dropped = _register(store)
     gate_candidate(client, SCENARIO, dropped, GateInput(y, -_good_gate(y, 4)), POLICY)
     champ, _ = _champion(store, y, strength=4)
-    leads = pd.DataFrame({"entity_id": [f"e{i}" for i in range(7)], "district": "Haidian",
-                          "score": np.linspace(1, 0, 7), "rank": range(1, 8)})
+    leads = pd.DataFrame(
+        {
+            "entity_id": [f"e{i}" for i in range(7)],
+            "district": "Haidian",
+            "score": np.linspace(1, 0, 7),
+            "rank": range(1, 8),
+        }
+    )
     lead_store = LeadStore.open(f"sqlite:///{tmp_path / 'leads.db'}")
     try:
-        lead_store.upsert_leads(LeadRun.from_frame(
-            leads, run_id="r1", scenario=SCENARIO, model_name=reg.model_name(SCENARIO),
-            model_version=str(champ), as_of=date(2025, 6, 30)))
+        lead_store.upsert_leads(
+            LeadRun.from_frame(
+                leads,
+                run_id="r1",
+                scenario=SCENARIO,
+                model_name=reg.model_name(SCENARIO),
+                model_version=str(champ),
+                as_of=date(2025, 6, 30),
+            )
+        )
         rows = {r.version: r for r in ledger_rows(client, lead_store)}
     finally:
         lead_store.close()
@@ -350,8 +389,14 @@ def test_ledger_joins_registry_and_lead_store(store, toy_data, tmp_path, capsys)
     assert rows[dropped].lifecycle == "dropped" and "below the floor" in rows[dropped].reason
     assert rows[dropped].metric == "precision_at_40" and rows[dropped].backtest_n == len(y)
 
-    review_conversion(client, SCENARIO, settings,
-                      [VersionCounts(champ, issued=50, verified=40, cases=18)], POLICY, step=0)
+    review_conversion(
+        client,
+        SCENARIO,
+        settings,
+        [VersionCounts(champ, issued=50, verified=40, cases=18)],
+        POLICY,
+        step=0,
+    )
     out = tmp_path / "ledger.json"
     assert ledger_main(["--root", str(tmp_path), "--no-store", "--json", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -94,10 +94,13 @@ def test_only_confirmed_cases_still_learns_with_unlabelled_as_weak_negatives():
     assert roc_auc(fraud, scorer.decision_function(X)) > 0.8
 
 
-@pytest.mark.parametrize(("y", "match"), [
-    ([0, 1, 2, np.nan], "row 2"),
-    ([0, 1], "2 values but X has 4 rows"),
-])
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        ([0, 1, 2, np.nan], "row 2"),
+        ([0, 1], "2 values but X has 4 rows"),
+    ],
+)
 def test_bad_outcomes_are_named(y, match):
     with pytest.raises(ValueError, match=match):
         default_scorer(0).fit(np.random.default_rng(0).normal(size=(4, 2)), y)
@@ -110,15 +113,27 @@ def test_bad_outcomes_are_named(y, match):
 # the calibrated predict_proba; with a single class there is nothing to calibrate on.
 _LABELS = "y must be 1/0/NaN: the check passes labels such as 2, strings or multi-class targets"
 EXPECTED_SCORER_FAILURES = {
-    name: _LABELS for name in (
-        "check_fit_score_takes_y", "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
-        "check_f_contiguous_array_estimator", "check_classifier_data_not_an_array",
-        "check_classifiers_classes", "check_classifiers_regression_target", "check_supervised_y_2d",
-        "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-        "check_fit2d_1feature", "check_dict_unchanged", "check_fit2d_predict1d",
+    name: _LABELS
+    for name in (
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_f_contiguous_array_estimator",
+        "check_classifier_data_not_an_array",
+        "check_classifiers_classes",
+        "check_classifiers_regression_target",
+        "check_supervised_y_2d",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit2d_predict1d",
     )
 } | {
     "check_supervised_y_no_nan": "NaN in y means never verified (unlabelled), by contract",
@@ -132,14 +147,16 @@ def _light_scorer():
     from training.detectors import DetectorEnsemble
     from training.scorers import LeadScorer
 
-    return LeadScorer(detector=DetectorEnsemble(members=("iforest",)), n_estimators=20,
-                      random_state=0)
+    return LeadScorer(
+        detector=DetectorEnsemble(members=("iforest",)), n_estimators=20, random_state=0
+    )
 
 
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 
-@parametrize_with_checks([_light_scorer()],
-                         expected_failed_checks=lambda est: EXPECTED_SCORER_FAILURES)
+@parametrize_with_checks(
+    [_light_scorer()], expected_failed_checks=lambda est: EXPECTED_SCORER_FAILURES
+)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -20,7 +20,9 @@ from training import model_registry as reg
 from training.mlflow_setup import open_client, resolve
 from training.train_policy import policy_for
 
-pytestmark = pytest.mark.slow  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
+pytestmark = (
+    pytest.mark.slow
+)  # minutes, not seconds (trains, serves or benchmarks): make test-fast skips it
 
 SCENARIO = "fuel_tax"
 # The small pool has ~10 backtest rows: the floor is lowered so the chain past the gate runs;
@@ -46,10 +48,24 @@ def trained_twice(pool_dir, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("project")
     url = f"sqlite:///{root / 'leads.db'}"
-    first, _ = run([SCENARIO], str(pool_dir), seed=7, root=root, leads_url=url,
-                   policies=LENIENT, require_real=False)
-    second, job = run([SCENARIO], str(pool_dir), seed=7, root=root, leads_url=url,
-                      policies=LENIENT, require_real=False)
+    first, _ = run(
+        [SCENARIO],
+        str(pool_dir),
+        seed=7,
+        root=root,
+        leads_url=url,
+        policies=LENIENT,
+        require_real=False,
+    )
+    second, job = run(
+        [SCENARIO],
+        str(pool_dir),
+        seed=7,
+        root=root,
+        leads_url=url,
+        policies=LENIENT,
+        require_real=False,
+    )
     return root, url, first[0], second[0], job
 
 
@@ -59,21 +75,41 @@ def test_first_run_registers_a_certified_champion_with_evidence(trained_twice):
     assert first.lifecycle == "champion" and first.champion == first.version
     tags = reg.get_version(client, SCENARIO, first.version).tags
     assert tags["approval_kind"] == "demo" and tags["approval.data.by"] == "demo-auto"
-    for key in ("data_hash", "feature_set_hash", "code_version", "gate.metric", "gate.interval",
-                "gate.n", "gate.decided_at"):
+    for key in (
+        "data_hash",
+        "feature_set_hash",
+        "code_version",
+        "gate.metric",
+        "gate.interval",
+        "gate.n",
+        "gate.decided_at",
+    ):
         assert tags.get(key), key
     run = client.get_run(
-        client.get_model_version(reg.model_name(SCENARIO), str(first.version)).run_id)
-    for metric in ("precision_at_k", "precision_at_k_low", "precision_at_k_high",
-                   "average_precision", "n_holdout"):
+        client.get_model_version(reg.model_name(SCENARIO), str(first.version)).run_id
+    )
+    for metric in (
+        "precision_at_k",
+        "precision_at_k_low",
+        "precision_at_k_high",
+        "average_precision",
+        "n_holdout",
+    ):
         assert metric in run.data.metrics
     assert run.data.metrics["precision_at_k_low"] <= run.data.metrics["precision_at_k"]
     files = {a.path for a in client.list_artifacts(run.info.run_id)}
-    nested = {a.path for d in ("plots", "shap", "leads") for a in client.list_artifacts(
-        run.info.run_id, d)}
+    nested = {
+        a.path
+        for d in ("plots", "shap", "leads")
+        for a in client.list_artifacts(run.info.run_id, d)
+    }
     assert {"plots", "shap", "leads"} <= files
-    assert {"plots/precision_at_k.png", "plots/pr_curve.png", "shap/shap_summary.png",
-            "leads/ranked_leads_sample.csv"} <= nested
+    assert {
+        "plots/precision_at_k.png",
+        "plots/pr_curve.png",
+        "shap/shap_summary.png",
+        "leads/ranked_leads_sample.csv",
+    } <= nested
 
 
 def test_served_pyfunc_scores_and_leads_reach_the_store(trained_twice, pool_dir):
@@ -127,21 +163,40 @@ def test_verified_leads_become_labels_of_the_next_run(pool_dir, tmp_path):
     from training.train import run
 
     url = f"sqlite:///{tmp_path / 'leads.db'}"
-    (first,), _ = run([SCENARIO], str(pool_dir), seed=7, root=tmp_path, leads_url=url,
-                      policies=LENIENT, require_real=False)
+    (first,), _ = run(
+        [SCENARIO],
+        str(pool_dir),
+        seed=7,
+        root=tmp_path,
+        leads_url=url,
+        policies=LENIENT,
+        require_real=False,
+    )
     store = open_simulated(url)
     try:
         simulate(store, pool_dir, days=90, seed=7)
-        verified = {v.entity_id for status in ("case_filed", "no_case")
-                    for v in store.list_leads(scenario=SCENARIO, status=status)}
+        verified = {
+            v.entity_id
+            for status in ("case_filed", "no_case")
+            for v in store.list_leads(scenario=SCENARIO, status=status)
+        }
     finally:
         store.close()
     assert len(verified) >= 5
-    (second,), _ = run([SCENARIO], str(pool_dir), seed=7, root=tmp_path, leads_url=url,
-                       policies=LENIENT, require_real=False)
+    (second,), _ = run(
+        [SCENARIO],
+        str(pool_dir),
+        seed=7,
+        root=tmp_path,
+        leads_url=url,
+        policies=LENIENT,
+        require_real=False,
+    )
     client = open_client(resolve(root=tmp_path))
-    params = [client.get_run(reg.get_version(client, SCENARIO, o.version).run_id).data.params
-              for o in (first, second)]
+    params = [
+        client.get_run(reg.get_version(client, SCENARIO, o.version).run_id).data.params
+        for o in (first, second)
+    ]
     gained = int(params[1]["n_labelled"]) - int(params[0]["n_labelled"])
     assert 0 < gained <= len(verified)
     assert second.metrics != first.metrics
@@ -151,14 +206,23 @@ def test_a_candidate_below_the_floor_is_dropped_and_the_detector_serves(pool_dir
     from training.train import run
 
     strict = {SCENARIO: replace(policy_for(SCENARIO), floor=1.0, capacity=2)}  # AP ~0.7
-    outcomes, _ = run([SCENARIO], str(pool_dir), seed=7, root=tmp_path, policies=strict,
-                      leads_url=f"sqlite:///{tmp_path / 'leads.db'}", require_real=False)
+    outcomes, _ = run(
+        [SCENARIO],
+        str(pool_dir),
+        seed=7,
+        root=tmp_path,
+        policies=strict,
+        leads_url=f"sqlite:///{tmp_path / 'leads.db'}",
+        require_real=False,
+    )
     client = open_client(resolve(root=tmp_path))
     assert outcomes[0].lifecycle == "dropped"
     champion = reg.alias_version(client, SCENARIO, reg.CHAMPION)
     info = reg.get_version(client, SCENARIO, champion)
-    assert info.tags["kind"] == "detector" and "detector baseline serves" in \
-        info.tags["champion.reason"]
+    assert (
+        info.tags["kind"] == "detector"
+        and "detector baseline serves" in info.tags["champion.reason"]
+    )
     assert outcomes[0].leads > 0
 
 
@@ -172,8 +236,11 @@ def test_a_pool_failing_validation_registers_nothing(pool_dir, tmp_path, capsys)
     district = table.column("district").to_pylist()
     district[0] = "Atlantis"
     index = table.schema.get_field_index("district")
-    table = table.set_column(index, table.schema.field(index),
-                             pc.cast(pa.array(district), table.schema.field(index).type))
+    table = table.set_column(
+        index,
+        table.schema.field(index),
+        pc.cast(pa.array(district), table.schema.field(index).type),
+    )
     pq.write_table(table, path)
     # first net: the file no longer matches the build's manifest (exit 2: the input is refused)
     assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 2
@@ -182,8 +249,9 @@ def test_a_pool_failing_validation_registers_nothing(pool_dir, tmp_path, capsys)
     # second net: even with the manifest re-stamped, the schema names the column
     manifest = bad / "pool" / "manifest.json"
     doc = json.loads(manifest.read_text())
-    doc["files"][f"pool/{SCENARIO}/company_registry.parquet"]["sha256"] = \
-        hashlib.sha256(path.read_bytes()).hexdigest()
+    doc["files"][f"pool/{SCENARIO}/company_registry.parquet"]["sha256"] = hashlib.sha256(
+        path.read_bytes()
+    ).hexdigest()
     manifest.write_text(json.dumps(doc))
     assert main(["--scenarios", SCENARIO, "--data", str(bad), "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err

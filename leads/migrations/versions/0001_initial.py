@@ -154,9 +154,7 @@ def _create_audit_and_keys() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("revoked_at", sa.DateTime(), nullable=True),
         sa.CheckConstraint(f"role IN {ROLES}", name="ck_api_keys_role"),
-        sa.CheckConstraint(
-            "role <> 'staff' OR district IS NOT NULL", name="ck_api_keys_district"
-        ),
+        sa.CheckConstraint("role <> 'staff' OR district IS NOT NULL", name="ck_api_keys_district"),
     )
 
 
@@ -167,6 +165,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("api_keys", "audit_log", "outcomes", "status_history", "assignments",
-                  "lead_scores", "leads"):
+    for table in (
+        "api_keys",
+        "audit_log",
+        "outcomes",
+        "status_history",
+        "assignments",
+        "lead_scores",
+        "leads",
+    ):
         op.drop_table(table)

@@ -21,8 +21,12 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-COLUMNS = (("amount", sa.Float()), ("amount_unit", sa.String(64)),
-           ("probability_low", sa.Float()), ("probability_high", sa.Float()))
+COLUMNS = (
+    ("amount", sa.Float()),
+    ("amount_unit", sa.String(64)),
+    ("probability_low", sa.Float()),
+    ("probability_high", sa.Float()),
+)
 
 
 def upgrade() -> None:
