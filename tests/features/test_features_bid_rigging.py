@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from bid_world import HISTORY, _bids
 from scipy import stats
 
 from features import registry
@@ -23,25 +24,6 @@ from models.bid_rigging.procurement import (
     screen_match_rates,
 )
 from pool.importer import ensure_imported
-
-
-def _bids(rows: list[tuple]) -> pd.DataFrame:
-    """Hand-made bids: (tender, bidder, value, won, time)."""
-    frame = pd.DataFrame(rows, columns=["tender", "bidder", "bid_value", "is_winner", "time"])
-    nth = frame.groupby("tender").cumcount().astype(str)
-    return pd.DataFrame(
-        {
-            "bid_id": "x:" + frame["tender"] + ":" + nth,
-            "country": "x",
-            "tender_id": "x:" + frame["tender"],
-            "bidder_id": pd.Series("x:" + frame["bidder"], dtype="string"),
-            "bid_value": frame["bid_value"].astype(float),
-            "is_winner": frame["is_winner"].astype(float),
-            "tender_date": pd.NaT,
-            "tender_time": frame["time"].astype(float),
-            "collusive": 0.0,
-        }
-    )
 
 
 def _features(frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,20 +69,6 @@ def test_undefined_screens_are_nan_and_ties_use_distinct_values():
     assert tie["diffp"] == pytest.approx(0.04)  # second-lowest *distinct* value, as the authors
     assert tie["tied_share"] == pytest.approx(0.5)
     assert out.loc["x:tie:2", "tied_share"] == 0.0
-
-
-HISTORY = [
-    # tender, bidder, value, won, time
-    ("t1", "A", 100, 1, 1),
-    ("t1", "B", 105, 0, 1),
-    ("t2", "B", 100, 1, 2),
-    ("t2", "C", 103, 0, 2),
-    ("t2", "A", 104, 0, 2),
-    ("t3", "A", 100, 1, 3),
-    ("t3", "B", 102, 0, 3),
-    ("t3b", "A", 90, 1, 3),
-    ("t3b", "D", 99, 0, 3),  # same time as t3: not history for t3
-]
 
 
 def test_history_hand_computed():

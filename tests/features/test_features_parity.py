@@ -25,7 +25,7 @@ if shutil.which("java") is None:
 
 
 def test_fuel_tax_equal_on_duckdb_and_spark(tmp_path):
-    from test_features_fuel_tax import AS_OF, _write
+    from fuel_world import AS_OF, _write
 
     root = _write(tmp_path, planted=True)
     duck = build_features("fuel_tax", AS_OF, root, engine="duckdb")
@@ -37,7 +37,7 @@ def test_fuel_tax_equal_on_duckdb_and_spark(tmp_path):
 
 
 def test_bid_rigging_equal_on_duckdb_and_spark():
-    from test_features_bid_rigging import HISTORY, _bids
+    from bid_world import HISTORY, _bids
 
     frame = _bids(
         HISTORY

@@ -40,7 +40,7 @@ def office_folder(folder: Path, db_url: str) -> Path:
     wages.to_sql("iit_wages", engine, index=False)
     engine.dispose()
     text = (EXAMPLE / "model.py").read_text(encoding="utf-8")
-    old = 'origin=FileOrigin(path="个税申报.csv", encoding="gb18030", columns={'
+    old = 'origin=FileOrigin(\n        path="个税申报.csv",\n        encoding="gb18030",\n        columns={'
     assert old in text
     text = text.replace(old, f'origin=DatabaseOrigin(url="{db_url}", table="iit_wages", columns={{')
     text = text.replace(

@@ -138,7 +138,19 @@ def test_staff_web_page(server, sandbox, tmp_path_factory) -> None:
             assert districts and set(districts) == {"海淀"}
             page.select_option("#f-sort", "amount")
             page.select_option("#f-status", "new")
-            page.click("#filters button")
+
+            def sorted_new(response) -> bool:  # the list request the filter button sends
+                return (
+                    "/v1/leads?" in response.url
+                    and "sort=amount" in response.url
+                    and ("status=new" in response.url)
+                )
+
+            with page.expect_response(sorted_new) as answered:
+                page.click("#filters button")
+            first = answered.value.json()["items"][0]["id"]
+            # the table is re-drawn from that answer (not read while the old rows still show)
+            expect(rows.first).to_have_attribute("data-lead-id", str(first))
             expect(rows.first).to_contain_text("新线索")
             # sorted by amount at stake on the server, largest first, shown with its unit
             amounts = [float(a) for a in rows.evaluate_all("rs => rs.map(r => r.dataset.amount)")]
