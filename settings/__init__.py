@@ -1,8 +1,9 @@
 """Every environment variable the project reads, in one typed object: the lowest layer.
 
 Nothing else in the project reads ``os.environ`` (``tests/settings/test_settings.py`` greps for it). Each
-call of :func:`get_settings` reads the environment afresh, so a setting changed by a test or a
-parent process takes effect on the next call, and nothing is read at import. A value that does not
+call of :func:`get_settings` sees the environment as it is now (parsed again whenever a variable
+it uses changed), so a setting changed by a test or a parent process takes effect on the next
+call, and nothing is read at import. A value that does not
 parse stops the caller with :class:`SettingsError` naming the variable, never a silent default.
 
 The README's settings table is generated from :class:`Settings` (``python -m settings``), and a
@@ -11,6 +12,7 @@ test checks that the README holds exactly that table.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal, get_args, get_origin
 
@@ -211,8 +213,39 @@ class Settings(BaseSettings):
     )
 
 
+# Parsed settings by the environment entries they were parsed from. Building a ``Settings``
+# costs about 25 ms (pydantic-settings inspects every field's type on each build), and hot paths
+# ask for settings many times per request (model discovery, for one); a snapshot of the
+# relevant variables costs microseconds, so an unchanged environment returns the same frozen
+# object and a changed one is parsed afresh. Bounded: a test suite that changes variables
+# often keeps only the latest snapshots.
+_PARSED: dict[tuple[tuple[str, str], ...], Settings] = {}
+_PARSED_MAX = 32
+
+
+def _snapshot() -> tuple[tuple[str, str], ...]:
+    """The environment entries that can change the settings (names as the fields spell them)."""
+    fields = Settings.model_fields
+    return tuple(sorted((k.lower(), v) for k, v in os.environ.items() if k.lower() in fields))
+
+
 def get_settings() -> Settings:
-    """The settings as the environment says now; a bad value raises :class:`SettingsError`."""
+    """The settings as the environment says now; a bad value raises :class:`SettingsError`.
+
+    Read afresh whenever a variable the settings use has changed since the last call, so a
+    setting changed by a test or a parent process takes effect on the next call."""
+    key = _snapshot()
+    found = _PARSED.get(key)
+    if found is not None:
+        return found
+    parsed = _parse()
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED)), None)
+    _PARSED[key] = parsed
+    return parsed
+
+
+def _parse() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:

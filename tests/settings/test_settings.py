@@ -75,6 +75,26 @@ def test_values_come_from_the_environment_at_call_time(monkeypatch: pytest.Monke
     assert get_settings().supervision_data == Path("data")
 
 
+def test_an_unchanged_environment_is_parsed_once_and_a_change_is_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUPERVISION_DATA", "/srv/a")
+    first = get_settings()
+    assert get_settings() is first  # the same frozen object: no re-parse on the hot path
+    monkeypatch.setenv("supervision_data", "/srv/b")  # any spelling of the name counts
+    monkeypatch.delenv("SUPERVISION_DATA")
+    assert get_settings().supervision_data == Path("/srv/b")
+    monkeypatch.setenv("UNRELATED_VARIABLE_FOR_THE_TEST", "1")
+    assert get_settings() is get_settings()
+    monkeypatch.delenv("supervision_data")
+    monkeypatch.setenv("SUPERVISION_DATA", "/srv/a")
+    assert get_settings().supervision_data == Path("/srv/a")
+    monkeypatch.setenv("SERVING_QUEUE_SCORE", "many")  # a bad value is refused on every call
+    for _ in range(2):
+        with pytest.raises(SettingsError, match="SERVING_QUEUE_SCORE"):
+            get_settings()
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
