@@ -42,6 +42,64 @@ def _plain(value: Any) -> Any:
     return value
 
 
+ColumnTaker = Callable[[np.ndarray], list[Any]]
+
+
+def column_taker(series: pd.Series) -> ColumnTaker:
+    """A function from row positions to the column's values there as JSON-friendly scalars,
+    equal to ``_plain`` of each value, converted a column at a time (numpy's ``tolist`` and
+    Arrow's ``to_pylist`` in C) instead of value by value: a lead detail shows up to 50 rows
+    of each of its agency tables, and per-value conversion was most of its cost."""
+    dtype = series.dtype
+    if _whole_microseconds(series):
+        micro = series.to_numpy().astype("datetime64[us]")
+
+        def dates(positions: np.ndarray) -> list[Any]:
+            return [None if v is None else v.isoformat() for v in micro[positions].tolist()]
+
+        return dates
+    if dtype.kind == "f" and isinstance(dtype, np.dtype):
+        floats = series.to_numpy()
+
+        def numbers(positions: np.ndarray) -> list[Any]:
+            return [None if v != v else v for v in floats[positions].tolist()]  # NaN -> null
+
+        return numbers
+    if dtype.kind in "iub" and isinstance(dtype, np.dtype):
+        plain = series.to_numpy()
+        return lambda positions: plain[positions].tolist()
+    arrow = getattr(series.array, "_pa_array", None)
+    if arrow is not None and pd.api.types.is_string_dtype(dtype):
+        import pyarrow as pa
+
+        chunk = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        return lambda positions: chunk.take(pa.array(positions)).to_pylist()
+    values = series.array
+    return lambda positions: [_plain(v) for v in values.take(positions)]
+
+
+def _whole_microseconds(series: pd.Series) -> bool:
+    """A timezone-naive date column whose values are all whole microseconds (numpy's
+    ``datetime`` objects then print as pandas' Timestamps do)."""
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype) or not isinstance(
+        series.dtype, np.dtype
+    ):
+        return False
+    ticks = series.to_numpy().view("int64")
+    unit = np.datetime_data(series.dtype)[0]
+    return unit in ("s", "ms", "us") or bool((ticks[~series.isna().to_numpy()] % 1000 == 0).all())
+
+
+def plain_rows(
+    columns: list[str], takers: list[ColumnTaker], positions: np.ndarray
+) -> list[dict[str, Any]]:
+    """The rows at ``positions`` as plain dicts (column name -> JSON-friendly value)."""
+    if not len(positions):
+        return []
+    taken = [take(positions) for take in takers]
+    return [dict(zip(columns, values, strict=True)) for values in zip(*taken, strict=True)]
+
+
 def _normalised(series: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray, np.ndarray]:
     """``(codes, normalised)``: each row's position among the column's distinct values (-1 for
     a missing value) and ``fn`` of each distinct value (None where it gives nothing). ``fn``
@@ -204,6 +262,11 @@ class IndexedTable:
     names: KeyIndex
     siblings: tuple[str | None, ...]  # per code column: the column naming what it identifies
     dates: np.ndarray | None = None  # the first date column (rows are shown newest first)
+    takers: tuple[ColumnTaker, ...] = ()  # per column: positions -> plain values
+
+    def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        """The table's rows at ``positions`` as plain dicts, in that order."""
+        return plain_rows(list(self.table.columns), list(self.takers), positions)
 
     @classmethod
     def of(cls, table: pd.DataFrame) -> IndexedTable:
@@ -217,6 +280,7 @@ class IndexedTable:
             names,
             tuple(sibling_name(table, c) for c in codes.columns),
             table[dated[0]].to_numpy() if dated else None,
+            tuple(column_taker(table[c]) for c in table.columns),
         )
 
     def keys(self) -> dict[str, pd.Series]:
@@ -327,8 +391,7 @@ class EvidenceIndex:
                 by_name = np.setdiff1d(indexed.names.find_any(names), hits)
             positions = np.union1d(hits, by_name)
             if len(positions):
-                shown = indexed.table.iloc[newest(indexed, positions)[:MAX_ROWS_PER_TABLE]]
-                rows = [{k: _plain(v) for k, v in row.items()} for row in shown.to_dict("records")]
+                rows = indexed.rows(newest(indexed, positions)[:MAX_ROWS_PER_TABLE])
                 out[name] = {"count": len(positions), "by_name": len(by_name), "rows": rows}
         return out
 

@@ -98,3 +98,42 @@ def test_a_station_on_the_simulated_pool_shows_its_waybills_and_camera_counts(fu
     shown = {normalise_name(r["consignee_name"], drop_branch=True) for r in waybills["rows"]}
     assert normalise_name(station["name"]) in shown
     assert found["traffic_cameras"]["count"] >= 12  # a row a month
+
+
+def test_rows_are_converted_a_column_at_a_time_exactly_as_value_by_value() -> None:
+    """The column-wise conversion of a lead's source rows equals ``_plain`` of every value, for
+    every kind of column an agency table holds (missing values included)."""
+    import numpy as np
+    import pandas as pd
+
+    from serving.evidence import IndexedTable, _plain
+
+    n = 40
+    rng = np.random.default_rng(3)
+    when = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s")
+    nanos = pd.Series(when + pd.to_timedelta(rng.integers(0, 999, n), unit="ns"))
+    table = pd.DataFrame(
+        {
+            "code": pd.array(
+                [f"91{i:016d}" if i % 7 else None for i in range(n)], "string[pyarrow]"
+            ),
+            "text": pd.Series([f"名{i}" if i % 5 else None for i in range(n)], dtype="str"),
+            "amount": np.where(np.arange(n) % 6 == 0, np.nan, rng.normal(size=n)),
+            "count": rng.integers(0, 9, n),
+            "flag": rng.integers(0, 2, n).astype(bool),
+            "nullable": pd.array([i if i % 4 else None for i in range(n)], dtype="Int64"),
+            "day": pd.Series(when).astype("datetime64[us]").where(np.arange(n) % 9 != 0),
+            "stamp_ns": nanos,  # sub-microsecond: the value-by-value path
+            "aware": pd.Series(when).dt.tz_localize("Asia/Shanghai"),
+            "mixed": pd.Series([1, "a", None, 2.5] * (n // 4), dtype=object),
+            "kind": pd.Categorical(rng.choice(["a", "b"], n)),
+        }
+    )
+    indexed = IndexedTable.of(table)
+    for positions in (rng.permutation(n)[:25], np.array([3]), np.arange(n)[::-1]):
+        expected = [
+            {k: _plain(v) for k, v in row.items()}
+            for row in table.iloc[positions].to_dict("records")
+        ]
+        assert indexed.rows(positions) == expected
+    assert indexed.rows(np.empty(0, dtype="int64")) == []
