@@ -133,8 +133,8 @@ def _all() -> dict[str, Found]:
             _add(found, item)
         _CACHE[key] = found
     merged = dict(_CACHE[key])
-    for name, item in _EXTRA.items():
-        merged[name] = item
+    for name, extra in _EXTRA.items():
+        merged[name] = extra
     return merged
 
 
@@ -160,6 +160,8 @@ def _name_of(model: Any, where_: str) -> str:
 
 def _builtin_modules() -> list[tuple[str, ModuleType]]:
     package = importlib.import_module(BUILTIN_PACKAGE)
+    if package.__file__ is None:
+        raise DiscoveryError(f"{BUILTIN_PACKAGE} is a namespace package: it needs an __init__.py")
     folder = Path(package.__file__).parent
     out = []
     for sub in sorted(folder.iterdir()):

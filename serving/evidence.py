@@ -316,9 +316,11 @@ class EvidenceIndex:
                 sibling = indexed.siblings[j]
                 if sibling is not None:
                     values = indexed.table[sibling].iloc[rows[cols == j]].unique()
-                    names |= {normalise_name(v, drop_branch=True) for v in values}
-        names.discard(None)
-        company = bool(target) and is_valid_uscc(target)
+                    for v in values:
+                        normalised = normalise_name(v, drop_branch=True)
+                        if normalised is not None:
+                            names.add(normalised)
+        company = target is not None and is_valid_uscc(target)
         out: dict[str, Any] = {}
         for name, indexed in tables.items():
             hits = by_code[name]
@@ -328,8 +330,8 @@ class EvidenceIndex:
             positions = np.union1d(hits, by_name)
             if len(positions):
                 shown = indexed.table.iloc[newest(indexed, positions)[:MAX_ROWS_PER_TABLE]]
-                rows = [{k: _plain(v) for k, v in row.items()} for row in shown.to_dict("records")]
-                out[name] = {"count": len(positions), "by_name": len(by_name), "rows": rows}
+                plain = [{k: _plain(v) for k, v in row.items()} for row in shown.to_dict("records")]
+                out[name] = {"count": len(positions), "by_name": len(by_name), "rows": plain}
         return out
 
 

@@ -47,7 +47,7 @@ def personal_columns(scenario: str) -> PersonalColumns:
 
     out: PersonalColumns = {}
     for source in get(scenario).sources:
-        marked = {c.name: c.personal for c in source.columns if getattr(c, "personal", None)}
+        marked = {c.name: c.personal for c in source.columns if c.personal}
         if marked:
             out[source.table] = marked
     return out

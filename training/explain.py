@@ -53,6 +53,20 @@ class FeatureSpecLike(Protocol):
     direction: str
 
 
+@runtime_checkable
+class WordedFeatureSpec(FeatureSpecLike, Protocol):
+    """A declared feature that words its own reasons (``features.spec.FeatureSpec``): per
+    language, with missing and zero-denominator wording."""
+
+    def reason(
+        self,
+        value: float | None,
+        peer: float | None = None,
+        lang: str = DEFAULT_LANGUAGE,
+        row: Mapping[str, object] | None = None,
+    ) -> str: ...
+
+
 @dataclass
 class Explanation:
     """One row's explanation: contributions add up to ``score`` with ``base_value``."""
@@ -179,7 +193,7 @@ def format_reason(
         )
     value_ = None if wording.missing(value) else float(value)
     peer_ = None if wording.missing(peer) else float(peer)
-    if callable(getattr(spec, "reason", None)):
+    if isinstance(spec, WordedFeatureSpec):
         return spec.reason(value_, peer_, lang, row)
     if value_ is None:
         return f"{spec.description}: not on record"
@@ -197,12 +211,7 @@ def _num(x: float) -> str:
 
 def is_false_flag(spec: FeatureSpecLike | None, value: object) -> bool:
     """A flag that is not raised (0) is no reason against the entity, whatever its SHAP."""
-    return (
-        spec is not None
-        and spec.unit == "flag"
-        and not wording.missing(value)
-        and float(value) == 0.0
-    )  # type: ignore[arg-type]
+    return spec is not None and spec.unit == "flag" and wording.figure(value) == 0.0
 
 
 def ranked_features(

@@ -100,9 +100,7 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
     if champion is None:
         return 0
     info = reg.get_version(job.client, scenario, champion)
-    estimator = load_estimator(
-        job.client.get_model_version(reg.model_name(scenario), str(champion)).source
-    )
+    estimator = load_estimator(reg.version_source(job.client, scenario, champion))
     spec = feature_registry.get(scenario)
     frame = build_features(scenario, as_of, job.data).frame
     known = with_store_labels(frame, store_outcomes(job.store, scenario), as_of)

@@ -625,8 +625,7 @@ def _champion_leads(
             "%s: champion v%s uses another feature set; no leads written", cand.scenario, champion
         )
         return None
-    source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
-    estimator = load_estimator(source)
+    estimator = load_estimator(reg.version_source(job.client, cand.scenario, champion))
     declared = feature_registry.get(cand.scenario)
     picked, _ = ranked_leads(
         estimator,

@@ -189,6 +189,11 @@ def backtest_split(
     policy = registry.get(scenario).policy
     if policy.split == "groups":
         return _split_by_groups(full, seed=policy.seed, share=policy.holdout_share)
+    if as_of is None:
+        raise ValueError(
+            f"scenario {scenario!r}: the verification split needs an as-of date and the pool "
+            'gives none; undated data is split with Policy(split="groups")'
+        )
     outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS) if outcomes is None else outcomes
     cutoff = _months_before(as_of, holdout_months)
     table = features_at(cutoff) if features_at else build_features(scenario, cutoff, data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,7 @@ class RunRecord:
 def record_run(
     experiment: str,
     run_name: str,
-    params: dict[str, object],
+    params: Mapping[str, object],
     metrics: dict[str, float],
     tags: dict[str, str],
     artifacts: dict[str, Any],

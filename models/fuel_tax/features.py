@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 
 from features.common import NAN, last_complete_month, month_index, ratio, with_peer_ratio
 from features.resolve import resolve
-from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures
+from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures, feature_maker
 from models.fuel_tax.sources import SOURCES
 from pool.schemas import history_source
 
@@ -29,30 +29,7 @@ UNDER_DECLARED = 0.8  # a month declares under 80% of delivered litres
 SUSPICIOUS_VS_DISTRICT = 0.85  # a station below 85% of its district's median ratio
 
 
-def _f(
-    name,
-    description,
-    unit,
-    reason,
-    direction="high",
-    peer=None,
-    *,
-    zh: str,
-    missing: tuple[str, str],
-    **declared,
-) -> FeatureSpec:
-    return FeatureSpec(
-        name,
-        description,
-        unit,
-        reason,
-        direction,
-        peer,
-        entity="gas station",
-        reasons={"zh": zh},
-        missing_template={"zh": missing[0], "en": missing[1]},
-        **declared,
-    )
+_f = feature_maker("gas station", peer=None)
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (
