@@ -88,7 +88,9 @@ def id_status(code: ir.StringValue) -> ir.StringValue:
     return _status(code, well_formed, code.substr(17, 1) == expected)
 
 
-def _status(code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.BooleanValue):
+def _status(
+    code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.BooleanValue
+) -> ir.StringValue:
     return ibis.cases(
         (code.isnull(), "missing"),
         (~well_formed, "malformed"),

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
+from pool.load import PoolError, load_source
 from pool.spec import SourceSpec
 from settings import get_settings
 
@@ -116,7 +117,6 @@ def as_of(table: ir.Table, spec: SourceSpec, when: date | None) -> ir.Table:
 
 
 def _validate_fully(root: str | os.PathLike | None, spec: SourceSpec) -> None:
-    from pool.load import PoolError, load_source
 
     try:
         load_source(root, spec.scenario, spec.table)

@@ -24,6 +24,7 @@ through the public store API on a simulated clock, with actors ``simulated-unit-
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import zlib
 from collections import Counter
@@ -39,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from console import exits
 from console.parsers import command_parser
 from console.tables import format_table
+from features import registry
 from settings import get_settings
 
 from . import db, statuses
@@ -46,6 +48,8 @@ from .cli import database_error_line
 from .errors import LeadStoreError
 from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
+
+log = logging.getLogger(__name__)
 
 HEAD = "simulated-unit-head"
 VERIFIER = "simulated-verifier"
@@ -55,7 +59,6 @@ DEFAULT_AMOUNT = 1e5
 
 def _declared(scenario: str):
     """The model's declaration, or None for a name no longer declared (an old lead)."""
-    from features import registry
 
     try:
         return registry.get(scenario)
@@ -428,7 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"simulated {summary.start} .. {summary.end}")
             print(summary_table(store, summary))
             for scenario in summary.skipped_scenarios:
-                print(f"skipped {scenario}: no truth ({data_root}/truth/{scenario}.parquet)")
+                log.warning(
+                    "skipped %s: no truth (%s/truth/%s.parquet)", scenario, data_root, scenario
+                )
         finally:
             store.close()
     except (LeadStoreError, ValueError, OSError) as exc:

@@ -246,6 +246,7 @@ def simulated() -> list[str]:
 def pool_sources(name: str) -> list[Any]:
     """The agency tables model ``name`` reads from the pool (its declared ``SourceSpec``s, the
     verification history left out: the pool writes and validates that one itself)."""
+    # deferred: pool.schemas loads pandera, which model discovery alone does not need
     from pool.schemas import HISTORY_TABLE
 
     return [s for s in get(name).sources if s.table != HISTORY_TABLE]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from features import registry
 from features.wording import money, percent
 
 from .i18n import message
@@ -27,7 +28,6 @@ def expected_value(lead: Any) -> float | None:
 def amount_declaration(scenario: str) -> dict[str, Any]:
     """The scenario's declared estimate: whether there is one, its unit and description in
     every language (``declared`` False for a model with none or one no longer registered)."""
-    from features import registry
 
     try:
         amount = registry.get(scenario).amount

@@ -32,6 +32,8 @@ import pandas as pd
 
 from console import exits
 from console.parsers import command_parser
+from features.build import build_features
+from features.points import latest_as_of
 
 ENGINES = ("local", "spark")
 OUTPUT = ("score", "probability")
@@ -93,6 +95,7 @@ def table_hash_of(frame_columns: list[str], sample: Any) -> str | None:
 
 def check_hash(model: BatchModel, table_hash: str | None, scenario: str) -> None:
     """Refuse a registered version trained on another feature set than the table's."""
+    # deferred: champions loads the served-model machinery, needed only to check a hash
     from .champions import FeatureSetMismatch, check_feature_set
 
     if model.version is None:
@@ -181,6 +184,7 @@ def run(
 ) -> tuple[int, str]:
     """Score the table and write the result; returns the rows scored and where they were
     scored (``local``, or ``spark <master>``)."""
+    # deferred: mlflow loads when a batch runs, not for `--help`
     from training.mlflow_setup import open_client, resolve
 
     if engine not in ENGINES:
@@ -200,6 +204,7 @@ def run(
             result.to_parquet(tmp, index=False)
             rows, where = len(result), "local"
         else:
+            # deferred: pyspark loads only for a Spark run
             from features.engines import spark_session
 
             spark = spark_session()
@@ -223,8 +228,6 @@ def run(
 
 def pool_table(scenario: str, data: Path | None) -> pd.DataFrame:
     """The scenario's features from the pool under ``data`` as of its latest date."""
-    from features.build import build_features
-    from features.points import latest_as_of
 
     root = data or Path("data")
     if not root.exists():

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features import registry
 from features.evidence import EvidenceError
 from features.evidence_build import evidence_frame
 from pool.keys import normalise_code
@@ -30,7 +31,6 @@ TableLoader = Callable[[str], dict[str, pd.DataFrame]]
 
 
 def _declared(scenario: str) -> Any:
-    from features import registry
 
     try:
         return registry.get(scenario)

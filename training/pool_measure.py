@@ -29,6 +29,8 @@ import pandas as pd
 
 from console import exits
 from evaluation.metrics import average_precision, precision_at_k, roc_auc
+from features.build import build_features
+from features.registry import get
 from training.detectors import default_detector
 from training.scorers import LeadScorer
 
@@ -69,7 +71,6 @@ def rule_precision(data_root: Path, scenario: str, truth: pd.DataFrame) -> pd.Da
 
 def declared_directions(scenario: str, columns: list[str]) -> list[str]:
     """Each column's declared direction ("high"/"low"/"both"), aligned with ``columns``."""
-    from features.registry import get
 
     declared = {spec.name: spec.direction for spec in get(scenario).features}
     return [declared.get(column, "both") for column in columns]
@@ -87,7 +88,6 @@ def measure(
     Scorers are fitted with ``cv=1`` (no calibration folds): only their ranking is measured,
     and calibration does not change it.
     """
-    from features.build import build_features
 
     table = build_features(scenario, None, data_root)
     frame = table.frame.copy()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -78,7 +79,7 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
             )
         return signs.astype(int)
 
-    def fit(self, X, y=None) -> RobustPreprocessor:
+    def fit(self, X: ArrayLike, y: object = None) -> RobustPreprocessor:
         """Learn medians, spreads, constant columns and which columns had gaps."""
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
         all_nan = np.all(np.isnan(X), axis=0)
@@ -98,7 +99,7 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
         self.one_sided_ = one_sided if one_sided.size else np.zeros(1, bool)
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Impute, scale and drop as learned; infinite values are treated as missing."""
         check_is_fitted(self, "center_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)

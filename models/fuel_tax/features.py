@@ -242,7 +242,9 @@ def stations(registry: ir.Table) -> ir.Table:
     )
 
 
-def monthly_filings(filings: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_filings(
+    filings: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month: the latest return filed (duplicates and amendments count once)."""
     f = resolve(
         filings,
@@ -272,7 +274,9 @@ def monthly_filings(filings: ir.Table, st: ir.Table, first, last) -> ir.Table:
     )
 
 
-def monthly_deliveries(waybills: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_deliveries(
+    waybills: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month: litres delivered by tanker, gasoline and diesel apart."""
     w = resolve(
         waybills, st, key="entity_id", name="name", name_column="consignee_name", out="station"
@@ -285,7 +289,9 @@ def monthly_deliveries(waybills: ir.Table, st: ir.Table, first, last) -> ir.Tabl
     )
 
 
-def monthly_invoices(invoices: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_invoices(
+    invoices: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month of issue: litres invoiced under oil names and under other names."""
     i = resolve(
         invoices,
@@ -305,7 +311,9 @@ def monthly_invoices(invoices: ir.Table, st: ir.Table, first, last) -> ir.Table:
     )
 
 
-def monthly_traffic(cameras: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_traffic(
+    cameras: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month: vehicles counted entering."""
     c = resolve(cameras, st, key="entity_id", name="name", name_column="site_name", out="station")
     c = c.filter(c.station.notnull()).mutate(m=month_index(c.period))
@@ -353,7 +361,9 @@ def window_totals(dlv: ir.Table, inv: ir.Table) -> ir.Table:
     )
 
 
-def station_ratios(st: ir.Table, tot: ir.Table, allm: ir.Table, first, last) -> ir.Table:
+def station_ratios(
+    st: ir.Table, tot: ir.Table, allm: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """One row per station: the ratios before peer comparison."""
     t = st.left_join(tot, st.entity_id == tot.station).drop("station")
     t = t.left_join(allm, t.entity_id == allm.station).drop("station")
@@ -385,7 +395,9 @@ def station_ratios(st: ir.Table, tot: ir.Table, allm: ir.Table, first, last) -> 
     )
 
 
-def supplier_share(waybills: ir.Table, st: ir.Table, peers: ir.Table, first, last) -> ir.Table:
+def supplier_share(
+    waybills: ir.Table, st: ir.Table, peers: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station: share of its main supplier's *other* stations that under-declare.
 
     The main supplier is the shipper that delivered it the most litres in the window; a station
