@@ -41,6 +41,7 @@ from console import exits
 from console.parsers import command_parser
 from console.tables import format_table
 from features import registry
+from features.model import SupervisionModel
 from settings import get_settings
 
 from . import db, statuses
@@ -57,9 +58,8 @@ AMOUNT_COLUMNS = ("amount_recovered", "evaded_tax_yuan", "penalty_yuan", "loss_y
 DEFAULT_AMOUNT = 1e5
 
 
-def _declared(scenario: str):
+def _declared(scenario: str) -> SupervisionModel | None:
     """The model's declaration, or None for a name no longer declared (an old lead)."""
-
     try:
         return registry.get(scenario)
     except registry.UnknownScenarioError:

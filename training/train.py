@@ -54,7 +54,6 @@ from training.mlflow_setup import MlflowSettings, experiment_id, open_client, re
 from training.overlap import check_overlap
 from training.pyfunc import load_estimator
 from training.rule_scorer import rule_scorer_for
-from training.scorers import default_scorer
 from training.train_compare import features_cache, point_comparison, truth_at_capacity
 from training.train_data import (
     backtest_split,
@@ -269,6 +268,8 @@ def own_feature_set(scenario: str) -> str:
 
 def make_estimator(scenario: str, seed: int) -> Any:
     """The unfitted estimator of a model: its declared rules (nothing to fit) or the scorer."""
+    # deferred: the scorer's detector loads pyod and numba, kept off `supervision train --help`
+    from training.scorers import default_scorer
 
     declared = feature_registry.get(scenario)
     if declared.rules is not None:
