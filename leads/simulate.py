@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,8 +41,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from console import exits
 from console.parsers import command_parser
 from console.tables import format_table
-from features import registry
-from features.model import SupervisionModel
 from settings import get_settings
 
 from . import db, statuses
@@ -49,6 +48,9 @@ from .cli import database_error_line
 from .errors import LeadStoreError
 from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
+
+if TYPE_CHECKING:
+    from features.model import SupervisionModel
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ DEFAULT_AMOUNT = 1e5
 
 def _declared(scenario: str) -> SupervisionModel | None:
     """The model's declaration, or None for a name no longer declared (an old lead)."""
+    # deferred: the declarations load ibis and the models, kept off `supervision verify --help`
+    from features import registry
+
     try:
         return registry.get(scenario)
     except registry.UnknownScenarioError:
