@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
-from pool.load import PoolError, load_source
 from pool.spec import SourceSpec
 from settings import get_settings
 
@@ -117,6 +116,8 @@ def as_of(table: ir.Table, spec: SourceSpec, when: date | None) -> ir.Table:
 
 
 def _validate_fully(root: str | os.PathLike | None, spec: SourceSpec) -> None:
+    # deferred: pool.load loads pandera, needed only for a full validation
+    from pool.load import PoolError, load_source
 
     try:
         load_source(root, spec.scenario, spec.table)

@@ -22,10 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.points import data_owner
-from features.registry import get
 from pool.keys import is_valid_uscc, normalise_code
-from pool.load import PoolError, load_pool
 from pool.names import normalise_name
 
 MAX_ROWS_PER_TABLE = 50
@@ -266,6 +263,8 @@ class EvidenceIndex:
     def _key(self, scenario: str) -> tuple[str, str]:
         """Scenarios reading the same tables with the same entity key share one index (a rule
         model and the learnt model of its supervision point)."""
+        # deferred: kept off the service's cold start (benchmarks.bench_coldstart)
+        from features.registry import get
 
         try:
             key_column = get(scenario).key_column
@@ -402,6 +401,8 @@ def _is_named(value: Any) -> bool:
 def evidence_owner(scenario: str) -> str:
     """The scenario whose pool tables ``scenario`` shows (``features.points.data_owner``;
     itself when it is not declared)."""
+    # deferred: kept off the service's cold start (benchmarks.bench_coldstart)
+    from features.points import data_owner
 
     try:
         return data_owner(scenario)
@@ -413,6 +414,9 @@ def pool_tables(data_root: Any) -> TableLoader:
     """Loader of every validated table of a scenario's pool (``pool.load.load_pool``)."""
 
     def load(scenario: str) -> dict[str, pd.DataFrame]:
+        # deferred: kept off the service's cold start (benchmarks.bench_coldstart)
+        from features.points import data_owner
+        from pool.load import PoolError, load_pool
 
         try:  # a rule model of a supervision point shows its point's source records
             return load_pool(data_root, data_owner(scenario))
