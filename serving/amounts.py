@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from features import registry
 from features.wording import money, percent
 
 from .i18n import message
@@ -28,6 +27,8 @@ def expected_value(lead: Any) -> float | None:
 def amount_declaration(scenario: str) -> dict[str, Any]:
     """The scenario's declared estimate: whether there is one, its unit and description in
     every language (``declared`` False for a model with none or one no longer registered)."""
+    # deferred: keeps the model declarations off the service's import (cold start)
+    from features import registry
 
     try:
         amount = registry.get(scenario).amount

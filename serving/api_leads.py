@@ -18,8 +18,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
-from features.registry import UnknownScenarioError
-
 from . import access
 from .amounts import amount_at_stake, amount_texts, expected_value
 from .error_handling import ApiError
@@ -244,6 +242,8 @@ def masked_evidence(scenario: str, evidence: dict[str, Any]) -> dict[str, Any]:
     rather than shown with the shape net alone."""
     if not evidence:
         return {}
+    # deferred: keeps the model declarations off the service's import (cold start)
+    from features.registry import UnknownScenarioError
 
     try:
         declared = personal_columns(scenario)

@@ -32,8 +32,6 @@ import pandas as pd
 
 from console import exits
 from console.parsers import command_parser
-from features.build import build_features
-from features.points import latest_as_of
 
 ENGINES = ("local", "spark")
 OUTPUT = ("score", "probability")
@@ -228,6 +226,9 @@ def run(
 
 def pool_table(scenario: str, data: Path | None) -> pd.DataFrame:
     """The scenario's features from the pool under ``data`` as of its latest date."""
+    # deferred: ibis and the feature build load when a batch runs, not for `--help`
+    from features.build import build_features
+    from features.points import latest_as_of
 
     root = data or Path("data")
     if not root.exists():

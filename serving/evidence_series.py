@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features import registry
 from features.evidence import EvidenceError
 from features.evidence_build import evidence_frame
 from pool.keys import normalise_code
@@ -31,6 +30,8 @@ TableLoader = Callable[[str], dict[str, pd.DataFrame]]
 
 
 def _declared(scenario: str) -> Any:
+    # deferred: keeps the model declarations off the service's import (cold start)
+    from features import registry
 
     try:
         return registry.get(scenario)

@@ -23,8 +23,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from features.registry import get
-
 PersonalColumns = dict[str, dict[str, str]]
 
 _DATE8 = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
@@ -45,6 +43,8 @@ def personal_columns(scenario: str) -> PersonalColumns:
     """``{table: {column: kind}}`` of the columns the scenario's source declarations mark as
     personal. The declarations are read from ``features.registry`` today; this is the one
     function to change when they move."""
+    # deferred: keeps the model declarations off the service's import (cold start)
+    from features.registry import get
 
     out: PersonalColumns = {}
     for source in get(scenario).sources:
