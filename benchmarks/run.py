@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     names = args.only or available()
     unknown = sorted(set(names) - set(available()))
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(available())}")
+        print(
+            f"error: unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(available())}",
+            file=sys.stderr,
+        )
         return 2
     results: dict[str, list[dict]] = {}
     for name in names:

@@ -16,6 +16,7 @@ Run: ``python -m benchmarks.scorer_selection --datasets cardio fault ...``.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import numpy as np
@@ -26,6 +27,8 @@ from console import exits
 from evaluation.metrics import precision_at_k, roc_auc
 from training.detectors import default_detector
 from training.scorers import LeadScorer
+
+log = logging.getLogger(__name__)
 
 FEW_LABEL_VARIANTS = {
     "detector_only": None,
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             for setup in ("few", "biased"):
                 rows += evaluate(name, seed, setup, args.max_rows)
-        print(f"  {name} done", file=sys.stderr, flush=True)
+        log.info("%s done", name)
         if args.out:
             pd.DataFrame(rows).to_csv(args.out, index=False)
     frame = pd.DataFrame(rows)

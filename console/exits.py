@@ -25,6 +25,7 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) 
     else is an internal failure (1, logged at ERROR with its traceback, which is for the
     maintainer: the input was accepted).
     """
+    # deferred: settings loads pydantic, and `supervision --help` imports this module
     from console import logs
     from settings import SettingsError
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from settings import get_settings
+from settings.packages import PACKAGES
 
 RUN_ID: ContextVar[str | None] = ContextVar("run_id", default=None)
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -61,18 +62,7 @@ class JsonFormatter(logging.Formatter):
 
 
 #: The project's own loggers (what a host process such as BentoML leaves to us).
-PROJECT_LOGGERS = (
-    "settings",
-    "console",
-    "supervision",
-    "pool",
-    "features",
-    "models",
-    "training",
-    "serving",
-    "leads",
-    "evaluation",
-)
+PROJECT_LOGGERS: tuple[str, ...] = PACKAGES
 
 
 def configure(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import ibis
 import ibis.expr.types as ir
 
 from features.spec import BuildContext
@@ -25,6 +26,19 @@ KINDS: tuple[str, ...] = ("monthly", "events")
 COLUMNS: tuple[str, ...] = ("entity_id", "period", "series", "value")
 #: sources (cut, keys normalised, labels hidden), context -> entity_id, period, series, value
 EvidenceFn = Callable[[Mapping[str, ir.Table], BuildContext], ir.Table]
+
+
+def series_rows(
+    table: ir.Table, entity: ir.Value, period: ir.Value, series: str, value: ir.Value
+) -> ir.Table:
+    """One series of a view's expression from ``table``: the columns ``COLUMNS``, the period as
+    a date and the value as a float (``ibis.union`` the series of a view together)."""
+    return table.select(
+        entity_id=entity,
+        period=period.cast("date"),
+        series=ibis.literal(series),
+        value=value.cast("float64"),
+    )
 
 
 class EvidenceError(ValueError):

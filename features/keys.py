@@ -88,7 +88,9 @@ def id_status(code: ir.StringValue) -> ir.StringValue:
     return _status(code, well_formed, code.substr(17, 1) == expected)
 
 
-def _status(code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.BooleanValue):
+def _status(
+    code: ir.StringValue, well_formed: ir.BooleanValue, check_ok: ir.BooleanValue
+) -> ir.StringValue:
     return ibis.cases(
         (code.isnull(), "missing"),
         (~well_formed, "malformed"),
@@ -188,15 +190,17 @@ def join_report(
     for i, join in enumerate(joins):
         mine = counts[counts["join_no"] == i]
         found = dict(zip(mine["status"], mine["n"].astype(int), strict=True))
-        row = {
+        total = int(sum(found.values()))
+        counted = {s: int(found.get(s, 0)) for s in STATUSES}
+        row: dict[str, object] = {
             "source": join.source,
             "column": join.column,
             "kind": join.kind,
             "target": ".".join(join.target) if join.target else "",
-            "rows": int(sum(found.values())),
+            "rows": total,
+            **counted,
+            "join_rate": counted["joined"] / total if total else float("nan"),
         }
-        row.update({s: int(found.get(s, 0)) for s in STATUSES})
-        row["join_rate"] = row["joined"] / row["rows"] if row["rows"] else float("nan")
         rows.append(row)
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 

@@ -246,7 +246,7 @@ class SupervisionModel(ScenarioFeatures):
         """A model from a feature view declared apart (the built-ins keep their long feature
         modules beside the simulator) plus the rest of the declaration."""
         base = {f.name: getattr(view, f.name) for f in fields(ScenarioFeatures)}
-        return cls(**{**base, **declared})  # type: ignore[arg-type]
+        return cls(**{**base, **declared})
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -116,6 +116,7 @@ def as_of(table: ir.Table, spec: SourceSpec, when: date | None) -> ir.Table:
 
 
 def _validate_fully(root: str | os.PathLike | None, spec: SourceSpec) -> None:
+    # deferred: pool.load loads pandera, needed only for a full validation
     from pool.load import PoolError, load_source
 
     try:

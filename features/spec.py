@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from features import wording
 from features.wording import DEFAULT_LANGUAGE, LANGUAGES, check_language
@@ -123,14 +123,76 @@ class FeatureSpec:
         if self.ratio_of is None or row is None or lang not in self.zero_template:
             return None
         numerator, denominator = self.ratio_of
-        den = row.get(denominator)
-        if wording.missing(den) or float(den) > 0:  # type: ignore[arg-type]
+        den = wording.figure(row.get(denominator))
+        if den is None or isinstance(den, str) or den > 0:
             return None
-        num = row.get(numerator) if numerator else None
+        num = wording.figure(row.get(numerator)) if numerator else None
         try:
             return wording.fill(self.zero_template[lang], lang, numerator=num, denominator=den)
         except KeyError:  # the template names the numerator and the row does not carry it
             return None
+
+
+class FeatureMaker(Protocol):
+    """Declares one feature of a model: ``FeatureSpec`` with the model's entity wording and
+    default peer group filled in, the Chinese reason as ``zh`` and the missing-value wording as
+    ``missing=(zh, en)``."""
+
+    def __call__(
+        self,
+        name: str,
+        description: str,
+        unit: str,
+        reason: str,
+        direction: Direction = "high",
+        peer: str | None = ...,
+        *,
+        zh: str,
+        missing: tuple[str, str],
+        zero_template: Mapping[str, str] | None = None,
+        ratio_of: tuple[str | None, str] | None = None,
+    ) -> FeatureSpec: ...
+
+
+def feature_maker(entity: str, peer: str | None = "district") -> FeatureMaker:
+    """The ``FeatureMaker`` of a model whose entity reads ``entity`` in reasons and whose
+    features compare with ``peer`` (a column; None: the whole table) unless they say otherwise.
+
+    >>> make = feature_maker("gas station", peer=None)
+    >>> make("n", "number of things", "count", "{value:n} things", zh="{value:n}件",
+    ...      missing=("无记录", "not on record")).entity
+    'gas station'
+    """
+    default_peer = peer
+
+    def make(
+        name: str,
+        description: str,
+        unit: str,
+        reason: str,
+        direction: Direction = "high",
+        peer: str | None = default_peer,
+        *,
+        zh: str,
+        missing: tuple[str, str],
+        zero_template: Mapping[str, str] | None = None,
+        ratio_of: tuple[str | None, str] | None = None,
+    ) -> FeatureSpec:
+        return FeatureSpec(
+            name,
+            description,
+            unit,
+            reason,
+            direction,
+            peer,
+            entity=entity,
+            reasons={"zh": zh},
+            missing_template={"zh": missing[0], "en": missing[1]},
+            zero_template={} if zero_template is None else zero_template,
+            ratio_of=ratio_of,
+        )
+
+    return make
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from typing import Any
+from typing import Any, SupportsFloat
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -47,6 +47,17 @@ def missing(x: object) -> bool:
         return math.isnan(float(x))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return True
+
+
+def figure(x: object) -> float | str | None:
+    """A row's value as ``fill`` takes it: text stays text, a number is a float, and anything
+    else (None, NaN, a non-number) is None."""
+    if isinstance(x, str):
+        return x
+    if not isinstance(x, SupportsFloat):
+        return None
+    value = float(x)
+    return None if math.isnan(value) else value
 
 
 def _trim(text: str) -> str:

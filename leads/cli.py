@@ -73,8 +73,8 @@ def _deadline(text: str) -> date | int:
         raise argparse.ArgumentTypeError(f"deadline {text!r} is not YYYY-MM-DD or +DAYS") from exc
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     common.add_argument("--actor", required=True, help="who is acting (recorded with every change)")
     common.add_argument(
         "--db", help="store URL (default: $LEADS_DB_URL or sqlite:///data/leads.db)"

@@ -24,6 +24,7 @@ through the public store API on a simulated clock, with actors ``simulated-unit-
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import zlib
 from collections import Counter
@@ -31,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,14 +49,20 @@ from .errors import LeadStoreError
 from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
 
+if TYPE_CHECKING:
+    from features.model import SupervisionModel
+
+log = logging.getLogger(__name__)
+
 HEAD = "simulated-unit-head"
 VERIFIER = "simulated-verifier"
 AMOUNT_COLUMNS = ("amount_recovered", "evaded_tax_yuan", "penalty_yuan", "loss_yuan")
 DEFAULT_AMOUNT = 1e5
 
 
-def _declared(scenario: str):
+def _declared(scenario: str) -> SupervisionModel | None:
     """The model's declaration, or None for a name no longer declared (an old lead)."""
+    # deferred: the declarations load ibis and the models, kept off `supervision verify --help`
     from features import registry
 
     try:
@@ -428,7 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"simulated {summary.start} .. {summary.end}")
             print(summary_table(store, summary))
             for scenario in summary.skipped_scenarios:
-                print(f"skipped {scenario}: no truth ({data_root}/truth/{scenario}.parquet)")
+                log.warning(
+                    "skipped %s: no truth (%s/truth/%s.parquet)", scenario, data_root, scenario
+                )
         finally:
             store.close()
     except (LeadStoreError, ValueError, OSError) as exc:

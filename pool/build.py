@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -146,7 +147,7 @@ def _keep_imported(old: Path, new: Path) -> None:
             folder.rename(new / folder.name)
 
 
-def simulator(name: str):
+def simulator(name: str) -> Callable[[SimConfig], ScenarioPool]:
     """The declared simulator of model ``name`` (refused, naming it, when it has none)."""
     simulate = getattr(discovery.get(name), "simulate", None)
     if simulate is None:
@@ -154,6 +155,8 @@ def simulator(name: str):
             f"model {name!r} declares no simulator; its rows come from its sources' origins "
             "(python -m pool.importer)"
         )
+    if not callable(simulate):
+        raise discovery.DiscoveryError(f"model {name!r}: simulate must be a function of SimConfig")
     return simulate
 
 

@@ -133,8 +133,8 @@ def _all() -> dict[str, Found]:
             _add(found, item)
         _CACHE[key] = found
     merged = dict(_CACHE[key])
-    for name, item in _EXTRA.items():
-        merged[name] = item
+    for name, extra in _EXTRA.items():
+        merged[name] = extra
     return merged
 
 
@@ -160,6 +160,8 @@ def _name_of(model: Any, where_: str) -> str:
 
 def _builtin_modules() -> list[tuple[str, ModuleType]]:
     package = importlib.import_module(BUILTIN_PACKAGE)
+    if package.__file__ is None:
+        raise DiscoveryError(f"{BUILTIN_PACKAGE} is a namespace package: it needs an __init__.py")
     folder = Path(package.__file__).parent
     out = []
     for sub in sorted(folder.iterdir()):
@@ -244,6 +246,7 @@ def simulated() -> list[str]:
 def pool_sources(name: str) -> list[Any]:
     """The agency tables model ``name`` reads from the pool (its declared ``SourceSpec``s, the
     verification history left out: the pool writes and validates that one itself)."""
+    # deferred: pool.schemas loads pandera, which model discovery alone does not need
     from pool.schemas import HISTORY_TABLE
 
     return [s for s in get(name).sources if s.table != HISTORY_TABLE]

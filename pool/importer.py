@@ -229,14 +229,17 @@ def resolve_files(model: Any, spec: SourceSpec, origin: FileOrigin) -> list[Path
     base = base_folder(model)
     files: list[Path] = []
     for pattern in origin.patterns():
-        if not os.path.isabs(pattern) and base is None:
+        if os.path.isabs(pattern):
+            full = pattern
+        elif base is None:
             raise ImportFailure(
                 f"{model.name}.{spec.table}",
                 f"relative path {pattern!r}, but the model was declared "
                 "in-process and has no folder to read it from; give an "
                 "absolute path or list the model in $SUPERVISION_MODELS",
             )
-        full = pattern if os.path.isabs(pattern) else str(base / pattern)
+        else:
+            full = str(base / pattern)
         matched = sorted(Path(p).resolve() for p in globlib.glob(full))
         if not matched:
             raise ImportFailure(
@@ -624,8 +627,8 @@ def import_model(model: Any, root: str | os.PathLike | None = None) -> ImportRep
     frames: dict[str, pd.DataFrame] = {}
     reports = []
     for spec in sources:
-        frames[spec.table], report = read_source(model, spec)
-        reports.append(report)
+        frames[spec.table], source_report = read_source(model, spec)
+        reports.append(source_report)
     report = ImportReport(model.name, reports, join_rates(model, frames))
     _publish(root, model, sources, frames, report)
     return report

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from pool.arrow import to_pandas
 from pool.discovery import pool_sources as sources
+from pool.resources import threads, validate_rows
 from pool.schemas import HISTORY_TABLE, history_source, source_schema, truth_source
 from pool.spec import SourceSpec
 from settings import get_settings
@@ -51,7 +52,11 @@ class PoolValidationError(PoolError, ValueError):
             lines.append(f"  - column {row.column!r}, rule {row.rule}: {row.detail}")
         super().__init__("\n".join(lines))
 
-    def __reduce__(self):  # picklable (raised in a worker process, re-raised in the parent)
+    def __reduce__(
+        self,
+    ) -> tuple[
+        type, tuple[Any, ...]
+    ]:  # picklable (raised in a worker process, re-raised in the parent)
         return (type(self), (self.source, self.failures, self.n_rows))
 
 
@@ -197,7 +202,6 @@ def check_source(
     columns in memory; raise ``PoolValidationError`` listing every failure of the whole table
     (row numbers counted across chunks), as ``load_source`` does. Returns the rows checked.
     """
-    from pool.resources import validate_rows
 
     spec = spec or spec_for(scenario, table)
     source = f"{scenario}.{table}"
@@ -267,7 +271,6 @@ def check_pool(
     by chunk (``check_source``), the tables spread over ``SUPERVISION_THREADS`` threads; rows
     checked per table. ``truth`` also checks the ground
     truth (the build does, training never reads it)."""
-    from pool.resources import threads
 
     if check_manifest:
         verify_manifest(root, scenario)

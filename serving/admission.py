@@ -269,7 +269,10 @@ class Admission:
                 answered = True
             await send(message)
 
-        task = asyncio.create_task(self.app(scope, receive, tracking_send))
+        async def serve() -> None:  # create_task takes a coroutine; the app is any awaitable
+            await self.app(scope, receive, tracking_send)
+
+        task = asyncio.create_task(serve())
         stop = asyncio.create_task(gone.wait())
         await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()

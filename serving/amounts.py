@@ -27,6 +27,7 @@ def expected_value(lead: Any) -> float | None:
 def amount_declaration(scenario: str) -> dict[str, Any]:
     """The scenario's declared estimate: whether there is one, its unit and description in
     every language (``declared`` False for a model with none or one no longer registered)."""
+    # deferred: keeps the model declarations off the service's import (cold start)
     from features import registry
 
     try:

@@ -51,6 +51,7 @@ async def create_key(
     body: KeyRequest, request: Request, caller: Annotated[Caller, Depends(require("keys.manage"))]
 ) -> KeyResponse:
     """The secret is in this answer only; the store keeps its hash."""
+    # deferred: the key tools load only when an admin creates a key
     from leads.auth import create_api_key
 
     store = request.app.state.ctx.store

@@ -27,8 +27,8 @@ router = APIRouter(
 MAX_BATCH = 50
 Lang = Annotated[str | None, Query(pattern=r"^(zh|en)$", description="zh (default) or en")]
 Reason = Annotated[str | None, Query(max_length=500)]
-PDF = {200: {"content": {"application/pdf": {}}}}
-HTML = {200: {"content": {"text/html": {}}}}
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 
 
 def batch_ids(ids: str, lang: str) -> list[int]:

@@ -242,6 +242,7 @@ def masked_evidence(scenario: str, evidence: dict[str, Any]) -> dict[str, Any]:
     rather than shown with the shape net alone."""
     if not evidence:
         return {}
+    # deferred: keeps the model declarations off the service's import (cold start)
     from features.registry import UnknownScenarioError
 
     try:

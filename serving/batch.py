@@ -93,6 +93,7 @@ def table_hash_of(frame_columns: list[str], sample: Any) -> str | None:
 
 def check_hash(model: BatchModel, table_hash: str | None, scenario: str) -> None:
     """Refuse a registered version trained on another feature set than the table's."""
+    # deferred: champions loads the served-model machinery, needed only to check a hash
     from .champions import FeatureSetMismatch, check_feature_set
 
     if model.version is None:
@@ -181,6 +182,7 @@ def run(
 ) -> tuple[int, str]:
     """Score the table and write the result; returns the rows scored and where they were
     scored (``local``, or ``spark <master>``)."""
+    # deferred: mlflow loads when a batch runs, not for `--help`
     from training.mlflow_setup import open_client, resolve
 
     if engine not in ENGINES:
@@ -200,6 +202,7 @@ def run(
             result.to_parquet(tmp, index=False)
             rows, where = len(result), "local"
         else:
+            # deferred: pyspark loads only for a Spark run
             from features.engines import spark_session
 
             spark = spark_session()
@@ -223,6 +226,7 @@ def run(
 
 def pool_table(scenario: str, data: Path | None) -> pd.DataFrame:
     """The scenario's features from the pool under ``data`` as of its latest date."""
+    # deferred: ibis and the feature build load when a batch runs, not for `--help`
     from features.build import build_features
     from features.points import latest_as_of
 

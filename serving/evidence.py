@@ -327,6 +327,7 @@ class EvidenceIndex:
     def _key(self, scenario: str) -> tuple[str, str]:
         """Scenarios reading the same tables with the same entity key share one index (a rule
         model and the learnt model of its supervision point)."""
+        # deferred: kept off the service's cold start (benchmarks.bench_coldstart)
         from features.registry import get
 
         try:
@@ -380,9 +381,11 @@ class EvidenceIndex:
                 sibling = indexed.siblings[j]
                 if sibling is not None:
                     values = indexed.table[sibling].iloc[rows[cols == j]].unique()
-                    names |= {normalise_name(v, drop_branch=True) for v in values}
-        names.discard(None)
-        company = bool(target) and is_valid_uscc(target)
+                    for v in values:
+                        normalised = normalise_name(v, drop_branch=True)
+                        if normalised is not None:
+                            names.add(normalised)
+        company = target is not None and is_valid_uscc(target)
         out: dict[str, Any] = {}
         for name, indexed in tables.items():
             hits = by_code[name]
@@ -461,6 +464,7 @@ def _is_named(value: Any) -> bool:
 def evidence_owner(scenario: str) -> str:
     """The scenario whose pool tables ``scenario`` shows (``features.points.data_owner``;
     itself when it is not declared)."""
+    # deferred: kept off the service's cold start (benchmarks.bench_coldstart)
     from features.points import data_owner
 
     try:
@@ -473,6 +477,7 @@ def pool_tables(data_root: Any) -> TableLoader:
     """Loader of every validated table of a scenario's pool (``pool.load.load_pool``)."""
 
     def load(scenario: str) -> dict[str, pd.DataFrame]:
+        # deferred: kept off the service's cold start (benchmarks.bench_coldstart)
         from features.points import data_owner
         from pool.load import PoolError, load_pool
 

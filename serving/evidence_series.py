@@ -30,6 +30,7 @@ TableLoader = Callable[[str], dict[str, pd.DataFrame]]
 
 
 def _declared(scenario: str) -> Any:
+    # deferred: keeps the model declarations off the service's import (cold start)
     from features import registry
 
     try:

@@ -19,6 +19,7 @@ from .feature_cache import FeatureSource
 def point_rule_models(scenario: str) -> tuple[Any, list[Any]]:
     """The lead's model declaration (None if no longer declared) and the rule models to check:
     itself for a rule model, else the rule models of its supervision point."""
+    # deferred: keeps the model declarations off the service's import (cold start)
     from features import registry
     from features.points import point_models
 
@@ -36,6 +37,7 @@ def point_rule_models(scenario: str) -> tuple[Any, list[Any]]:
 def lead_rules(features: FeatureSource, scenario: str, entity_id: str) -> dict[str, Any]:
     """``{"kind": "rules"|"scorer", "fired": [{model, rule, feature, value, text}]}`` for one
     lead's entity (``fired`` empty when its features are not in the latest table)."""
+    # deferred: keeps the model declarations off the service's import (cold start)
     from features.points import data_owner
     from training.rule_scorer import rule_scorer_for
 
@@ -90,6 +92,7 @@ def district_peers(table: pd.DataFrame, row: pd.DataFrame, columns: list[str]) -
 def prepare_rules(features: FeatureSource, scenario: str) -> None:
     """Compute at model load what :func:`lead_rules` reads for every lead of ``scenario``: the
     feature table of its data owner and the district medians of each rule model's features."""
+    # deferred: keeps the model declarations off the service's import (cold start)
     from features.points import data_owner
 
     _, rule_models = point_rule_models(scenario)

@@ -43,11 +43,12 @@ def personal_columns(scenario: str) -> PersonalColumns:
     """``{table: {column: kind}}`` of the columns the scenario's source declarations mark as
     personal. The declarations are read from ``features.registry`` today; this is the one
     function to change when they move."""
+    # deferred: keeps the model declarations off the service's import (cold start)
     from features.registry import get
 
     out: PersonalColumns = {}
     for source in get(scenario).sources:
-        marked = {c.name: c.personal for c in source.columns if getattr(c, "personal", None)}
+        marked = {c.name: c.personal for c in source.columns if c.personal}
         if marked:
             out[source.table] = marked
     return out

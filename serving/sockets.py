@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("serving.sockets")
 PROTOCOLS = (
@@ -43,7 +43,15 @@ def _arm(protocol: Any, seconds: float) -> None:
     protocol._supervision_timer = protocol.loop.call_later(seconds, expire)
 
 
-def _guard(cls: type, seconds: float) -> None:
+class _HttpProtocol(Protocol):
+    """The three connection hooks of a uvicorn HTTP protocol class that the guard wraps."""
+
+    def connection_made(self, transport: Any) -> None: ...
+    def on_response_complete(self) -> None: ...
+    def connection_lost(self, exc: Exception | None) -> None: ...
+
+
+def _guard(cls: type[_HttpProtocol], seconds: float) -> None:
     made, complete, lost = cls.connection_made, cls.on_response_complete, cls.connection_lost
 
     def connection_made(self: Any, transport: Any) -> None:
@@ -61,9 +69,14 @@ def _guard(cls: type, seconds: float) -> None:
             timer.cancel()
         lost(self, exc)
 
-    cls.connection_made = connection_made
-    cls.on_response_complete = on_response_complete
-    cls.connection_lost = connection_lost
+    # patched on the class (uvicorn builds one protocol object per connection)
+    hooks = {
+        "connection_made": connection_made,
+        "on_response_complete": on_response_complete,
+        "connection_lost": connection_lost,
+    }
+    for hook, wrapper in hooks.items():
+        setattr(cls, hook, wrapper)
 
 
 def guard_connections(header_timeout: float) -> list[str]:

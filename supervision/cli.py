@@ -32,6 +32,7 @@ PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_
 
 def _delegate(module: str, prog: str, args: list[str]) -> None:
     """Run ``module.main(args)`` named ``supervision <prog>`` and exit with its code."""
+    # deferred: kept off the `supervision --help` path
     from console.parsers import running_as
 
     def main(argv: list[str] | None) -> int:
@@ -86,6 +87,7 @@ def serve(
     import os
     from pathlib import Path
 
+    # deferred: the service's libraries load only for `serve`
     import serving
 
     if not 0 < port < 65536:
@@ -115,6 +117,7 @@ def serve(
 @app.command("settings", short_help="Print every setting: variable, type, default, meaning.")
 def settings_table() -> None:
     """Print every setting: variable, type, default, meaning."""
+    # deferred: settings loads pydantic, kept off the `--help` path
     from settings import markdown_table
 
     print(markdown_table(), end="")

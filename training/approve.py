@@ -31,6 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # deferred: mlflow loads when the command runs, not for `--help`
     from training.mlflow_setup import open_client, resolve
 
     client = open_client(resolve(root=args.root))

@@ -13,8 +13,10 @@ so a page can say "0.62 (0.41-0.80)" rather than "0.62".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.stats import beta as beta_dist
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
@@ -56,7 +58,7 @@ class BetaBinCalibrator(BaseEstimator):
         self.max_bins = max_bins
         self.prior_strength = prior_strength
 
-    def fit(self, scores, y) -> BetaBinCalibrator:
+    def fit(self, scores: ArrayLike, y: ArrayLike) -> BetaBinCalibrator:
         """Bins and posteriors from labelled scores and 0/1 outcomes."""
         s = np.asarray(scores, dtype=np.float64).ravel()
         t = np.asarray(y, dtype=np.float64).ravel()
@@ -88,22 +90,22 @@ class BetaBinCalibrator(BaseEstimator):
         self.n_ = len(s)
         return self
 
-    def _bins_of(self, scores) -> np.ndarray:
+    def _bins_of(self, scores: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "bins_")
         s = np.asarray(scores, dtype=np.float64).ravel()
         return np.searchsorted(self.edges_, s, side="right")
 
-    def predict(self, scores) -> np.ndarray:
+    def predict(self, scores: ArrayLike) -> np.ndarray:
         """Posterior mean P(case) of each score."""
         means = np.array([b.mean for b in self.bins_])
         return means[self._bins_of(scores)]
 
-    def predict_proba(self, scores) -> np.ndarray:
+    def predict_proba(self, scores: ArrayLike) -> np.ndarray:
         """[P(no case), P(case)] per score (``scores`` may be a column, as for Platt)."""
         p = self.predict(scores)
         return np.column_stack([1 - p, p])
 
-    def interval(self, scores, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    def interval(self, scores: ArrayLike, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """Equal-tailed posterior interval of P(case) for each score."""
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
@@ -133,7 +135,7 @@ def _pool_violators(
     return groups, bounds
 
 
-def reliability_plot(calibrator: BetaBinCalibrator, path) -> None:
+def reliability_plot(calibrator: BetaBinCalibrator, path: str | Path) -> None:
     """Per bin: the observed case rate of its labelled rows against the posterior probability
     given, with the 90% posterior interval and the number of rows; saved as a PNG."""
     import matplotlib

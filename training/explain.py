@@ -20,9 +20,9 @@ when a unit reads the top of the list.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import lightgbm as lgb
 import numpy as np
@@ -51,6 +51,37 @@ class FeatureSpecLike(Protocol):
     reason_template: str
     peer_group: str | None
     direction: str
+
+
+@runtime_checkable
+class WordedFeatureSpec(FeatureSpecLike, Protocol):
+    """A declared feature that words its own reasons (``features.spec.FeatureSpec``): per
+    language, with missing and zero-denominator wording."""
+
+    def reason(
+        self,
+        value: float | None,
+        peer: float | None = None,
+        lang: str = DEFAULT_LANGUAGE,
+        row: Mapping[str, object] | None = None,
+    ) -> str: ...
+
+
+class FittedDetector(Protocol):
+    """A fitted detector as explained here: named input columns and a suspicion score."""
+
+    feature_names_in_: np.ndarray
+
+    def decision_function(self, X: Any) -> np.ndarray: ...
+
+
+class FittedScorer(FittedDetector, Protocol):
+    """A fitted ``training.scorers.LeadScorer`` as explained here: its detector, its booster
+    (None when it fell back to the detector) and whether the detector's score is a feature."""
+
+    detector_: FittedDetector
+    booster_: lgb.Booster | None
+    use_detector_feature: bool
 
 
 @dataclass
@@ -179,7 +210,7 @@ def format_reason(
         )
     value_ = None if wording.missing(value) else float(value)
     peer_ = None if wording.missing(peer) else float(peer)
-    if callable(getattr(spec, "reason", None)):
+    if isinstance(spec, WordedFeatureSpec):
         return spec.reason(value_, peer_, lang, row)
     if value_ is None:
         return f"{spec.description}: not on record"
@@ -197,18 +228,13 @@ def _num(x: float) -> str:
 
 def is_false_flag(spec: FeatureSpecLike | None, value: object) -> bool:
     """A flag that is not raised (0) is no reason against the entity, whatever its SHAP."""
-    return (
-        spec is not None
-        and spec.unit == "flag"
-        and not wording.missing(value)
-        and float(value) == 0.0
-    )  # type: ignore[arg-type]
+    return spec is not None and spec.unit == "flag" and wording.figure(value) == 0.0
 
 
 def ranked_features(
     contributions: dict[str, float],
     table: pd.DataFrame,
-    row,
+    row: Hashable,
     by_name: Mapping[str, FeatureSpecLike],
     top_n: int,
 ) -> list[str]:
@@ -235,7 +261,7 @@ def ranked_features(
 def reasons_for(
     contributions: dict[str, float],
     table: pd.DataFrame,
-    row,
+    row: Hashable,
     specs: Iterable[FeatureSpecLike],
     *,
     top_n: int = 4,
@@ -254,7 +280,7 @@ def reasons_for(
 def reason_texts(
     contributions: dict[str, float],
     table: pd.DataFrame,
-    row,
+    row: Hashable,
     specs: Iterable[FeatureSpecLike],
     *,
     top_n: int = 4,
@@ -299,7 +325,7 @@ def fold_detector(contrib: np.ndarray, detector_contrib: np.ndarray) -> np.ndarr
 _DETECTOR_SURROGATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def detector_surrogate(scorer, table: pd.DataFrame) -> Surrogate:
+def detector_surrogate(scorer: FittedScorer, table: pd.DataFrame) -> Surrogate:
     """The surrogate of a scorer's detector on the population ``table`` (kept per scorer and
     table, since training explains the same candidate twice)."""
     cached = _DETECTOR_SURROGATES.get(scorer)
@@ -338,7 +364,7 @@ def _explanations(
 
 
 def explain_scorer(
-    scorer,
+    scorer: FittedScorer,
     table: pd.DataFrame,
     rows: Sequence,
     specs: Sequence[FeatureSpecLike] = (),
@@ -384,7 +410,7 @@ def explain_scorer(
 
 
 def explain_detector(
-    detector,
+    detector: FittedDetector,
     table: pd.DataFrame,
     rows: Sequence,
     specs: Sequence[FeatureSpecLike] = (),
@@ -411,7 +437,7 @@ def explain_detector(
     )
 
 
-def _feature_rows(model, table: pd.DataFrame, rows) -> pd.DataFrame:
+def _feature_rows(model: FittedDetector, table: pd.DataFrame, rows: Sequence) -> pd.DataFrame:
     """The model's input columns for ``rows`` (by its ``feature_names_in_``), as floats."""
     names = getattr(model, "feature_names_in_", None)
     if names is None:

@@ -261,6 +261,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # deferred: mlflow, the lead store and the points load when the command runs, not for `--help`
     from training.mlflow_setup import open_client, resolve
 
     client = open_client(resolve(root=args.root))

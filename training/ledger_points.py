@@ -27,6 +27,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from evaluation.metrics import conversion
+from features import registry
 from training import model_registry as reg
 from training.overlap import overlap_table, served
 
@@ -56,7 +57,6 @@ class PointRow:
 
 def point_of(client: MlflowClient, name: str) -> str:
     """A registered model's supervision point: its declaration's, else its versions' tag."""
-    from features import registry
 
     try:
         return registry.get(name).supervision_point

@@ -176,6 +176,7 @@ def _replace_champion(
         and is_certified(v.tags)
         and v.tags.get("kind") != "detector"
     ]
+    target: int | None
     if good:
         target = good[-1].version
         reason = f"v{retired} retired; last good certified version v{target} takes over"

@@ -34,8 +34,11 @@ from console import exits
 from console.parsers import command_parser
 from console.tables import format_frame
 from evaluation.metrics import conversion
+from features import registry as feature_registry
+from features.build import build_features
 from training import model_registry as reg
 from training.ledger_retire import VersionCounts, review_conversion
+from training.pyfunc import load_estimator
 from training.train import Job, open_job, train_scenario
 from training.train_data import _month_end, store_outcomes, with_store_labels
 from training.train_leads import ranked_leads, write_leads
@@ -92,17 +95,12 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
     filed (from the history or an earlier lead: their case is with the prosecutors, and counting
     the same proven evasion again every month would hide a model that finds no one new); its
     top per district become leads."""
-    from features import registry as feature_registry
-    from features.build import build_features
-    from training.pyfunc import load_estimator
 
     champion = reg.alias_version(job.client, scenario, reg.CHAMPION)
     if champion is None:
         return 0
     info = reg.get_version(job.client, scenario, champion)
-    estimator = load_estimator(
-        job.client.get_model_version(reg.model_name(scenario), str(champion)).source
-    )
+    estimator = load_estimator(reg.version_source(job.client, scenario, champion))
     spec = feature_registry.get(scenario)
     frame = build_features(scenario, as_of, job.data).frame
     known = with_store_labels(frame, store_outcomes(job.store, scenario), as_of)
@@ -148,6 +146,7 @@ def run_loop(
     """Replay ``months`` months from ``start`` (a month end); see the module docstring. The
     policy's ``capacity`` is the monthly number of leads per district (``LOOP_CAPACITY`` when no
     policy is given)."""
+    # deferred: the verifier simulator (and sqlalchemy) loads only when the loop runs
     from leads.simulate import VerifierParams, open_simulated, simulate
 
     policy = policy or replace(policy_for(scenario), capacity=LOOP_CAPACITY)

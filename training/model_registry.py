@@ -106,6 +106,16 @@ def get_version(client: MlflowClient, scenario: str, version: int | str) -> Vers
     )
 
 
+def version_source(client: MlflowClient, scenario: str, version: int | str) -> str:
+    """Where a version's model artifacts are (its ``source`` URI); a clear error if it has none."""
+    source = client.get_model_version(model_name(scenario), str(version)).source
+    if not source:
+        raise LifecycleError(
+            f"version {version} of model {model_name(scenario)!r} has no source artifact URI"
+        )
+    return str(source)
+
+
 def list_versions(client: MlflowClient, scenario: str) -> list[VersionInfo]:
     """All versions of a scenario's model, oldest first (by registry version number)."""
     try:

@@ -239,6 +239,7 @@ def load_truths(
     data: str | Path | None, owner: str
 ) -> tuple[pd.DataFrame | None, pd.Series | None]:
     """The point's truth and per-month truth (evaluation only; never a feature)."""
+    # deferred: truth is read only to judge a point (evaluation), never to train
     from leads.simulate import load_monthly_truth, load_truth
     from pool.load import data_root
 

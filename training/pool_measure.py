@@ -29,6 +29,8 @@ import pandas as pd
 
 from console import exits
 from evaluation.metrics import average_precision, precision_at_k, roc_auc
+from features.build import build_features
+from features.registry import get
 from training.detectors import default_detector
 from training.scorers import LeadScorer
 
@@ -69,7 +71,6 @@ def rule_precision(data_root: Path, scenario: str, truth: pd.DataFrame) -> pd.Da
 
 def declared_directions(scenario: str, columns: list[str]) -> list[str]:
     """Each column's declared direction ("high"/"low"/"both"), aligned with ``columns``."""
-    from features.registry import get
 
     declared = {spec.name: spec.direction for spec in get(scenario).features}
     return [declared.get(column, "both") for column in columns]
@@ -81,13 +82,12 @@ def measure(
     ks: tuple[int, ...] = (100,),
     seed: int = 0,
     variants: dict[str, dict] | None = None,
-) -> dict[str, float]:
+) -> dict[str, float | int | str]:
     """precision@k (and AP, AUC) of detector and scorer variants, plus the rules' precision.
 
     Scorers are fitted with ``cv=1`` (no calibration folds): only their ranking is measured,
     and calibration does not change it.
     """
-    from features.build import build_features
 
     table = build_features(scenario, None, data_root)
     frame = table.frame.copy()
@@ -114,7 +114,7 @@ def measure(
                 "scorer_detector_weight": model.detector_weight_,
             }
     rules = rule_precision(data_root, scenario, truth)
-    result = {
+    result: dict[str, float | int | str] = {
         "scenario": scenario,
         "entities": len(frame),
         "frauds": int(y_true.sum()),
@@ -138,15 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", nargs="+", required=True)
     parser.add_argument("--k", type=int, nargs="+", default=[100])
     args = parser.parse_args(argv)
-    rows = []
+    rows, measured = [], []
     for scenario in args.scenarios:
         try:
             rows.append(measure(args.data, scenario, tuple(args.k)))
         except (ModuleNotFoundError, KeyError, FileNotFoundError) as exc:
             print(f"{scenario}: not measured ({exc})", file=sys.stderr)
+        else:
+            measured.append(scenario)
     pd.set_option("display.width", 250)
     print(pd.DataFrame(rows).T.to_string())
-    for s in [r["scenario"] for r in rows]:
+    for s in measured:
         print(
             f"\n{s} rules:\n" + rule_precision(args.data, s, load_truth(args.data, s)).to_string()
         )

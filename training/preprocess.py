@@ -16,9 +16,13 @@ ordinary as the median. Two-sided columns are left as they are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
@@ -58,7 +62,7 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
         self,
         add_indicator: bool = True,
         clip: float | None = None,
-        orientation=None,
+        orientation: Sequence[int] | None = None,
         cut_one_sided: bool = True,
     ) -> None:
         self.add_indicator = add_indicator
@@ -78,9 +82,10 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
             )
         return signs.astype(int)
 
-    def fit(self, X, y=None) -> RobustPreprocessor:
+    def fit(self, X: ArrayLike, y: object = None) -> RobustPreprocessor:
         """Learn medians, spreads, constant columns and which columns had gaps."""
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        # validate_data returns an ndarray (asarray only types it; no copy)
+        X = np.asarray(validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64))
         all_nan = np.all(np.isnan(X), axis=0)
         center = np.zeros(X.shape[1])
         if not all_nan.all():
@@ -98,10 +103,12 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
         self.one_sided_ = one_sided if one_sided.size else np.zeros(1, bool)
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Impute, scale and drop as learned; infinite values are treated as missing."""
         check_is_fitted(self, "center_")
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        X = np.asarray(
+            validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        )
         X = np.where(np.isinf(X), np.nan, X)
         missing = np.isnan(X)
         Z = (np.where(missing, self.center_, X) - self.center_) / self.scale_
@@ -122,13 +129,13 @@ class RobustPreprocessor(TransformerMixin, BaseEstimator):
             Z = np.zeros((X.shape[0], 1))
         return Z
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
 
 
-def as_frame_columns(X) -> list[str] | None:
+def as_frame_columns(X: object) -> list[str] | None:
     """Column names of a DataFrame input, or None for arrays (used for reason texts)."""
     if isinstance(X, pd.DataFrame):
         return [str(c) for c in X.columns]

@@ -20,6 +20,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
+from mlflow.pyfunc import PythonModel, PythonModelContext
 
 ESTIMATOR_ARTIFACT = "estimator"
 ESTIMATOR_FILE = "estimator.joblib"
@@ -28,7 +29,7 @@ OUTPUT_COLUMNS = ("score", "probability")
 RULES_COLUMN = "rules"
 
 
-class LeadScoringModel(mlflow.pyfunc.PythonModel):
+class LeadScoringModel(PythonModel):
     """Pyfunc wrapper: feature frame in, ``score`` and ``probability`` out.
 
     ``columns`` fixes the feature order the estimator was fitted on; missing columns are an error
@@ -40,7 +41,7 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         self.kind = kind
         self.estimator: Any = None
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         """Load the fitted estimator from its joblib artifact."""
         self.estimator = joblib.load(context.artifacts[ESTIMATOR_ARTIFACT])
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from console import exits
+from features import registry
 from features.wording import LANGUAGES
 
 _WORDS = re.compile(r"\b(unknown|nan|none|null|inf)\b", re.IGNORECASE)
@@ -25,7 +26,6 @@ _RAW_NUMBER = re.compile(r"(?<![\d,.])\d{5,}|\d\.\d{4,}")
 
 def declared_names() -> set[str]:
     """Every declared feature name of every scenario, and the detector's input name."""
-    from features import registry
 
     names = {"detector_score"}
     for scenario in registry.names():
@@ -75,6 +75,7 @@ def bad_leads(leads: Iterable[Any], raw_names: set[str]) -> list[tuple[Any, str,
 
 
 def main(argv: list[str] | None = None) -> int:
+    # deferred: sqlalchemy loads when the command runs, not for `--help`
     from leads.store import LeadStore
 
     parser = argparse.ArgumentParser(

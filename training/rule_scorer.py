@@ -48,13 +48,19 @@ class RuleScorer(BaseEstimator):
         self.rules = rules
         self.directions = directions
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> RuleScorer:
-        """Nothing to learn: check the rules' features are columns of ``X`` and remember them."""
+    @property
+    def _rules(self) -> RuleSet:
+        """The declared rules; a scorer built without them is refused naming the parameter."""
         if self.rules is None:
             raise ValueError("RuleScorer needs rules=RuleSet(...)")
+        return self.rules
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> RuleScorer:
+        """Nothing to learn: check the rules' features are columns of ``X`` and remember them."""
+        rules = self._rules
         if not isinstance(X, pd.DataFrame):
             raise TypeError("RuleScorer.fit needs a DataFrame with the declared feature columns")
-        missing = [f for f in self.rules.features if f not in X.columns]
+        missing = [f for f in rules.features if f not in X.columns]
         if missing:
             raise ValueError(f"rule features {missing} are not columns of the input")
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
@@ -65,7 +71,7 @@ class RuleScorer(BaseEstimator):
         check_is_fitted(self, "feature_names_in_")
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(np.asarray(X, dtype="float64"), columns=list(self.feature_names_in_))
-        missing = [f for f in self.rules.features if f not in X.columns]
+        missing = [f for f in self._rules.features if f not in X.columns]
         if missing:
             raise ValueError(f"input lacks rule feature column(s) {missing}")
         return X
@@ -73,8 +79,8 @@ class RuleScorer(BaseEstimator):
     def fired_matrix(self, X: Any) -> np.ndarray:
         """Boolean (rows x rules): which rules fire on each row (a missing value never fires)."""
         X = self._frame(X)
-        out = np.zeros((len(X), len(self.rules.rules)), dtype=bool)
-        for j, rule in enumerate(self.rules.rules):
+        out = np.zeros((len(X), len(self._rules.rules)), dtype=np.bool_)
+        for j, rule in enumerate(self._rules.rules):
             values = X[rule.feature].to_numpy(dtype="float64", na_value=np.nan)
             with np.errstate(invalid="ignore"):
                 out[:, j] = _OPS[rule.op](values, rule.threshold) & ~np.isnan(values)
@@ -83,15 +89,15 @@ class RuleScorer(BaseEstimator):
     def combined(self, X: Any) -> np.ndarray:
         """The rules' combined value per row: any (0/1), weighted sum or count."""
         fired = self.fired_matrix(X)
-        if self.rules.combine == "any":
+        if self._rules.combine == "any":
             return fired.any(axis=1).astype("float64")
-        if self.rules.combine == "count":
+        if self._rules.combine == "count":
             return fired.sum(axis=1).astype("float64")
-        weights = np.array([float(r.weight) for r in self.rules.rules])
+        weights = np.array([float(r.weight) for r in self._rules.rules])
         return (fired * weights).sum(axis=1)
 
     def _tie(self, X: pd.DataFrame) -> np.ndarray:
-        name = self.rules.tie_break
+        name = self._rules.tie_break
         if name is None:
             return np.zeros(len(X))
         values = X[name].to_numpy(dtype="float64", na_value=np.nan)
@@ -108,7 +114,7 @@ class RuleScorer(BaseEstimator):
 
     def fired(self, X: Any) -> list[list[str]]:
         """Names of the rules fired on each row, in declaration order."""
-        names = self.rules.names
+        names = self._rules.names
         return [[names[j] for j in np.flatnonzero(row)] for row in self.fired_matrix(X)]
 
     def rule_reasons(self, X: Any, peers: pd.DataFrame | None = None) -> list[list[dict]]:
@@ -121,10 +127,10 @@ class RuleScorer(BaseEstimator):
         for i in range(len(frame)):
             reasons = []
             for j in np.flatnonzero(fired[i]):
-                rule = self.rules.rules[j]
+                rule = self._rules.rules[j]
                 value = float(frame[rule.feature].iloc[i])
                 peer = float("nan") if peers is None else float(peers[rule.feature].iloc[i])
-                weight = 1.0 if self.rules.combine != "weighted_sum" else float(rule.weight)
+                weight = 1.0 if self._rules.combine != "weighted_sum" else float(rule.weight)
                 reasons.append(
                     {
                         "rule": rule.name,

@@ -14,7 +14,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,9 +31,15 @@ from console.parsers import command_parser
 from console.progress import progress
 from console.tables import format_frame
 from evaluation.backtest import compare_picks, format_picks
+from evaluation.metrics import average_precision, roc_auc, wilson_interval
+from features import registry as feature_registry
 from features.amount import AMOUNT_COLUMN
+from features.build import build_features, feature_set_hash
 from features.points import data_owner, latest_as_of
+from pool.load import PoolError
 from training import model_registry as reg
+from training import panel as pn
+from training.explain import explain_scorer
 from training.fit_cache import FitCache
 from training.lifecycle import (
     Decision,
@@ -45,6 +51,9 @@ from training.lifecycle import (
 )
 from training.meter import Meter
 from training.mlflow_setup import MlflowSettings, experiment_id, open_client, resolve
+from training.overlap import check_overlap
+from training.pyfunc import load_estimator
+from training.rule_scorer import rule_scorer_for
 from training.train_compare import features_cache, point_comparison, truth_at_capacity
 from training.train_data import (
     backtest_split,
@@ -114,7 +123,7 @@ class Job:
         return self.policies.get(scenario) or policy_for(scenario)
 
     @contextmanager
-    def stage(self, scenario: str, name: str):
+    def stage(self, scenario: str, name: str) -> Iterator[None]:
         """Time one stage of one scenario (the benchmark reads these)."""
         log.debug("%s: %s", scenario, name)
         if self.on_stage is not None:
@@ -169,14 +178,12 @@ class Candidate:
     @property
     def model_kind(self) -> str:
         """``rules`` or ``scorer``, as declared."""
-        from features import registry as feature_registry
 
         return feature_registry.get(self.scenario).kind
 
 
 def directions(scenario: str) -> dict[str, str]:
     """Which way each declared feature is suspicious (the detector reads tails accordingly)."""
-    from features import registry as feature_registry
 
     return {spec.name: spec.direction for spec in feature_registry.get(scenario).features}
 
@@ -184,8 +191,6 @@ def directions(scenario: str) -> dict[str, str]:
 def fit_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     """Features as of the latest date, time-ordered backtest, then the fit on everything known
     (a model with a cadence: stacked snapshots and a walk-forward backtest instead)."""
-    from features import registry as feature_registry
-    from features.build import build_features
 
     declared = feature_registry.get(scenario)
     if declared.cadence is not None:
@@ -257,16 +262,13 @@ def own_feature_set(scenario: str) -> str:
     which the service compares with the feature table it serves the model on. A rule model
     trains on its supervision point's table (the same features, built once for the point), whose
     hash names the point; its versions must carry its own, or the service would refuse them."""
-    from features import registry as feature_registry
-    from features.build import feature_set_hash
 
     return feature_set_hash(feature_registry.get(scenario))
 
 
 def make_estimator(scenario: str, seed: int) -> Any:
     """The unfitted estimator of a model: its declared rules (nothing to fit) or the scorer."""
-    from features import registry as feature_registry
-    from training.rule_scorer import rule_scorer_for
+    # deferred: the scorer's detector loads pyod and numba, kept off `supervision train --help`
     from training.scorers import default_scorer
 
     declared = feature_registry.get(scenario)
@@ -277,8 +279,6 @@ def make_estimator(scenario: str, seed: int) -> Any:
 
 def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
     """A model with a cadence: build the snapshots, walk forward, fit on the latest window."""
-    from features import registry as feature_registry
-    from training import panel as pn
 
     cadence = feature_registry.get(scenario).cadence
     assert cadence is not None
@@ -319,7 +319,6 @@ def fit_panel_candidate(job: Job, scenario: str, policy: Policy) -> Candidate:
 def _panel_result(walk: Any, k: int) -> BacktestResult:
     """Walk-forward figures as the gate reads them: precision at capacity is the mean over
     the judged periods (interval: Wilson on the pooled top-k hits), AP and AUC pooled."""
-    from evaluation.metrics import average_precision, roc_auc, wilson_interval
 
     per = walk.per_period
     judged = per[per[f"precision@{k}"].notna()]
@@ -367,7 +366,6 @@ def champion_scores(job: Job, cand: Candidate) -> tuple[np.ndarray | None, np.nd
 def record_candidate(job: Job, cand: Candidate, policy: Policy) -> tuple[int, str, pd.DataFrame]:
     """MLflow run + registered version; returns (version, run id, ranked leads of the
     candidate)."""
-    from features import registry as feature_registry
 
     declared = feature_registry.get(cand.scenario)
     specs, kind = list(declared.features), declared.kind
@@ -468,7 +466,7 @@ def backtest_picks(cand: Candidate) -> pd.DataFrame:
         else np.full(len(holdout), np.nan)
     )
     picks = compare_picks(bt.labels, bt.scores, bt.probability, amount, bt.k)
-    print(f"  {cand.scenario}: backtest picks " + format_picks(picks), flush=True)
+    log.info("%s: backtest picks %s", cand.scenario, format_picks(picks))
     return picks
 
 
@@ -506,7 +504,6 @@ def rule_counts(cand: Candidate) -> pd.DataFrame:
 
 def _shap_sample(cand: Candidate, seed: int, n: int = 300) -> pd.DataFrame:
     """SHAP contributions of a reproducible sample of rows (for the summary artifact)."""
-    from training.explain import explain_scorer
 
     frame = cand.table.frame
     rows = frame.sample(min(n, len(frame)), random_state=seed).index
@@ -518,7 +515,6 @@ def decide(job: Job, cand: Candidate, version: int, policy: Policy) -> list[Deci
     """Gate, then the overlap check with the point's served models on the point's common
     backtest top-k (a warning, tagged and printed), then (demo) certification: which lifecycle
     the new version ends in."""
-    from training.overlap import check_overlap
 
     with job.stage(cand.scenario, "gate"):
         champ, fair = champion_scores(job, cand)
@@ -551,6 +547,7 @@ def ensure_detector(job: Job, cand: Candidate) -> int:
     ]
     if existing:
         return existing[-1].version
+    # deferred: pyod loads only when a detector baseline must be fitted
     from training.detectors import default_detector
 
     with job.stage(cand.scenario, "fit"):
@@ -616,8 +613,6 @@ def _champion_leads(
     job: Job, cand: Candidate, champion: int, policy: Policy
 ) -> pd.DataFrame | None:
     """Rank with the served champion (loaded from the registry, as the service does)."""
-    from features import registry as feature_registry
-    from training.pyfunc import load_estimator
 
     info = reg.get_version(job.client, cand.scenario, champion)
     if info.tags.get("feature_set_hash") != cand.hashes["feature_set_hash"]:
@@ -625,8 +620,7 @@ def _champion_leads(
             "%s: champion v%s uses another feature set; no leads written", cand.scenario, champion
         )
         return None
-    source = job.client.get_model_version(reg.model_name(cand.scenario), str(champion)).source
-    estimator = load_estimator(source)
+    estimator = load_estimator(reg.version_source(job.client, cand.scenario, champion))
     declared = feature_registry.get(cand.scenario)
     picked, _ = ranked_leads(
         estimator,
@@ -729,6 +723,7 @@ def open_job(
     store: Any = None,
 ) -> Job:
     """Open the MLflow store and the lead store (unless one is given)."""
+    # deferred: sqlalchemy loads when a job opens its stores, not for `--help`
     from leads.db import default_url
     from leads.store import LeadStore
 
@@ -831,7 +826,6 @@ def timing_table(job: Job) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pool.load import PoolError
 
     args = parse_args(argv)
     unknown = sorted(set(args.scenarios or []) - set(trainable_scenarios()))

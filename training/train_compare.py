@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features import registry
+from features.build import build_features
 from features.points import data_owner, point_models
 from training.fit_cache import FitCache
 from training.point_backtest import (
@@ -39,7 +40,6 @@ from training.point_periods import point_periods
 
 def features_cache(cache: dict, owner: str, data: str | Path | None) -> Callable[[date], Any]:
     """``day -> FeatureTable`` of the point as of ``day``, built once per job."""
-    from features.build import build_features
 
     def at(day: date) -> Any:
         key = (owner, day)

@@ -34,6 +34,7 @@ from features.points import (
     simulated_scenarios,
 )
 from pool import discovery
+from pool.build import build
 from pool.importer import (
     import_is_stale,
     import_manifest,
@@ -73,7 +74,6 @@ def ensure_pool(
     simulated = [s for s in scenarios if s in simulated_scenarios()]
     if not simulated or (root / "pool" / "manifest.json").is_file():
         return wrote
-    from pool.build import build
 
     build(SimConfig(seed=seed, scale=scale, drift_month=drift_month), root, simulated)
     return True
@@ -143,6 +143,7 @@ def store_outcomes(store: Any, scenario: str) -> pd.DataFrame:
     selection correction is there for."""
     if store is None:
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
+    # deferred: leads.store loads sqlalchemy; only the store's outcomes need it
     from leads.store import local_day
 
     names = point_models(scenario) if scenario in discovery.names() else [scenario]
@@ -189,6 +190,11 @@ def backtest_split(
     policy = registry.get(scenario).policy
     if policy.split == "groups":
         return _split_by_groups(full, seed=policy.seed, share=policy.holdout_share)
+    if as_of is None:
+        raise ValueError(
+            f"scenario {scenario!r}: the verification split needs an as-of date and the pool "
+            'gives none; undated data is split with Policy(split="groups")'
+        )
     outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS) if outcomes is None else outcomes
     cutoff = _months_before(as_of, holdout_months)
     table = features_at(cutoff) if features_at else build_features(scenario, cutoff, data)

@@ -11,6 +11,7 @@ a version with no calibrated probability cannot pick by expected value, and the 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -19,8 +20,11 @@ import pandas as pd
 
 from features.amount import AMOUNT_COLUMN
 from features.wording import DEFAULT_LANGUAGE
+from leads.runs import LeadRun
 from training.explain import explain_detector, explain_scorer, peer_medians
 from training.pyfunc import score_frame
+
+log = logging.getLogger(__name__)
 
 
 def expected_value(probability: np.ndarray, amount: np.ndarray) -> np.ndarray:
@@ -131,8 +135,8 @@ def ranked_leads(
         frame, scored = frame[fired], scored[fired]
     extra: dict[str, float] = {}
     if pick == "expected_value" and not np.isfinite(scored["probability"].to_numpy()).any():
-        print(
-            "  no calibrated probability (no verified outcomes to learn from): leads picked "
+        log.warning(
+            "no calibrated probability (no verified outcomes to learn from): leads picked "
             "by score, not by expected value"
         )
         pick, extra = "score", {"pick_fallback": 1.0}
@@ -177,7 +181,6 @@ def write_leads(
     as_of: date | None,
 ) -> Any:
     """Upsert the picked leads into the lead store (an entity's open lead is re-scored)."""
-    from leads.runs import LeadRun
 
     run = LeadRun.from_frame(
         picked,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from features import registry
 from features.model import Policy
 from settings import get_settings
 
@@ -17,7 +18,6 @@ ENV_CAPACITY = "SUPERVISION_DISTRICT_CAPACITY"
 def policy_for(scenario: str) -> Policy:
     """The model's declared policy, with the district capacity overridable by
     ``SUPERVISION_DISTRICT_CAPACITY``."""
-    from features import registry
 
     policy = registry.get(scenario).policy
     capacity = get_settings().supervision_district_capacity

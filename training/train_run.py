@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from evaluation.backtest import backtest  # noqa: E402
 from evaluation.metrics import precision_at_k_interval  # noqa: E402
+from training.calibration import BetaBinCalibrator, reliability_plot  # noqa: E402
 from training.pyfunc import LoggedModelRef, log_scoring_model, score_frame  # noqa: E402
 from training.train_data import BacktestSplit  # noqa: E402
 
@@ -176,7 +178,6 @@ def shap_summary(contributions: pd.DataFrame, folder: Path) -> None:
 
 def calibration_artifacts(model: Any) -> dict[str, Any]:
     """The reliability plot of a scorer's calibration (none for a model without bins)."""
-    from training.calibration import BetaBinCalibrator, reliability_plot
 
     calibrator = getattr(model, "calibrator_", None)
     if not isinstance(calibrator, BetaBinCalibrator):
@@ -195,7 +196,7 @@ class RunRecord:
 def record_run(
     experiment: str,
     run_name: str,
-    params: dict[str, object],
+    params: Mapping[str, object],
     metrics: dict[str, float],
     tags: dict[str, str],
     artifacts: dict[str, Any],

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
-from features.evidence import EvidenceView, Series
+from features.evidence import EvidenceView, Series, series_rows
 from features.spec import BuildContext
 
 
@@ -24,24 +24,9 @@ def bidder_history(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Tab
     t = me.join(same, me.tender_id == same.t_id)
     won = h.filter(h.p_won == 1.0)
     return ibis.union(
-        h.select(
-            entity_id=h.bid_id,
-            period=h.p_date.cast("date"),
-            series=ibis.literal("bid"),
-            value=h.p_value.cast("float64"),
-        ),
-        won.select(
-            entity_id=won.bid_id,
-            period=won.p_date.cast("date"),
-            series=ibis.literal("won"),
-            value=won.p_value.cast("float64"),
-        ),
-        t.select(
-            entity_id=t.bid_id,
-            period=t.t_date.cast("date"),
-            series=ibis.literal("tender_bids"),
-            value=t.t_value.cast("float64"),
-        ),
+        series_rows(h, h.bid_id, h.p_date, "bid", h.p_value),
+        series_rows(won, won.bid_id, won.p_date, "won", won.p_value),
+        series_rows(t, t.bid_id, t.t_date, "tender_bids", t.t_value),
     )
 
 

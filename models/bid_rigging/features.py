@@ -23,36 +23,13 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
-from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures
+from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures, feature_maker
 from models.bid_rigging.procurement import BIDS
 
 SCREEN_COLUMNS = ("n_bids", "cv", "spd", "diffp", "rd", "kurt", "skew", "kstest")
 
 
-def _f(
-    name: str,
-    description: str,
-    unit: str,
-    reason: str,
-    direction: str = "high",
-    peer: str | None = "district",
-    *,
-    zh: str,
-    missing: tuple[str, str],
-    **declared,
-) -> FeatureSpec:
-    return FeatureSpec(
-        name,
-        description,
-        unit,
-        reason,
-        direction,
-        peer,
-        entity="bid",
-        reasons={"zh": zh},
-        missing_template={"zh": missing[0], "en": missing[1]},
-        **declared,
-    )
+_f = feature_maker("bid")
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (

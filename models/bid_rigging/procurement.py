@@ -18,7 +18,7 @@ label. What each file lacks is recorded, not invented:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +172,9 @@ def harmonise(raw: pd.DataFrame, country: str) -> pd.DataFrame:
     )
 
 
-def load_bids(data_root: str | os.PathLike | None = None, countries=None) -> pd.DataFrame:
+def load_bids(
+    data_root: str | os.PathLike | None = None, countries: Sequence[str] | None = None
+) -> pd.DataFrame:
     """All countries' bids in one frame (the ``bids`` source)."""
     folder = procurement_dir(data_root)
     parts = [harmonise(read_country(folder, c), c) for c in (countries or list(FILES))]

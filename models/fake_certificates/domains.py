@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pool.sim.blanks import blank_where, or_blank
 from pool.sim.people import to_days
 
 REGISTRANT_KINDS = (
@@ -131,7 +132,7 @@ def honest_domains(rng: np.random.Generator, area: np.ndarray) -> np.ndarray:
     official = np.where(
         ~beijing & (v < 0.35), province, np.where(beijing & (v < 0.13), BEIJING, NATIONAL)
     )
-    return np.where(u < 0.04, None, np.where(u < 0.12, third, official))
+    return blank_where(u < 0.04, np.where(u < 0.12, third, official))
 
 
 def fake_domains(
@@ -162,7 +163,7 @@ def fake_domain_table(
     kinds = np.array(REGISTRANT_KINDS, dtype=object)
     p = [0, 0, 0.6, 0.1, 0.3] if aged else [0, 0, 0.1, 0.5, 0.4]
     kind = kinds[rng.choice(len(kinds), size=len(names), p=p)]
-    icp = np.where(aged & (rng.random(len(names)) < 0.4), icp_numbers(len(names), rng), None)
+    icp = or_blank(aged & (rng.random(len(names)) < 0.4), icp_numbers(len(names), rng))
     idx = first.index.to_numpy()
     return pd.DataFrame(
         {

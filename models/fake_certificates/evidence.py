@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.common import latest_per_key
-from features.evidence import EvidenceView, Series
+from features.evidence import EvidenceView, Series, series_rows
 from features.spec import BuildContext
 
 
@@ -31,12 +31,7 @@ def certificate_timeline(sources: Mapping[str, ir.Table], ctx: BuildContext) -> 
     one = ibis.literal(1.0)
 
     def ev(t: ir.Table, period: ir.Value, name: str, value: ir.Value = one) -> ir.Table:
-        return t.select(
-            entity_id=t.site_record_id,
-            period=period.cast("date"),
-            series=ibis.literal(name),
-            value=value.cast("float64"),
-        )
+        return series_rows(t, t.site_record_id, period, name, value)
 
     other = site.select(o_id="site_record_id", o_no="declared_cert_no", o_on="presented_on")
     shown = s.join(other, (other.o_no == s.declared_cert_no) & (other.o_id != s.site_record_id))

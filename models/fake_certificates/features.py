@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 
 from features.common import NAN, latest_per_key, ratio
 from features.keys import key_status
-from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures
+from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures, feature_maker
 from models.fake_certificates.sources import SOURCES
 from pool.schemas import history_source
 
@@ -25,30 +25,7 @@ PASS_MARK = 80.0
 REVIEW_YEARS = 3
 
 
-def _f(
-    name,
-    description,
-    unit,
-    reason,
-    direction="high",
-    peer="district",
-    *,
-    zh: str,
-    missing: tuple[str, str],
-    **declared,
-) -> FeatureSpec:
-    return FeatureSpec(
-        name,
-        description,
-        unit,
-        reason,
-        direction,
-        peer,
-        entity="certificate presented on site",
-        reasons={"zh": zh},
-        missing_template={"zh": missing[0], "en": missing[1]},
-        **declared,
-    )
+_f = feature_maker("certificate presented on site")
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (

@@ -64,6 +64,12 @@ class Registry:
     kind: np.ndarray
     cert_no: np.ndarray | None = None  # set by ``assign_numbers``
 
+    def numbers(self) -> np.ndarray:
+        """The certificate numbers; asked for before ``assign_numbers`` ran, a clear error."""
+        if self.cert_no is None:
+            raise ValueError("Registry.cert_no is not set yet: assign_numbers(...) numbers it")
+        return self.cert_no
+
 
 @dataclass(frozen=True)
 class Declared:

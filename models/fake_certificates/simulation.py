@@ -97,7 +97,7 @@ def simulate(config: SimConfig) -> ScenarioPool:
     pattern = np.where(drifted, OTHER_HOLDER, rec.pattern)
     n_rings = len(world.ring_foremen)
     domain, domains = _domains(rng["domains"], rec, reg, dec, drifted, n_rings, config.scale)
-    number = np.where(cert >= 0, reg.cert_no[np.maximum(cert, 0)], dec.fabricated)
+    number = np.where(cert >= 0, reg.numbers()[np.maximum(cert, 0)], dec.fabricated)
     site, masks = _site_table(rng["defects"], world, rec, people, dec, number, domain)
     registry = _registry_table(reg, people)
     exams = exam_table(rng["exams"], reg, insider, people, rec, dec)

@@ -58,7 +58,7 @@ def declare(
     """Declared litres, revenue and taxes, and the evaded taxes, per station and month."""
     rng = component_rng(config.seed, SCENARIO, "declared")
     gas, diesel = sold
-    n, months = gas.shape
+    n, months = map(int, gas.shape)
     metering = rng.normal(1.0, 0.01, (2, n, months))
     shop_share = rng.uniform(0.02, 0.08, n)[:, None]
     cash, offbook, rename, ghost, active = monthly_shares(config, fraud)

@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 
 from features.common import NAN, last_complete_month, month_index, ratio, with_peer_ratio
 from features.resolve import resolve
-from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures
+from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures, feature_maker
 from models.fuel_tax.sources import SOURCES
 from pool.schemas import history_source
 
@@ -29,30 +29,7 @@ UNDER_DECLARED = 0.8  # a month declares under 80% of delivered litres
 SUSPICIOUS_VS_DISTRICT = 0.85  # a station below 85% of its district's median ratio
 
 
-def _f(
-    name,
-    description,
-    unit,
-    reason,
-    direction="high",
-    peer=None,
-    *,
-    zh: str,
-    missing: tuple[str, str],
-    **declared,
-) -> FeatureSpec:
-    return FeatureSpec(
-        name,
-        description,
-        unit,
-        reason,
-        direction,
-        peer,
-        entity="gas station",
-        reasons={"zh": zh},
-        missing_template={"zh": missing[0], "en": missing[1]},
-        **declared,
-    )
+_f = feature_maker("gas station", peer=None)
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (
@@ -265,7 +242,9 @@ def stations(registry: ir.Table) -> ir.Table:
     )
 
 
-def monthly_filings(filings: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_filings(
+    filings: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month: the latest return filed (duplicates and amendments count once)."""
     f = resolve(
         filings,
@@ -295,7 +274,9 @@ def monthly_filings(filings: ir.Table, st: ir.Table, first, last) -> ir.Table:
     )
 
 
-def monthly_deliveries(waybills: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_deliveries(
+    waybills: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month: litres delivered by tanker, gasoline and diesel apart."""
     w = resolve(
         waybills, st, key="entity_id", name="name", name_column="consignee_name", out="station"
@@ -308,7 +289,9 @@ def monthly_deliveries(waybills: ir.Table, st: ir.Table, first, last) -> ir.Tabl
     )
 
 
-def monthly_invoices(invoices: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_invoices(
+    invoices: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month of issue: litres invoiced under oil names and under other names."""
     i = resolve(
         invoices,
@@ -328,7 +311,9 @@ def monthly_invoices(invoices: ir.Table, st: ir.Table, first, last) -> ir.Table:
     )
 
 
-def monthly_traffic(cameras: ir.Table, st: ir.Table, first, last) -> ir.Table:
+def monthly_traffic(
+    cameras: ir.Table, st: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station and month: vehicles counted entering."""
     c = resolve(cameras, st, key="entity_id", name="name", name_column="site_name", out="station")
     c = c.filter(c.station.notnull()).mutate(m=month_index(c.period))
@@ -376,7 +361,9 @@ def window_totals(dlv: ir.Table, inv: ir.Table) -> ir.Table:
     )
 
 
-def station_ratios(st: ir.Table, tot: ir.Table, allm: ir.Table, first, last) -> ir.Table:
+def station_ratios(
+    st: ir.Table, tot: ir.Table, allm: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """One row per station: the ratios before peer comparison."""
     t = st.left_join(tot, st.entity_id == tot.station).drop("station")
     t = t.left_join(allm, t.entity_id == allm.station).drop("station")
@@ -408,7 +395,9 @@ def station_ratios(st: ir.Table, tot: ir.Table, allm: ir.Table, first, last) -> 
     )
 
 
-def supplier_share(waybills: ir.Table, st: ir.Table, peers: ir.Table, first, last) -> ir.Table:
+def supplier_share(
+    waybills: ir.Table, st: ir.Table, peers: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue
+) -> ir.Table:
     """Per station: share of its main supplier's *other* stations that under-declare.
 
     The main supplier is the shipper that delivered it the most litres in the window; a station

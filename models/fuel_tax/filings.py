@@ -63,7 +63,7 @@ def filings_table(
 ) -> tuple[pd.DataFrame, FilingFacts]:
     """Monthly filings with the tax bureau's name and code formats, and their defects."""
     rng = component_rng(config.seed, SCENARIO, "filings")
-    n, months = declared.gas.shape
+    n, months = map(int, declared.gas.shape)
     station, month = _station_months(stations, months)
     codes = companies.code[stations.idx_in_companies]
     names = vary_names(companies.name[stations.idx_in_companies], 0.10, rng)[0]
@@ -114,7 +114,7 @@ def cameras_table(
     """Vehicles entering each camera-covered station per month (traffic police naming)."""
     rng = component_rng(config.seed, SCENARIO, "cameras")
     gas, diesel = sold
-    n, months = gas.shape
+    n, months = map(int, gas.shape)
     names = vary_names(companies.name[stations.idx_in_companies], 0.6, rng)[0]
     covered = rng.random(n) < 0.95
     coverage = rng.uniform(0.55, 1.0, n)[:, None]

@@ -125,7 +125,7 @@ def _sundry_rows(
     """Monthly AdBlue and engine-oil invoices; heavy-vehicle sites buy far more AdBlue."""
     rng = component_rng(config.seed, SCENARIO, "sundry_invoices")
     gas, diesel = sold
-    n, months = gas.shape
+    n, months = map(int, gas.shape)
     heavy = np.isin(stations.kind, ["truck_stop", "highway"])
     adblue = np.where(heavy, rng.uniform(0.02, 0.05, n), rng.uniform(0.002, 0.008, n))
     oil = rng.uniform(0.0005, 0.002, n)

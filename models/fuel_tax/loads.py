@@ -60,7 +60,7 @@ def delivered_litres(
 
 def _expand(delivered: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Split each month's litres into tanker loads of 18-30 m3 (a station uses one tanker size)."""
-    n, months, _ = delivered.shape
+    n, months, _ = map(int, delivered.shape)
     size = rng.uniform(18_000, 30_000, n)
     count = np.where(delivered > 0, np.ceil(delivered / size[:, None, None]), 0)
     count = count.astype(np.int64).ravel()

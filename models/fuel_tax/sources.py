@@ -5,19 +5,37 @@ These declarations drive the catalog, the Parquet types and the validation schem
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from models.fuel_tax.invoices import PRODUCT_NAMES
 from pool.spec import DISTRICTS, ColumnSpec, SourceSpec
 
+
+class _Checks(TypedDict, total=False):
+    """The declarative checks these columns carry (``pool.spec.ColumnSpec.checks``)."""
+
+    min: float
+    max: float
+    isin: list[str]
+    regex: str
+    unique: bool
+
+
 SCENARIO = "fuel_tax"
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
-_DISTRICT = {"isin": list(DISTRICTS)}
-_NONNEG = {"min": 0}
+_DISTRICT: _Checks = {"isin": list(DISTRICTS)}
+_NONNEG: _Checks = {"min": 0}
 
 
 def _c(
-    name: str, dtype: str, meaning: str, unit: str = "", nullable: bool = False, **checks
+    name: str,
+    dtype: str,
+    meaning: str,
+    unit: str = "",
+    nullable: bool = False,
+    **checks: Unpack[_Checks],
 ) -> ColumnSpec:
-    return ColumnSpec(name, dtype, meaning, unit=unit, nullable=nullable, checks=checks)
+    return ColumnSpec(name, dtype, meaning, unit=unit, nullable=nullable, checks=dict(checks))
 
 
 REGISTRY = SourceSpec(

@@ -14,6 +14,7 @@ import numpy as np
 from models.mortgage_loans.market import HOME_WEIGHTS, addresses, market_value
 from models.mortgage_loans.parties import Households, property_ids
 from models.mortgage_loans.world import BRIDGE, BUY_AFTER, NONE, SUBTLE, Loans, LoanWorld
+from pool.sim.blanks import or_blank
 from pool.sim.people import person_names, phone_numbers, weighted_choice
 from pool.spec import DISTRICTS
 
@@ -115,8 +116,8 @@ def draw_contacts(
     small = rng.integers(0, n_small, n)
     small_name, small_phone = person_names(n_small, rng), phone_numbers(n_small, rng)
     has_broker = (pat == NONE) & (u_agent < BROKER_SHARE)
-    agent = np.where(has_broker, world.broker_name[broker], None)
-    agent_phone = np.where(has_broker, world.broker_phone[broker], None)
+    agent = or_blank(has_broker, world.broker_name[broker])
+    agent_phone = or_blank(has_broker, world.broker_phone[broker])
     subtle_agent = (pat == SUBTLE) & (u_agent < 0.6)
     agent = np.where(subtle_agent, small_name[small], agent)
     agent_phone = np.where(subtle_agent, small_phone[small], agent_phone)

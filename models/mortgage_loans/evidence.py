@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.common import latest_per_key
-from features.evidence import EvidenceView, Series
+from features.evidence import EvidenceView, Series, series_rows
 from features.spec import BuildContext
 
 
@@ -40,32 +40,13 @@ def loan_timeline(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Tabl
     pledged = lo.join(t, lo.collateral_property_id == t.property_id)
     s = shares.select("credit_code", "change_date", "to_holder_id")
     took = lo.join(s, (s.credit_code == lo.company_code) & (s.to_holder_id == lo.borrower_id))
-    zero = ibis.literal(0.0)
     return ibis.union(
-        lo.select(
-            entity_id=lo.loan_id,
-            period=lo.loan_date.cast("date"),
-            series=ibis.literal("loan"),
-            value=lo.amount_yuan.cast("float64"),
+        series_rows(lo, lo.loan_id, lo.loan_date, "loan", lo.amount_yuan),
+        series_rows(bought, bought.loan_id, bought.contract_on, "home_purchase", bought.price_yuan),
+        series_rows(
+            pledged, pledged.loan_id, pledged.contract_on, "collateral_sale", pledged.price_yuan
         ),
-        bought.select(
-            entity_id=bought.loan_id,
-            period=bought.contract_on.cast("date"),
-            series=ibis.literal("home_purchase"),
-            value=bought.price_yuan.cast("float64"),
-        ),
-        pledged.select(
-            entity_id=pledged.loan_id,
-            period=pledged.contract_on.cast("date"),
-            series=ibis.literal("collateral_sale"),
-            value=pledged.price_yuan.cast("float64"),
-        ),
-        took.select(
-            entity_id=took.loan_id,
-            period=took.change_date.cast("date"),
-            series=ibis.literal("share_transfer"),
-            value=zero.cast("float64"),
-        ),
+        series_rows(took, took.loan_id, took.change_date, "share_transfer", ibis.literal(0.0)),
     )
 
 

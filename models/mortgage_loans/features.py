@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 
 from features.common import NAN, latest_per_key, ratio
 from features.keys import key_status
-from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures
+from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures, feature_maker
 from models.mortgage_loans.sources import SOURCES
 from pool.schemas import history_source
 
@@ -27,30 +27,7 @@ YOUNG_COMPANY_DAYS = 365
 RECENT_TRANSFER_DAYS = 180
 
 
-def _f(
-    name,
-    description,
-    unit,
-    reason,
-    direction="high",
-    peer="district",
-    *,
-    zh: str,
-    missing: tuple[str, str],
-    **declared,
-) -> FeatureSpec:
-    return FeatureSpec(
-        name,
-        description,
-        unit,
-        reason,
-        direction,
-        peer,
-        entity="business loan",
-        reasons={"zh": zh},
-        missing_template={"zh": missing[0], "en": missing[1]},
-        **declared,
-    )
+_f = feature_maker("business loan")
 
 
 FEATURE_LIST: tuple[FeatureSpec, ...] = (

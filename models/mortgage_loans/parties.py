@@ -19,6 +19,7 @@ from models.mortgage_loans.market import (
     market_value,
 )
 from models.mortgage_loans.world import BRIDGE, BUY_AFTER, NONE, SUBTLE, Loans, LoanWorld
+from pool.sim.blanks import or_blank
 from pool.sim.people import (
     DISTRICT_CODES,
     birth_days,
@@ -84,8 +85,8 @@ def draw_households(rng: np.random.Generator, loans: Loans, ref_day: int) -> Hou
     return Households(
         borrower_id=ids,
         borrower_name=person_names(n, rng),
-        spouse_id=np.where(married, spouse, None),
-        spouse_name=np.where(married, person_names(n, rng), None),
+        spouse_id=or_blank(married, spouse),
+        spouse_name=or_blank(married, person_names(n, rng)),
         status=status.astype(object),
         home_district=_DISTRICTS[weighted_choice(n, HOME_WEIGHTS, rng)],
         subtle_mode=mode,

@@ -10,6 +10,7 @@ from models.mortgage_loans.market import BANK_WEIGHTS, BANKS
 from models.mortgage_loans.parties import Collateral, Companies, Households
 from models.mortgage_loans.world import Loans, LoanWorld
 from pool import defects
+from pool.sim.blanks import BLANK
 from pool.sim.people import days_to_dates, weighted_choice
 
 SHELL_MISSING = 0.25  # share of a shell's quarters never filed at all
@@ -117,7 +118,7 @@ def transaction_table(
     other = np.select(
         [buys.buyer_kind == 0, buys.buyer_kind == 1],
         [hh.spouse_id[buys.loan], hh.borrower_id[buys.loan]],
-        None,
+        BLANK,
     )
     frame = pd.DataFrame(
         {

@@ -7,24 +7,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import grimp
 
+from settings.packages import PACKAGES
+
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = [
-    "settings",
-    "console",
-    "supervision",
-    "benchmarks",
-    "pool",
-    "features",
-    "models",
-    "training",
-    "serving",
-    "leads",
-    "evaluation",
-]
 LINT = Path(sys.executable).with_name("lint-imports")
 
 
@@ -37,6 +27,22 @@ def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(cwd)},
         check=False,
     )
+
+
+def _importlinter() -> dict:
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        return tomllib.load(f)["tool"]["importlinter"]
+
+
+def test_the_package_list_is_written_once() -> None:
+    """``settings.packages.PACKAGES`` is import-linter's root packages and its layers, in order,
+    and every top-level folder holding an ``__init__.py`` (tests, examples aside) is listed."""
+    config = _importlinter()
+    assert list(PACKAGES) == config["root_packages"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")
+    assert list(PACKAGES) == layers["layers"]
+    folders = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "examples"}
+    assert folders == set(PACKAGES)
 
 
 def test_the_tree_keeps_its_layer_contracts() -> None:
