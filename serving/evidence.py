@@ -394,8 +394,8 @@ class EvidenceIndex:
                 by_name = np.setdiff1d(indexed.names.find_any(names), hits)
             positions = np.union1d(hits, by_name)
             if len(positions):
-                rows = indexed.rows(newest(indexed, positions)[:MAX_ROWS_PER_TABLE])
-                out[name] = {"count": len(positions), "by_name": len(by_name), "rows": rows}
+                shown = indexed.rows(newest(indexed, positions)[:MAX_ROWS_PER_TABLE])
+                out[name] = {"count": len(positions), "by_name": len(by_name), "rows": shown}
         return out
 
 
