@@ -13,13 +13,18 @@ simply never looked at. How the scorer copes (the evidence is in the README, sec
 * the final ranking blends the model's rank with the detector's rank (``detector_blend``), so
   frauds unlike any labelled one still surface. With ``"auto"`` the detector's weight is
   *learnt from the labels*: it starts at the prior ``BLEND_PRIOR / (BLEND_PRIOR + cases)`` and is
-  scaled by how well the detector ranks the labelled rows (its AUC there, shrunk towards
-  ``AUC_PRIOR`` with few cases), down to zero at chance and negative (the detector's rank
-  flipped) where it is inverted. The detector never sees the labels, so its AUC on them is an
-  out-of-sample figure without refitting. That weight is then averaged (it counts
-  ``BLEND_PRIOR`` cases, the labelled ones the rest) with the weight whose blend of out-of-fold
+  scaled by how well the detector ranks the labelled rows (its AUC there). ``evidence_weight``
+  (the default ``detector_rule``) flips the detector only when that AUC is below 0.5 by more
+  than ``EVIDENCE_Z`` standard errors, drops it when it is indistinguishable from chance while
+  the booster is confidently good, and otherwise keeps the AUC shrunk towards ``AUC_PRIOR``
+  (``rule_weight``, never below 0), after correcting the AUC for the hidden cases among the
+  unlabelled rows it is measured against (``hidden_case_share``). The detector never sees the
+  labels, so its AUC on them is an out-of-sample figure without refitting. That weight is then
+  averaged (it counts ``BLEND_PRIOR`` cases, the labelled ones the rest) with the weight whose
+  blend of out-of-fold
   model scores and detector ranks best ranks the labelled cases against the unlabelled rows:
-  where the model alone is far better, the detector stops diluting the top of the list. That
+  where the model alone is far better, the detector stops diluting the top of the list (on the
+  side the AUC rule chose: the folds hold the same few cases, so they may not flip it). That
   step runs only when no non-case is labelled: verified non-cases mean the labelled rows are the
   past rules' biased picks, and ranking inside them is not ranking the population. Its score stays a booster feature: trees are blind to
   the sign of a feature, so an inverted detector is as usable a split there as a good one;
