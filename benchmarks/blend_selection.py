@@ -342,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--max-rows", type=int, default=20_000)
     parser.add_argument(
+        "--grid",
+        choices=("both", "prior", "evidence"),
+        default="both",
+        help="settings scored: both rules' grids, or one (the current settings always)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -365,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  blend_selection {name}: done", file=sys.stderr, flush=True)
     pieces = {key: value for key, value in pieces.items() if key[0] in names}  # cached seeds too
     print_evidence(pieces)
-    frame = evaluate(pieces, settings())
+    grid = {"both": settings(), "prior": prior_settings(), "evidence": evidence_settings()}
+    frame = evaluate(pieces, list(dict.fromkeys([CURRENT, EVIDENCE, *grid[args.grid]])))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(args.out / "blend_selection_raw.csv", index=False)

@@ -177,8 +177,9 @@ def evidence_weight(
       the interval's edge nearest chance, ``(A + z se - 0.5) / (auc_prior - 0.5)`` (down to
       ``-max_trust``), times the prior weight ``blend_prior / (blend_prior + n_pos)``;
     * ``|A - 0.5| <= z se`` (indistinguishable from chance) while the booster is confidently
-      good (its contamination-corrected out-of-fold ``model_auc`` minus ``z`` Hanley-McNeil
-      errors is at least ``model_good``): 0;
+      good (its contamination-corrected out-of-fold ``model_auc`` minus ``z se`` is at least
+      ``model_good``; the chance-level error is the larger one, so with few cases the booster
+      is never confident: Hanley-McNeil at a perfect AUC would be 0): 0;
     * otherwise today's weighting, ``rule_weight`` on ``A`` (shrunk towards ``auc_prior``
       with ``auc_prior_cases`` pseudo-cases), but never below 0: an inversion within the
       sampling error does not flip the detector.
@@ -198,8 +199,7 @@ def evidence_weight(
         trust = max(-max_trust, (auc + z * se - 0.5) / (auc_prior - 0.5))
         return float(np.clip(prior * trust, -1.0, 0.0))
     if abs(auc - 0.5) <= z * se and np.isfinite(model_auc):
-        model = 0.5 + (model_auc - 0.5) / keep
-        if model - z * auc_standard_error(min(model, 1.0), n_pos, n_neg) >= model_good:
+        if 0.5 + (model_auc - 0.5) / keep - z * se >= model_good:
             return 0.0
     today = rule_weight(
         n_pos,

@@ -52,8 +52,10 @@ def test_inverted_looking_detector_with_two_labels_is_not_flipped():
 
 
 def test_chance_detector_is_dropped_when_the_booster_is_confidently_good():
-    # AUC 0.5, booster 0.99 with 50 cases: 0.99 - 2 * 0.009935 = 0.9701 >= 0.9 -> weight 0
+    # AUC 0.5, booster 0.99 with 50 cases: 0.99 - 2 * sqrt(1001 / 570000) = 0.9062 >= 0.9 -> 0
     assert evidence_weight(50, 950, 0.5, model_auc=0.99) == 0.0
+    # with 2 cases a perfect booster is not confident (1 - 2 * 0.2045 < 0.9): today's weighting
+    assert evidence_weight(2, 900, 0.5, model_auc=1.0) == pytest.approx(rule_weight(2, 0.5))
     # without a booster figure (or a weak one) today's weighting: shrunk (25 + 7.5) / 60
     today = 10 / 60 * ((32.5 / 60) - 0.5) / 0.25
     assert evidence_weight(50, 950, 0.5) == pytest.approx(today)
