@@ -45,11 +45,16 @@ from evaluation.metrics import average_precision, roc_auc
 from training.detectors import default_detector, ecdf_scale
 from training.scorers import (
     AUC_PRIOR,
+    EVIDENCE_Z,
+    MODEL_GOOD,
     LeadScorer,
     best_blend_weight,
     blend_quality,
     combined_weight,
+    evidence_weight,
+    hidden_case_share,
     rule_weight,
+    signed_quality,
 )
 
 MARGIN = 0.05  # the issue's bound: never more than 5 AUCROC points below plain LightGBM
@@ -57,27 +62,44 @@ MARGIN = 0.05  # the issue's bound: never more than 5 AUCROC points below plain 
 
 @dataclass(frozen=True)
 class Setting:
-    """One way of learning the detector's weight (and whether its score is a booster feature)."""
+    """One way of learning the detector's weight (and whether its score is a booster feature).
+
+    ``rule`` "prior": ``rule_weight`` (the AUC shrunk towards ``AUC_PRIOR``); "evidence":
+    ``evidence_weight`` with ``z`` standard errors, ``model_good`` (inf: never drop the
+    detector for a good booster) and the hidden-case correction on or off (``contamination``),
+    the out-of-fold choice kept to the rule's side (``signed_quality``).
+    """
 
     blend_prior: float
     auc_prior_cases: float
     rule_cases: float
     feature: str  # "always", "never", or "signal" (only when the shrunk AUC is off chance)
+    rule: str = "prior"
+    z: float = EVIDENCE_Z
+    model_good: float = MODEL_GOOD
+    contamination: bool = True
 
     @property
     def name(self) -> str:
-        return (
+        name = (
             f"prior{self.blend_prior:g}|auccases{self.auc_prior_cases:g}"
             f"|rulecases{self.rule_cases:g}|feature_{self.feature}"
         )
+        if self.rule == "evidence":
+            name += (
+                f"|evidence_z{self.z:g}|good{self.model_good:g}"
+                f"|hidden_{'on' if self.contamination else 'off'}"
+            )
+        return name
 
 
-CURRENT = Setting(10.0, 10.0, 10.0, "always")  # the settings before this experiment
+CURRENT = Setting(10.0, 10.0, 10.0, "always")  # the settings before this round (rule "prior")
+EVIDENCE = Setting(10.0, 10.0, 10.0, "always", "evidence")  # LeadScorer's evidence defaults
 
 
-def settings() -> list[Setting]:
-    """The grid searched (the current settings included)."""
-    grid = [
+def prior_settings() -> list[Setting]:
+    """The grid of the "prior" rule searched last round (the current settings included)."""
+    return [
         Setting(p, a, r, f)
         for p, a, r, f in itertools.product(
             (10.0, 5.0, 2.0),
@@ -86,7 +108,22 @@ def settings() -> list[Setting]:
             ("always", "never", "signal"),
         )
     ]
-    return grid
+
+
+def evidence_settings() -> list[Setting]:
+    """The grid of the "evidence" rule: z, the booster's bar and the hidden-case correction,
+    today's weighting (prior 10 cases, 10 AUC pseudo-cases, rule counting 10 cases) kept."""
+    return [
+        Setting(10.0, 10.0, 10.0, "always", "evidence", z, good, hidden)
+        for z, good, hidden in itertools.product(
+            (1.0, 1.64, 2.0, 2.58, 3.0), (0.8, 0.9, 0.95, float("inf")), (True, False)
+        )
+    ]
+
+
+def settings() -> list[Setting]:
+    """Every setting scored: both rules' grids."""
+    return prior_settings() + evidence_settings()
 
 
 def odds_only() -> list[str]:
@@ -108,6 +145,10 @@ class Pieces:
     evidence: dict  # feature flag -> blend_quality of the out-of-fold ranks, or None
     lgb_aucroc: float
     lgb_aucpr: float
+    n_contrast: int = 0  # rows the cases were contrasted with (the unlabelled ones here)
+    model_auc: dict | None = None  # feature flag -> booster out-of-fold AUC, or NaN
+    contamination: dict | None = None  # feature flag -> hidden_case_share of the OOF ranks
+    detector_test_aucroc: float = float("nan")  # the detector alone on the test rows
 
 
 def collect(data: Dataset, seed: int) -> Pieces:
@@ -119,6 +160,7 @@ def collect(data: Dataset, seed: int) -> Pieces:
         ecdf_scale(detector.decision_scores_, detector.decision_function(X_test)), 1.0
     )
     model_test, evidence, auc = {}, {}, float("nan")
+    model_auc, contamination = {}, {}
     for feature in (True, False):
         scorer = LeadScorer(
             detector=detector,
@@ -134,6 +176,13 @@ def collect(data: Dataset, seed: int) -> Pieces:
         F = scorer._features(np.asarray(X_train, dtype=np.float64), scorer.detector_reference_)
         oof = scorer.blend_evidence(F, y, rows, targets, weights, inner_seed)
         evidence[feature] = None if oof is None else blend_quality(*oof)
+        model_auc[feature], contamination[feature] = float("nan"), 0.0
+        if oof is not None:
+            model_rank, _, truth = oof
+            model_auc[feature] = roc_auc(truth, model_rank)
+            contamination[feature] = hidden_case_share(
+                model_rank[truth == 1], model_rank[truth == 0]
+            )
         _, raw = scorer._detector_and_model(X_test)
         model_test[feature] = ecdf_scale(
             np.asarray(scorer.model_reference_, dtype=np.float64), np.asarray(raw, dtype=np.float64)
@@ -148,12 +197,34 @@ def collect(data: Dataset, seed: int) -> Pieces:
         evidence,
         roc_auc(y_test, peer),
         average_precision(y_test, peer),
+        n_contrast=int(np.isnan(y).sum()),
+        model_auc=model_auc,
+        contamination=contamination,
+        detector_test_aucroc=roc_auc(y_test, det_test),
     )
 
 
 def weight_of(setting: Setting, pieces: Pieces) -> tuple[float, bool]:
     """The detector's weight and the feature flag ``setting`` gives on ``pieces``."""
     n, auc = pieces.n_cases, pieces.detector_auc
+    if setting.rule == "evidence":
+        feature = setting.feature == "always"
+        assert pieces.model_auc is not None and pieces.contamination is not None
+        rule = evidence_weight(
+            n,
+            pieces.n_contrast,
+            auc,
+            contamination=pieces.contamination[feature] if setting.contamination else 0.0,
+            model_auc=pieces.model_auc[feature],
+            z=setting.z,
+            model_good=setting.model_good,
+            blend_prior=setting.blend_prior,
+            auc_prior_cases=setting.auc_prior_cases,
+        )
+        if pieces.evidence[feature] is None:
+            return rule, feature
+        best = best_blend_weight(signed_quality(pieces.evidence[feature], rule), near=rule)
+        return combined_weight(rule, best, n, rule_cases=setting.rule_cases), feature
     rule = rule_weight(
         n, auc, blend_prior=setting.blend_prior, auc_prior_cases=setting.auc_prior_cases
     )
@@ -209,8 +280,11 @@ def objective(per_set: pd.DataFrame) -> pd.Series:
     return means["aucroc"] - means["shortfall"]
 
 
-def leave_one_dataset_out(frame: pd.DataFrame) -> pd.DataFrame:
-    """For each dataset: the setting chosen on all the others and its figures on this one."""
+def leave_one_dataset_out(frame: pd.DataFrame, grid: list[Setting] | None = None) -> pd.DataFrame:
+    """For each dataset: the setting chosen on all the others and its figures on this one
+    (chosen among ``grid``'s settings, or among all in ``frame``)."""
+    if grid is not None:
+        frame = frame[frame["setting"].isin({setting.name for setting in grid})]
     per_set = (
         frame.groupby(["dataset", "setting"])[
             ["aucroc", "aucpr", "lgb_aucroc", "lgb_aucpr", "weight"]
@@ -268,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--max-rows", type=int, default=20_000)
     parser.add_argument(
+        "--grid",
+        choices=("both", "prior", "evidence"),
+        default="both",
+        help="settings scored: both rules' grids, or one (the current settings always)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -283,19 +363,42 @@ def main(argv: list[str] | None = None) -> int:
         pieces = pickle.loads(cache.read_bytes())
     for name in names:
         for seed in range(args.seeds):
-            if (name, seed) not in pieces:
+            if getattr(pieces.get((name, seed)), "model_auc", None) is None:  # new or old
                 pieces[(name, seed)] = collect(load(name, args.max_rows or None), seed)
         if cache is not None:
             args.out.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(pickle.dumps(pieces))
         print(f"  blend_selection {name}: done", file=sys.stderr, flush=True)
     pieces = {key: value for key, value in pieces.items() if key[0] in names}  # cached seeds too
-    frame = evaluate(pieces, settings())
+    print_evidence(pieces)
+    grid = {"both": settings(), "prior": prior_settings(), "evidence": evidence_settings()}
+    frame = evaluate(pieces, list(dict.fromkeys([CURRENT, EVIDENCE, *grid[args.grid]])))
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(args.out / "blend_selection_raw.csv", index=False)
     report(frame, names)
     return 0
+
+
+def print_evidence(pieces: dict[tuple[str, int], Pieces]) -> None:
+    """Per dataset and seed: what the rule sees (cases, contrast rows, the detector's AUC on
+    them, the booster's out-of-fold AUC, the hidden-case share) beside the detector's test AUC."""
+    rows = [
+        {
+            "dataset": name,
+            "seed": seed,
+            "cases": p.n_cases,
+            "contrast": p.n_contrast,
+            "det_auc_labelled": p.detector_auc,
+            "det_auc_test": p.detector_test_aucroc,
+            "model_oof_auc": (p.model_auc or {}).get(True, float("nan")),
+            "hidden_share": (p.contamination or {}).get(True, float("nan")),
+            "lgb_aucroc": p.lgb_aucroc,
+        }
+        for (name, seed), p in pieces.items()
+    ]
+    print("\n== what the weight rule sees, per dataset and seed")
+    print(pd.DataFrame(rows).round(3).to_string(index=False))
 
 
 def report(frame: pd.DataFrame, names: list[str]) -> None:
@@ -315,26 +418,36 @@ def report(frame: pd.DataFrame, names: list[str]) -> None:
         print(f"\n== {label} ({len(subset)}): plain LightGBM mean AUCROC {lgb:.4f}")
         print("current:", table.loc[CURRENT.name].round(4).to_dict())
         print(table.sort_values("aucroc", ascending=False).head(8).round(4).to_string())
-    loo = leave_one_dataset_out(frame)
-    print(
-        "\n== leave-one-dataset-out (setting chosen on the other sets, by mean AUCROC minus"
-        " shortfall beyond 5 points below LightGBM)"
-    )
-    print(loo.round(4).to_string())
-    print(
-        f"LOO mean AUCROC {loo['aucroc'].mean():.4f} (LightGBM {loo['lgb_aucroc'].mean():.4f}),"
-        f" AUCPR {loo['aucpr'].mean():.4f} (LightGBM {loo['lgb_aucpr'].mean():.4f}),"
-        f" worst gap {loo['gap'].min():+.4f} ({loo['gap'].idxmin()})"
-    )
-    current = (
-        frame[frame["setting"] == CURRENT.name].groupby("dataset")[["aucroc", "lgb_aucroc"]].mean()
-    )
-    gap = current["aucroc"] - current["lgb_aucroc"]
-    print(
-        f"current settings on the same sets: mean AUCROC {current['aucroc'].mean():.4f},"
-        f" worst gap {gap.min():+.4f} ({gap.idxmin()})"
-    )
-    print("choices:", loo["chosen"].value_counts().to_dict())
+    for label, grid in (
+        ("prior rule's grid (before)", prior_settings()),
+        ("evidence rule's grid (after)", evidence_settings()),
+        ("both grids", settings()),
+    ):
+        loo = leave_one_dataset_out(frame, grid)
+        print(
+            f"\n== leave-one-dataset-out over the {label}: setting chosen on the other sets, by"
+            " mean AUCROC minus shortfall beyond 5 points below LightGBM"
+        )
+        print(loo.round(4).to_string())
+        print(
+            f"LOO mean AUCROC {loo['aucroc'].mean():.4f} (LightGBM {loo['lgb_aucroc'].mean():.4f}),"
+            f" AUCPR {loo['aucpr'].mean():.4f} (LightGBM {loo['lgb_aucpr'].mean():.4f}),"
+            f" worst gap {loo['gap'].min():+.4f} ({loo['gap'].idxmin()})"
+        )
+        print("choices:", loo["chosen"].value_counts().to_dict())
+    print("\n== fixed settings on the same sets (no selection)")
+    for label, setting in (("prior rule, before", CURRENT), ("evidence rule, defaults", EVIDENCE)):
+        fixed = (
+            frame[frame["setting"] == setting.name]
+            .groupby("dataset")[["aucroc", "aucpr", "lgb_aucroc", "weight"]]
+            .mean()
+        )
+        gap = fixed["aucroc"] - fixed["lgb_aucroc"]
+        print(
+            f"{label}: mean AUCROC {fixed['aucroc'].mean():.4f}, AUCPR {fixed['aucpr'].mean():.4f},"
+            f" worst gap {gap.min():+.4f} ({gap.idxmin()})"
+        )
+        print(fixed.assign(gap=gap).round(4).to_string())
 
 
 if __name__ == "__main__":

@@ -13,13 +13,18 @@ simply never looked at. How the scorer copes (the evidence is in the README, sec
 * the final ranking blends the model's rank with the detector's rank (``detector_blend``), so
   frauds unlike any labelled one still surface. With ``"auto"`` the detector's weight is
   *learnt from the labels*: it starts at the prior ``BLEND_PRIOR / (BLEND_PRIOR + cases)`` and is
-  scaled by how well the detector ranks the labelled rows (its AUC there, shrunk towards
-  ``AUC_PRIOR`` with few cases), down to zero at chance and negative (the detector's rank
-  flipped) where it is inverted. The detector never sees the labels, so its AUC on them is an
-  out-of-sample figure without refitting. That weight is then averaged (it counts
-  ``BLEND_PRIOR`` cases, the labelled ones the rest) with the weight whose blend of out-of-fold
+  scaled by how well the detector ranks the labelled rows (its AUC there). ``evidence_weight``
+  (the default ``detector_rule``) flips the detector only when that AUC is below 0.5 by more
+  than ``EVIDENCE_Z`` standard errors, drops it when it is indistinguishable from chance while
+  the booster is confidently good, and otherwise keeps the AUC shrunk towards ``AUC_PRIOR``
+  (``rule_weight``, never below 0), after correcting the AUC for the hidden cases among the
+  unlabelled rows it is measured against (``hidden_case_share``). The detector never sees the
+  labels, so its AUC on them is an out-of-sample figure without refitting. That weight is then
+  averaged (it counts ``BLEND_PRIOR`` cases, the labelled ones the rest) with the weight whose
+  blend of out-of-fold
   model scores and detector ranks best ranks the labelled cases against the unlabelled rows:
-  where the model alone is far better, the detector stops diluting the top of the list. That
+  where the model alone is far better, the detector stops diluting the top of the list (on the
+  side the AUC rule chose: the folds hold the same few cases, so they may not flip it). That
   step runs only when no non-case is labelled: verified non-cases mean the labelled rows are the
   past rules' biased picks, and ranking inside them is not ranking the population. Its score stays a booster feature: trees are blind to
   the sign of a feature, so an inverted detector is as usable a split there as a good one;
@@ -49,6 +54,13 @@ BLEND_FOLDS = 3  # folds of the out-of-fold model scores the blend weight is cho
 BLEND_GRID = np.round(np.linspace(-1.0, 1.0, 21), 2)  # candidate detector weights (< 0: flipped)
 RULE_CASES = BLEND_PRIOR  # cases the AUC rule counts against the out-of-fold choice
 MIN_ISOTONIC = 200  # labelled rows needed before isotonic calibration beats Platt scaling
+# standard errors an AUC must lie from 0.5 before the rule acts on its side, and the booster's
+# out-of-fold AUC (lower z-bound) above which a chance-level detector is dropped: chosen by
+# leave-one-dataset-out on 21 ADBench/ODDS sets (python -m benchmarks.blend_selection), where
+# this pair was the choice in 18 of the 21 folds
+EVIDENCE_Z = 1.64
+MODEL_GOOD = 0.8
+MAX_CONTAMINATION = 0.5  # largest share of hidden cases assumed among the unlabelled contrast
 
 
 def check_outcomes(y, n_rows: int) -> np.ndarray:
@@ -65,6 +77,12 @@ def check_outcomes(y, n_rows: int) -> np.ndarray:
     return y
 
 
+def label_contrast(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the cases and of the rows they are contrasted with: verified non-cases, or the
+    unlabelled rows when no non-case is labelled (see ``detector_label_auc``)."""
+    return y == 1, (y == 0 if (y == 0).any() else np.isnan(y))
+
+
 def detector_label_auc(scores: np.ndarray, y: np.ndarray) -> float:
     """AUC of unsupervised ``scores`` on the labelled rows of ``y`` (1 / 0 / NaN).
 
@@ -74,8 +92,7 @@ def detector_label_auc(scores: np.ndarray, y: np.ndarray) -> float:
     """
     from scipy.stats import rankdata
 
-    positive = y == 1
-    negative = y == 0 if (y == 0).any() else np.isnan(y)
+    positive, negative = label_contrast(y)
     n_pos, n_neg = int(positive.sum()), int(negative.sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
@@ -102,6 +119,109 @@ def rule_weight(
     shrunk = (n_cases * detector_auc + auc_prior_cases * auc_prior) / (n_cases + auc_prior_cases)
     trust = float(np.clip((shrunk - 0.5) / (auc_prior - 0.5), -max_trust, max_trust))
     return float(np.clip(prior * trust, -1.0, 1.0))
+
+
+def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """Hanley-McNeil standard error of an AUC measured on ``n_pos`` cases and ``n_neg``
+    contrast rows. At ``auc`` 0.5 it is the exact Mann-Whitney null value
+    ``sqrt((n_pos + n_neg + 1) / (12 n_pos n_neg))``; NaN without rows of both kinds."""
+    if n_pos < 1 or n_neg < 1 or not np.isfinite(auc):
+        return float("nan")
+    q1, q2 = auc / (2.0 - auc), 2.0 * auc * auc / (1.0 + auc)
+    var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def hidden_case_share(
+    case_scores: np.ndarray, contrast_scores: np.ndarray, cap: float = MAX_CONTAMINATION
+) -> float:
+    """Estimated share of hidden cases among the unlabelled contrast rows, from scores that
+    rank cases high (the booster's out-of-fold ones).
+
+    If the labelled cases are a random sample of all cases, the hidden ones score like them:
+    a share ``h`` of the cases scores at or above the score of the case at the top ``h``
+    (``h`` = half the cases, rounded up), so ``P(contrast >= that score) / h`` bounds the
+    contamination from above (honest rows above it only add). Clipped to [0, ``cap``]: a
+    weak model says little about how many cases it misses. 0 without cases or contrast."""
+    cases = np.sort(np.asarray(case_scores, dtype=np.float64))[::-1]
+    contrast = np.asarray(contrast_scores, dtype=np.float64)
+    if cases.size == 0 or contrast.size == 0:
+        return 0.0
+    top = int(np.ceil(cases.size / 2))
+    share_above = float(np.mean(contrast >= cases[top - 1]))
+    return float(np.clip(share_above / (top / cases.size), 0.0, cap))
+
+
+def evidence_weight(
+    n_pos: int,
+    n_neg: int,
+    detector_auc: float,
+    *,
+    contamination: float = 0.0,
+    model_auc: float = float("nan"),
+    z: float = EVIDENCE_Z,
+    model_good: float = MODEL_GOOD,
+    blend_prior: float = BLEND_PRIOR,
+    auc_prior: float = AUC_PRIOR,
+    auc_prior_cases: float = AUC_PRIOR_CASES,
+    max_trust: float = MAX_TRUST,
+) -> float:
+    """The detector's weight from its AUC on the labelled rows, acting only on evidence that
+    survives the AUC's sampling error.
+
+    The AUC of ``n_pos`` cases against ``n_neg`` contrast rows is first corrected for the
+    hidden cases among the contrast (a share ``contamination`` of it, 0 for verified
+    non-cases): hidden cases rank like the labelled ones, which pulls the measured AUC towards
+    0.5, so ``A = 0.5 + (AUC - 0.5) / (1 - contamination)``; its standard error under chance
+    is the Hanley-McNeil value at 0.5 (``auc_standard_error``) divided the same way. Then:
+
+    * ``A + z se < 0.5`` (inverted beyond ``z`` standard errors): flipped, with the trust of
+      the interval's edge nearest chance, ``(A + z se - 0.5) / (auc_prior - 0.5)`` (down to
+      ``-max_trust``), times the prior weight ``blend_prior / (blend_prior + n_pos)``;
+    * ``|A - 0.5| <= z se`` (indistinguishable from chance) while the booster is confidently
+      good (its contamination-corrected out-of-fold ``model_auc`` minus ``z se`` is at least
+      ``model_good``; the chance-level error is the larger one, so with few cases the booster
+      is never confident: Hanley-McNeil at a perfect AUC would be 0): 0;
+    * otherwise today's weighting, ``rule_weight`` on ``A`` (shrunk towards ``auc_prior``
+      with ``auc_prior_cases`` pseudo-cases), but never below 0: an inversion within the
+      sampling error does not flip the detector.
+
+    The prior weight without an AUC (no case, or nothing to contrast them with).
+    """
+    if not 0.0 <= contamination < 1.0:
+        raise ValueError(f"contamination must be in [0, 1), got {contamination!r}")
+    prior = blend_prior / (blend_prior + n_pos)
+    se = auc_standard_error(0.5, n_pos, n_neg)
+    if not np.isfinite(detector_auc) or not np.isfinite(se):
+        return float(prior)
+    keep = 1.0 - contamination
+    auc = 0.5 + (detector_auc - 0.5) / keep
+    se /= keep
+    if auc + z * se < 0.5:
+        trust = max(-max_trust, (auc + z * se - 0.5) / (auc_prior - 0.5))
+        return float(np.clip(prior * trust, -1.0, 0.0))
+    if abs(auc - 0.5) <= z * se and np.isfinite(model_auc):
+        if 0.5 + (model_auc - 0.5) / keep - z * se >= model_good:
+            return 0.0
+    today = rule_weight(
+        n_pos,
+        float(np.clip(auc, 0.0, 1.0)),
+        blend_prior=blend_prior,
+        auc_prior=auc_prior,
+        auc_prior_cases=auc_prior_cases,
+        max_trust=max_trust,
+    )
+    return max(0.0, today)
+
+
+def signed_quality(quality: np.ndarray, rule: float, grid: np.ndarray = BLEND_GRID) -> np.ndarray:
+    """``blend_quality`` with the weights of the side the rule did not choose ruled out (-inf):
+    only flipped weights when ``rule`` < 0, only unflipped ones otherwise. The out-of-fold
+    choice sees the same labelled cases as the rule, so it may not flip on less evidence."""
+    allowed = grid <= 0 if rule < 0 else grid >= 0
+    return np.where(allowed, quality, -np.inf)
 
 
 def blend_quality(
@@ -162,6 +282,11 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     directions : mapping, sequence or None
         Declared suspicious side per feature, passed to ``default_detector`` when ``detector``
         is None (see ``training.detectors.direction_signs``).
+    detector_rule : "evidence" or "prior"
+        How the "auto" blend reads the detector's AUC on the labelled rows: ``evidence_weight``
+        (flip or drop it only on evidence beyond its sampling error, corrected for hidden cases
+        among the unlabelled contrast) or ``rule_weight`` (the AUC shrunk towards ``AUC_PRIOR``
+        with ``AUC_PRIOR_CASES`` pseudo-cases, the rule before issue 14's second round).
 
     Fitted attributes include ``model_auc_`` (the booster's out-of-fold AUC on the same rows,
     when the blend weight was learnt from folds), ``detector_auc_`` (the detector's AUC on the labelled rows: cases
@@ -183,8 +308,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         random_state: int | None = None,
         detector_prefit: bool = False,
         directions=None,
+        detector_rule: str = "evidence",
     ) -> None:
         self.detector = detector
+        self.detector_rule = detector_rule
         self.directions = directions
         self.detector_prefit = detector_prefit
         self.use_detector_feature = use_detector_feature
@@ -223,7 +350,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         labelled = ~np.isnan(y)
         self.n_labelled_ = int(labelled.sum())
         self.n_positive_ = int(np.nansum(y))
+        self.n_contrast_ = int(label_contrast(y)[1].sum())
         self.detector_auc_ = detector_label_auc(self.detector_reference_, y)
+        self.contamination_ = 0.0
         self.detector_weight_ = self._detector_weight()
         rows, targets, weights = self._training_rows(y)
         self.mode_ = "detector" if rows is None else "supervised"
@@ -422,13 +551,30 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         from sklearn.metrics import roc_auc_score
 
         self.model_auc_ = float(roc_auc_score(truth, model_rank))
-        best = best_blend_weight(blend_quality(model_rank, det_rank, truth), near=rule)
+        quality = blend_quality(model_rank, det_rank, truth)
+        if self.detector_rule == "evidence":  # only cases are labelled here (blend_evidence)
+            self.contamination_ = hidden_case_share(model_rank[truth == 1], model_rank[truth == 0])
+            rule = evidence_weight(
+                self.n_positive_,
+                self.n_contrast_,
+                self.detector_auc_,
+                contamination=self.contamination_,
+                model_auc=self.model_auc_,
+            )
+            quality = signed_quality(quality, rule)
+        best = best_blend_weight(quality, near=rule)
         return combined_weight(rule, best, self.n_positive_)
 
     def _detector_weight(self) -> float:
         """The detector's weight in the final score (see ``detector_blend``); < 0 = flipped."""
         if self.detector_blend == "auto":
-            return rule_weight(self.n_positive_, self.detector_auc_)
+            if self.detector_rule == "evidence":
+                return evidence_weight(self.n_positive_, self.n_contrast_, self.detector_auc_)
+            if self.detector_rule == "prior":
+                return rule_weight(self.n_positive_, self.detector_auc_)
+            raise ValueError(
+                f"detector_rule must be 'evidence' or 'prior', got {self.detector_rule!r}"
+            )
         if isinstance(self.detector_blend, str) or not 0 <= float(self.detector_blend) <= 1:
             raise ValueError(
                 f"detector_blend must be in [0, 1] or 'auto', got {self.detector_blend!r}"

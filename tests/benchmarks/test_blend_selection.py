@@ -13,6 +13,7 @@ import pytest
 from benchmarks.adbench import Dataset
 from benchmarks.blend_selection import (
     CURRENT,
+    EVIDENCE,
     Setting,
     collect,
     evaluate,
@@ -113,10 +114,16 @@ def test_current_setting_reproduces_the_scorer_it_stands_for():
     X_train, X_test, y_train, _ = split(data, 0.3, 0)
     labels = partial_labels(y_train, 0.1, 0)
     detector = default_detector(random_state=0).fit(X_train)
-    scorer = LeadScorer(detector=detector, detector_prefit=True, random_state=0, cv=1)
-    scorer.fit(X_train, labels)
-    assert weight_of(CURRENT, pieces)[0] == pytest.approx(scorer.detector_weight_)
-    np.testing.assert_allclose(setting_scores(CURRENT, pieces), scorer.decision_function(X_test))
+    for setting, rule in ((CURRENT, "prior"), (EVIDENCE, "evidence")):
+        scorer = LeadScorer(
+            detector=detector, detector_prefit=True, random_state=0, cv=1, detector_rule=rule
+        )
+        scorer.fit(X_train, labels)
+        assert weight_of(setting, pieces)[0] == pytest.approx(scorer.detector_weight_)
+        np.testing.assert_allclose(
+            setting_scores(setting, pieces), scorer.decision_function(X_test)
+        )
+    assert pieces.n_contrast == int(np.isnan(labels).sum())
     frame = evaluate({("synthetic", 0): pieces}, [CURRENT, Setting(2.0, 1.0, 1.0, "never")])
     assert set(frame["setting"]) == {CURRENT.name, "prior2|auccases1|rulecases1|feature_never"}
     assert frame["aucroc"].between(0.0, 1.0).all()
