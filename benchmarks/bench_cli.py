@@ -75,7 +75,7 @@ def run(quick: bool = False) -> list[dict]:
     """One row per command: median wall and CPU seconds, the bare start's, the 1 s limit."""
     repeats = 3 if quick else 5
     base_wall, base_cpu = _median_seconds([sys.executable, "-c", "pass"], repeats)
-    commands = [[]] + [[name] for name in SUBCOMMANDS]
+    commands: list[list[str]] = [[]] + [[name] for name in SUBCOMMANDS]
     rows = []
     for words in commands:
         wall, cpu = _median_seconds([*_tool(), *words, "--help"], repeats)

@@ -58,8 +58,8 @@ def _start_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"start {text!r} is not YYYY-MM-DD or 'today'") from exc
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     common.add_argument("--actor", required=True, help="who is acting (recorded with every change)")
     common.add_argument(
         "--db", help="store URL (default: $LEADS_DB_URL or sqlite:///data/leads.db)"
