@@ -18,8 +18,8 @@ import pandas as pd
 import scipy.io
 from sklearn.model_selection import train_test_split
 
+from benchmarks.cli_args import adbench_parser
 from console import exits
-from console.parsers import command_parser
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -385,31 +385,7 @@ def write_reports(tables: dict[str, pd.DataFrame], out: Path, prefix: str) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser(
-        "python -m benchmarks.adbench",
-        "The ADBench protocol on the shared datasets: the project's "
-        "detectors and scorers beside PyOD's and the paper's numbers; "
-        "tables go under --out as CSV and Markdown.",
-    )
-    parser.add_argument("--datasets", nargs="*", default=None, help="default: all shared sets")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
-    parser.add_argument(
-        "--max-rows",
-        type=int,
-        default=DEFAULT_MAX_ROWS,
-        help="stratified cap on rows per dataset, same for every method (0: none)",
-    )
-    parser.add_argument("--no-semi", action="store_true", help="skip the 10%%-labels table")
-    parser.add_argument("--semi-only", action="store_true", help="only the 10%%-labels table")
-    parser.add_argument(
-        "--peers",
-        nargs="*",
-        default=list(SUPERVISED_PEERS),
-        help=f"supervised peers of the 10%%-labels table (default: {SUPERVISED_PEERS})",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "reports", help="report folder (default reports/)"
-    )
+    parser = adbench_parser()
     args = parser.parse_args(argv)
     tables = run_protocol(
         args.datasets or adbench_names(),

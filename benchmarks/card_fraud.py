@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.cli_args import card_fraud_parser
 from console import exits
-from console.parsers import command_parser
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = 86_400
@@ -323,32 +323,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.adbench import markdown
 
-    parser = command_parser("python -m benchmarks.card_fraud", __doc__)
-    parser.add_argument(
-        "--customers",
-        type=int,
-        default=Simulation.customers,
-        help=f"simulated card holders (default {Simulation.customers})",
-    )
-    parser.add_argument(
-        "--terminals",
-        type=int,
-        default=Simulation.terminals,
-        help=f"simulated terminals (default {Simulation.terminals})",
-    )
-    parser.add_argument(
-        "--days",
-        type=int,
-        default=Simulation.days,
-        help=f"days of payments (default {Simulation.days})",
-    )
-    parser.add_argument("--folds", type=int, default=4, help="train/delay/judge folds (default 4)")
-    parser.add_argument("--k", type=int, default=100, help="cards checked per day (default 100)")
-    parser.add_argument("--seed", type=int, default=0, help="simulation and model seed")
-    parser.add_argument("--methods", nargs="*", default=None, help="default: every method")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "reports", help="report folder (default reports/)"
-    )
+    parser = card_fraud_parser()
     args = parser.parse_args(argv)
     sim = Simulation(
         customers=args.customers, terminals=args.terminals, days=args.days, seed=args.seed

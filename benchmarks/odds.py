@@ -13,13 +13,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.adbench import (
-    REPO,
     Dataset,
     load_odds,
     markdown,
@@ -28,8 +26,8 @@ from benchmarks.adbench import (
     run_unsupervised,
     unsupervised_methods,
 )
+from benchmarks.cli_args import odds_parser
 from console import exits
-from console.parsers import command_parser
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +93,7 @@ def run_protocol(names: Sequence[str], seeds: int = 3) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m benchmarks.odds", __doc__)
-    parser.add_argument(
-        "--datasets", nargs="*", default=None, help="dataset names (default: every shared ODDS set)"
-    )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "reports", help="report folder (default reports/)"
-    )
+    parser = odds_parser()
     args = parser.parse_args(argv)
     table = run_protocol(args.datasets or odds_names(), args.seeds)
     pd.set_option("display.width", 250)

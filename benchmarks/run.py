@@ -12,13 +12,12 @@ import json
 import pkgutil
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 
 import benchmarks as benchmarks_pkg
+from benchmarks.cli_args import run_parser
 from console import exits
-from console.parsers import command_parser
 
 
 def available() -> list[str]:
@@ -37,15 +36,7 @@ def run_one(name: str, quick: bool) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m benchmarks.run", __doc__)
-    parser.add_argument("--only", nargs="*", help="benchmark names to run (default: all)")
-    parser.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("reports/bench.json"),
-        help="JSON file for every table (default reports/bench.json)",
-    )
+    parser = run_parser()
     args = parser.parse_args(argv)
 
     names = args.only or available()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,3 +47,19 @@ def command_parser(
     return argparse.ArgumentParser(
         prog=_PROG.get() or prog, description=description(doc), epilog=epilog, **kwargs
     )
+
+
+def module_docstring(module: str) -> str | None:
+    """``module``'s docstring read from its source, without importing it (only its parent
+    packages are imported, to find it), so a light parser can describe a heavy module."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        raise LookupError(f"no Python source found for module {module!r}")
+    with open(spec.origin, encoding="utf-8") as source:
+        return ast.get_docstring(ast.parse(source.read(), spec.origin))
+
+
+def module_parser(module: str, epilog: str | None = None, **kwargs: Any) -> argparse.ArgumentParser:
+    """:func:`command_parser` for ``python -m <module>``, described by the module's docstring
+    (read by :func:`module_docstring`, so the module is not imported)."""
+    return command_parser(f"python -m {module}", module_docstring(module), epilog, **kwargs)

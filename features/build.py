@@ -27,10 +27,10 @@ import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from console import exits
-from console.parsers import command_parser
 from console.progress import progress
 from features import registry
 from features.amount import AmountError, estimate_amounts, with_amounts
+from features.cli_args import build_parser
 from features.engines import connect
 from features.keys import format_report, join_report, normalise_sources
 from features.labels import history_labels
@@ -282,25 +282,7 @@ def summary(table: FeatureTable) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m features.build", __doc__)
-    parser.add_argument("--scenario", required=True, help="the model whose features to build")
-    parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: everything)")
-    parser.add_argument(
-        "--engine",
-        default="duckdb",
-        choices=("duckdb", "spark"),
-        help="where the features are computed (default duckdb)",
-    )
-    parser.add_argument(
-        "--data", default=None, help="data root (default $SUPERVISION_DATA or data)"
-    )
-    parser.add_argument("--out", default=None, help="output root (default <data>/features)")
-    parser.add_argument(
-        "--module",
-        default=None,
-        help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)",
-    )
-    parser.add_argument("--validate", action="store_true", help="full schema validation first")
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.module:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 
 from console import exits
-from console.parsers import command_parser
 from features import registry
+from features.cli_args import docs_parser
 from features.spec import ScenarioFeatures
 
 
@@ -49,18 +49,7 @@ def markdown(names: list[str] | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m features.docs", __doc__)
-    parser.add_argument(
-        "--scenario",
-        nargs="*",
-        default=None,
-        help="models to document (default: every discovered model)",
-    )
-    parser.add_argument(
-        "--module",
-        default=None,
-        help="a .py file, folder or module declaring MODEL (see $SUPERVISION_MODELS)",
-    )
+    parser = docs_parser()
     args = parser.parse_args(argv)
     try:
         if args.module:

@@ -10,18 +10,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import date, timedelta
-from typing import NoReturn
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.parsers import prog
 from console.tables import cell, format_table
 
-from . import auth, db, statuses
+from . import auth, db
+from .cli_args import leads_parser
 from .errors import LeadStoreError
-from .models import ROLES
-from .reads import LEAD_SORTS
 from .store import LeadStore
 
 LIST_COLUMNS = (
@@ -56,92 +53,10 @@ class UsageError(Exception):
     """Bad command-line input (reported like a store refusal: one line, exit 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit 2 (no usage dump)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
-
-
-def _deadline(text: str) -> date | int:
-    """``YYYY-MM-DD``, or ``+N``: N days from today, resolved later on the store's calendar."""
-    if text.startswith("+") and text[1:].isdigit():
-        return int(text[1:])
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"deadline {text!r} is not YYYY-MM-DD or +DAYS") from exc
-
-
-def _common() -> _Parser:
-    common = _Parser(add_help=False)
-    common.add_argument("--actor", required=True, help="who is acting (recorded with every change)")
-    common.add_argument(
-        "--db", help="store URL (default: $LEADS_DB_URL or sqlite:///data/leads.db)"
-    )
-    common.add_argument("--data", help="data root for the default SQLite file (default: data)")
-    common.add_argument("--reason", help="stated reason (goes to the audit log)")
-    common.add_argument(
-        "--lang",
-        choices=("zh", "en"),
-        default="zh",
-        help="language of the table headers (default zh)",
-    )
-    return common
-
-
-def _filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenario", help="only this model's leads")
-    parser.add_argument("--district", help="only this district's leads")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m leads`` argument parser with one subcommand per task."""
-    parser = _Parser(prog=prog("python -m leads"), description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    common = [_common()]
-    p = sub.add_parser("list", parents=common, help="leads, most suspicious first")
-    _filters(p)
-    p.add_argument("--status", choices=statuses.STATUSES, help="only leads in this status")
-    p.add_argument("--overdue", action="store_true", help="only leads past their deadline")
-    p.add_argument("--limit", type=int, default=50, help="most leads shown (default 50)")
-    p.add_argument(
-        "--sort",
-        choices=LEAD_SORTS,
-        default="score",
-        help="score (default), amount at stake, expected_value (probability x "
-        "amount) or probability; largest first",
-    )
-    p = sub.add_parser("show", parents=common, help="one lead with its history")
-    p.add_argument("lead_id", type=int)
-    p = sub.add_parser("assign", parents=common, help="dispatch a lead to a unit (交办)")
-    p.add_argument("lead_id", type=int)
-    p.add_argument("--unit", required=True, help="the verifying unit")
-    p.add_argument("--assignee", required=True, help="the person in the unit who verifies")
-    p.add_argument("--deadline", required=True, type=_deadline, help="YYYY-MM-DD or +DAYS")
-    p = sub.add_parser("start", parents=common, help="start verifying a dispatched lead (核查)")
-    p.add_argument("lead_id", type=int)
-    p = sub.add_parser("outcome", parents=common, help="record a verified lead's outcome")
-    p.add_argument("lead_id", type=int)
-    p.add_argument(
-        "--status", required=True, choices=statuses.OUTCOMES, help="what the verification found"
-    )
-    p.add_argument("--amount", type=float, default=0.0, help="amount recovered, yuan")
-    p.add_argument("--case-ref", help="case reference number")
-    p = sub.add_parser("overdue", parents=common, help="leads past their deadline (督办)")
-    _filters(p)
-    p = sub.add_parser("stats", parents=common, help="hit-to-case conversion with intervals")
-    p.add_argument("--scenario", help="only this model (default: every model)")
-    p.add_argument(
-        "--by",
-        default="scenario,model_version",
-        help="comma-separated, from: scenario, model_name, model_version, district, week",
-    )
-    p = sub.add_parser("create-key", parents=common, help="create an API key for the service")
-    p.add_argument("--name", required=True, help="who or what the key is for")
-    p.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
-    p.add_argument("--district", help="required for staff keys")
-    return parser
+    """The ``python -m leads`` argument parser with one subcommand per task (declared in
+    :mod:`leads.cli_args`, so ``--help`` needs none of this module's imports)."""
+    return leads_parser()
 
 
 def _leads_table(store: LeadStore, rows: list, lang: str) -> str:

@@ -23,7 +23,6 @@ through the public store API on a simulated clock, with actors ``simulated-unit-
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import zlib
@@ -39,12 +38,12 @@ import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
 from console import exits
-from console.parsers import command_parser
 from console.tables import format_table
 from settings import get_settings
 
 from . import db, statuses
 from .cli import database_error_line
+from .cli_args import simulate_parser
 from .errors import LeadStoreError
 from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
@@ -387,46 +386,9 @@ def summary_table(store: LeadStore, summary: SimulationSummary) -> str:
     return format_table(rows, columns)
 
 
-def _start_day(text: str) -> date:
-    """``YYYY-MM-DD``, or ``today`` on the Beijing calendar."""
-    if text == "today":
-        return datetime.now(LOCAL_TZ).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"start {text!r} is not YYYY-MM-DD or 'today'") from exc
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = command_parser("python -m leads.simulate", __doc__)
-    parser.add_argument("--data", type=Path, default=None, help="data root (default: data)")
-    parser.add_argument("--db", help="store URL (default: $LEADS_DB_URL or <data>/leads.db)")
-    parser.add_argument("--days", type=int, default=60, help="days simulated (default 60)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument(
-        "--capacity",
-        type=int,
-        default=VerifierParams.capacity,
-        help="leads a district holds in hand per scenario",
-    )
-    parser.add_argument(
-        "--deadline-days",
-        type=int,
-        default=VerifierParams.deadline_days,
-        help="days a unit has to verify a dispatched lead",
-    )
-    parser.add_argument(
-        "--start",
-        type=_start_day,
-        help="first day: YYYY-MM-DD or 'today' (default: the day after the "
-        "latest as-of date or simulated change)",
-    )
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: simulate, then print what happened; one ``error:`` line on failure."""
-    args = _parser().parse_args(argv)
+    args = simulate_parser().parse_args(argv)
     data_root = args.data or get_settings().supervision_data
     params = VerifierParams(capacity=args.capacity, deadline_days=args.deadline_days)
     try:

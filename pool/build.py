@@ -17,7 +17,6 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -25,11 +24,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from console import exits
-from console.parsers import command_parser
 from console.progress import track
 from pool import discovery
 from pool.arrow import PoolTypeError, to_arrow_table
 from pool.catalog import build_catalog
+from pool.cli_args import build_parser
 from pool.load import (
     PoolError,
     check_pool,
@@ -212,31 +211,7 @@ def summary(files: list[WrittenFile]) -> pd.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = command_parser("python -m pool.build", __doc__)
-    parser.add_argument("--scale", type=float, default=1.0, help="1 = Beijing-sized (default 1)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--months", type=int, default=30, help="months simulated (default 30)")
-    parser.add_argument(
-        "--start",
-        type=date.fromisoformat,
-        default=date(2023, 1, 1),
-        help="first month, YYYY-MM-01 (default 2023-01-01)",
-    )
-    parser.add_argument(
-        "--drift-month",
-        type=int,
-        default=None,
-        help="0-based month from which fraudsters adapt (default: no drift)",
-    )
-    parser.add_argument(
-        "--data", default=None, help="data root (default $SUPERVISION_DATA or ./data)"
-    )
-    parser.add_argument(
-        "--scenarios",
-        nargs="+",
-        default=None,
-        help="scenarios to build (default: every one that exists)",
-    )
+    parser = build_parser()
     return parser.parse_args(argv)
 
 

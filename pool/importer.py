@@ -39,10 +39,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from console import exits
-from console.parsers import command_parser
 from console.progress import track
 from pool import discovery
 from pool.arrow import PoolTypeError, to_arrow_table, to_pandas
+from pool.cli_args import importer_parser
 from pool.keys import normalise_code
 from pool.load import PoolValidationError, data_root, sha256_of, source_path, validate
 from pool.origins import DatabaseOrigin, FileOrigin
@@ -684,16 +684,7 @@ def _publish(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m pool.importer", __doc__)
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        default=None,
-        help="models to import (default: every discovered model with origins)",
-    )
-    parser.add_argument(
-        "--data", default=None, help="data root (default $SUPERVISION_DATA or data)"
-    )
+    parser = importer_parser()
     args = parser.parse_args(argv)
     try:
         names = args.models or [n for n in discovery.names() if has_origins(discovery.get(n))]

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from console import exits
-from console.parsers import command_parser
+from serving.cli_args import batch_parser
 
 ENGINES = ("local", "spark")
 OUTPUT = ("score", "probability")
@@ -241,19 +241,7 @@ def model_label(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("python -m serving.batch", __doc__)
-    parser.add_argument("--scenario", required=True, help="the model whose champion scores")
-    parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="local",
-        help="local (pandas, one process) or spark (SUPERVISION_SPARK_*)",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="the scores' Parquet file")
-    parser.add_argument("--features", type=Path, help="feature table (Parquet)")
-    parser.add_argument("--data", type=Path, help="pool root to build the features from")
-    parser.add_argument("--model-uri", help="default: models:/supervision-<scenario>@champion")
-    parser.add_argument("--tracking-uri", help="default: SUPERVISION_MLFLOW_URI or ./mlruns")
+    parser = batch_parser()
     args = parser.parse_args(argv)
     try:
         rows, where = run(

@@ -13,19 +13,13 @@ import argparse
 import sys
 
 from console import exits
-from console.parsers import command_parser
 from training import model_registry as reg
-from training.lifecycle import LINES, approve
+from training.cli_args import approve_parser
+from training.lifecycle import approve
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = command_parser("python -m training.approve", __doc__)
-    parser.add_argument("--scenario", required=True, help="e.g. fuel_tax")
-    parser.add_argument("--version", required=True, type=int, help="registered version number")
-    parser.add_argument("--line", required=True, choices=LINES, help="which line approves")
-    parser.add_argument("--approver", required=True, help="the approving person's name")
-    parser.add_argument("--note", default="", help="what was checked")
-    parser.add_argument("--root", default=None, help="project root holding mlruns/")
+    parser = approve_parser()
     return parser.parse_args(argv)
 
 

@@ -16,7 +16,6 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
@@ -24,12 +23,12 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy.engine import Engine
 
 from console import exits
-from console.parsers import command_parser
 from console.tables import format_frame
 from evaluation.metrics import conversion
 from features.wording import money
 from leads.stats import VersionStakes, stakes_by_version
 from training import model_registry as reg
+from training.cli_args import ledger_parser
 
 REASON_TAGS = ("retire.reason", "champion.reason", "gate.reason")
 
@@ -238,24 +237,7 @@ def _approvals_short(r: LedgerRow) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = command_parser("python -m training.ledger", __doc__)
-    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        help="project root holding mlruns/ (default: current directory)",
-    )
-    parser.add_argument(
-        "--data",
-        default=None,
-        help="data root holding leads.db (default $SUPERVISION_DATA or data)",
-    )
-    parser.add_argument(
-        "--no-store",
-        action="store_true",
-        help="skip the lead store; use the counts last logged to MLflow",
-    )
+    parser = ledger_parser()
     return parser.parse_args(argv)
 
 

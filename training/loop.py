@@ -31,12 +31,12 @@ from typing import Any
 import pandas as pd
 
 from console import exits
-from console.parsers import command_parser
 from console.tables import format_frame
 from evaluation.metrics import conversion
 from features import registry as feature_registry
 from features.build import build_features
 from training import model_registry as reg
+from training.cli_args import loop_parser
 from training.ledger_retire import VersionCounts, review_conversion
 from training.pyfunc import load_estimator
 from training.train import Job, open_job, train_scenario
@@ -225,35 +225,7 @@ def _review(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = command_parser("python -m training.loop", __doc__)
-    parser.add_argument("--scenario", required=True, help="the model to replay (e.g. fuel_tax)")
-    parser.add_argument("--data", required=True, help="a pool built with --drift-month")
-    parser.add_argument(
-        "--control", default=None, help="the same pool built without drift, replayed alongside"
-    )
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=Path("reports/loop"),
-        help="where the loop's own MLflow and lead stores go (default "
-        "reports/loop; the control's under <root>/control)",
-    )
-    parser.add_argument(
-        "--start",
-        type=date.fromisoformat,
-        required=True,
-        help="first as-of date, a month end (YYYY-MM-DD)",
-    )
-    parser.add_argument("--months", type=int, default=13, help="months replayed (default 13)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument(
-        "--capacity",
-        type=int,
-        default=LOOP_CAPACITY,
-        help=f"leads per district per month (default {LOOP_CAPACITY})",
-    )
-    parser.add_argument("--bar", type=float, default=None, help="override the conversion bar")
-    parser.add_argument("--floor", type=float, default=None, help="override the offline floor")
+    parser = loop_parser()
     return parser.parse_args(argv)
 
 

@@ -27,7 +27,6 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from console import exits, logs
-from console.parsers import command_parser
 from console.progress import progress
 from console.tables import format_frame
 from evaluation.backtest import compare_picks, format_picks
@@ -39,6 +38,7 @@ from features.points import data_owner, latest_as_of
 from pool.load import PoolError
 from training import model_registry as reg
 from training import panel as pn
+from training.cli_args import train_parser
 from training.explain import explain_scorer
 from training.fit_cache import FitCache
 from training.lifecycle import (
@@ -796,22 +796,7 @@ def summary_table(outcomes: list[Outcome]) -> pd.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = command_parser("python -m training.train", __doc__)
-    parser.add_argument(
-        "--models",
-        "--scenarios",
-        dest="scenarios",
-        nargs="+",
-        default=None,
-        help="models to train (default: every discovered model: the built-ins "
-        "and those in $SUPERVISION_MODELS)",
-    )
-    parser.add_argument(
-        "--data", default=None, help="data root (default $SUPERVISION_DATA or data)"
-    )
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--scale", type=float, default=1.0, help="pool scale if it must be built")
-    parser.add_argument("--root", type=Path, default=None, help="project root holding mlruns/")
+    parser = train_parser()
     return parser.parse_args(argv)
 
 
