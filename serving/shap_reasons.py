@@ -162,32 +162,37 @@ def worded(
     from training.explain import format_reason, is_false_flag
 
     column_of = {c: i for i, c in enumerate(columns)}
+    col_of = [column_of.get(name) for name in names]
+    spec_of = [specs.get(name) for name in names]
+    order = np.argsort(-values, axis=1, kind="stable").tolist()  # per row, as row by row
+    shap_rows, raw_rows = values.tolist(), raw.tolist()
+    peer_rows = None if peers is None else peers.tolist()
     out = []
-    for i in range(len(raw)):
-        record = dict(zip(columns, raw[i], strict=True))
-        row = []
-        for j in np.argsort(-values[i], kind="stable"):
+    for i, ranked in enumerate(order):
+        raw_row, record = raw_rows[i], None
+        row: list[dict[str, Any]] = []
+        for j in ranked:
             if len(row) == max_reasons:
                 break
-            name = names[j]
-            col = column_of.get(name)
-            value = None if col is None or np.isnan(raw[i, col]) else float(raw[i, col])
-            spec = specs.get(name)
-            if is_false_flag(spec, value):
+            name, col, spec = names[j], col_of[j], spec_of[j]
+            x = None if col is None else raw_row[col]
+            value = None if x is None or x != x else x  # NaN: no value
+            if spec is not None and is_false_flag(spec, value):
                 continue
-            peer = None if peers is None or col is None else float(peers[i, col])
+            peer = None if peer_rows is None or col is None else peer_rows[i][col]
             v = np.nan if value is None else value
             p = np.nan if peer is None else peer
             if spec is None:
-                text = format_reason(None, name, v, p)
-                texts = dict.fromkeys(LANGUAGES, text)
+                texts = dict.fromkeys(LANGUAGES, format_reason(None, name, v, p))
             else:
+                if record is None:
+                    record = dict(zip(columns, raw[i], strict=True))
                 texts = {lang: format_reason(spec, name, v, p, lang, record) for lang in LANGUAGES}
             row.append(
                 {
                     "feature": name,
                     "value": value,
-                    "shap": round(float(values[i, j]), 6),
+                    "shap": round(shap_rows[i][j], 6),
                     "text": texts[DEFAULT_LANGUAGE],
                     "texts": texts,
                 }
