@@ -75,6 +75,19 @@ class ServiceContext:
         background = self.features.maybe_table(served.scenario)
         return shap_reasons.explain(served, frame, k, background)
 
+    def explain_rows(
+        self, served: ServedModel, entity_ids: list[str], values: Any, k: int
+    ) -> list[list[dict]]:
+        """:meth:`explain` of rows given as entity ids and a float64 matrix (the served
+        columns), read from what was prepared at model load (``shap_reasons.prepare``)."""
+        matrix = self.features.maybe_matrix(served.scenario, served.columns)
+        if matrix is None:  # no population table: the reasons have no peers, as explain's
+            frame = pd.DataFrame(values, columns=list(served.columns), index=entity_ids)
+            return shap_reasons.explain(served, frame, k, None)
+        return shap_reasons.explain_rows(
+            shap_reasons.prepare(served, matrix), entity_ids, values, k
+        )
+
     def evidence(self, scenario: str, entity_id: str) -> dict[str, Any]:
         """The source records naming the entity, per agency table."""
         return self.evidence_index.records(scenario, entity_id)
@@ -115,6 +128,7 @@ def reference_scores(features: FeatureSource) -> Callable[[str, ServedModel], An
         if table is None or not len(table):
             return None
         scores = served.predict(table)["score"].to_numpy(dtype="float64")
+        features.matrix(scenario, served.columns)  # what its requests read, built now
         return scores, f"{len(table)} entities of the latest {scenario} feature table"
 
     return reference
@@ -143,6 +157,9 @@ def warm_at_load(
         background = features.maybe_table(scenario)
         if background is not None and len(background) and served.alias == "champion":
             shap_reasons.explain(served, background.iloc[:1], 1, background)
+            matrix = features.matrix(scenario, served.columns)
+            prepared = shap_reasons.prepare(served, matrix)
+            shap_reasons.explain_rows(prepared, matrix.ids[:1], matrix.values[:1], 1)
         prepare_rules(features, scenario)
         gc.collect()  # what is already garbage is freed, not frozen
         gc.freeze()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import mlflow
@@ -75,7 +76,22 @@ class ServedModel:
             out = out.assign(probability=np.nan)
         return out.reset_index(drop=True)
 
-    @property
+    def score_array(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and probabilities of rows given as a float64 matrix in ``columns`` order:
+        what :meth:`predict` gives for the same rows as a frame (NaN probabilities when the
+        model has none), without its pandas indexing: the scoring path's call."""
+        direct = self.python_model
+        if direct is None:
+            out = self.predict(pd.DataFrame(values, columns=list(self.columns)))
+            return (
+                out["score"].to_numpy(dtype="float64"),
+                out["probability"].to_numpy(dtype="float64"),
+            )
+        estimator = direct.estimator
+        both = in_chunks(lambda part: score_matrix(estimator, self.columns, part), values)
+        return both[:, 0], both[:, 1]
+
+    @cached_property
     def python_model(self) -> Any:
         """The project's scoring pyfunc (inside MLflow's wrapper or bare), or None."""
         try:
@@ -84,7 +100,7 @@ class ServedModel:
             inner = self.model
         return inner if getattr(inner, "estimator", None) is not None else None
 
-    @property
+    @cached_property
     def estimator(self) -> Any:
         """The fitted estimator inside the pyfunc (for SHAP), or the model itself."""
         inner = self.python_model
@@ -103,16 +119,39 @@ def score_rows(estimator: Any, columns: tuple[str, ...], frame: pd.DataFrame) ->
     return score_frame(estimator, list(columns), frame)
 
 
-def in_chunks(
-    fn: Callable[[pd.DataFrame], Any], frame: pd.DataFrame, min_rows: int = PARALLEL_ROWS
-) -> Any:
-    """``fn`` over row chunks in parallel threads for large batches (tree models release the
-    GIL), so one request can use every core; small batches run as they are."""
+def score_matrix(estimator: Any, columns: tuple[str, ...], values: np.ndarray) -> np.ndarray:
+    """``score_rows`` of a float64 matrix in ``columns`` order, as one (rows, 2) array of score
+    and probability (NaN when the estimator gives none). An estimator declaring
+    ``takes_arrays`` gets the matrix itself; any other gets a frame with the column names it
+    was fitted on, as before."""
+    one_pass = getattr(estimator, "score_and_probability", None)
+    if callable(one_pass) and getattr(estimator, "takes_arrays", False):
+        score, probability = one_pass(values)
+        return np.column_stack(
+            [np.asarray(score, dtype="float64"), np.asarray(probability, dtype="float64")]
+        )
+    out = score_rows(estimator, columns, pd.DataFrame(values, columns=list(columns)))
+    probability = (
+        out["probability"].to_numpy(dtype="float64")
+        if "probability" in out.columns
+        else np.full(len(out), np.nan)
+    )
+    return np.column_stack([out["score"].to_numpy(dtype="float64"), probability])
+
+
+Rows = Any  # a frame or a 2-d array: what ``in_chunks`` splits by rows
+
+
+def in_chunks(fn: Callable[[Rows], Any], frame: Rows, min_rows: int = PARALLEL_ROWS) -> Any:
+    """``fn`` over row chunks (of a frame or a 2-d array) in parallel threads for large
+    batches (tree models release the GIL), so one request can use every core; small batches
+    run as they are."""
     workers = min(os.cpu_count() or 1, 4)
     if len(frame) < min_rows or workers < 2:
         return fn(frame)
     bounds = np.linspace(0, len(frame), workers + 1, dtype=int)
-    parts = [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    rows = frame.iloc if isinstance(frame, pd.DataFrame) else frame
+    parts = [rows[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(fn, parts))
     return pd.concat(results) if isinstance(results[0], pd.DataFrame) else np.vstack(results)

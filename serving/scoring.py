@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .error_handling import ApiError
+from .feature_cache import unknown_entities
 from .schemas import MAX_EXPLAIN_ALL, FeatureRow
 
 
@@ -22,6 +23,15 @@ def frame_from_rows(rows: Sequence[FeatureRow], columns: Sequence[str]) -> pd.Da
     Unknown or missing feature names are a 422 naming the row and the names, so the caller can
     fix the exact field.
     """
+    ids, values = values_from_rows(rows, columns)
+    return pd.DataFrame(values, columns=list(columns), index=pd.Index(ids, name="entity_id"))
+
+
+def values_from_rows(
+    rows: Sequence[FeatureRow], columns: Sequence[str]
+) -> tuple[list[str], np.ndarray]:
+    """Feature rows as their entity ids and a float64 matrix in the model's column order
+    (what :func:`frame_from_rows` holds); the same 422 for unknown or missing names."""
     expected = set(columns)
     problems = []
     for i, row in enumerate(rows):
@@ -48,17 +58,14 @@ def frame_from_rows(rows: Sequence[FeatureRow], columns: Sequence[str]) -> pd.Da
     if problems:
         raise ApiError(422, "feature rows do not match the model's features", problems)
     values = np.array([[row.features[c] for c in columns] for row in rows], dtype="float64")
-    index = pd.Index([row.entity_id for row in rows], name="entity_id")
-    return pd.DataFrame(values, columns=list(columns), index=index)
+    return [row.entity_id for row in rows], values.reshape(len(rows), len(columns))
 
 
 def select_entities(table: pd.DataFrame, entity_ids: Sequence[str]) -> pd.DataFrame:
     """Rows of the feature table for ``entity_ids`` (in request order); unknown ids are a 404."""
     positions = table.index.get_indexer(list(entity_ids))
     if (positions < 0).any():
-        unknown = [e for e, p in zip(entity_ids, positions, strict=True) if p < 0]
-        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise ApiError(404, f"{len(unknown)} entity id(s) not in the latest feature table: {shown}")
+        raise unknown_entities([e for e, p in zip(entity_ids, positions, strict=True) if p < 0])
     return table.iloc[positions]
 
 
