@@ -164,7 +164,7 @@ def test_simulate_command_line(tmp_path: Path) -> None:
     assert lines[0] == "simulated 2025-07-01 .. 2025-08-09"
     row = next(ln for ln in lines if ln.startswith("fuel_tax")).split()
     assert int(row[1]) >= 9  # dispatched: at least 3 per district
-    assert "skipped mortgage_loans" in done.stdout
+    assert "skipped mortgage_loans" in done.stderr  # a warning, logged to standard error
     bad = subprocess.run(
         [
             sys.executable,
