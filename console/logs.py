@@ -64,6 +64,10 @@ class JsonFormatter(logging.Formatter):
 #: The project's own loggers (what a host process such as BentoML leaves to us).
 PROJECT_LOGGERS: tuple[str, ...] = PACKAGES
 
+#: Libraries that log one INFO line per HTTP request they send (a benchmark's client sends
+#: thousands): held at WARNING unless the level asked for is DEBUG.
+CHATTY_LIBRARIES: tuple[str, ...] = ("httpx", "httpcore")
+
 
 def configure(
     level: str | None = None,
@@ -91,6 +95,10 @@ def configure(
         target.setLevel(level or settings.supervision_log_level)
         if loggers:
             target.propagate = False
+    if not loggers:
+        debug = logging.getLevelName(level or settings.supervision_log_level) == logging.DEBUG
+        for name in CHATTY_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
     return handler
 
 

@@ -85,3 +85,24 @@ async def test_the_service_echoes_or_makes_a_request_id_and_logs_it(captured: io
         "[request=call-42]" in line and "GET /v1/no-such-route 404" in line for line in lines
     )
     assert any(f"[request={made.headers['x-request-id']}]" in line for line in lines)
+
+
+def test_per_request_library_chatter_is_held_back_unless_debugging() -> None:
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers), logging.getLogger("httpx").level)
+    out = io.StringIO()
+    try:
+        logs.configure(level="INFO", fmt="text", stream=out)
+        logging.getLogger("httpx").info("HTTP Request: POST /v1/score")
+        logging.getLogger("httpx").warning("connection refused")
+        logging.getLogger("training.train").info("fuel_tax: v3 challenger")
+        lines = out.getvalue().splitlines()
+        assert [line.split(" [")[0].split()[-1] for line in lines] == ["httpx", "training.train"]
+        assert "connection refused" in lines[0]
+        logs.configure(level="DEBUG", fmt="text", stream=out)
+        logging.getLogger("httpx").info("HTTP Request: GET /healthz")
+        assert "GET /healthz" in out.getvalue()
+    finally:
+        root.handlers[:] = before[1]
+        root.setLevel(before[0])
+        logging.getLogger("httpx").setLevel(before[2])
