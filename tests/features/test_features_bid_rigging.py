@@ -11,9 +11,9 @@ import pytest
 from bid_world import HISTORY, _bids
 from scipy import stats
 
+from evaluation.metrics import roc_auc
 from features import registry
 from features.build import build_features
-from evaluation.metrics import roc_auc
 from features.engines import connect
 from features.relative import relative_view
 from features.sources import frame_source
