@@ -42,6 +42,10 @@ class FeatureSpec:
     ``features.wording`` (``{value:yuan}``, ``{value:pct}``, ``{value:n}`` or Python's specs),
     e.g. "declared sales are {value:.0%} of litres delivered; district median {peer:.0%}".
     ``direction`` says which way is suspicious: "high", "low" or "both" (far from peers).
+    ``relative_to`` names a column (e.g. "district") within whose groups the feature is
+    compared before a detector sees it: its within-group percentile rank replaces the value in
+    the detector's view (``features.relative.relative_view``), for a quantity whose level differs
+    by orders of magnitude between groups. Reasons keep the value itself.
 
     A missing value has its own wording, ``missing_template`` per language (no ``value``
     field: there is none). A ratio whose denominator was zero is missing too, but that is a
@@ -62,12 +66,17 @@ class FeatureSpec:
     missing_template: Mapping[str, str] = field(default_factory=dict)
     zero_template: Mapping[str, str] = field(default_factory=dict)
     ratio_of: tuple[str | None, str] | None = None
+    relative_to: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise ValueError(f"feature name {self.name!r} must be a valid identifier")
         if self.direction not in ("high", "low", "both"):
             raise ValueError(f"feature {self.name!r}: direction must be high, low or both")
+        if self.relative_to is not None and not self.relative_to.isidentifier():
+            raise ValueError(
+                f"feature {self.name!r}: relative_to must name a column, got {self.relative_to!r}"
+            )
         for label, mapping in (
             ("reasons", self.reasons),
             ("missing_template", self.missing_template),
@@ -151,12 +160,16 @@ class FeatureMaker(Protocol):
         missing: tuple[str, str],
         zero_template: Mapping[str, str] | None = None,
         ratio_of: tuple[str | None, str] | None = None,
+        relative_to: str | None = ...,
     ) -> FeatureSpec: ...
 
 
-def feature_maker(entity: str, peer: str | None = "district") -> FeatureMaker:
+def feature_maker(
+    entity: str, peer: str | None = "district", relative_to: str | None = None
+) -> FeatureMaker:
     """The ``FeatureMaker`` of a model whose entity reads ``entity`` in reasons and whose
-    features compare with ``peer`` (a column; None: the whole table) unless they say otherwise.
+    features compare with ``peer`` (a column; None: the whole table) unless they say otherwise;
+    ``relative_to`` is every feature's default ``FeatureSpec.relative_to``.
 
     >>> make = feature_maker("gas station", peer=None)
     >>> make("n", "number of things", "count", "{value:n} things", zh="{value:n}件",
@@ -164,6 +177,7 @@ def feature_maker(entity: str, peer: str | None = "district") -> FeatureMaker:
     'gas station'
     """
     default_peer = peer
+    default_relative = relative_to
 
     def make(
         name: str,
@@ -177,6 +191,7 @@ def feature_maker(entity: str, peer: str | None = "district") -> FeatureMaker:
         missing: tuple[str, str],
         zero_template: Mapping[str, str] | None = None,
         ratio_of: tuple[str | None, str] | None = None,
+        relative_to: str | None = default_relative,
     ) -> FeatureSpec:
         return FeatureSpec(
             name,
@@ -190,6 +205,7 @@ def feature_maker(entity: str, peer: str | None = "district") -> FeatureMaker:
             missing_template={"zh": missing[0], "en": missing[1]},
             zero_template={} if zero_template is None else zero_template,
             ratio_of=ratio_of,
+            relative_to=relative_to,
         )
 
     return make

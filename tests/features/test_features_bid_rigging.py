@@ -11,9 +11,11 @@ import pytest
 from bid_world import HISTORY, _bids
 from scipy import stats
 
+from evaluation.metrics import roc_auc
 from features import registry
 from features.build import build_features
 from features.engines import connect
+from features.relative import relative_view
 from features.sources import frame_source
 from features.spec import BuildContext
 from models.bid_rigging.features import build
@@ -24,6 +26,7 @@ from models.bid_rigging.procurement import (
     screen_match_rates,
 )
 from pool.importer import ensure_imported
+from training.detectors import default_detector
 
 
 def _features(frame: pd.DataFrame) -> pd.DataFrame:
@@ -138,6 +141,32 @@ def test_real_table_contract(real_features):
         "ch_ticino": False,
         "italy": False,
     }
+
+
+def _detector_auc(part: pd.DataFrame, X: pd.DataFrame) -> float:
+    specs = registry.get("bid_rigging").features
+    detector = default_detector(0, directions={s.name: s.direction for s in specs}).fit(X)
+    return roc_auc(part["label"].to_numpy(dtype=float), detector.decision_function(X))
+
+
+def test_detector_on_within_country_ranks_floors(real_features):
+    """The unsupervised detector per country on the declared view (every feature ranked within
+    its country, ``relative_to``): floors a bit below benchmarks.bid_rigging_eval's figures
+    (README), and ahead of the same detector on absolute values where that gain was measured."""
+    specs = registry.get("bid_rigging").features
+    labelled = real_features[real_features["label"].notna()]
+    parts = dict(tuple(labelled.groupby("district")))
+    ranked = {c: _detector_auc(p, relative_view(p, specs)) for c, p in parts.items()}
+    print({c: round(v, 3) for c, v in ranked.items()})
+    # measured 0.566 / 0.763 / 0.639 / 0.709; ch_gr (0.31) has no floor: no declared direction
+    # ranks it (README), so a floor there would pin an inverted ranking
+    floors = {"america": 0.54, "brazil": 0.74, "ch_ticino": 0.61, "italy": 0.68}
+    for country, floor in floors.items():
+        assert ranked[country] >= floor, (country, ranked[country])
+    for country in ("ch_ticino", "italy"):  # absolute values measured 0.477 and 0.617
+        p = parts[country]
+        absolute = _detector_auc(p, p[[s.name for s in specs]])
+        assert ranked[country] >= absolute + 0.05, (country, ranked[country], absolute)
 
 
 def test_as_of_keeps_only_tenders_dated_by_then():
