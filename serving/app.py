@@ -170,15 +170,18 @@ def warm_at_load(
 
 @dataclass(frozen=True)
 class ExplainBudget:
-    """Rows explained per request (422 beyond) and per key and minute (429 beyond)."""
+    """Rows explained per request (422 beyond) and per key and minute (429 beyond); with
+    several workers each takes its share of ``per_minute`` (``per_key`` holds this worker's)."""
 
     max_rows: int
     per_key: KeyedBuckets
+    per_minute: float
 
     @classmethod
     def of(cls, settings: ServingSettings) -> ExplainBudget:
         per_minute = settings.explain_rows_per_minute
-        return cls(settings.explain_max_rows, KeyedBuckets(per_minute, per_minute))
+        share = per_minute / max(1, settings.workers)
+        return cls(settings.explain_max_rows, KeyedBuckets(share, share), per_minute)
 
 
 def attach(app: FastAPI, ctx: ServiceContext, settings: ServingSettings) -> None:

@@ -56,9 +56,7 @@ def test_a_key_revoked_through_the_served_store_is_refused_at_once(client, sandb
 
 def test_the_cache_saves_the_lookup_and_follows_every_key_change(store: LeadStore) -> None:
     statements: list[str] = []
-    event.listen(
-        store.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
-    )
+    event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     cache = KeyCache(store)
     key_id, secret = create_api_key(store, name="desk", role="staff", district="A", actor="x")
     first = key_generation(store)
