@@ -57,6 +57,11 @@ class AdmissionSettings:
     body_timeout: float = 10.0
     rate_per_minute: float = 6000.0
     rate_burst: float = 200.0
+    #: Worker processes of the service: each rations its own slots and queues (they hold its
+    #: CPU), but takes only its share of a key's rate, so the whole service grants a key at
+    #: most ``rate_per_minute`` (a client on one kept-alive connection meets one worker's
+    #: share; clients that open several connections are spread over the workers).
+    workers: int = 1
 
 
 def route_class(method: str, path: str) -> str | None:
@@ -144,7 +149,10 @@ class Rationing:
     def of(self, settings: AdmissionSettings) -> Rationing:
         if settings is not self.settings:
             self.gates = {c: Gate(settings.concurrency[c], settings.queue[c]) for c in CLASSES}
-            self.rates = KeyedBuckets(settings.rate_per_minute, settings.rate_burst)
+            share = 1.0 / max(1, settings.workers)
+            self.rates = KeyedBuckets(
+                settings.rate_per_minute * share, max(1.0, settings.rate_burst * share)
+            )
             self.settings = settings
         return self
 

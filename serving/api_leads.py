@@ -23,7 +23,7 @@ from .amounts import amount_at_stake, amount_texts, expected_value
 from .error_handling import ApiError
 from .evidence_series import evidence_view
 from .lead_rules import lead_rules
-from .masking import mask_evidence, mask_value, personal_columns
+from .masking import PersonalColumns, mask_evidence, mask_value, personal_columns
 from .query import known_query_only
 from .schemas import ERROR_RESPONSES, AssignRequest, OutcomeRequest, StartRequest
 from .security import Caller, require
@@ -242,16 +242,35 @@ def masked_evidence(scenario: str, evidence: dict[str, Any]) -> dict[str, Any]:
     rather than shown with the shape net alone."""
     if not evidence:
         return {}
+    return mask_evidence(plain(evidence), declared_personal(scenario))
+
+
+def declared_personal(scenario: str) -> PersonalColumns:
+    """The scenario's personal columns by declaration; 503 when it has no declarations."""
     # deferred: keeps the model declarations off the service's import (cold start)
     from features.registry import UnknownScenarioError
 
     try:
-        declared = personal_columns(scenario)
+        return personal_columns(scenario)
     except UnknownScenarioError as exc:
         raise ApiError(
             503, f"no source declarations for scenario {scenario!r}: its records cannot be masked"
         ) from exc
-    return mask_evidence(plain(evidence), declared)
+
+
+def shown_evidence(ctx: Any, scenario: str, entity_id: str, reveal: bool) -> dict[str, Any]:
+    """The entity's source records as a lead detail shows them: as stored when revealed, else
+    masked, the masked view kept with the evidence index (made once per entity and pool
+    version and declarations; staff open the same leads again and again)."""
+    if reveal:
+        return plain(ctx.evidence(scenario, entity_id))
+    declared = declared_personal(scenario)
+    return ctx.evidence_index.view(
+        scenario,
+        entity_id,
+        ("masked", repr(declared)),
+        lambda records: masked_evidence(scenario, records),
+    )
 
 
 def check_reveal(caller: Caller, reveal: bool, reason: str | None) -> None:
@@ -302,7 +321,7 @@ def lead_body(
     at model load, the audit write, masking): the event loop only parses and answers."""
     lead = visible_lead(ctx, caller, lead_id)
     detail = ctx.store.detail(lead_id)
-    evidence = ctx.evidence(lead.scenario, lead.entity_id)
+    evidence = shown_evidence(ctx, lead.scenario, lead.entity_id, reveal)
     ctx.audit(
         caller,
         "read_lead_revealed" if reveal else "read_lead",
@@ -312,7 +331,7 @@ def lead_body(
         reason=reason if reveal else None,
     )
     body = shown(detail, reveal)
-    body["evidence"] = plain(evidence) if reveal else masked_evidence(lead.scenario, evidence)
+    body["evidence"] = evidence
     body["entity_name"] = entity_names(ctx, [lead]).get(lead.id)
     body["revealed"] = reveal
     body["rules"] = lead_rules(ctx.features, lead.scenario, lead.entity_id)

@@ -114,7 +114,7 @@ def check_explain(budget: Any, key: str | None, req: ScoreRequest, rows: int) ->
     if asked and key is not None:
         wait = budget.per_key.take(key, asked)
         if wait > 0:
-            per_minute = budget.per_key.rate * 60
+            per_minute = budget.per_minute
             raise ApiError(
                 429,
                 f"{field}: {asked} explained rows would pass this key's limit of "

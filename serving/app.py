@@ -20,6 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from leads.auth import KeyCache
+
 from . import api_admin, api_handover, api_leads, api_score, shap_reasons
 from .admission import Admission, AdmissionSettings, Rationing, route_class
 from .champions import ModelHub, ServedModel
@@ -59,6 +61,7 @@ class ServiceContext:
     evidence_series: EvidenceSeries | None = None  # None: made from the evidence index
 
     def __post_init__(self) -> None:
+        self.keys = KeyCache(self.store)  # a revoked key is refused on the next request
         if self.evidence_series is None:  # the same loader, so both read the same tables
             self.evidence_series = EvidenceSeries(
                 self.evidence_index.loader, self.evidence_index.stamp
@@ -66,9 +69,7 @@ class ServiceContext:
 
     def authenticate(self, secret: str) -> Any:
         """The principal behind an API key (hashed keys in the lead store), or None."""
-        from leads.auth import authenticate
-
-        return authenticate(self.store, secret)
+        return self.keys.authenticate(secret)
 
     def explain(self, served: ServedModel, frame: pd.DataFrame, k: int) -> list[list[dict]]:
         """SHAP reasons for the given rows, against the population's feature table."""
@@ -169,15 +170,18 @@ def warm_at_load(
 
 @dataclass(frozen=True)
 class ExplainBudget:
-    """Rows explained per request (422 beyond) and per key and minute (429 beyond)."""
+    """Rows explained per request (422 beyond) and per key and minute (429 beyond); with
+    several workers each takes its share of ``per_minute`` (``per_key`` holds this worker's)."""
 
     max_rows: int
     per_key: KeyedBuckets
+    per_minute: float
 
     @classmethod
     def of(cls, settings: ServingSettings) -> ExplainBudget:
         per_minute = settings.explain_rows_per_minute
-        return cls(settings.explain_max_rows, KeyedBuckets(per_minute, per_minute))
+        share = per_minute / max(1, settings.workers)
+        return cls(settings.explain_max_rows, KeyedBuckets(share, share), per_minute)
 
 
 def attach(app: FastAPI, ctx: ServiceContext, settings: ServingSettings) -> None:

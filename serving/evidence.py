@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -26,6 +27,8 @@ from pool.keys import is_valid_uscc, normalise_code
 from pool.names import normalise_name
 
 MAX_ROWS_PER_TABLE = 50
+#: Entities whose records (and views of them) each scenario index keeps, most recent first.
+MEMO_ENTITIES = 4096
 TableLoader = Callable[[str], dict[str, pd.DataFrame]]
 
 
@@ -305,6 +308,32 @@ class ScenarioIndex:
     stamp: float
     tables: dict[str, IndexedTable]
     entity_names: pd.Series  # normalised entity id -> the agency's name of it
+    memo: Memo = field(default_factory=lambda: Memo(MEMO_ENTITIES), compare=False, repr=False)
+
+
+class Memo:
+    """A bounded, thread-safe map of answers computed from one immutable index (a lead's
+    records, their masked view): staff open the same leads again and again, and an answer can
+    only change with the index, which a new pool version replaces with its own empty memo."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The answer kept under ``key``, made now (outside the lock) if there is none. Callers
+        must not change what they get: it is shared with the next caller."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        made = make()
+        with self._lock:
+            self._items[key] = made
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return made
 
 
 class EvidenceIndex:
@@ -365,9 +394,30 @@ class EvidenceIndex:
 
     def records(self, scenario: str, entity_id: str) -> dict[str, Any]:
         """Per table: how many rows name the entity (``by_name``: how many of them by name
-        only), and the newest of them as plain dicts."""
+        only), and the newest of them as plain dicts (kept per index: not to be changed)."""
+        built = self.build(scenario)
+        return built.memo.get(("records", entity_id), lambda: self._records(built, entity_id))
+
+    def view(
+        self,
+        scenario: str,
+        entity_id: str,
+        name: Hashable,
+        make: Callable[[dict[str, Any]], Any],
+    ) -> Any:
+        """``make(records)`` for the entity, kept per index under ``name`` (its masked
+        records, say); ``name`` must say everything besides the records that ``make`` reads."""
+        built = self.build(scenario)
+
+        def made() -> Any:
+            key = ("records", entity_id)
+            return make(built.memo.get(key, lambda: self._records(built, entity_id)))
+
+        return built.memo.get((name, entity_id), made)
+
+    def _records(self, built: ScenarioIndex, entity_id: str) -> dict[str, Any]:
         target = normalise_code(entity_id)
-        tables = self.build(scenario).tables
+        tables = built.tables
         by_code: dict[str, np.ndarray] = {}
         names: set[str] = set()
         for name, indexed in tables.items():

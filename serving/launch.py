@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from settings import get_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "serving.service:SupervisionLeads"
 SERVICE_NAME = "supervision_leads"  # the name given in ``@bentoml.service``
@@ -57,13 +59,20 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def workers_option(workers: int) -> dict[str, str]:
+def workers_option(workers: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment that makes ``bentoml serve`` run ``workers`` worker processes of the
-    service (BentoML's ``BENTOML_CONFIG_OPTIONS`` override of the decorator's ``workers=1``).
-    Each worker loads the models and polls the registry on its own."""
+    service (BentoML's ``BENTOML_CONFIG_OPTIONS`` override of the decorator's ``workers=1``,
+    added to any options ``base`` already holds) and tells each worker how many there are
+    (``SERVING_WORKERS``: each takes its share of the per-key rates). Each worker loads the
+    models and polls the registry on its own."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
-    return {"BENTOML_CONFIG_OPTIONS": f"services.{SERVICE_NAME}.workers={workers}"}
+    option = f"services.{SERVICE_NAME}.workers={workers}"
+    earlier = (base or {}).get("BENTOML_CONFIG_OPTIONS", "").strip()
+    return {
+        "BENTOML_CONFIG_OPTIONS": f"{earlier} {option}".strip(),
+        "SERVING_WORKERS": str(workers),
+    }
 
 
 @contextmanager
@@ -72,11 +81,12 @@ def running_service(
     log: Path,
     timeout: float = 240.0,
     target: str = SERVICE,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> Iterator[str]:
     """Run the service with ``env`` added to the environment (and ``workers`` worker
-    processes); yield its base URL. ``target`` is the service's import path (default: this
-    checkout) or a built Bento's tag."""
+    processes; None: the ``SERVING_WORKERS`` setting); yield its base URL. ``target`` is the
+    service's import path (default: this checkout) or a built Bento's tag."""
+    count = get_settings().serving_workers if workers is None else workers
     port = free_port()
     bentoml = Path(sys.executable).parent / "bentoml"
     with open(log, "w") as out:
@@ -93,7 +103,7 @@ def running_service(
                 "5",
             ],
             cwd=ROOT,
-            env={**os.environ, **env, **workers_option(workers)},
+            env={**os.environ, **env, **workers_option(count, {**os.environ, **env})},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

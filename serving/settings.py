@@ -33,6 +33,7 @@ class ServingSettings:
     explain_max_rows: int = 1000
     explain_rows_per_minute: int = 20_000
     header_timeout: float = 10.0
+    workers: int = 1
 
     def feature_loader(self) -> Callable[[str], pd.DataFrame] | None:
         """A loader of precomputed tables when ``features_dir`` is set, else None."""
@@ -71,8 +72,10 @@ class ServingSettings:
                 body_timeout=env.serving_body_timeout_seconds,
                 rate_per_minute=env.serving_rate_per_minute,
                 rate_burst=env.serving_rate_burst,
+                workers=env.serving_workers,
             ),
             explain_max_rows=env.serving_explain_max_rows,
             explain_rows_per_minute=env.serving_explain_rows_per_minute,
             header_timeout=env.serving_header_timeout_seconds,
+            workers=env.serving_workers,
         )

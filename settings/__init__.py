@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     serving_max_body_bytes: int = Field(
         64 * 1024 * 1024, ge=1, description="largest request body accepted (413 above)"
     )
+    serving_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="worker processes of the service (`make serve`, the HTTP tests and the "
+        "benchmark); each loads the models and polls the registry itself; the per-key rates "
+        "are split between them, the admission slots and queues are per worker",
+    )
     serving_concurrency_score: int = Field(2, ge=1, description="scoring requests running at once")
     serving_concurrency_reads: int = Field(2, ge=1, description="read requests running at once")
     serving_concurrency_writes: int = Field(1, ge=1, description="write requests running at once")

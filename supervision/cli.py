@@ -196,6 +196,8 @@ def serve(
     from pathlib import Path
 
     import serving
+    from serving.launch import workers_option
+    from settings import SettingsError, get_settings
 
     if not 0 < port < 65536:
         print(f"error: --port {port} is not a port number", file=sys.stderr)
@@ -217,6 +219,12 @@ def serve(
         "--timeout-keep-alive",
         str(keep_alive),
     ]
+    try:
+        workers = get_settings().serving_workers
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(REFUSED) from None
+    os.environ.update(workers_option(workers, os.environ))
     sys.stdout.flush()
     os.execv(sys.executable, command)
 

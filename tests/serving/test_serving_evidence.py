@@ -8,7 +8,7 @@ import pandas as pd
 from pool.keys import uscc_check_char
 from pool.load import load_pool
 from pool.names import normalise_name
-from serving.evidence import EvidenceIndex, pool_tables
+from serving.evidence import EvidenceIndex, Memo, pool_tables
 
 BODY = "91110108MA01ABCD2"
 CODE = BODY + uscc_check_char(BODY)
@@ -137,3 +137,34 @@ def test_rows_are_converted_a_column_at_a_time_exactly_as_value_by_value() -> No
         ]
         assert indexed.rows(positions) == expected
     assert indexed.rows(np.empty(0, dtype="int64")) == []
+
+
+def test_records_and_their_views_are_kept_until_the_pool_changes() -> None:
+    stamp = [1.0]
+    tables = _tables()
+    index = EvidenceIndex(lambda scenario: tables, lambda: stamp[0])
+    first = index.records("fuel_tax", CODE)
+    assert index.records("fuel_tax", CODE) is first  # kept, not searched again
+    made: list[dict] = []
+
+    def view(records: dict) -> dict:
+        made.append(records)
+        return {name: found["count"] for name, found in records.items()}
+
+    counts = {name: found["count"] for name, found in first.items()}
+    assert counts["registry"] == 1 and counts["filings"] == 2
+    assert index.view("fuel_tax", CODE, "counts", view) == counts
+    assert index.view("fuel_tax", CODE, "counts", view) == counts
+    assert made == [first]  # made once, from the kept records
+    stamp[0] = 2.0  # a new pool version: a new index with nothing kept
+    assert index.records("fuel_tax", CODE) is not first
+    index.view("fuel_tax", CODE, "counts", view)
+    assert len(made) == 2
+
+
+def test_the_memo_keeps_only_the_most_recent_entries() -> None:
+    memo = Memo(2)
+    calls: list[str] = []
+    for key in ("a", "b", "a", "c", "a", "b"):
+        memo.get(key, lambda key=key: calls.append(key) or key.upper())
+    assert calls == ["a", "b", "c", "b"]  # "b" was the least recent when "c" came
