@@ -26,14 +26,7 @@ from .error_handling import ApiError
 from .limits import key_of, retry_after
 from .query import known_query_only
 from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
-from .scoring import (
-    frame_from_rows,
-    percentiles,
-    ranks,
-    rows_to_explain,
-    select_entities,
-    values_from_rows,
-)
+from .scoring import frame_from_rows, ranked, select_entities, values_from_rows
 from .security import Caller, require
 
 log = logging.getLogger("serving.score")
@@ -145,7 +138,8 @@ def score_batch(
     if challenger is not None and challenger.version != served.version:
         ctx.shadow.submit(challenger, served, batch.frame(served.columns), scores)
     timings["score"] = time.perf_counter() - started
-    picked = rows_to_explain(scores, req.explain_top, req.explain_all)
+    order = ranked(scores, served.reference)  # one sort: ranks, percentiles, top rows
+    picked = order.to_explain(req.explain_top, req.explain_all)
     explained = [batch.ids[i] for i in picked]
     reasons = (
         ctx.explain_rows(served, explained, batch.values[picked], req.max_reasons)
@@ -163,8 +157,8 @@ def score_batch(
         "entity_id": batch.ids,
         "score": np.round(scores, DECIMALS).tolist(),
         "probability": np.round(probability, DECIMALS).tolist(),
-        "percentile": np.round(percentiles(scores, served.reference), 3).tolist(),
-        "rank": ranks(scores).tolist(),
+        "percentile": np.round(order.percentile, 3).tolist(),
+        "rank": order.rank.tolist(),
         "reasons": dict(zip(explained, reasons, strict=True)),
     }
 
