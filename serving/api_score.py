@@ -25,9 +25,9 @@ from .champions import ServedModel
 from .error_handling import ApiError
 from .limits import key_of, retry_after
 from .query import known_query_only
+from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
 from .score_arrow import MEDIA_TYPE as ARROW_MEDIA_TYPE
 from .score_arrow import arrow_answer
-from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
 from .scoring import frame_from_rows, ranked, select_entities, values_from_rows
 from .security import Caller, require
 
