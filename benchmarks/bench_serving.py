@@ -6,8 +6,9 @@ table of N entities):
 
 1. single-entity explained score: one entity id, reasons with SHAP, sequential requests; p50/p99;
 2. score-all: every entity scored, reasons for the top 1,000, end to end (request, scoring, SHAP,
-   JSON, parse on the client), against ``booster.predict`` of the same model on the same rows in
-   this process; goal: at least half its throughput;
+   serialisation, parse on the client), as JSON (``layout=columns``) and as an Arrow stream
+   (``layout=arrow``), against ``booster.predict`` of the same model on the same rows in this
+   process, in turn with them; goal: at least half its throughput;
 3. fixed-rate load: single-entity explained scores sent on a fixed schedule (open loop: latency
    counted from the scheduled send time, so a stall is not hidden), zero errors expected; p99;
 4. the mixed staff workload (score one entity with reasons, list leads, open a lead, in turn),
@@ -35,6 +36,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from benchmarks import loadgen
 from serving.launch import running_service
@@ -80,37 +82,45 @@ def single_latencies(client: httpx.Client, ids: list[str], n: int) -> list[float
     return out
 
 
-def score_all(client: httpx.Client, n: int) -> float:
-    """Seconds to score every entity with reasons for the top 1,000, end to end."""
+def score_all(client: httpx.Client, n: int, layout: str = "columns") -> float:
+    """Seconds to score every entity with reasons for the top 1,000, end to end: the answer
+    is parsed (JSON) or read (an Arrow stream, ``layout="arrow"``) before the clock stops."""
     body = {
         "scenario": SCENARIO,
         "all_entities": True,
         "explain_top": EXPLAIN_TOP,
-        "layout": "columns",
+        "layout": layout,
     }
     started = time.perf_counter()
     got = client.post("/v1/score", json=body, timeout=300)
     got.raise_for_status()
-    data = got.json()
+    if layout == "arrow":
+        table = pa.ipc.open_stream(got.content).read_all()
+        rows, explained = table.num_rows, table.num_rows - table.column("reasons").null_count
+    else:
+        data = got.json()
+        rows, explained = data["count"], len(data["reasons"])
     elapsed = time.perf_counter() - started
-    assert data["count"] == n and len(data["reasons"]) == min(EXPLAIN_TOP, n)
+    assert rows == n and explained == min(EXPLAIN_TOP, n)
     return elapsed
 
 
 def interleaved(
     client: httpx.Client, sandbox: Sandbox, table: pd.DataFrame, repeats: int = 5
-) -> tuple[float, float, float]:
-    """Median seconds of (served score-all, plain 1 thread, plain all cores), measured in turn
-    so that a busy moment on a shared machine hits all three alike."""
-    served, plain, plain_all = [], [], []
+) -> tuple[float, float, float, float]:
+    """Median seconds of (served score-all as JSON, as Arrow, plain 1 thread, plain all
+    cores), measured in turn so that a busy moment on a shared machine hits all four alike."""
+    served, arrow, plain, plain_all = [], [], [], []
     cores = os.cpu_count() or 1
     booster = served_booster(sandbox)
     X = table.loc[:, list(FEATURES)].to_numpy(dtype="float64")
     for _ in range(repeats):
         served.append(score_all(client, len(table)))
+        arrow.append(score_all(client, len(table), "arrow"))
         plain.append(plain_lightgbm(booster, X))
         plain_all.append(plain_lightgbm(booster, X, threads=cores))
-    return statistics.median(served), statistics.median(plain), statistics.median(plain_all)
+    med = [statistics.median(m) for m in (served, arrow, plain, plain_all)]
+    return med[0], med[1], med[2], med[3]
 
 
 def fixed_rate(base: str, headers: dict, ids: list[str], rate: float, seconds: float) -> dict:
@@ -278,18 +288,20 @@ def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
             }
         )
         score_all(client, len(table))  # warm-up
-        served, plain, plain_all = interleaved(client, sandbox, table)
+        score_all(client, len(table), "arrow")
+        served, arrow, plain, plain_all = interleaved(client, sandbox, table)
     cores = os.cpu_count() or 1
-    rows.append(
-        {
-            "case": f"score all + reasons top {EXPLAIN_TOP} (HTTP, end to end)",
-            "n": len(table),
-            "seconds": round(served, 3),
-            "rows_per_s": round(len(table) / served),
-            "vs_plain_lightgbm": round(plain / served, 3),
-            "vs_plain_all_cores": round(plain_all / served, 3),
-        }
-    )
+    for label, seconds in (("JSON", served), ("Arrow stream", arrow)):
+        rows.append(
+            {
+                "case": f"score all + reasons top {EXPLAIN_TOP} (HTTP, {label}, end to end)",
+                "n": len(table),
+                "seconds": round(seconds, 3),
+                "rows_per_s": round(len(table) / seconds),
+                "vs_plain_lightgbm": round(plain / seconds, 3),
+                "vs_plain_all_cores": round(plain_all / seconds, 3),
+            }
+        )
     rows.append(
         {
             "case": "plain in-process LightGBM predict (same rows, model's 1 thread)",

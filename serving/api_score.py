@@ -26,14 +26,9 @@ from .error_handling import ApiError
 from .limits import key_of, retry_after
 from .query import known_query_only
 from .schemas import ERROR_RESPONSES, Health, LoadedModel, ScoreColumns, ScoreRequest, ScoreResponse
-from .scoring import (
-    frame_from_rows,
-    percentiles,
-    ranks,
-    rows_to_explain,
-    select_entities,
-    values_from_rows,
-)
+from .score_arrow import MEDIA_TYPE as ARROW_MEDIA_TYPE
+from .score_arrow import arrow_answer
+from .scoring import frame_from_rows, ranked, select_entities, values_from_rows
 from .security import Caller, require
 
 log = logging.getLogger("serving.score")
@@ -129,11 +124,13 @@ def score_batch(
     timings: dict[str, float] | None = None,
     budget: Any = None,
     key: str | None = None,
+    as_lists: bool = True,
 ) -> dict[str, Any]:
     """Score every row, explain the rows asked for, and shadow-score with the challenger.
 
     ``timings`` (if given) receives the seconds spent scoring and explaining; ``budget`` (if
-    given) caps the rows explained for ``key``."""
+    given) caps the rows explained for ``key``. The score columns are lists (for JSON), or
+    with ``as_lists=False`` the same rounded values as numpy arrays (for Arrow)."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     served = ctx.hub.get(req.scenario, "champion")
@@ -145,7 +142,8 @@ def score_batch(
     if challenger is not None and challenger.version != served.version:
         ctx.shadow.submit(challenger, served, batch.frame(served.columns), scores)
     timings["score"] = time.perf_counter() - started
-    picked = rows_to_explain(scores, req.explain_top, req.explain_all)
+    order = ranked(scores, served.reference)  # one sort: ranks, percentiles, top rows
+    picked = order.to_explain(req.explain_top, req.explain_all)
     explained = [batch.ids[i] for i in picked]
     reasons = (
         ctx.explain_rows(served, explained, batch.values[picked], req.max_reasons)
@@ -153,6 +151,7 @@ def score_batch(
         else []
     )
     timings["explain"] = time.perf_counter() - started - timings["score"]
+    column = (lambda a: a.tolist()) if as_lists else (lambda a: a)
     return {
         "scenario": req.scenario,
         "model": model_ref(served),
@@ -161,10 +160,10 @@ def score_batch(
         else "this batch",
         "count": len(scores),
         "entity_id": batch.ids,
-        "score": np.round(scores, DECIMALS).tolist(),
-        "probability": np.round(probability, DECIMALS).tolist(),
-        "percentile": np.round(percentiles(scores, served.reference), 3).tolist(),
-        "rank": ranks(scores).tolist(),
+        "score": column(np.round(scores, DECIMALS)),
+        "probability": column(np.round(probability, DECIMALS)),
+        "percentile": column(np.round(order.percentile, 3)),
+        "rank": column(order.rank),
         "reasons": dict(zip(explained, reasons, strict=True)),
     }
 
@@ -204,6 +203,16 @@ def as_records(columns: dict[str, Any]) -> dict[str, Any]:
     "/score",
     response_model=ScoreResponse | ScoreColumns,
     summary="Score a batch of entities (feature rows, entity ids, or all)",
+    responses={
+        200: {
+            "content": {
+                ARROW_MEDIA_TYPE: {
+                    "schema": {"type": "string", "format": "binary"},
+                    "description": "layout=arrow: an Arrow IPC stream (serving.score_arrow)",
+                }
+            }
+        }
+    },
 )
 async def score(
     req: ScoreRequest, request: Request, caller: Annotated[Caller, Depends(require("score"))]
@@ -213,10 +222,14 @@ async def score(
     ctx = request.app.state.ctx
     timings: dict[str, float] = {}
     args = (ctx, req, timings, request.app.state.explain_budget, key_of(caller.key_id, None))
-    columns = score_batch(*args) if is_small(req) else await run_in_threadpool(score_batch, *args)
+    lists = req.layout != "arrow"
+    columns = (
+        score_batch(*args, as_lists=lists)
+        if is_small(req)
+        else await run_in_threadpool(score_batch, *args, as_lists=lists)
+    )
     ctx.metrics.scored(req.scenario, columns["model"]["version"], columns["count"], "/v1/score")
     started = time.perf_counter()
-    body = columns if req.layout == "columns" else as_records(columns)
     log.info(
         "score %s by %s (%s): %d rows, %d explained, model v%s",
         req.scenario,
@@ -226,13 +239,15 @@ async def score(
         len(columns["reasons"]),
         columns["model"]["version"],
     )
-    # NaN (a detector has no calibrated probability) is written as null
-    content = pydantic_core.to_json(body, inf_nan_mode="null")
+    if req.layout == "arrow":
+        content, media_type = arrow_answer(columns, columns), ARROW_MEDIA_TYPE
+    else:
+        body = columns if req.layout == "columns" else as_records(columns)
+        # NaN (a detector has no calibrated probability) is written as null
+        content, media_type = pydantic_core.to_json(body, inf_nan_mode="null"), "application/json"
     timings["serialize"] = time.perf_counter() - started
     server_timing = ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timings.items())
-    return Response(
-        content, media_type="application/json", headers={"Server-Timing": server_timing}
-    )
+    return Response(content, media_type=media_type, headers={"Server-Timing": server_timing})
 
 
 @router.get("/models", response_model=list[LoadedModel], summary="Served model versions")

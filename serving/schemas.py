@@ -64,7 +64,9 @@ class ScoreRequest(Strict):
     explain_top: int = Field(default=0, ge=0, le=MAX_ROWS)
     explain_all: bool = False
     max_reasons: int = Field(default=5, ge=1, le=50)
-    layout: Literal["records", "columns"] = "records"
+    #: ``records`` (an object per row), ``columns`` (parallel lists) or ``arrow`` (an Arrow
+    #: IPC stream, ``application/vnd.apache.arrow.stream``: for whole feature tables)
+    layout: Literal["records", "columns", "arrow"] = "records"
 
     @model_validator(mode="after")
     def _one_source(self) -> ScoreRequest:

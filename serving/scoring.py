@@ -8,6 +8,7 @@ the highest ``explain_top`` rows, or all rows of a small batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -84,19 +85,59 @@ def ranks(scores: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_explain_all(rows: int) -> None:
+    """``explain_all`` of more than ``MAX_EXPLAIN_ALL`` rows is a 422 naming the field."""
+    if rows > MAX_EXPLAIN_ALL:
+        raise ApiError(
+            422,
+            f"explain_all is limited to {MAX_EXPLAIN_ALL} rows; "
+            f"this batch has {rows}; use explain_top instead",
+            [{"loc": ["body", "explain_all"], "msg": "batch too large", "type": "value_error"}],
+        )
+
+
 def rows_to_explain(scores: np.ndarray, explain_top: int, explain_all: bool) -> np.ndarray:
     """Positions of the rows whose reasons were asked for, highest score first."""
     if explain_all:
-        if len(scores) > MAX_EXPLAIN_ALL:
-            raise ApiError(
-                422,
-                f"explain_all is limited to {MAX_EXPLAIN_ALL} rows; "
-                f"this batch has {len(scores)}; use explain_top instead",
-                [{"loc": ["body", "explain_all"], "msg": "batch too large", "type": "value_error"}],
-            )
+        check_explain_all(len(scores))
         return np.argsort(-scores, kind="stable")
     if explain_top <= 0:
         return np.empty(0, dtype="int64")
     k = min(explain_top, len(scores))
     top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     return top[np.argsort(-scores[top], kind="stable")]
+
+
+@dataclass(frozen=True, eq=False)
+class Ranked:
+    """A batch's scores put in order once: ``order`` (positions, highest score first, ties in
+    input order), each row's ``rank`` and ``percentile`` (what :func:`ranks` and
+    :func:`percentiles` give), read from that one sort."""
+
+    order: np.ndarray
+    rank: np.ndarray
+    percentile: np.ndarray
+
+    def to_explain(self, explain_top: int, explain_all: bool) -> np.ndarray:
+        """:func:`rows_to_explain` from the order already known (a tie at the cut keeps the
+        earlier row, where a partial sort would pick either)."""
+        if explain_all:
+            check_explain_all(len(self.order))
+            return self.order
+        return self.order[: max(0, explain_top)]
+
+
+def ranked(scores: np.ndarray, reference: np.ndarray | None) -> Ranked:
+    """:class:`Ranked` of ``scores`` against the sorted ``reference`` (None or empty: the batch
+    itself), from one stable sort: the percentiles are looked up in ascending score order,
+    where consecutive searches touch neighbouring entries of the reference."""
+    n = len(scores)
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(n, dtype="int64")
+    rank[order] = np.arange(1, n + 1)
+    ascending = order[::-1]
+    values = scores[ascending]
+    base = values if reference is None or len(reference) == 0 else reference
+    percentile = np.empty(n, dtype="float64")
+    percentile[ascending] = 100.0 * np.searchsorted(base, values, side="right") / len(base)
+    return Ranked(order, rank, percentile)

@@ -40,7 +40,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from pool.resources import predict_threads, threads
 from training.calibration import BetaBinCalibrator
@@ -446,11 +446,29 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         return BetaBinCalibrator().fit(s, t)  # shrunk per bin: never 0 or 1 from a few rows
 
     # ---- scoring -------------------------------------------------------------------------
-    def _detector_and_model(self, X):
-        check_is_fitted(self, "detector_")
-        X = validate_data(
+    #: a float64 matrix in the fitted column order scores exactly as the frame does (the
+    #: service hands it its cached matrix, ``serving.champions.score_matrix``, not a frame)
+    takes_arrays = True
+
+    def _checked(self, X) -> np.ndarray:
+        """``X`` validated as float64. A frame has its names checked; a bare matrix from a
+        scorer fitted on a frame is read in the fitted column order (width checked), without
+        scikit-learn's warning that it carries no names."""
+        if isinstance(X, np.ndarray) and hasattr(self, "feature_names_in_"):
+            X = check_array(inf_as_nan(X), ensure_all_finite="allow-nan", dtype=np.float64)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but LeadScorer is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+            return X
+        return validate_data(
             self, inf_as_nan(X), reset=False, ensure_all_finite="allow-nan", dtype=np.float64
         )
+
+    def _detector_and_model(self, X):
+        check_is_fitted(self, "detector_")
+        X = self._checked(X)
         det = self.detector_.decision_function(X)
         raw = None
         if self.booster_ is not None:

@@ -9,7 +9,7 @@ from pool.keys import id_check_char
 from serving import access
 from serving.error_handling import ApiError
 from serving.masking import contains_id, mask_text, mask_value
-from serving.scoring import percentiles, ranks, rows_to_explain
+from serving.scoring import percentiles, ranked, ranks, rows_to_explain
 from serving.shadow import compare
 
 
@@ -73,6 +73,29 @@ def test_ranks_and_rows_to_explain() -> None:
     with pytest.raises(ApiError) as err:
         rows_to_explain(np.zeros(5000), 0, True)
     assert err.value.status == 422
+
+
+@pytest.mark.parametrize("with_reference", [True, False], ids=["reference", "this batch"])
+def test_one_sort_gives_the_ranks_percentiles_and_top_rows_of_the_separate_ones(
+    with_reference: bool,
+) -> None:
+    rng = np.random.default_rng(2)
+    scores = rng.normal(size=5000)
+    scores[::40] = scores[3]  # ties, ranked in input order
+    reference = np.sort(rng.normal(size=3000)) if with_reference else None
+    got = ranked(scores, reference)
+    np.testing.assert_array_equal(got.rank, ranks(scores))
+    np.testing.assert_array_equal(got.percentile, percentiles(scores, reference))
+    for k in (0, 1, 37, 5000, 9000):
+        np.testing.assert_array_equal(
+            scores[got.to_explain(k, False)], scores[rows_to_explain(scores, k, False)]
+        )
+    assert got.to_explain(37, False).tolist() == np.argsort(got.rank)[:37].tolist()
+    small = ranked(scores[:10], reference)
+    assert small.to_explain(0, True).tolist() == rows_to_explain(scores[:10], 0, True).tolist()
+    with pytest.raises(ApiError) as err:
+        got.to_explain(0, True)
+    assert err.value.status == 422 and "explain_all is limited" in err.value.message
 
 
 def test_shadow_comparison() -> None:
