@@ -128,3 +128,14 @@ def materialise(con: BaseBackend, table: ir.Table) -> ir.Table:
     tables to the default backend and emits a DROP statement the locked sqlglot renders wrongly.)
     """
     return ibis.memtable(con.to_pyarrow(table))
+
+
+def computed(table: ir.Table) -> ir.Table:
+    """Run one part of a feature plan now and hand back its rows as an in-memory table.
+
+    For per-entity parts (one row per entity, a few columns) of a wide plan: joined lazily, every
+    part's joins and windows run in one pipeline and their hash tables are held together, so the
+    engine's memory is the sum of the parts; computed one after the other, it is the largest part
+    plus the (small) per-entity results. The rows are the same either way.
+    """
+    return ibis.memtable(table.to_pyarrow())

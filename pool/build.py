@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from console import exits
 from console.progress import track
 from pool import discovery
-from pool.arrow import PoolTypeError, to_arrow_table
+from pool.arrow import PoolTypeError, arrow_schema, to_arrow_table
 from pool.catalog import build_catalog
 from pool.cli_args import build_parser
 from pool.load import (
@@ -38,7 +38,7 @@ from pool.load import (
     truth_path,
 )
 from pool.schemas import history_source
-from pool.spec import ScenarioPool, SimConfig
+from pool.spec import ScenarioPool, SimConfig, SourceSpec
 
 MANIFEST_VERSION = 1
 #: row groups of 256k rows: validation and the feature engines read a file group by group, so
@@ -70,6 +70,36 @@ def _write(table: pa.Table, path: Path, root: Path, scenario: str, name: str) ->
     return WrittenFile(scenario, name, rel, table.num_rows, path.stat().st_size, sha256_of(path))
 
 
+def write_source(
+    df: pd.DataFrame, spec: SourceSpec, path: Path, options: dict | None = None
+) -> int:
+    """Write a declared table one row group at a time; returns the rows written.
+
+    Each slice of ``row_group_size`` rows is converted to Arrow and written as one row group, so
+    the Arrow copy in memory is one group, not the whole table, at any scale. The bytes are those
+    of ``pq.write_table(to_arrow_table(df, spec), path, **options)``: the same schema, the same
+    row groups, each encoded on its own either way (``tests/pool/test_pool_streamed.py``).
+    """
+    opts = dict(PARQUET_OPTIONS if options is None else options)
+    step = int(opts.pop("row_group_size"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    starts = range(0, len(df), step) or range(1)  # an empty table is still written, with no rows
+    with pq.ParquetWriter(path, arrow_schema(spec), **opts) as writer:
+        for start in starts:
+            chunk = to_arrow_table(df.iloc[start : start + step], spec)
+            writer.write_table(chunk, row_group_size=step)
+            del chunk
+    return len(df)
+
+
+def _write_declared(
+    df: pd.DataFrame, spec: SourceSpec, path: Path, root: Path, scenario: str
+) -> WrittenFile:
+    rows = write_source(df, spec, path)
+    rel = path.relative_to(root).as_posix()
+    return WrittenFile(scenario, spec.table, rel, rows, path.stat().st_size, sha256_of(path))
+
+
 def _plain_table(df: pd.DataFrame) -> pa.Table:
     """Arrow table of a frame without pandas metadata (truth has no declared column list)."""
     table = pa.Table.from_pandas(df, preserve_index=False)
@@ -88,16 +118,13 @@ def write_scenario(pool: ScenarioPool, root: Path) -> list[WrittenFile]:
         )
     written = []
     for name, spec in specs.items():
-        arrow = to_arrow_table(pool.tables.pop(name), spec)  # released once written
-        written.append(
-            _write(arrow, source_path(root, pool.scenario, name), root, pool.scenario, name)
-        )
-        del arrow
+        frame = pool.tables.pop(name)  # released once written
+        path = source_path(root, pool.scenario, name)
+        written.append(_write_declared(frame, spec, path, root, pool.scenario))
+        del frame
     hist = history_source(pool.scenario)
-    arrow = to_arrow_table(pool.history, hist)
-    written.append(
-        _write(arrow, source_path(root, pool.scenario, hist.table), root, pool.scenario, hist.table)
-    )
+    path = source_path(root, pool.scenario, hist.table)
+    written.append(_write_declared(pool.history, hist, path, root, pool.scenario))
     written.append(
         _write(
             _plain_table(pool.truth), truth_path(root, pool.scenario), root, pool.scenario, "truth"

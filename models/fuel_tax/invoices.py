@@ -171,32 +171,33 @@ def invoices_table(
         config, companies, stations, sold
     )
     amount = np.round(rows.litres * rows.unit, 2)
+    vat = np.round(amount * VAT_RATE, 2)
     year = (rows.issued.astype("datetime64[Y]").astype(int) + 1970) % 100
     codes_values, codes_index = _corrupt_codes(buyer_codes, rows.station, 0.004, rng)
-    df = pd.DataFrame(
-        {
-            "invoice_no": numbered_ids(year * 100 + 11, np.arange(len(amount)), 16),
-            "seller_code": categorical(companies.code, rows.seller),
-            "seller_name": categorical(companies.name, rows.seller),
-            "buyer_code": categorical(codes_values, codes_index),
-            "buyer_name": categorical(buyer_names, rows.station),
-            "product_name": categorical(np.array(PRODUCT_NAMES), rows.product),
-            "quantity_litres": rows.litres,
-            "unit_price_yuan": rows.unit,
-            "amount_yuan": amount,
-            "vat_yuan": np.round(amount * VAT_RATE, 2),
-            "issued_on": rows.issued.astype("datetime64[us]"),
-        }
-    )
     end = (
         (month_starts(config)[-1] + pd.offsets.MonthEnd(0)).to_datetime64().astype("datetime64[D]")
     )
     keep = np.flatnonzero(rows.keep & (rows.issued <= end))
     oil = np.where(rows.product[keep] < len(OIL_PRODUCTS), rows.litres[keep], 0.0)
-    vat = df["vat_yuan"].to_numpy()[keep]
-    totals = _totals(config, len(st_idx), rows.station[keep], rows.issued[keep], vat, oil)
+    totals = _totals(config, len(st_idx), rows.station[keep], rows.issued[keep], vat[keep], oil)
     keep = keep[np.lexsort((keep, rows.issued[keep]))]  # by issue date, then number
-    return df.iloc[keep].reset_index(drop=True), totals
+    # only the kept rows become a frame (numbers and typos are those of the whole superset)
+    df = pd.DataFrame(
+        {
+            "invoice_no": numbered_ids(year[keep] * 100 + 11, keep, 16),
+            "seller_code": categorical(companies.code, rows.seller[keep]),
+            "seller_name": categorical(companies.name, rows.seller[keep]),
+            "buyer_code": categorical(codes_values, codes_index[keep]),
+            "buyer_name": categorical(buyer_names, rows.station[keep]),
+            "product_name": categorical(np.array(PRODUCT_NAMES), rows.product[keep]),
+            "quantity_litres": rows.litres[keep],
+            "unit_price_yuan": rows.unit[keep],
+            "amount_yuan": amount[keep],
+            "vat_yuan": vat[keep],
+            "issued_on": rows.issued[keep].astype("datetime64[us]"),
+        }
+    )
+    return df, totals
 
 
 def _totals(

@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.common import NAN, latest_per_key, ratio
+from features.engines import computed
 from features.keys import key_status
 from features.spec import BuildContext, FeatureSpec, KeyJoin, ScenarioFeatures, feature_maker
 from models.mortgage_loans.sources import SOURCES
@@ -275,17 +276,22 @@ def officer_share(loans: ir.Table, facts: ir.Table) -> ir.Table:
 
 
 def build(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
-    """One row per loan with every declared feature."""
-    loans = latest_per_key(sources["loans"], "loan_id", "reported_on")
-    apps = latest_per_key(sources["loan_applications"], "loan_id", "applied_on")
+    """One row per loan with every declared feature.
+
+    The latest loan and application records and each per-loan part are computed one at a time
+    (``features.engines.computed``: one row per loan each), so the engine holds one part's joins
+    at a time instead of every part's at once (issue 17: the single plan's peak grew with SCALE).
+    """
+    loans = computed(latest_per_key(sources["loans"], "loan_id", "reported_on"))
+    apps = computed(latest_per_key(sources["loan_applications"], "loan_id", "applied_on"))
     trans = sources["property_transactions"]
-    facts = company_facts(loans, sources["companies"], sources["shareholder_changes"])
+    facts = computed(company_facts(loans, sources["companies"], sources["shareholder_changes"]))
     t = loans.select("loan_id", "district", "borrower_id").join(facts, "loan_id")
-    t = t.join(revenue(loans, sources["tax_filings"]), "loan_id")
-    t = t.left_join(home_purchase(loans, apps, trans), "loan_id").drop("loan_id_right")
-    t = t.left_join(collateral_price(loans, trans), "loan_id").drop("loan_id_right")
-    t = t.left_join(shared_contacts(apps), "loan_id").drop("loan_id_right")
-    t = t.join(officer_share(loans, facts), "loan_id")
+    t = t.join(computed(revenue(loans, sources["tax_filings"])), "loan_id")
+    t = t.left_join(computed(home_purchase(loans, apps, trans)), "loan_id").drop("loan_id_right")
+    t = t.left_join(computed(collateral_price(loans, trans)), "loan_id").drop("loan_id_right")
+    t = t.left_join(computed(shared_contacts(apps)), "loan_id").drop("loan_id_right")
+    t = t.join(computed(officer_share(loans, facts)), "loan_id")
     bought = t.days_to_home_purchase.notnull() & (t.days_to_home_purchase <= PURCHASE_WINDOW_DAYS)
     t = t.mutate(
         home_purchase_within_year=ibis.ifelse(bought, 1.0, 0.0),

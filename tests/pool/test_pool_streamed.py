@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,7 +15,10 @@ import pytest
 from pool_fixtures import fuel_root  # noqa: F401
 
 from pool import resources
+from pool.arrow import PoolTypeError, to_arrow_table
+from pool.build import PARQUET_OPTIONS, write_source
 from pool.load import PoolFileError, PoolValidationError, check_pool, check_source, load_source
+from pool.spec import ColumnSpec, SourceSpec
 
 
 @pytest.fixture()
@@ -119,3 +123,57 @@ def test_resource_settings_reach_duckdb_and_spark(monkeypatch, tmp_path):
     assert (spark.master, spark.executor_memory, spark.partitions) == ("spark://head:7077", "4g", 2)
     monkeypatch.delenv("SUPERVISION_SPARK_MASTER")
     assert resources.spark_settings().master == "local[2]"
+
+
+_SPEC = SourceSpec(
+    scenario="demo",
+    agency="test agency",
+    table="records",
+    description="rows for the row-group writer",
+    keys=("record_id",),
+    columns=(
+        ColumnSpec("record_id", "string", "record number"),
+        ColumnSpec("district", "string", "district, categorical in the frame"),
+        ColumnSpec("amount", "float64", "amount", unit="yuan"),
+        ColumnSpec("count", "int64", "a count", nullable=True),
+        ColumnSpec("seen_on", "date", "business date"),
+        ColumnSpec("flag", "bool", "a flag"),
+    ),
+)
+
+
+def _records(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    count = pd.Series(rng.integers(0, 50, n), dtype="Int64")
+    count[rng.random(n) < 0.1] = pd.NA
+    return pd.DataFrame(
+        {
+            "record_id": [f"R{i:07d}" for i in range(n)],
+            "district": pd.Categorical.from_codes(
+                rng.integers(0, 3, n), ["Dongcheng", "Xicheng", "Haidian"]
+            ),
+            "amount": rng.normal(1000, 300, n).round(2),
+            "count": count,
+            "seen_on": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+            "flag": rng.random(n) < 0.3,
+        }
+    )
+
+
+@pytest.mark.parametrize("n", [0, 999, 2_500])
+def test_the_row_group_writer_writes_the_bytes_of_the_whole_table_writer(tmp_path, n):
+    options = {**PARQUET_OPTIONS, "row_group_size": 1_000}
+    frame = _records(n)
+    whole, grouped = tmp_path / "whole.parquet", tmp_path / "grouped.parquet"
+    pq.write_table(to_arrow_table(frame, _SPEC), whole, **options)
+    assert write_source(frame, _SPEC, grouped, options) == n
+    assert grouped.read_bytes() == whole.read_bytes()
+    meta = pq.ParquetFile(grouped).metadata
+    assert meta.num_rows == n
+    assert meta.num_row_groups == max(1, -(-n // 1_000))
+
+
+def test_the_row_group_writer_refuses_an_undeclared_column_naming_it(tmp_path):
+    frame = _records(10).assign(extra=1)
+    with pytest.raises(PoolTypeError, match=r"demo\.records: undeclared columns \['extra'\]"):
+        write_source(frame, _SPEC, tmp_path / "bad.parquet")
