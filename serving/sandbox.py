@@ -52,12 +52,29 @@ class LGBMScorer(lightgbm.LGBMClassifier):
 
     takes_arrays = True
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(
+        self,
+        X: Any,
+        *,
+        start_iteration: int = 0,
+        num_iteration: int | None = None,
+        validate_features: bool = False,
+        **kwargs: Any,
+    ) -> np.ndarray:
         """Raw margin of the positive class, from the booster as the project's scorer reads
-        it (``training.scorers``: ``booster_.predict`` with ``predict_threads``)."""
+        it (``training.scorers``: ``booster_.predict`` with ``predict_threads``). The keyword
+        arguments are LightGBM's own (``LGBMClassifier.decision_function``), passed on."""
         X = np.asarray(X, dtype="float64")
         return np.asarray(
-            self.booster_.predict(X, raw_score=True, num_threads=predict_threads(len(X))),
+            self.booster_.predict(
+                X,
+                start_iteration=start_iteration,
+                num_iteration=num_iteration,
+                raw_score=True,
+                validate_features=validate_features,
+                num_threads=predict_threads(len(X)),
+                **kwargs,
+            ),
             dtype="float64",
         )
 
