@@ -18,13 +18,12 @@ import pandas as pd
 import scipy.io
 from sklearn.model_selection import train_test_split
 
-from benchmarks.cli_args import adbench_parser
+from benchmarks.cli_args import DEFAULT_MAX_ROWS, REPO, SUPERVISED_PEERS, adbench_parser
 from console import exits
 from settings import get_settings
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_root() -> Path:
@@ -117,7 +116,6 @@ def split(
 # ---- the ADBench protocol, side by side with the paper ------------------------------------
 
 PYOD_BASELINES = ("IForest", "ECOD", "COPOD", "HBOS")
-DEFAULT_MAX_ROWS = 20_000  # the README's figures; the 7 largest sets, to fit a 2-core machine
 QUICK_DATASETS = ("Stamps", "WDBC", "cardio")
 
 
@@ -182,7 +180,6 @@ def partial_labels(y_train: np.ndarray, share: float, seed: int) -> np.ndarray:
     return y
 
 
-SUPERVISED_PEERS = ("LGB_unlabelled_as_0", "XGB_unlabelled_as_0", "CatB_unlabelled_as_0", "XGBOD")
 
 
 def supervised_methods(

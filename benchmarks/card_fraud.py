@@ -34,10 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.cli_args import card_fraud_parser
+from benchmarks.cli_args import CUSTOMERS, DAYS, REPO, TERMINALS, card_fraud_parser
 from console import exits
 
-REPO = Path(__file__).resolve().parents[1]
 DAY = 86_400
 WINDOWS = (1, 7, 30)
 
@@ -46,9 +45,9 @@ WINDOWS = (1, 7, 30)
 class Simulation:
     """Sizes and fraud rates of the simulated card payments."""
 
-    customers: int = 5000
-    terminals: int = 10000
-    days: int = 120
+    customers: int = CUSTOMERS
+    terminals: int = TERMINALS
+    days: int = DAYS
     radius: float = 5.0
     big_amount: float = 220.0
     terminal_rate: float = 2 / 10000  # terminals compromised per day, per terminal

@@ -31,9 +31,7 @@ from typing import Any
 import pandas as pd
 
 from console import exits
-from serving.cli_args import batch_parser
-
-ENGINES = ("local", "spark")
+from serving.cli_args import ENGINES, batch_parser
 OUTPUT = ("score", "probability")
 
 
