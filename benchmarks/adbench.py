@@ -25,7 +25,6 @@ from settings import get_settings
 log = logging.getLogger(__name__)
 
 
-
 def shared_root() -> Path:
     """Where the shared reference folder lives (env ``SUPERVISION_SHARED`` overrides)."""
     return get_settings().supervision_shared or REPO.parent / "shared"
@@ -178,8 +177,6 @@ def partial_labels(y_train: np.ndarray, share: float, seed: int) -> np.ndarray:
     y = np.full(len(y_train), np.nan)
     y[chosen] = 1.0
     return y
-
-
 
 
 def supervised_methods(

@@ -28,13 +28,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.cli_args import CUSTOMERS, DAYS, REPO, TERMINALS, card_fraud_parser
+from benchmarks.cli_args import CUSTOMERS, DAYS, TERMINALS, card_fraud_parser
 from console import exits
 
 DAY = 86_400

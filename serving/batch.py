@@ -32,6 +32,7 @@ import pandas as pd
 
 from console import exits
 from serving.cli_args import ENGINES, batch_parser
+
 OUTPUT = ("score", "probability")
 
 

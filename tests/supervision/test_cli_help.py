@@ -140,7 +140,7 @@ def test_the_light_parsers_values_have_one_home() -> None:
     assert reads.LEAD_SORTS is leads_args.LEAD_SORTS
     assert simulate.VerifierParams().capacity == leads_args.CAPACITY
     assert simulate.VerifierParams().deadline_days == leads_args.DEADLINE_DAYS
-    assert adbench.REPO is bench_args.REPO and card_fraud.REPO is bench_args.REPO
+    assert adbench.REPO is bench_args.REPO
     assert adbench.DEFAULT_MAX_ROWS is bench_args.DEFAULT_MAX_ROWS
     assert adbench.SUPERVISED_PEERS is bench_args.SUPERVISED_PEERS
     sim = card_fraud.Simulation()
