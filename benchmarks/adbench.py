@@ -16,11 +16,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.io
+from pyod.models.copod import COPOD
+from pyod.models.ecod import ECOD
+from pyod.models.hbos import HBOS
+from pyod.models.iforest import IForest
 from sklearn.model_selection import train_test_split
 
 from benchmarks.cli_args import DEFAULT_MAX_ROWS, REPO, SUPERVISED_PEERS, adbench_parser
 from console import exits
+from evaluation.metrics import average_precision, hits_at_k, roc_auc
 from settings import get_settings
+from training.detectors import default_detector
+from training.scorers import default_scorer
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +127,6 @@ QUICK_DATASETS = ("Stamps", "WDBC", "cardio")
 
 def unsupervised_methods() -> dict[str, Callable[[int], object]]:
     """Method name -> factory(seed): the project's detector and PyOD's defaults on raw X."""
-    from pyod.models.copod import COPOD
-    from pyod.models.ecod import ECOD
-    from pyod.models.hbos import HBOS
-    from pyod.models.iforest import IForest
-
-    from training.detectors import default_detector
-
     return {
         "default_detector": lambda seed: default_detector(random_state=seed),
         "IForest": lambda seed: IForest(random_state=seed),
@@ -147,8 +147,6 @@ def run_unsupervised(
     data: Dataset, seeds: int, test_size: float = 0.3, methods: dict | None = None
 ) -> list[dict]:
     """Fit each method on the train split, score the test split; one row per method and seed."""
-    from evaluation.metrics import average_precision, hits_at_k, roc_auc
-
     rows = []
     for seed in range(seeds):
         X_train, X_test, _, y_test = split(data, test_size, seed)
@@ -188,8 +186,6 @@ def supervised_methods(
     supervised rows): plain LightGBM, XGBoost and CatBoost with their default settings, and
     PyOD's XGBOD (XGBoost on the features plus unsupervised detectors' scores).
     """
-    from training.scorers import default_scorer
-
     factories: dict[str, Callable[[int], object]] = {
         "LGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("lgb", seed),
         "XGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("xgb", seed),
@@ -254,8 +250,6 @@ def run_semisupervised(
     peers: Sequence[str] = SUPERVISED_PEERS,
 ) -> list[dict]:
     """``share`` of training anomalies labelled; each supervised method scored on the test split."""
-    from evaluation.metrics import average_precision, roc_auc
-
     rows = []
     for seed in range(seeds):
         X_train, X_test, y_train, y_test = split(data, test_size, seed)

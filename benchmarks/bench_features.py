@@ -10,6 +10,7 @@ agree with DuckDB's (a check that the two do the same work).
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features import registry
+from features.build import build_features
 from settings import get_settings
 
 SCENARIO = "fuel_tax"
@@ -35,6 +38,8 @@ def pool_root(scale: float) -> Path:
     """A fuel_tax pool at ``scale`` (built through pool.build's API on first use)."""
     root = _cache() / f"fuel_tax-scale{scale:g}"
     if not (root / "pool" / "manifest.json").is_file():
+        # deferred: the measuring children load this module, and the simulator would add to
+        # their peak memory
         from pool.build import build
         from pool.spec import SimConfig
 
@@ -254,11 +259,6 @@ def _pandas_supplier(w: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
 
 def _measure(engine: str, root: Path) -> dict:
     """Run one build in this process; returns seconds, entities and peak RSS (MB)."""
-    import resource
-
-    from features import registry
-    from features.build import build_features
-
     registry.get(SCENARIO)  # imports stay outside the timed part, for both engines
     started = time.perf_counter()
     if engine == "pandas":
@@ -289,8 +289,6 @@ def _in_subprocess(engine: str, root: Path) -> dict:
 
 def agreement(root: Path) -> float:
     """Share of feature values on which pandas and DuckDB agree (both NaN counts as equal)."""
-    from features import registry
-
     names = registry.get(SCENARIO).feature_names
     a = pd.read_parquet(root / "bench_duckdb.parquet").set_index("entity_id")[names]
     b = pd.read_parquet(root / "bench_pandas.parquet").set_index("entity_id")[names]

@@ -33,8 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.adbench import markdown
 from benchmarks.cli_args import CUSTOMERS, DAYS, TERMINALS, card_fraud_parser
 from console import exits
+from evaluation.metrics import average_precision, roc_auc
+from training.scorers import default_scorer
 
 DAY = 86_400
 WINDOWS = (1, 7, 30)
@@ -198,8 +201,6 @@ def methods(seed: int) -> dict[str, Callable[[], Any]]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from training.scorers import default_scorer
-
     return {
         "default_scorer": lambda: default_scorer(random_state=seed, directions=DIRECTIONS),
         "logistic_regression": lambda: make_pipeline(
@@ -268,8 +269,6 @@ def run(
     delay: int = 7,
 ) -> pd.DataFrame:
     """One row per method and fold: card precision@k (mean over the judged days), AUC, AP."""
-    from evaluation.metrics import average_precision, roc_auc
-
     tx = simulate(sim)
     X = features(tx, delay=delay)
     factories = methods(sim.seed)
@@ -319,8 +318,6 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.adbench import markdown
-
     parser = card_fraud_parser()
     args = parser.parse_args(argv)
     sim = Simulation(
