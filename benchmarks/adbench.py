@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -125,7 +126,24 @@ PYOD_BASELINES = ("IForest", "ECOD", "COPOD", "HBOS")
 QUICK_DATASETS = ("Stamps", "WDBC", "cardio")
 
 
-def unsupervised_methods() -> dict[str, Callable[[int], object]]:
+class Detector(Protocol):
+    """An unsupervised method as run here (PyOD's and the project's): ``fit`` on the training
+    matrix, then higher = more anomalous from ``decision_function``."""
+
+    def fit(self, X: np.ndarray) -> object: ...
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class Supervised(Protocol):
+    """A method that learns from (partial) labels: ``fit(X, y)``, then ``decision_function``."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> object: ...
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def unsupervised_methods() -> dict[str, Callable[[int], Detector]]:
     """Method name -> factory(seed): the project's detector and PyOD's defaults on raw X."""
     return {
         "default_detector": lambda seed: default_detector(random_state=seed),
@@ -136,15 +154,31 @@ def unsupervised_methods() -> dict[str, Callable[[int], object]]:
     }
 
 
-def _timed_scores(model, X_train, X_test, y_train=None) -> tuple[np.ndarray, float]:
+def _timed_scores(
+    model: Detector, X_train: np.ndarray, X_test: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Test scores of ``model`` fitted on the training split, and the seconds both took."""
     started = time.perf_counter()
-    model.fit(X_train) if y_train is None else model.fit(X_train, y_train)
+    model.fit(X_train)
+    scores = np.asarray(model.decision_function(X_test), dtype=np.float64)
+    return scores, time.perf_counter() - started
+
+
+def _timed_supervised_scores(
+    model: Supervised, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """As :func:`_timed_scores`, fitted on the training split's (partial) labels."""
+    started = time.perf_counter()
+    model.fit(X_train, y_train)
     scores = np.asarray(model.decision_function(X_test), dtype=np.float64)
     return scores, time.perf_counter() - started
 
 
 def run_unsupervised(
-    data: Dataset, seeds: int, test_size: float = 0.3, methods: dict | None = None
+    data: Dataset,
+    seeds: int,
+    test_size: float = 0.3,
+    methods: dict[str, Callable[[int], Detector]] | None = None,
 ) -> list[dict]:
     """Fit each method on the train split, score the test split; one row per method and seed."""
     rows = []
@@ -179,14 +213,14 @@ def partial_labels(y_train: np.ndarray, share: float, seed: int) -> np.ndarray:
 
 def supervised_methods(
     peers: Sequence[str] = SUPERVISED_PEERS,
-) -> dict[str, Callable[[int], object]]:
+) -> dict[str, Callable[[int], Supervised]]:
     """The project's scorer and the paper's supervised peers, in the same run.
 
     Every peer sees the same partial labels with NaN taken as 0 (ADBench's setting for its
     supervised rows): plain LightGBM, XGBoost and CatBoost with their default settings, and
     PyOD's XGBOD (XGBoost on the features plus unsupervised detectors' scores).
     """
-    factories: dict[str, Callable[[int], object]] = {
+    factories: dict[str, Callable[[int], Supervised]] = {
         "LGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("lgb", seed),
         "XGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("xgb", seed),
         "CatB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("catboost", seed),
@@ -226,7 +260,7 @@ class _UnlabelledAsZero:
             raise ValueError(f"unknown peer kind {kind!r}")
         self.kind = kind
 
-    def fit(self, X, y):
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _UnlabelledAsZero:
         y = np.nan_to_num(np.asarray(y, dtype=np.float64), nan=0.0).astype(int)
         if self.kind == "xgbod":  # PyOD's detectors need scaled, finite input
             from sklearn.preprocessing import StandardScaler
@@ -236,10 +270,10 @@ class _UnlabelledAsZero:
         self.model.fit(X, y)
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
         if self.kind == "xgbod":
-            return self.model.decision_function(self.scaler.transform(X))
-        return self.model.predict_proba(X)[:, 1]
+            return np.asarray(self.model.decision_function(self.scaler.transform(X)))
+        return np.asarray(self.model.predict_proba(X))[:, 1]
 
 
 def run_semisupervised(
@@ -255,7 +289,7 @@ def run_semisupervised(
         X_train, X_test, y_train, y_test = split(data, test_size, seed)
         y_partial = partial_labels(y_train, share, seed)
         for method, factory in supervised_methods(peers).items():
-            scores, seconds = _timed_scores(factory(seed), X_train, X_test, y_partial)
+            scores, seconds = _timed_supervised_scores(factory(seed), X_train, y_partial, X_test)
             rows.append(
                 {
                     "dataset": data.name,

@@ -87,12 +87,18 @@ def _known(df: pd.DataFrame, dated: str, filed: str | None, when: pd.Timestamp) 
     return df[keep]
 
 
-def _ratio(num, den) -> pd.Series:
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     num, den = pd.Series(num, dtype="float64"), pd.Series(den, dtype="float64")
     return (num / den).where(den > 0)
 
 
-def _resolve(df, codes: set, by_name: dict, code_col=None, name_col=None) -> pd.Series:
+def _resolve(
+    df: pd.DataFrame,
+    codes: set[str],
+    by_name: dict[str, str],
+    code_col: str | None = None,
+    name_col: str | None = None,
+) -> pd.Series:
     found = pd.Series(pd.NA, index=df.index, dtype="string")
     if code_col:
         c = _codes(df[code_col])
@@ -115,7 +121,7 @@ def pandas_fuel_tax(root: Path, as_of: date) -> pd.DataFrame:
     last = as_of.year * 12 + as_of.month - (1 if as_of.day >= 15 else 2)
     first = last - 11
 
-    def windowed(df, month_col):
+    def windowed(df: pd.DataFrame, month_col: str) -> pd.DataFrame:
         df = df.assign(m=_month(df[month_col]))
         return df[(df["m"] >= first) & (df["m"] <= last) & df["station"].notna()]
 
@@ -168,7 +174,16 @@ def pandas_fuel_tax(root: Path, as_of: date) -> pd.DataFrame:
     return _pandas_station_table(st, fil, dlv, inv, cam, w, first, last)
 
 
-def _pandas_station_table(st, fil, dlv, inv, cam, w, first, last) -> pd.DataFrame:
+def _pandas_station_table(
+    st: pd.DataFrame,
+    fil: pd.DataFrame,
+    dlv: pd.DataFrame,
+    inv: pd.DataFrame,
+    cam: pd.DataFrame,
+    w: pd.DataFrame,
+    first: int,
+    last: int,
+) -> pd.DataFrame:
     j = fil.merge(dlv, on=["station", "m"], how="left").merge(inv, on=["station", "m"], how="left")
     j = j.merge(cam, on=["station", "m"], how="left")
     j["declared"] = j["gas"] + j["diesel"]

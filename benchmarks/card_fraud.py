@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -192,6 +192,13 @@ def card_precision_at_k(
     return out
 
 
+class Classifier(Protocol):
+    """A fitted method as scored here: every one is a scikit-learn-style classifier; the
+    project's scorer (and any with ``decision_function``) ranks by that instead."""
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
 def methods(seed: int) -> dict[str, Callable[[], Any]]:
     """Name -> factory of an unfitted estimator with ``fit(X, y)`` and a score method."""
     import lightgbm as lgb
@@ -221,7 +228,7 @@ def methods(seed: int) -> dict[str, Callable[[], Any]]:
     }
 
 
-def _score(model, X: pd.DataFrame) -> np.ndarray:
+def _score(model: Classifier, X: pd.DataFrame) -> np.ndarray:
     if hasattr(
         model, "decision_function"
     ):  # the ranking score (a calibrated probability is binned)
