@@ -166,6 +166,7 @@ def register(
     tags: dict[str, str] | None = None,
 ) -> str:
     """Log ``estimator`` as the project's scoring pyfunc, register it, point ``alias`` at it."""
+    # deferred (as the lead store below): importing the sandbox for its constants stays light
     import mlflow
 
     from training.mlflow_setup import experiment_id, open_client, resolve
@@ -227,6 +228,7 @@ def store_leads(
     seed: int,
 ) -> list[int]:
     """The top entities per district as leads, with reasons (one naming a holder's ID)."""
+    # deferred: the lead store loads sqlalchemy, only for building a sandbox
     from leads.runs import LeadInput, LeadRun
     from leads.store import LeadStore
 
@@ -295,6 +297,7 @@ def served_peer_features(frame: pd.DataFrame) -> dict[str, pd.Series]:
 
 def write_pool_of_leads(sandbox: Sandbox, frame: pd.DataFrame, seed: int) -> None:
     """Agency rows behind the stations with a lead (``serving.sandbox_pool``)."""
+    # deferred: the pool writer loads the model declarations (2.5 s), only for building a sandbox
     from leads.store import LeadStore
     from serving.sandbox_pool import write_sandbox_pool
 
@@ -308,6 +311,7 @@ def write_pool_of_leads(sandbox: Sandbox, frame: pd.DataFrame, seed: int) -> Non
 
 def issue_keys(sandbox: Sandbox, districts: tuple[str, ...]) -> dict[str, str]:
     """One key per role, and one staff key per district in ``districts``."""
+    # deferred: the lead store loads sqlalchemy, only for building a sandbox
     from leads.auth import create_api_key
     from leads.store import LeadStore
 
