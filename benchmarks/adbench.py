@@ -12,19 +12,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import scipy.io
+from pyod.models.copod import COPOD
+from pyod.models.ecod import ECOD
+from pyod.models.hbos import HBOS
+from pyod.models.iforest import IForest
 from sklearn.model_selection import train_test_split
 
-from benchmarks.cli_args import adbench_parser
+from benchmarks.cli_args import DEFAULT_MAX_ROWS, REPO, SUPERVISED_PEERS, adbench_parser
 from console import exits
+from evaluation.metrics import average_precision, hits_at_k, roc_auc
 from settings import get_settings
+from training.detectors import default_detector
+from training.scorers import default_scorer
 
 log = logging.getLogger(__name__)
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_root() -> Path:
@@ -117,19 +123,28 @@ def split(
 # ---- the ADBench protocol, side by side with the paper ------------------------------------
 
 PYOD_BASELINES = ("IForest", "ECOD", "COPOD", "HBOS")
-DEFAULT_MAX_ROWS = 20_000  # the README's figures; the 7 largest sets, to fit a 2-core machine
 QUICK_DATASETS = ("Stamps", "WDBC", "cardio")
 
 
-def unsupervised_methods() -> dict[str, Callable[[int], object]]:
+class Detector(Protocol):
+    """An unsupervised method as run here (PyOD's and the project's): ``fit`` on the training
+    matrix, then higher = more anomalous from ``decision_function``."""
+
+    def fit(self, X: np.ndarray) -> object: ...
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class Supervised(Protocol):
+    """A method that learns from (partial) labels: ``fit(X, y)``, then ``decision_function``."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> object: ...
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def unsupervised_methods() -> dict[str, Callable[[int], Detector]]:
     """Method name -> factory(seed): the project's detector and PyOD's defaults on raw X."""
-    from pyod.models.copod import COPOD
-    from pyod.models.ecod import ECOD
-    from pyod.models.hbos import HBOS
-    from pyod.models.iforest import IForest
-
-    from training.detectors import default_detector
-
     return {
         "default_detector": lambda seed: default_detector(random_state=seed),
         "IForest": lambda seed: IForest(random_state=seed),
@@ -139,19 +154,33 @@ def unsupervised_methods() -> dict[str, Callable[[int], object]]:
     }
 
 
-def _timed_scores(model, X_train, X_test, y_train=None) -> tuple[np.ndarray, float]:
+def _timed_scores(
+    model: Detector, X_train: np.ndarray, X_test: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Test scores of ``model`` fitted on the training split, and the seconds both took."""
     started = time.perf_counter()
-    model.fit(X_train) if y_train is None else model.fit(X_train, y_train)
+    model.fit(X_train)
+    scores = np.asarray(model.decision_function(X_test), dtype=np.float64)
+    return scores, time.perf_counter() - started
+
+
+def _timed_supervised_scores(
+    model: Supervised, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """As :func:`_timed_scores`, fitted on the training split's (partial) labels."""
+    started = time.perf_counter()
+    model.fit(X_train, y_train)
     scores = np.asarray(model.decision_function(X_test), dtype=np.float64)
     return scores, time.perf_counter() - started
 
 
 def run_unsupervised(
-    data: Dataset, seeds: int, test_size: float = 0.3, methods: dict | None = None
+    data: Dataset,
+    seeds: int,
+    test_size: float = 0.3,
+    methods: dict[str, Callable[[int], Detector]] | None = None,
 ) -> list[dict]:
     """Fit each method on the train split, score the test split; one row per method and seed."""
-    from evaluation.metrics import average_precision, hits_at_k, roc_auc
-
     rows = []
     for seed in range(seeds):
         X_train, X_test, _, y_test = split(data, test_size, seed)
@@ -182,21 +211,16 @@ def partial_labels(y_train: np.ndarray, share: float, seed: int) -> np.ndarray:
     return y
 
 
-SUPERVISED_PEERS = ("LGB_unlabelled_as_0", "XGB_unlabelled_as_0", "CatB_unlabelled_as_0", "XGBOD")
-
-
 def supervised_methods(
     peers: Sequence[str] = SUPERVISED_PEERS,
-) -> dict[str, Callable[[int], object]]:
+) -> dict[str, Callable[[int], Supervised]]:
     """The project's scorer and the paper's supervised peers, in the same run.
 
     Every peer sees the same partial labels with NaN taken as 0 (ADBench's setting for its
     supervised rows): plain LightGBM, XGBoost and CatBoost with their default settings, and
     PyOD's XGBOD (XGBoost on the features plus unsupervised detectors' scores).
     """
-    from training.scorers import default_scorer
-
-    factories: dict[str, Callable[[int], object]] = {
+    factories: dict[str, Callable[[int], Supervised]] = {
         "LGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("lgb", seed),
         "XGB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("xgb", seed),
         "CatB_unlabelled_as_0": lambda seed: _UnlabelledAsZero("catboost", seed),
@@ -236,7 +260,7 @@ class _UnlabelledAsZero:
             raise ValueError(f"unknown peer kind {kind!r}")
         self.kind = kind
 
-    def fit(self, X, y):
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _UnlabelledAsZero:
         y = np.nan_to_num(np.asarray(y, dtype=np.float64), nan=0.0).astype(int)
         if self.kind == "xgbod":  # PyOD's detectors need scaled, finite input
             from sklearn.preprocessing import StandardScaler
@@ -246,10 +270,10 @@ class _UnlabelledAsZero:
         self.model.fit(X, y)
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
         if self.kind == "xgbod":
-            return self.model.decision_function(self.scaler.transform(X))
-        return self.model.predict_proba(X)[:, 1]
+            return np.asarray(self.model.decision_function(self.scaler.transform(X)))
+        return np.asarray(self.model.predict_proba(X))[:, 1]
 
 
 def run_semisupervised(
@@ -260,14 +284,12 @@ def run_semisupervised(
     peers: Sequence[str] = SUPERVISED_PEERS,
 ) -> list[dict]:
     """``share`` of training anomalies labelled; each supervised method scored on the test split."""
-    from evaluation.metrics import average_precision, roc_auc
-
     rows = []
     for seed in range(seeds):
         X_train, X_test, y_train, y_test = split(data, test_size, seed)
         y_partial = partial_labels(y_train, share, seed)
         for method, factory in supervised_methods(peers).items():
-            scores, seconds = _timed_scores(factory(seed), X_train, X_test, y_partial)
+            scores, seconds = _timed_supervised_scores(factory(seed), X_train, y_partial, X_test)
             rows.append(
                 {
                     "dataset": data.name,

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from leads.auth import create_api_key
+from leads.store import LeadStore
 from serving.launch import ROOT, running_service
 from settings import get_settings
 
@@ -29,8 +31,6 @@ GOAL_S = 1.0
 
 def first_leads(leads_url: str, limit: int | None) -> dict[str, int]:
     """One lead id per scenario of the store (the most suspicious), read before the start."""
-    from leads.store import LeadStore
-
     store = LeadStore.open(leads_url)
     try:
         scenarios = sorted({lead.scenario for lead in store.list_leads(limit=100_000)})
@@ -42,9 +42,6 @@ def first_leads(leads_url: str, limit: int | None) -> dict[str, int]:
 
 def admin_key(leads_url: str) -> str:
     """A fresh admin key in the copied lead store."""
-    from leads.auth import create_api_key
-    from leads.store import LeadStore
-
     store = LeadStore.open(leads_url)
     try:
         return create_api_key(store, name="bench cold start", role="admin", actor="bench")[1]

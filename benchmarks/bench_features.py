@@ -10,6 +10,7 @@ agree with DuckDB's (a check that the two do the same work).
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features import registry
+from features.build import build_features
 from settings import get_settings
 
 SCENARIO = "fuel_tax"
@@ -35,6 +38,8 @@ def pool_root(scale: float) -> Path:
     """A fuel_tax pool at ``scale`` (built through pool.build's API on first use)."""
     root = _cache() / f"fuel_tax-scale{scale:g}"
     if not (root / "pool" / "manifest.json").is_file():
+        # deferred: the measuring children load this module, and the simulator would add to
+        # their peak memory
         from pool.build import build
         from pool.spec import SimConfig
 
@@ -82,12 +87,18 @@ def _known(df: pd.DataFrame, dated: str, filed: str | None, when: pd.Timestamp) 
     return df[keep]
 
 
-def _ratio(num, den) -> pd.Series:
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     num, den = pd.Series(num, dtype="float64"), pd.Series(den, dtype="float64")
     return (num / den).where(den > 0)
 
 
-def _resolve(df, codes: set, by_name: dict, code_col=None, name_col=None) -> pd.Series:
+def _resolve(
+    df: pd.DataFrame,
+    codes: set[str],
+    by_name: dict[str, str],
+    code_col: str | None = None,
+    name_col: str | None = None,
+) -> pd.Series:
     found = pd.Series(pd.NA, index=df.index, dtype="string")
     if code_col:
         c = _codes(df[code_col])
@@ -110,7 +121,7 @@ def pandas_fuel_tax(root: Path, as_of: date) -> pd.DataFrame:
     last = as_of.year * 12 + as_of.month - (1 if as_of.day >= 15 else 2)
     first = last - 11
 
-    def windowed(df, month_col):
+    def windowed(df: pd.DataFrame, month_col: str) -> pd.DataFrame:
         df = df.assign(m=_month(df[month_col]))
         return df[(df["m"] >= first) & (df["m"] <= last) & df["station"].notna()]
 
@@ -163,7 +174,16 @@ def pandas_fuel_tax(root: Path, as_of: date) -> pd.DataFrame:
     return _pandas_station_table(st, fil, dlv, inv, cam, w, first, last)
 
 
-def _pandas_station_table(st, fil, dlv, inv, cam, w, first, last) -> pd.DataFrame:
+def _pandas_station_table(
+    st: pd.DataFrame,
+    fil: pd.DataFrame,
+    dlv: pd.DataFrame,
+    inv: pd.DataFrame,
+    cam: pd.DataFrame,
+    w: pd.DataFrame,
+    first: int,
+    last: int,
+) -> pd.DataFrame:
     j = fil.merge(dlv, on=["station", "m"], how="left").merge(inv, on=["station", "m"], how="left")
     j = j.merge(cam, on=["station", "m"], how="left")
     j["declared"] = j["gas"] + j["diesel"]
@@ -254,11 +274,6 @@ def _pandas_supplier(w: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
 
 def _measure(engine: str, root: Path) -> dict:
     """Run one build in this process; returns seconds, entities and peak RSS (MB)."""
-    import resource
-
-    from features import registry
-    from features.build import build_features
-
     registry.get(SCENARIO)  # imports stay outside the timed part, for both engines
     started = time.perf_counter()
     if engine == "pandas":
@@ -289,8 +304,6 @@ def _in_subprocess(engine: str, root: Path) -> dict:
 
 def agreement(root: Path) -> float:
     """Share of feature values on which pandas and DuckDB agree (both NaN counts as equal)."""
-    from features import registry
-
     names = registry.get(SCENARIO).feature_names
     a = pd.read_parquet(root / "bench_duckdb.parquet").set_index("entity_id")[names]
     b = pd.read_parquet(root / "bench_pandas.parquet").set_index("entity_id")[names]

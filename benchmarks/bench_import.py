@@ -25,6 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from pool import discovery
+from pool.importer import import_model
+from settings import get_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 FULL_SCALES = (1.0, 10.0)
 QUICK_SCALES = (0.05,)
@@ -33,9 +37,6 @@ EMPLOYERS_PER_SCALE = 4000
 
 def _child_import(model: str, data: str) -> None:
     """Run one import in this process and print its figures as JSON."""
-    from pool import discovery
-    from pool.importer import import_model
-
     os.environ[discovery.ENV_MODELS] = model
     started = time.perf_counter()
     report = import_model(discovery.get("social_insurance"), data)
@@ -99,8 +100,7 @@ def _panel_case(work: Path, quick: bool) -> dict:
         'cadence=Cadence("day", window=9, delay=7, horizon=8)',
     )
     (folder / "model.py").write_text(text, encoding="utf-8")
-    from pool import discovery
-    from settings import get_settings
+    # deferred: the import children load this module, and MLflow would add to their figures
     from training.train import run
 
     previous = get_settings().supervision_models

@@ -32,7 +32,7 @@ def _child(argv: list[str]) -> int:
     ``(peak - baseline) / scale`` shows how memory grows with the data alone.
     """
     started = time.perf_counter()
-    from pool.build import main as build_main
+    from pool.build import main as build_main  # deferred: its import time is measured here
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     imported = time.perf_counter()

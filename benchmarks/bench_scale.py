@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 
 from settings import get_settings
+from training.train import run as train
+from training.train_data import trainable_scenarios
 
 FULL_SCALES = (1.0, 10.0, 30.0)
 QUICK_SCALES = (0.05, 0.1)
@@ -44,9 +46,6 @@ GIB = 1024**3
 
 def _child(scale: float, root: Path, models: list[str] | None) -> dict:
     """Build, validate and train at ``scale`` under ``root`` in this process; the costs."""
-    from training.train import run as train
-    from training.train_data import trainable_scenarios
-
     scenarios = models or trainable_scenarios()
     wall, cpu = time.perf_counter(), time.process_time()
     outcomes, job = train(

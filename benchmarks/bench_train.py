@@ -13,17 +13,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from features.points import simulated_scenarios
+from pool.build import build
+from pool.spec import SimConfig
+from training.train import run as train
+from training.train_data import trainable_scenarios
+
 STAGES = ("features", "backtest", "fit", "explain", "mlflow", "gate", "leads")
 
 
 def run(quick: bool) -> list[dict]:
     """Build a pool, train, and report the stage timings."""
-    from features.points import simulated_scenarios
-    from pool.build import build
-    from pool.spec import SimConfig
-    from training.train import run as train
-    from training.train_data import trainable_scenarios
-
     scale = 0.25 if quick else 1.0
     scenarios = ["fuel_tax"] if quick else trainable_scenarios()
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -37,16 +39,26 @@ from sklearn.preprocessing import StandardScaler
 
 from console import exits
 from evaluation.metrics import average_precision, precision_at_k, roc_auc
+from features.build import build_features
+from features.registry import get
 from features.relative import relative_view
 from features.spec import FeatureSpec
+from models.bid_rigging.procurement import SCREENS, authors_screens
+from pool.importer import ensure_imported
 from training.detectors import default_detector
-from training.scorers import default_scorer
+from training.scorers import LeadScorer, default_scorer
+
+
+class SupervisedModel(Protocol):
+    """An unfitted supervised model as compared here: ``fit(X, y)`` on a frame and 0/1 labels
+    (scored afterwards by ``_score``: ``decision_function`` for the project's scorer,
+    ``predict_proba`` for the scikit-learn baselines)."""
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> object: ...
 
 
 def declared_specs() -> tuple[FeatureSpec, ...]:
     """The bid_rigging feature declarations."""
-    from features.registry import get
-
     return tuple(get("bid_rigging").features)
 
 
@@ -55,17 +67,13 @@ def declared_directions() -> dict[str, str]:
     return {spec.name: spec.direction for spec in declared_specs()}
 
 
-def bid_table(data_root=None) -> tuple[pd.DataFrame, list[str], list[str]]:
+def bid_table(data_root: Path | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Our feature table joined with the authors' screens: (frame, our features, their screens).
 
     ``their screens`` are the authors' seven screens; the country dummies are separate columns
     named ``country_*``. The declared country files are imported into ``data_root`` first if
     they changed.
     """
-    from features.build import build_features
-    from models.bid_rigging.procurement import SCREENS, authors_screens
-    from pool.importer import ensure_imported
-
     ensure_imported("bid_rigging", data_root)
     table = build_features("bid_rigging", None, data_root)
     frame = table.frame.copy()
@@ -78,19 +86,19 @@ def bid_table(data_root=None) -> tuple[pd.DataFrame, list[str], list[str]]:
     return frame, table.feature_names, list(SCREENS)
 
 
-def _logit():
+def _logit() -> SupervisedModel:
     return make_pipeline(
         SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000)
     )
 
 
-def _gb(seed: int):
+def _gb(seed: int) -> SupervisedModel:
     return HistGradientBoostingClassifier(random_state=seed)
 
 
 def supervised(
     ours: list[str], theirs: list[str], seed: int
-) -> dict[str, tuple[list[str], Callable[[], object]]]:
+) -> dict[str, tuple[list[str], Callable[[], SupervisedModel]]]:
     """Method name -> (columns, factory of an unfitted model with ``fit``/``predict_proba``)."""
     directions = declared_directions()
     return {
@@ -101,10 +109,14 @@ def supervised(
     }
 
 
-def _score(model, X: pd.DataFrame) -> np.ndarray:
-    if hasattr(model, "mode_"):  # the project's scorer ranks with decision_function
-        return model.decision_function(X)
-    return model.predict_proba(X)[:, 1]
+def _score(model: SupervisedModel, X: pd.DataFrame) -> np.ndarray:
+    """Higher = more suspicious: the project's scorer ranks with ``decision_function``, the
+    scikit-learn baselines with the positive class's probability."""
+    if isinstance(model, LeadScorer):
+        return np.asarray(model.decision_function(X), dtype=float)
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(X)[:, 1], dtype=float)
+    raise TypeError(f"{type(model).__name__} has neither decision_function nor predict_proba")
 
 
 def grouped_scores(
@@ -121,7 +133,8 @@ def grouped_scores(
     out = {name: np.zeros(len(frame)) for name in methods}
     for train, test in GroupKFold(n_splits=folds).split(frame, y, frame["tender_id"]):
         for name, (columns, factory) in methods.items():
-            model = factory().fit(frame.iloc[train][columns], y[train])
+            model = factory()
+            model.fit(frame.iloc[train][columns], y[train])
             out[name][test] = _score(model, frame.iloc[test][columns])
     out["default_detector"] = detector_per_country(frame, ours, seed)
     out["detector_absolute"] = detector_per_country(frame, ours, seed, relative=False)
@@ -156,7 +169,8 @@ def leave_one_country_out(
     for country, test in frame.groupby("country").groups.items():
         train = frame.index.difference(test)
         for name, (columns, factory) in supervised(ours, theirs, seed).items():
-            model = factory().fit(frame.loc[train, columns], y[train])
+            model = factory()
+            model.fit(frame.loc[train, columns], y[train])
             s = _score(model, frame.loc[test, columns])
             rows.append(
                 {

@@ -19,6 +19,7 @@ Run: ``python -m benchmarks.blend_selection [--datasets ...] [--odds] [--seeds 2
 from __future__ import annotations
 
 import itertools
+import logging
 import pickle
 import sys
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from training.scorers import (
     rule_weight,
     signed_quality,
 )
+
+log = logging.getLogger(__name__)
 
 MARGIN = 0.05  # the bound: never more than 5 AUCROC points below plain LightGBM
 
@@ -368,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         if cache is not None:
             args.out.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(pickle.dumps(pieces))
-        print(f"  blend_selection {name}: done", file=sys.stderr, flush=True)
+        log.info("blend_selection %s: done", name)
     pieces = {key: value for key, value in pieces.items() if key[0] in names}  # cached seeds too
     print_evidence(pieces)
     grid = {"both": settings(), "prior": prior_settings(), "evidence": evidence_settings()}

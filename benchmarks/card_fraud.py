@@ -28,16 +28,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.cli_args import card_fraud_parser
+from benchmarks.adbench import markdown
+from benchmarks.cli_args import CUSTOMERS, DAYS, TERMINALS, card_fraud_parser
 from console import exits
+from evaluation.metrics import average_precision, roc_auc
+from training.scorers import default_scorer
 
-REPO = Path(__file__).resolve().parents[1]
 DAY = 86_400
 WINDOWS = (1, 7, 30)
 
@@ -46,9 +47,9 @@ WINDOWS = (1, 7, 30)
 class Simulation:
     """Sizes and fraud rates of the simulated card payments."""
 
-    customers: int = 5000
-    terminals: int = 10000
-    days: int = 120
+    customers: int = CUSTOMERS
+    terminals: int = TERMINALS
+    days: int = DAYS
     radius: float = 5.0
     big_amount: float = 220.0
     terminal_rate: float = 2 / 10000  # terminals compromised per day, per terminal
@@ -191,6 +192,13 @@ def card_precision_at_k(
     return out
 
 
+class Classifier(Protocol):
+    """A fitted method as scored here: every one is a scikit-learn-style classifier; the
+    project's scorer (and any with ``decision_function``) ranks by that instead."""
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
 def methods(seed: int) -> dict[str, Callable[[], Any]]:
     """Name -> factory of an unfitted estimator with ``fit(X, y)`` and a score method."""
     import lightgbm as lgb
@@ -199,8 +207,6 @@ def methods(seed: int) -> dict[str, Callable[[], Any]]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-
-    from training.scorers import default_scorer
 
     return {
         "default_scorer": lambda: default_scorer(random_state=seed, directions=DIRECTIONS),
@@ -222,7 +228,7 @@ def methods(seed: int) -> dict[str, Callable[[], Any]]:
     }
 
 
-def _score(model, X: pd.DataFrame) -> np.ndarray:
+def _score(model: Classifier, X: pd.DataFrame) -> np.ndarray:
     if hasattr(
         model, "decision_function"
     ):  # the ranking score (a calibrated probability is binned)
@@ -270,8 +276,6 @@ def run(
     delay: int = 7,
 ) -> pd.DataFrame:
     """One row per method and fold: card precision@k (mean over the judged days), AUC, AP."""
-    from evaluation.metrics import average_precision, roc_auc
-
     tx = simulate(sim)
     X = features(tx, delay=delay)
     factories = methods(sim.seed)
@@ -321,8 +325,6 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.adbench import markdown
-
     parser = card_fraud_parser()
     args = parser.parse_args(argv)
     sim = Simulation(

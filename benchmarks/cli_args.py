@@ -2,10 +2,10 @@
 ``.adbench``, ``.odds``, ``.card_fraud``), declared without importing them or any heavy library
 (pandas, scikit-learn, PyOD, ...), so ``supervision bench --help`` answers at once.
 
-Some defaults are written here because their owners import heavy libraries:
-:data:`DEFAULT_MAX_ROWS` and :data:`SUPERVISED_PEERS` (owners ``benchmarks.adbench``) and
-:data:`CUSTOMERS`, :data:`TERMINALS`, :data:`DAYS` (``benchmarks.card_fraud.Simulation``);
-``tests/supervision/test_cli_help.py`` checks that they are equal.
+Some defaults are defined here, their one home, and imported by the modules that use them
+(which import heavy libraries): :data:`REPO`, :data:`DEFAULT_MAX_ROWS` and
+:data:`SUPERVISED_PEERS` (``benchmarks.adbench``) and :data:`CUSTOMERS`, :data:`TERMINALS`,
+:data:`DAYS` (``benchmarks.card_fraud.Simulation``).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from pathlib import Path
 
 from console.parsers import command_parser, module_parser
 
-#: The repository root (``benchmarks.adbench.REPO``): reports go under ``<REPO>/reports``.
+#: The repository root: reports go under ``<REPO>/reports``.
 REPO = Path(__file__).resolve().parents[1]
-#: Stratified cap on rows per ADBench dataset (``benchmarks.adbench.DEFAULT_MAX_ROWS``).
+#: Stratified cap on rows per ADBench dataset: the README's figures, the 7 largest sets capped to
+#: fit a 2-core machine.
 DEFAULT_MAX_ROWS = 20_000
-#: Supervised peers of the 10%-labels table (``benchmarks.adbench.SUPERVISED_PEERS``).
+#: Supervised peers of the 10%-labels table (``benchmarks.adbench``).
 SUPERVISED_PEERS = ("LGB_unlabelled_as_0", "XGB_unlabelled_as_0", "CatB_unlabelled_as_0", "XGBOD")
 #: Simulated card holders, terminals and days (``benchmarks.card_fraud.Simulation``'s defaults).
 CUSTOMERS = 5000

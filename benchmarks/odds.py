@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.adbench import (
     Dataset,
+    Detector,
     load_odds,
     markdown,
     odds_dir,
@@ -37,24 +39,25 @@ QUICK_DATASETS = ("wbc", "lympho", "vertebral")
 class Standardised:
     """A detector fed z-scored inputs (scaler fitted on the training split), as PyOD's benchmark."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model: Detector) -> None:
         self.model = model
 
-    def fit(self, X, y=None):
+    def fit(self, X: np.ndarray) -> Standardised:
         self.scaler = StandardScaler().fit(X)
         self.model.fit(self.scaler.transform(X))
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
         return self.model.decision_function(self.scaler.transform(X))
 
 
-def standardised_methods() -> dict:
+def standardised_methods() -> dict[str, Callable[[int], Detector]]:
     """Every unsupervised method of the ADBench run, behind a train-fitted standard scaler."""
-    return {
-        name: (lambda seed, f=factory: Standardised(f(seed)))
-        for name, factory in unsupervised_methods().items()
-    }
+    return {name: _standardised(factory) for name, factory in unsupervised_methods().items()}
+
+
+def _standardised(factory: Callable[[int], Detector]) -> Callable[[int], Detector]:
+    return lambda seed: Standardised(factory(seed))
 
 
 def published_pyod(metric: str, year: str = "docs_2019") -> pd.DataFrame:

@@ -2,11 +2,10 @@
 :mod:`leads.cli`, and ``python -m leads.simulate``), declared without importing them, SQLAlchemy
 or any heavy library, so ``supervision leads --help`` answers at once.
 
-Four values are written here because their owners import SQLAlchemy or pandas:
-:data:`ROLES` (owner ``leads.models.ROLES``), :data:`LEAD_SORTS` (``leads.reads.LEAD_SORTS``) and
-the verifiers' defaults :data:`CAPACITY` and :data:`DEADLINE_DAYS`
-(``leads.simulate.VerifierParams``); ``tests/supervision/test_cli_help.py`` checks that they are
-equal.
+Four values are defined here, their one home, and imported by the modules that use them (which
+import SQLAlchemy or pandas): :data:`ROLES` (``leads.models``), :data:`LEAD_SORTS`
+(``leads.reads``) and the verifiers' defaults :data:`CAPACITY` and :data:`DEADLINE_DAYS`
+(``leads.simulate.VerifierParams``).
 """
 
 from __future__ import annotations
@@ -21,9 +20,10 @@ from console.parsers import module_docstring, module_parser, prog
 from . import statuses
 from .calendar import LOCAL_TZ
 
-#: What an API key may do (``leads.models.ROLES``).
+#: What an API key may do (the ``api_keys.role`` check of ``leads.models``).
 ROLES: tuple[str, ...] = ("system", "staff", "data_scientist", "admin")
-#: The orders ``leads list --sort`` offers, largest first (``leads.reads.LEAD_SORTS``).
+#: The orders ``leads list --sort`` and ``GET /v1/leads?sort=`` offer, largest first
+#: (``leads.reads``).
 LEAD_SORTS: tuple[str, ...] = ("score", "amount", "expected_value", "probability")
 #: Leads a simulated district holds in hand per scenario (``VerifierParams.capacity``).
 CAPACITY = 6

@@ -37,9 +37,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from .cli_args import ROLES
 from .statuses import OUTCOMES, STATUSES
 
-ROLES: tuple[str, ...] = ("system", "staff", "data_scientist", "admin")
 OPEN_LEAD_WHERE = "status IN ('new', 'dispatched', 'verifying')"
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import statuses
 from .calendar import local_day
+from .cli_args import LEAD_SORTS
 from .errors import InvalidValue, UnknownLead
 from .models import Assignment, AuditEntry, Lead, LeadScore, Outcome, StatusChange
 from .records import (
@@ -217,8 +218,8 @@ class LeadReader:
         return conversion_by_version(self.engine, scenario)
 
 
-#: how a lead list can be ordered (``GET /v1/leads?sort=``, ``python -m leads list --sort``)
-LEAD_SORTS: tuple[str, ...] = ("score", "amount", "expected_value", "probability")
+# LEAD_SORTS (from .cli_args): how a lead list can be ordered (``GET /v1/leads?sort=``,
+# ``python -m leads list --sort``)
 
 
 def sort_order(sort: str) -> tuple[Any, ...]:

@@ -43,7 +43,7 @@ from settings import get_settings
 
 from . import db, statuses
 from .cli import database_error_line
-from .cli_args import simulate_parser
+from .cli_args import CAPACITY, DEADLINE_DAYS, simulate_parser
 from .errors import LeadStoreError
 from .records import LeadView
 from .store import LOCAL_TZ, LeadStore, local_day
@@ -80,8 +80,8 @@ def typical_amount(scenario: str) -> float:
 class VerifierParams:
     """How verification plays out (defaults follow ``pool.history.HistoryParams``)."""
 
-    capacity: int = 6
-    deadline_days: int = 30
+    capacity: int = CAPACITY
+    deadline_days: int = DEADLINE_DAYS
     start_delay_max_days: int = 5
     verify_weeks_min: int = 1
     verify_weeks_max: int = 8

@@ -31,9 +31,8 @@ from typing import Any
 import pandas as pd
 
 from console import exits
-from serving.cli_args import batch_parser
+from serving.cli_args import ENGINES, batch_parser
 
-ENGINES = ("local", "spark")
 OUTPUT = ("score", "probability")
 
 

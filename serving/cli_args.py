@@ -1,7 +1,6 @@
 """The argument parser of ``python -m serving.batch``, declared without importing it or any
-heavy library, so ``supervision batch --help`` answers at once. :data:`ENGINES` is written here
-because its owner (``serving.batch.ENGINES``) imports pandas;
-``tests/supervision/test_cli_help.py`` checks that they are equal."""
+heavy library, so ``supervision batch --help`` answers at once. :data:`ENGINES` is defined here,
+its one home, and imported by ``serving.batch`` (which imports pandas)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from pathlib import Path
 
 from console.parsers import module_parser
 
-#: Where a batch is scored (``serving.batch.ENGINES``).
+#: Where a batch is scored (checked by ``serving.batch``).
 ENGINES = ("local", "spark")
 
 

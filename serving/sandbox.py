@@ -52,12 +52,29 @@ class LGBMScorer(lightgbm.LGBMClassifier):
 
     takes_arrays = True
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(
+        self,
+        X: Any,
+        *,
+        start_iteration: int = 0,
+        num_iteration: int | None = None,
+        validate_features: bool = False,
+        **kwargs: Any,
+    ) -> np.ndarray:
         """Raw margin of the positive class, from the booster as the project's scorer reads
-        it (``training.scorers``: ``booster_.predict`` with ``predict_threads``)."""
+        it (``training.scorers``: ``booster_.predict`` with ``predict_threads``). The keyword
+        arguments are LightGBM's own (``LGBMClassifier.decision_function``), passed on."""
         X = np.asarray(X, dtype="float64")
         return np.asarray(
-            self.booster_.predict(X, raw_score=True, num_threads=predict_threads(len(X))),
+            self.booster_.predict(
+                X,
+                start_iteration=start_iteration,
+                num_iteration=num_iteration,
+                raw_score=True,
+                validate_features=validate_features,
+                num_threads=predict_threads(len(X)),
+                **kwargs,
+            ),
             dtype="float64",
         )
 
@@ -149,6 +166,7 @@ def register(
     tags: dict[str, str] | None = None,
 ) -> str:
     """Log ``estimator`` as the project's scoring pyfunc, register it, point ``alias`` at it."""
+    # deferred (as the lead store below): importing the sandbox for its constants stays light
     import mlflow
 
     from training.mlflow_setup import experiment_id, open_client, resolve
@@ -210,6 +228,7 @@ def store_leads(
     seed: int,
 ) -> list[int]:
     """The top entities per district as leads, with reasons (one naming a holder's ID)."""
+    # deferred: the lead store loads sqlalchemy, only for building a sandbox
     from leads.runs import LeadInput, LeadRun
     from leads.store import LeadStore
 
@@ -278,6 +297,7 @@ def served_peer_features(frame: pd.DataFrame) -> dict[str, pd.Series]:
 
 def write_pool_of_leads(sandbox: Sandbox, frame: pd.DataFrame, seed: int) -> None:
     """Agency rows behind the stations with a lead (``serving.sandbox_pool``)."""
+    # deferred: the pool writer loads the model declarations (2.5 s), only for building a sandbox
     from leads.store import LeadStore
     from serving.sandbox_pool import write_sandbox_pool
 
@@ -291,6 +311,7 @@ def write_pool_of_leads(sandbox: Sandbox, frame: pd.DataFrame, seed: int) -> Non
 
 def issue_keys(sandbox: Sandbox, districts: tuple[str, ...]) -> dict[str, str]:
     """One key per role, and one staff key per district in ``districts``."""
+    # deferred: the lead store loads sqlalchemy, only for building a sandbox
     from leads.auth import create_api_key
     from leads.store import LeadStore
 

@@ -41,7 +41,7 @@ def _light_help(parser: str, prog: str, args: list[str]) -> int | None:
     """Parse ``args`` with the light parser ``parser`` (``"package.cli_args:name"``) named
     ``supervision <prog>``: the exit code of the ``--help`` it printed, or None when no help
     was printed (the help flag was an option's value), so the entry point must run."""
-    from console.parsers import running_as
+    from console.parsers import running_as  # deferred: argparse, kept off `supervision --help`
 
     where, _, name = parser.partition(":")
     build = getattr(importlib.import_module(where), name)
@@ -58,7 +58,7 @@ def _light_help(parser: str, prog: str, args: list[str]) -> int | None:
 def _delegate(module: str, prog: str, args: list[str], parser: str) -> None:
     """Run ``module.main(args)`` named ``supervision <prog>`` and exit with its code; ``--help``
     is answered by the light ``parser`` without importing ``module``."""
-    from console.parsers import running_as
+    from console.parsers import running_as  # deferred: argparse, kept off `supervision --help`
 
     if any(arg in HELP for arg in args):
         code = _light_help(parser, prog, args)

@@ -2,9 +2,9 @@
 ``.approve``, ``.loop``), declared without importing them or any heavy library (MLflow,
 LightGBM, pandas, ...), so ``supervision train --help`` answers at once.
 
-Two values are written here because their owners import MLflow: :data:`LINES` (the owner is
-``training.lifecycle.LINES``) and :data:`LOOP_CAPACITY` (``training.loop.LOOP_CAPACITY``);
-``tests/supervision/test_cli_help.py`` checks that they are equal.
+Two values are defined here, their one home, and imported by the modules that use them (which
+import MLflow): :data:`LINES` (``training.lifecycle``) and :data:`LOOP_CAPACITY`
+(``training.loop``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from console.parsers import module_parser
 
-#: The two lines that certify a model version (``training.lifecycle.LINES``).
+#: The two lines that certify a model version (used by ``training.lifecycle``).
 LINES = ("business", "data")
-#: Leads per district per month in the closed loop (``training.loop.LOOP_CAPACITY``).
+#: Leads per district per month in the closed loop (used by ``training.loop``).
 LOOP_CAPACITY = 2
 
 

@@ -13,10 +13,10 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from training import model_registry as reg
+from training.cli_args import LINES
 from training.gate_metrics import GateMetric, compare_to_champion, gate_metric
 from training.train_policy import Policy, require_real_approvals
 
-LINES = ("business", "data")
 DEMO_APPROVER = "demo-auto"
 
 

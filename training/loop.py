@@ -36,7 +36,7 @@ from evaluation.metrics import conversion
 from features import registry as feature_registry
 from features.build import build_features
 from training import model_registry as reg
-from training.cli_args import loop_parser
+from training.cli_args import LOOP_CAPACITY, loop_parser
 from training.ledger_retire import VersionCounts, review_conversion
 from training.pyfunc import load_estimator
 from training.train import Job, open_job, train_scenario
@@ -127,9 +127,9 @@ def issue_leads(job: Job, scenario: str, as_of: date, policy: Policy) -> int:
     return len(picked)
 
 
-#: Leads per district per month in the loop: what a unit verifies of one model's leads on top of
-#: its other work (the training run's ``Policy.capacity`` is a one-off list, not a monthly flow).
-LOOP_CAPACITY = 2
+# LOOP_CAPACITY (from training.cli_args, so ``--help`` shows it without importing this module):
+# leads per district per month in the loop, what a unit verifies of one model's leads on top of
+# its other work (the training run's ``Policy.capacity`` is a one-off list, not a monthly flow).
 
 
 def run_loop(

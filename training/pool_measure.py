@@ -21,6 +21,7 @@ Run: ``python -m training.pool_measure --data /tmp/scpool --scenarios fuel_tax``
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from features.build import build_features
 from features.registry import get
 from training.detectors import default_detector
 from training.scorers import LeadScorer
+
+log = logging.getLogger(__name__)
 
 SCORER_VARIANTS: dict[str, dict] = {
     "scorer_default": {},
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows.append(measure(args.data, scenario, tuple(args.k)))
         except (ModuleNotFoundError, KeyError, FileNotFoundError) as exc:
-            print(f"{scenario}: not measured ({exc})", file=sys.stderr)
+            log.warning("%s: not measured (%s)", scenario, exc)
         else:
             measured.append(scenario)
     pd.set_option("display.width", 250)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -76,6 +76,9 @@ from training.train_run import (
     shap_summary,
 )
 
+if TYPE_CHECKING:  # the lead store loads sqlalchemy: imported where a job opens it
+    from leads.store import LeadStore
+
 log = logging.getLogger(__name__)
 
 
@@ -98,7 +101,7 @@ class Job:
     seed: int
     settings: MlflowSettings
     client: MlflowClient
-    store: Any
+    store: LeadStore
     require_real: bool
     policies: dict[str, Policy] = field(default_factory=dict)
     as_of: date | None = None  # None: the pool's latest date (the loop replays earlier ones)
@@ -720,7 +723,7 @@ def open_job(
     root: Path | None,
     require_real: bool | None,
     leads_url: str | None = None,
-    store: Any = None,
+    store: LeadStore | None = None,
 ) -> Job:
     """Open the MLflow store and the lead store (unless one is given)."""
     # deferred: sqlalchemy loads when a job opens its stores, not for `--help`

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from features.amount import AMOUNT_COLUMN
+from features.model import AmountAtStake
 from features.wording import DEFAULT_LANGUAGE
+from leads.records import UpsertResult
 from leads.runs import LeadRun
 from training.explain import explain_detector, explain_scorer, peer_medians
 from training.pyfunc import score_frame
@@ -123,7 +125,7 @@ def ranked_leads(
     frame: pd.DataFrame,
     capacity: int,
     specs: list,
-    amount: Any = None,
+    amount: AmountAtStake | None = None,
     pick: str = "score",
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Score every entity, pick the top per district (by ``pick``), attach reasons, the amount
@@ -148,10 +150,15 @@ def ranked_leads(
 
 
 def with_stakes(
-    picked: pd.DataFrame, estimator: Any, columns: list[str], frame: pd.DataFrame, amount: Any
+    picked: pd.DataFrame,
+    estimator: Any,
+    columns: list[str],
+    frame: pd.DataFrame,
+    amount: AmountAtStake | None,
 ) -> pd.DataFrame:
     """The picked leads with ``amount``/``amount_unit`` and ``probability_low``/``_high``."""
-    declared = amount is not None and amount.declared
+    unit = amount.unit if amount is not None and amount.declared else None
+    declared = unit is not None
     low = high = np.full(len(picked), np.nan)
     if hasattr(estimator, "probability_interval") and len(picked):
         low, high = estimator.probability_interval(frame.loc[picked.index, columns])
@@ -159,7 +166,7 @@ def with_stakes(
     has = np.isfinite(p) & np.isfinite(low) & np.isfinite(high)
     return picked.assign(
         amount=picked["amount"] if declared else np.nan,
-        amount_unit=amount.unit if declared else None,
+        amount_unit=unit,
         probability_low=np.where(has, np.minimum(low, p), np.nan),
         probability_high=np.where(has, np.maximum(high, p), np.nan),
     )
@@ -171,15 +178,21 @@ def leads_sample(picked: pd.DataFrame, n: int = 50) -> pd.DataFrame:
     return top.assign(reasons=[" | ".join(r["text"] for r in rs) for rs in top["reasons"]])
 
 
+class LeadWriter(Protocol):
+    """What writing a run's leads needs of the lead store (``leads.store.LeadStore``)."""
+
+    def upsert_leads(self, run: LeadRun, actor: str = "training") -> UpsertResult: ...
+
+
 def write_leads(
-    store: Any,
+    store: LeadWriter,
     picked: pd.DataFrame,
     run_id: str,
     scenario: str,
     model_name: str,
     version: int,
     as_of: date | None,
-) -> Any:
+) -> UpsertResult:
     """Upsert the picked leads into the lead store (an entity's open lead is re-scored)."""
 
     run = LeadRun.from_frame(

@@ -9,13 +9,15 @@ Found through ``SUPERVISION_MODELS=examples/card_daily/model.py``; its exports c
 ``make_exports.py`` (a stand-in for a bank's transaction file).
 """
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import ibis
+import ibis.expr.types as ir
 
 from features.common import ratio
 from features.model import AmountAtStake, Cadence, Policy, SupervisionModel
-from features.spec import FeatureSpec
+from features.spec import BuildContext, FeatureSpec
 from pool.origins import FileOrigin
 from pool.schemas import history_source
 from pool.spec import ColumnSpec, SourceSpec
@@ -56,10 +58,17 @@ TRANSACTIONS = SourceSpec(
 HISTORY = history_source(NAME, origin=FileOrigin(path="verifications.csv"))
 
 
-def build(sources, ctx):
+def _last_days(t: ir.Table, ctx: BuildContext) -> ir.Table:
+    """Payments of the ``DAYS`` days up to the as-of date (with no date: up to the last one)."""
+    if ctx.as_of is None:
+        return t.filter(t.tx_date > t.tx_date.max() - ibis.interval(days=DAYS))
+    return t.filter(t.tx_date > ibis.literal(ctx.as_of - timedelta(days=DAYS)))
+
+
+def build(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
     """Per card, its last seven days as of T (every source is already cut at T)."""
     t, c = sources["transactions"], sources["cards"]
-    recent = t.filter(t.tx_date > ibis.literal(ctx.as_of - timedelta(days=DAYS)))
+    recent = _last_days(t, ctx)
     per = recent.group_by("card_id").aggregate(
         n_tx=recent.count(),
         total=recent.amount.sum(),
@@ -77,10 +86,12 @@ def build(sources, ctx):
     )
 
 
-def payments_at_risk(sources, ctx, rates):
+def payments_at_risk(
+    sources: Mapping[str, ir.Table], ctx: BuildContext, rates: Mapping[str, float]
+) -> ir.Table:
     """Per card: what it paid in the last seven days (what a stolen card's holder would lose)."""
     t, c = sources["transactions"], sources["cards"]
-    recent = t.filter(t.tx_date > ibis.literal(ctx.as_of - timedelta(days=DAYS)))
+    recent = _last_days(t, ctx)
     per = recent.group_by("card_id").aggregate(total=recent.amount.sum())
     j = c.left_join(per, c.card_id == per.card_id)
     return j.select(entity_id=j.card_id, amount=j.total.fill_null(0.0))

@@ -10,9 +10,13 @@ Past verifications (核查记录.csv) are the labels.
 Found by the spine through one setting: ``SUPERVISION_MODELS=examples/social_insurance/model.py``.
 """
 
+from collections.abc import Mapping
+
+import ibis.expr.types as ir
+
 from features.common import ratio
 from features.model import AmountAtStake, Policy, SupervisionModel
-from features.spec import FeatureSpec, KeyJoin
+from features.spec import BuildContext, FeatureSpec, KeyJoin
 from pool.origins import FileOrigin
 from pool.schemas import history_source
 from pool.spec import ColumnSpec, SourceSpec
@@ -111,7 +115,7 @@ HISTORY = history_source(
 )
 
 
-def build(sources, ctx):
+def build(sources: Mapping[str, ir.Table], ctx: BuildContext) -> ir.Table:
     """Per employer, over everything known on the as-of date: insured vs paid people, base vs
     wages, months paid but not insured."""
     c, w, e = sources["contributions"], sources["wages"], sources["employers"]
@@ -135,7 +139,9 @@ def build(sources, ctx):
     )
 
 
-def unpaid_contributions(sources, ctx, rates):
+def unpaid_contributions(
+    sources: Mapping[str, ir.Table], ctx: BuildContext, rates: Mapping[str, float]
+) -> ir.Table:
     """Per employer: wages paid above the declared contribution base, times the employer's
     contribution rate (everything known on the as-of date)."""
     c, w, e = sources["contributions"], sources["wages"], sources["employers"]
