@@ -35,6 +35,7 @@ from features import registry as feature_registry
 from features.amount import AMOUNT_COLUMN
 from features.build import build_features, feature_set_hash
 from features.points import data_owner, latest_as_of
+from pool.importer import ImportFailure
 from pool.load import PoolError
 from training import model_registry as reg
 from training import panel as pn
@@ -832,6 +833,12 @@ def main(argv: list[str] | None = None) -> int:
     except PoolError as exc:  # the data given is refused (see console.exits)
         print(
             f"training stopped, nothing registered: the pool failed validation\n{exc}",
+            file=sys.stderr,
+        )
+        return exits.REFUSED
+    except ImportFailure as exc:  # a declared file or table could not be imported: refused
+        print(
+            f"training stopped, nothing registered: a declared input could not be imported\n{exc}",
             file=sys.stderr,
         )
         return exits.REFUSED
