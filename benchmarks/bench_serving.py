@@ -32,8 +32,10 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -50,7 +52,7 @@ def quantile_ms(samples: list[float], q: float) -> float:
     return round(float(np.quantile(np.asarray(samples), q)) * 1000, 2)
 
 
-def served_booster(sandbox: Sandbox) -> object:
+def served_booster(sandbox: Sandbox) -> lgb.Booster:
     """The LightGBM booster of the served version, loaded natively from the registry."""
     from mlflow.tracking import MlflowClient
 
@@ -61,7 +63,7 @@ def served_booster(sandbox: Sandbox) -> object:
     return load_estimator(uri).booster_
 
 
-def plain_lightgbm(booster: object, X: np.ndarray, threads: int | None = None) -> float:
+def plain_lightgbm(booster: lgb.Booster, X: np.ndarray, threads: int | None = None) -> float:
     """Seconds for ``booster.predict`` on every row, with the model's own thread setting
     (None) or ``threads`` threads."""
     started = time.perf_counter()
@@ -275,7 +277,7 @@ def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
     table = pd.read_parquet(sandbox.features_dir / f"{SCENARIO}.parquet")
     ids = staff_ids(sandbox)
     headers = {"Authorization": f"Bearer {sandbox.keys['system']}"}
-    rows = []
+    rows: list[dict[str, Any]] = []
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         single_latencies(client, ids, 10)  # warm-up: first SHAP, connection
         lat = single_latencies(client, ids, 60 if quick else 300)

@@ -24,6 +24,7 @@ import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from training.scorers import (
     EVIDENCE_Z,
     MODEL_GOOD,
     LeadScorer,
+    TrainingRows,
     best_blend_weight,
     blend_quality,
     combined_weight,
@@ -175,7 +177,8 @@ def collect(data: Dataset, seed: int) -> Pieces:
         ).fit(X_train, y)
         auc = scorer.detector_auc_
         inner_seed = check_random_state(seed).randint(np.iinfo(np.int32).max)  # as in fit
-        rows, targets, weights = scorer._training_rows(y)
+        # the folds hold labelled cases, so the scorer had rows to learn from (as fit checks)
+        rows, targets, weights = cast(TrainingRows, scorer._training_rows(y))
         F = scorer._features(np.asarray(X_train, dtype=np.float64), scorer.detector_reference_)
         oof = scorer.blend_evidence(F, y, rows, targets, weights, inner_seed)
         evidence[feature] = None if oof is None else blend_quality(*oof)

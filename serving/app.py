@@ -19,6 +19,7 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from leads.auth import KeyCache
 
@@ -226,7 +227,7 @@ def build_context(settings: ServingSettings) -> ServiceContext:
     return ctx
 
 
-def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """The methods the app's declared routes accept on the request's path (empty: no such
     path), so a wrong method on an existing path is a 405, not a 404."""
     from starlette.routing import Match

@@ -12,7 +12,7 @@ for alias changes. ``bentofile.yaml`` builds it into a Bento (README, "A Bento")
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 import bentoml
 from starlette.concurrency import run_in_threadpool
@@ -85,6 +85,11 @@ class SupervisionLeads:
         self.ctx.close()
 
 
+#: the class as BentoML's decorators return it (a ``bentoml.Service``); their overloads read
+#: to mypy as the bare class
+SERVICE = cast("bentoml.Service[SupervisionLeads]", SupervisionLeads)
+
+
 def refused(path: str, status: int, route_class: str, seconds: float) -> None:
     """A ``/bento/*`` request refused before BentoML saw it, counted in ``/metrics``."""
     metrics = app.state.metrics
@@ -92,10 +97,10 @@ def refused(path: str, status: int, route_class: str, seconds: float) -> None:
         metrics.observe(path, "POST", status, seconds, route_class)
 
 
-SupervisionLeads.add_asgi_middleware(BentoBadRequests)
+SERVICE.add_asgi_middleware(BentoBadRequests)
 # The typed endpoints are BentoML's, outside the mounted app: ration them with the same
 # capacity and per-key budget as /v1/score (one Rationing), refusing with 429/503 + Retry-After.
-SupervisionLeads.add_asgi_middleware(
+SERVICE.add_asgi_middleware(
     Admission,
     current=lambda: app.state.admission,
     counts=app.state.admission_counts,
@@ -110,4 +115,4 @@ def asgi() -> Any:
     """The full ASGI app (BentoML's probes, metrics and OpenAPI plus the mounted routes), built
     once per process: BentoML registers its metrics globally, so a second build would clash.
     In-process tests enter its lifespan, which creates the service and its context."""
-    return SupervisionLeads.to_asgi()
+    return SERVICE.to_asgi()

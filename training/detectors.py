@@ -16,9 +16,11 @@ datasets (see ``benchmarks.detector_selection`` and the README section "Detector
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pyod.models.hbos import HBOS
 from pyod.models.iforest import IForest
@@ -32,8 +34,28 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from pool.resources import threads
 from training.preprocess import RobustPreprocessor
 
+#: declared suspicious side per feature: ``{name: "high"|"low"|"both"}``, one entry per
+#: column, or None (undeclared); see :func:`direction_signs`
+Directions = Mapping[Any, str] | Sequence[str] | None
 
-def inf_as_nan(X):
+
+class Member(Protocol):
+    """What the ensemble needs of a member: PyOD's fit / decision_function / training scores."""
+
+    decision_scores_: np.ndarray
+
+    def fit(self, X: np.ndarray) -> object: ...
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class NeighbourMember(Member, Protocol):
+    """A distance member (kNN, LOF) whose neighbour count is capped by the subsample size."""
+
+    n_neighbors: int
+
+
+def inf_as_nan(X: npt.ArrayLike) -> npt.ArrayLike:
     """Treat +/-inf (a division by zero upstream) as missing, keeping a DataFrame's names."""
     if isinstance(X, pd.DataFrame):
         return X.replace([np.inf, -np.inf], np.nan)
@@ -45,7 +67,9 @@ def inf_as_nan(X):
 DIRECTION_SIGNS = {"high": 1, "low": -1, "both": 0}
 
 
-def direction_signs(directions, n_columns: int, names) -> np.ndarray | None:
+def direction_signs(
+    directions: Directions, n_columns: int, names: Sequence[Any] | np.ndarray | None
+) -> np.ndarray | None:
     """Declared directions as one sign per column (1 high, -1 low, 0 both), or None if undeclared.
 
     ``directions`` is a mapping ``{feature name: "high"|"low"|"both"}`` (a column it does not
@@ -92,15 +116,18 @@ class BaseDetector(BaseEstimator):
     _cut_one_sided = True
 
     def __init__(
-        self, add_indicator: bool = True, random_state: int | None = None, directions=None
+        self,
+        add_indicator: bool = True,
+        random_state: int | None = None,
+        directions: Directions = None,
     ) -> None:
         self.add_indicator = add_indicator
         self.random_state = random_state
         self.directions = directions
 
-    def fit(self, X, y=None) -> BaseDetector:
+    def fit(self, X: npt.ArrayLike, y: object = None) -> BaseDetector:
         """Learn preprocessing and the detector from ``X``; ``y`` is ignored (unsupervised)."""
-        X = validate_data(
+        matrix: np.ndarray = validate_data(
             self,
             inf_as_nan(X),
             ensure_all_finite="allow-nan",
@@ -108,19 +135,19 @@ class BaseDetector(BaseEstimator):
             ensure_min_samples=2,
         )
         names = getattr(self, "feature_names_in_", None)
-        self.direction_signs_ = direction_signs(self.directions, X.shape[1], names)
+        self.direction_signs_ = direction_signs(self.directions, matrix.shape[1], names)
         orientation = None if self.direction_signs_ is None else tuple(self.direction_signs_)
         self.preprocessor_ = RobustPreprocessor(
             add_indicator=self.add_indicator,
             orientation=orientation,
             cut_one_sided=self._cut_one_sided,
-        ).fit(X)
-        Z = self.preprocessor_.transform(X)
+        ).fit(matrix)
+        Z = self.preprocessor_.transform(matrix)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self.decision_scores_ = np.asarray(self._fit_scores(Z, seed), dtype=np.float64)
         return self
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: npt.ArrayLike) -> np.ndarray:
         """Suspicion score per row (higher = more suspicious); feature names checked."""
         check_is_fitted(self, "preprocessor_")
         X = validate_data(
@@ -136,7 +163,7 @@ class BaseDetector(BaseEstimator):
         """Scores of clean scaled ``Z`` (higher = more suspicious)."""
         raise NotImplementedError
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.target_tags.required = False
@@ -187,7 +214,7 @@ class TailProbabilities:
 # name -> (factory(seed) -> unfitted PyOD detector, fit on a subsample?)
 # Quadratic-cost members (kNN, LOF) are fitted on a random subsample of SUBSAMPLE rows: on the
 # 600k-row sets a full fit would take hours; scores from a 2,048-row reference are nearly as good.
-MEMBERS: dict[str, tuple[Callable[[int], object], bool]] = {
+MEMBERS: dict[str, tuple[Callable[[int], Member], bool]] = {
     # trees are seeded up front and distances are exact: n_jobs changes speed, not scores
     "iforest": (lambda seed: IForest(n_estimators=200, random_state=seed, n_jobs=threads()), False),
     "tails": (lambda seed: TailProbabilities(), False),
@@ -260,7 +287,7 @@ class DetectorEnsemble(BaseDetector):
         subsample: int = 2048,
         add_indicator: bool = True,
         random_state: int | None = None,
-        directions=None,
+        directions: Directions = None,
     ) -> None:
         super().__init__(
             add_indicator=add_indicator, random_state=random_state, directions=directions
@@ -313,7 +340,8 @@ class DetectorEnsemble(BaseDetector):
             factory, on_subsample = MEMBERS[name]
             detector = factory(int(rng.integers(np.iinfo(np.int32).max)))
             if name in ("knn", "lof"):
-                detector.n_neighbors = max(1, min(detector.n_neighbors, n_sub - 1))
+                neighbour = cast(NeighbourMember, detector)
+                neighbour.n_neighbors = max(1, min(neighbour.n_neighbors, n_sub - 1))
             if isinstance(detector, TailProbabilities):
                 detector.one_sided = self.preprocessor_.one_sided_
             Zm = self._member_input(name, Z)
@@ -348,7 +376,9 @@ def _finite(scores: np.ndarray) -> np.ndarray:
     return np.nan_to_num(scores, nan=low, posinf=high, neginf=low)
 
 
-def default_detector(random_state: int | None = None, directions=None) -> DetectorEnsemble:
+def default_detector(
+    random_state: int | None = None, directions: Directions = None
+) -> DetectorEnsemble:
     """The project's unsupervised detector (unfitted): see the README for the evidence.
 
     ``directions``: the declared suspicious side of each feature (``{name: "high"|"low"|"both"}``

@@ -34,8 +34,11 @@ simply never looked at. How the scorer copes (the evidence is in the README, sec
 
 from __future__ import annotations
 
+from typing import Any, Protocol, cast
+
 import lightgbm as lgb
 import numpy as np
+import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
@@ -44,7 +47,13 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from pool.resources import predict_threads, threads
 from training.calibration import BetaBinCalibrator
-from training.detectors import default_detector, direction_signs, ecdf_scale, inf_as_nan
+from training.detectors import (
+    Directions,
+    default_detector,
+    direction_signs,
+    ecdf_scale,
+    inf_as_nan,
+)
 
 BLEND_PRIOR = 10.0  # labelled cases at which model and detector weigh equally ("auto" blend)
 AUC_PRIOR = 0.75  # what a detector's AUC is taken to be before any label says otherwise
@@ -63,7 +72,7 @@ MODEL_GOOD = 0.8
 MAX_CONTAMINATION = 0.5  # largest share of hidden cases assumed among the unlabelled contrast
 
 
-def check_outcomes(y, n_rows: int) -> np.ndarray:
+def check_outcomes(y: npt.ArrayLike | None, n_rows: int) -> np.ndarray:
     """Validate ``y`` (1 / 0 / NaN, one per row) with an error that names the first bad row."""
     y = np.asarray(y, dtype=np.float64).ravel() if y is not None else np.full(n_rows, np.nan)
     if len(y) != n_rows:
@@ -255,6 +264,18 @@ def combined_weight(
     return float((n_cases * best + rule_cases * rule) / (n_cases + rule_cases))
 
 
+class Detector(Protocol):
+    """What the scorer needs of a fitted detector (``training.detectors.BaseDetector``)."""
+
+    decision_scores_: np.ndarray
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray: ...
+
+
+#: rows, 0/1 targets and weights LightGBM learns from (see ``LeadScorer._training_rows``)
+TrainingRows = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 class LeadScorer(ClassifierMixin, BaseEstimator):
     """LightGBM on verified outcomes + the unsupervised detector; higher = more suspicious.
 
@@ -296,7 +317,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        detector=None,
+        detector: Detector | None = None,
         use_detector_feature: bool = True,
         detector_blend: float | str = "auto",
         unlabelled_weight: float = 0.5,
@@ -307,7 +328,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         cv: int = 5,
         random_state: int | None = None,
         detector_prefit: bool = False,
-        directions=None,
+        directions: Directions = None,
         detector_rule: str = "evidence",
     ) -> None:
         self.detector = detector
@@ -325,16 +346,16 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, X, y=None) -> LeadScorer:
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike | None = None) -> LeadScorer:
         """Fit the detector on all rows, then LightGBM and the calibration on the outcomes."""
-        X = validate_data(
+        matrix: np.ndarray = validate_data(
             self,
             inf_as_nan(X),
             ensure_all_finite="allow-nan",
             dtype=np.float64,
             ensure_min_samples=2,
         )
-        y = check_outcomes(y, len(X))
+        y = check_outcomes(y, len(matrix))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if self.detector_prefit and self.detector is not None:
             self.detector_ = self.detector
@@ -342,9 +363,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             detector = (
                 self.detector
                 if self.detector is not None
-                else default_detector(directions=self._column_directions(X.shape[1]))
+                else default_detector(directions=self._column_directions(matrix.shape[1]))
             )
-            self.detector_ = clone(detector).set_params(random_state=seed).fit(X)
+            self.detector_ = clone(detector).set_params(random_state=seed).fit(matrix)
         self.detector_reference_ = np.asarray(self.detector_.decision_scores_, dtype=np.float64)
         self.classes_ = np.array([0, 1])
         labelled = ~np.isnan(y)
@@ -359,9 +380,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.booster_ = None
         self.calibrator_ = None
         if self.mode_ == "supervised":
-            F = self._features(X, self.detector_reference_)
+            rows, targets, weights = cast(TrainingRows, (rows, targets, weights))
+            F = self._features(matrix, self.detector_reference_)
             self.booster_ = self._fit_booster(F[rows], targets, weights, seed)
-            self.model_reference_ = self.booster_.predict(F, raw_score=True)
+            self.model_reference_ = cast(np.ndarray, self.booster_.predict(F, raw_score=True))
             self.calibrator_ = self._fit_calibrator(F, y, rows, targets, weights, seed)
             if self.detector_blend == "auto":
                 self.detector_weight_ = self._learnt_weight(F, y, rows, targets, weights, seed)
@@ -376,7 +398,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             return None
         return [{1: "high", -1: "low", 0: "both"}[int(v)] for v in signs]
 
-    def _training_rows(self, y: np.ndarray):
+    def _training_rows(self, y: np.ndarray) -> TrainingRows | tuple[None, None, None]:
         """Rows, 0/1 targets and weights LightGBM learns from, or (None,)*3 if it cannot learn."""
         labelled = ~np.isnan(y)
         n_pos = int((y[labelled] == 1).sum())
@@ -400,7 +422,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             return X
         return np.column_stack([X, detector_scores])
 
-    def _booster_params(self, seed: int) -> dict:
+    def _booster_params(self, seed: int) -> dict[str, Any]:
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
@@ -418,11 +440,21 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             "verbose": -1,
         }
 
-    def _fit_booster(self, F, targets, weights, seed: int) -> lgb.Booster:
+    def _fit_booster(
+        self, F: np.ndarray, targets: np.ndarray, weights: np.ndarray, seed: int
+    ) -> lgb.Booster:
         data = lgb.Dataset(F, label=targets, weight=weights, free_raw_data=True)
         return lgb.train(self._booster_params(seed), data, num_boost_round=self.n_estimators)
 
-    def _fit_calibrator(self, F, y, rows, targets, weights, seed: int):
+    def _fit_calibrator(
+        self,
+        F: np.ndarray,
+        y: np.ndarray,
+        rows: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray,
+        seed: int,
+    ) -> BetaBinCalibrator | None:
         """Isotonic/Platt map from out-of-fold raw scores to P(case), fitted on labelled rows.
 
         If the labelled rows hold a single class (only confirmed cases, as in ADBench's
@@ -450,38 +482,45 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     #: service hands it its cached matrix, ``serving.champions.score_matrix``, not a frame)
     takes_arrays = True
 
-    def _checked(self, X) -> np.ndarray:
+    def _checked(self, X: npt.ArrayLike) -> np.ndarray:
         """``X`` validated as float64. A frame has its names checked; a bare matrix from a
         scorer fitted on a frame is read in the fitted column order (width checked), without
         scikit-learn's warning that it carries no names."""
         if isinstance(X, np.ndarray) and hasattr(self, "feature_names_in_"):
-            X = check_array(inf_as_nan(X), ensure_all_finite="allow-nan", dtype=np.float64)
-            if X.shape[1] != self.n_features_in_:
+            matrix: np.ndarray = check_array(
+                inf_as_nan(X), ensure_all_finite="allow-nan", dtype=np.float64
+            )
+            if matrix.shape[1] != self.n_features_in_:
                 raise ValueError(
-                    f"X has {X.shape[1]} features, but LeadScorer is expecting "
+                    f"X has {matrix.shape[1]} features, but LeadScorer is expecting "
                     f"{self.n_features_in_} features as input"
                 )
-            return X
+            return matrix
         return validate_data(
             self, inf_as_nan(X), reset=False, ensure_all_finite="allow-nan", dtype=np.float64
         )
 
-    def _detector_and_model(self, X):
+    def _detector_and_model(self, X: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray | None]:
         check_is_fitted(self, "detector_")
-        X = self._checked(X)
-        det = self.detector_.decision_function(X)
+        matrix = self._checked(X)
+        det = self.detector_.decision_function(matrix)
         raw = None
         if self.booster_ is not None:
-            raw = self.booster_.predict(
-                self._features(X, det), raw_score=True, num_threads=predict_threads(len(X))
+            raw = cast(
+                np.ndarray,
+                self.booster_.predict(
+                    self._features(matrix, det),
+                    raw_score=True,
+                    num_threads=predict_threads(len(matrix)),
+                ),
             )
         return det, raw
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: npt.ArrayLike) -> np.ndarray:
         """Suspicion score (higher = more suspicious): detector only, or blend of ranks."""
         return self._score(*self._detector_and_model(X))
 
-    def score_and_probability(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def score_and_probability(self, X: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """``decision_function`` and the calibrated P(case) in one pass over the detector and
         the booster (what serving and the lead writer need); NaN probabilities when the scorer
         could not be calibrated."""
@@ -491,7 +530,9 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         )
         return self._score(det, raw), probability
 
-    def probability_interval(self, X, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    def probability_interval(
+        self, X: npt.ArrayLike, level: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per row, the ``level`` posterior interval of P(case) (``BetaBinCalibrator.interval``);
         NaN where the scorer could not be calibrated or its calibrator gives no interval."""
         det, raw = self._detector_and_model(X)
@@ -518,12 +559,22 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             det_rank = 1.0 - np.minimum(det_rank, 1.0)
         return (1 - abs(weight)) * model_rank + abs(weight) * det_rank
 
-    def _probability(self, raw: np.ndarray) -> np.ndarray:
-        if isinstance(self.calibrator_, IsotonicRegression):
+    def _probability(self, raw: np.ndarray | None) -> np.ndarray:
+        # callers check first: an uncalibrated scorer has NaN probabilities or raises
+        assert self.calibrator_ is not None and raw is not None, "needs a calibrated scorer"
+        if isinstance(self.calibrator_, IsotonicRegression):  # scorers pickled before BetaBin
             return self.calibrator_.predict(raw)
         return self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
 
-    def blend_evidence(self, F, y, rows, targets, weights, seed: int):
+    def blend_evidence(
+        self,
+        F: np.ndarray,
+        y: np.ndarray,
+        rows: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray,
+        seed: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Out-of-fold model ranks, detector ranks and truth on the judged rows, or None.
 
         Every row of ``rows`` (unlabelled rows too, as they are the contrast when only cases
@@ -553,7 +604,15 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         )[judged]
         return model_rank, det_rank, positive[judged].astype(int)
 
-    def _learnt_weight(self, F, y, rows, targets, weights, seed: int) -> float:
+    def _learnt_weight(
+        self,
+        F: np.ndarray,
+        y: np.ndarray,
+        rows: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray,
+        seed: int,
+    ) -> float:
         """Detector weight chosen on out-of-fold model scores, shrunk to the AUC rule's weight.
 
         Why both: the AUC rule (``_detector_weight``) knows only the detector; where the model
@@ -605,7 +664,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "detector_")
         return self.detector_weight_
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: npt.ArrayLike) -> np.ndarray:
         """Calibrated [P(no case), P(case)] per row; needs labelled outcomes to calibrate on."""
         det, raw = self._detector_and_model(X)
         if self.calibrator_ is None:
@@ -617,7 +676,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         p = self._probability(raw)
         return np.column_stack([1 - p, p])
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """1 where the calibrated probability of a case is at least 0.5."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
@@ -633,13 +692,13 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         )
         return names + (["detector_score"] if self.use_detector_feature else [])
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
 
 
-def default_scorer(random_state: int | None = None, directions=None) -> LeadScorer:
+def default_scorer(random_state: int | None = None, directions: Directions = None) -> LeadScorer:
     """The project's scorer (unfitted), with the settings the README's evidence supports.
 
     ``directions``: the declared suspicious side per feature, for its default detector.
