@@ -72,7 +72,10 @@ def select_entities(table: pd.DataFrame, entity_ids: Sequence[str]) -> pd.DataFr
 
 def percentiles(scores: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
     """Percentile (0-100] of each score: the share of the reference population scoring at most
-    as high. Without a reference, the batch itself is the population."""
+    as high. Without a reference, the batch itself is the population.
+
+    This, :func:`ranks` and :func:`rows_to_explain` state each rule on its own; the service
+    reads all three from one sort (:func:`ranked`), and the tests hold it equal to them."""
     base = np.sort(scores) if reference is None or len(reference) == 0 else reference
     return 100.0 * np.searchsorted(base, scores, side="right") / len(base)
 
