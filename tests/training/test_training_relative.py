@@ -93,7 +93,9 @@ def test_undeclared_features_keep_their_values_and_the_group_column_is_not_an_ou
 
 
 def test_mid_ranks_by_hand():
-    np.testing.assert_allclose(mid_ranks(np.array([1.0, 2.0]), np.array([1.0, np.nan])), [0.5, np.nan])
+    np.testing.assert_allclose(
+        mid_ranks(np.array([1.0, 2.0]), np.array([1.0, np.nan])), [0.5, np.nan]
+    )
 
 
 def test_the_relative_detector_scores_as_the_detector_on_the_relative_view():
@@ -101,7 +103,9 @@ def test_the_relative_detector_scores_as_the_detector_on_the_relative_view():
     directions = {s.name: s.direction for s in SPECS}
     plain = default_detector(0, directions=directions).fit(relative_view(frame, SPECS))
     ranked = RelativeDetector(
-        default_detector(directions=directions), FEATURES, declared_relative_to(SPECS),
+        default_detector(directions=directions),
+        FEATURES,
+        declared_relative_to(SPECS),
         random_state=0,
     ).fit(frame)
     np.testing.assert_array_equal(ranked.decision_scores_, plain.decision_scores_)
@@ -115,9 +119,7 @@ def test_the_relative_detector_reads_a_bare_matrix_by_its_columns_and_clones():
     columns = ["district_code", *FEATURES]
     coded = frame.assign(district_code=frame["district"].map({"a": 0.0, "b": 1.0, "c": 2.0}))
     coded = coded[columns].astype("float64")
-    det = RelativeDetector(
-        default_detector(), FEATURES, {"bid": "district_code"}, columns=columns
-    )
+    det = RelativeDetector(default_detector(), FEATURES, {"bid": "district_code"}, columns=columns)
     fitted = clone(det).set_params(random_state=3).fit(coded.to_numpy())
     np.testing.assert_array_equal(
         fitted.decision_function(coded.to_numpy()), fitted.decision_function(coded)
