@@ -45,10 +45,11 @@ class FeatureSpec:
     ``relative_to`` names a column (e.g. "district") within whose groups the feature is
     compared before a detector sees it: its within-group percentile rank replaces the value in
     the detector's view (``features.relative.relative_view``), for a quantity whose level differs
-    by orders of magnitude between groups. Reasons keep the value itself. Read today only by
-    ``benchmarks.bid_rigging_eval``'s detector: training and serving do not apply it yet (it
-    needs a rank transform fitted on the training population, so that one served entity is
-    ranked against it; issue 14).
+    by orders of magnitude between groups. Reasons keep the value itself. The fitted form, which
+    ranks new rows against the training population (an unseen group against the pooled training
+    values), is ``training.relative.RelativeRanks`` / ``RelativeDetector``; read today only by
+    ``benchmarks.bid_rigging_eval``'s detector: training and serving do not apply it yet (issue
+    14: the served input is float64 only, so the group must first reach the model as a column).
 
     A missing value has its own wording, ``missing_template`` per language (no ``value``
     field: there is none). A ratio whose denominator was zero is missing too, but that is a

@@ -126,3 +126,20 @@ def test_the_relative_detector_reads_a_bare_matrix_by_its_columns_and_clones():
     )
     with pytest.raises(ValueError, match="expects 4 columns"):
         fitted.decision_function(coded.to_numpy()[:, :2])
+
+
+def test_without_a_declared_group_the_detector_scores_byte_identically():
+    """A model declaring no ``relative_to`` (every simulated built-in) gets its plain detector's
+    scores, bit for bit, through the relative step: nothing is ranked."""
+    from features import registry
+
+    specs = registry.get("fuel_tax").features
+    assert declared_relative_to(specs) == {}
+    names = [s.name for s in specs]
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.lognormal(size=(200, len(names))), columns=names)
+    directions = {s.name: s.direction for s in specs}
+    plain = default_detector(0, directions=directions).fit(frame)
+    through = RelativeDetector(default_detector(directions=directions), names, {}, None, 0)
+    through.fit(frame)
+    assert plain.decision_function(frame).tobytes() == through.decision_function(frame).tobytes()
