@@ -356,7 +356,10 @@ def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
                 **runs.phase_ms(layout),
             }
         )
-    for label, seconds in ((f"{runs.threads} threads, the service's", plain), ("1 thread", plain_one)):
+    for label, seconds in (
+        (f"{runs.threads} threads, the service's", plain),
+        ("1 thread", plain_one),
+    ):
         rows.append(
             {
                 "case": f"plain in-process LightGBM predict (same rows, {label})",

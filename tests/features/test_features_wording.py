@@ -134,7 +134,13 @@ def test_fill_from_cached_parts_equals_the_formatter_on_every_declared_template(
 
 @pytest.mark.parametrize(
     "template",
-    ["{value!r} vs {peer}", "{0} and {value}", "{value:{width}}", "{value.real:.1f}", "{{x}} {value}"],
+    [
+        "{value!r} vs {peer}",
+        "{0} and {value}",
+        "{value:{width}}",
+        "{value.real:.1f}",
+        "{{x}} {value}",
+    ],
 )
 def test_fill_of_uncommon_templates_equals_the_formatter(template: str) -> None:
     fields = {"value": 1.5, "peer": 2.0, "width": "8"}
