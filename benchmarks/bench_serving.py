@@ -8,7 +8,11 @@ table of N entities):
 2. score-all: every entity scored, reasons for the top 1,000, end to end (request, scoring, SHAP,
    serialisation, parse on the client), as JSON (``layout=columns``) and as an Arrow stream
    (``layout=arrow``), against ``booster.predict`` of the same model on the same rows in this
-   process, in turn with them; goal: at least half its throughput;
+   process on the service's thread count (``pool.resources.threads``: ``SUPERVISION_THREADS``,
+   default every available core; the service splits that budget over its chunks, never
+   multiplies it), and on one thread; interleaved with them, medians of 7 repeats; goal: at
+   least half the same-thread-count throughput. The server's own split (score, explain,
+   serialise, from its ``Server-Timing`` header) is reported beside it;
 3. fixed-rate load: single-entity explained scores sent on a fixed schedule (open loop: latency
    counted from the scheduled send time, so a stall is not hidden), zero errors expected; p99;
 4. the mixed staff workload (score one entity with reasons, list leads, open a lead, in turn),
@@ -31,6 +35,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,7 @@ import pandas as pd
 import pyarrow as pa
 
 from benchmarks import loadgen
+from pool.resources import threads
 from serving.launch import running_service
 from serving.sandbox import FEATURES, SCENARIO, Sandbox, build
 
@@ -84,9 +90,22 @@ def single_latencies(client: httpx.Client, ids: list[str], n: int) -> list[float
     return out
 
 
-def score_all(client: httpx.Client, n: int, layout: str = "columns") -> float:
-    """Seconds to score every entity with reasons for the top 1,000, end to end: the answer
-    is parsed (JSON) or read (an Arrow stream, ``layout="arrow"``) before the clock stops."""
+def server_timing(header: str | None) -> dict[str, float]:
+    """Seconds per phase of a ``Server-Timing`` header (``score;dur=12.5, ...``, in ms)."""
+    out = {}
+    for part in (header or "").split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if name and dur:
+            out[name] = float(dur) / 1000
+    return out
+
+
+def score_all_timed(
+    client: httpx.Client, n: int, layout: str = "columns"
+) -> tuple[float, dict[str, float]]:
+    """Seconds to score every entity with reasons for the top 1,000, end to end (the answer
+    is parsed (JSON) or read (an Arrow stream, ``layout="arrow"``) before the clock stops),
+    and the server's seconds per phase."""
     body = {
         "scenario": SCENARIO,
         "all_entities": True,
@@ -104,25 +123,53 @@ def score_all(client: httpx.Client, n: int, layout: str = "columns") -> float:
         rows, explained = data["count"], len(data["reasons"])
     elapsed = time.perf_counter() - started
     assert rows == n and explained == min(EXPLAIN_TOP, n)
-    return elapsed
+    return elapsed, server_timing(got.headers.get("server-timing"))
+
+
+def score_all(client: httpx.Client, n: int, layout: str = "columns") -> float:
+    """Seconds of :func:`score_all_timed`."""
+    return score_all_timed(client, n, layout)[0]
+
+
+@dataclass
+class ScoreAllRuns:
+    """Seconds of each interleaved repeat: served score-all as JSON and as Arrow (end to end,
+    with the server's phases), plain predict on the service's threads and on one thread."""
+
+    threads: int
+    served: list[float] = field(default_factory=list)
+    arrow: list[float] = field(default_factory=list)
+    plain: list[float] = field(default_factory=list)
+    plain_one: list[float] = field(default_factory=list)
+    phases: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+
+    def phase_ms(self, layout: str) -> dict[str, float]:
+        """Median milliseconds per server phase of ``layout``'s repeats."""
+        runs = self.phases.get(layout, [])
+        names = sorted({k for run in runs for k in run})
+        return {
+            f"server_{k}_ms": round(statistics.median(r.get(k, 0.0) for r in runs) * 1000, 1)
+            for k in names
+        }
 
 
 def interleaved(
-    client: httpx.Client, sandbox: Sandbox, table: pd.DataFrame, repeats: int = 5
-) -> tuple[float, float, float, float]:
-    """Median seconds of (served score-all as JSON, as Arrow, plain 1 thread, plain all
-    cores), measured in turn so that a busy moment on a shared machine hits all four alike."""
-    served, arrow, plain, plain_all = [], [], [], []
-    cores = os.cpu_count() or 1
+    client: httpx.Client, sandbox: Sandbox, table: pd.DataFrame, repeats: int = 7
+) -> ScoreAllRuns:
+    """Score-all (JSON, Arrow) and plain ``booster.predict`` (the service's thread count,
+    then one thread), measured in turn so that a busy moment on a shared machine hits all
+    four alike."""
+    runs = ScoreAllRuns(threads=threads())
     booster = served_booster(sandbox)
     X = table.loc[:, list(FEATURES)].to_numpy(dtype="float64")
     for _ in range(repeats):
-        served.append(score_all(client, len(table)))
-        arrow.append(score_all(client, len(table), "arrow"))
-        plain.append(plain_lightgbm(booster, X))
-        plain_all.append(plain_lightgbm(booster, X, threads=cores))
-    med = [statistics.median(m) for m in (served, arrow, plain, plain_all)]
-    return med[0], med[1], med[2], med[3]
+        for layout, into in (("columns", runs.served), ("arrow", runs.arrow)):
+            seconds, phases = score_all_timed(client, len(table), layout)
+            into.append(seconds)
+            runs.phases.setdefault(layout, []).append(phases)
+        runs.plain.append(plain_lightgbm(booster, X, threads=runs.threads))
+        runs.plain_one.append(plain_lightgbm(booster, X, threads=1))
+    return runs
 
 
 def fixed_rate(base: str, headers: dict, ids: list[str], rate: float, seconds: float) -> dict:
@@ -291,9 +338,13 @@ def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
         )
         score_all(client, len(table))  # warm-up
         score_all(client, len(table), "arrow")
-        served, arrow, plain, plain_all = interleaved(client, sandbox, table)
-    cores = os.cpu_count() or 1
-    for label, seconds in (("JSON", served), ("Arrow stream", arrow)):
+        runs = interleaved(client, sandbox, table)
+    med = statistics.median
+    plain, plain_one = med(runs.plain), med(runs.plain_one)
+    for label, layout, seconds in (
+        ("JSON", "columns", med(runs.served)),
+        ("Arrow stream", "arrow", med(runs.arrow)),
+    ):
         rows.append(
             {
                 "case": f"score all + reasons top {EXPLAIN_TOP} (HTTP, {label}, end to end)",
@@ -301,25 +352,22 @@ def measure(sandbox: Sandbox, base: str, quick: bool) -> list[dict]:
                 "seconds": round(seconds, 3),
                 "rows_per_s": round(len(table) / seconds),
                 "vs_plain_lightgbm": round(plain / seconds, 3),
-                "vs_plain_all_cores": round(plain_all / seconds, 3),
+                "vs_plain_1_thread": round(plain_one / seconds, 3),
+                **runs.phase_ms(layout),
             }
         )
-    rows.append(
-        {
-            "case": "plain in-process LightGBM predict (same rows, model's 1 thread)",
-            "n": len(table),
-            "seconds": round(plain, 3),
-            "rows_per_s": round(len(table) / plain),
-        }
-    )
-    rows.append(
-        {
-            "case": f"plain in-process LightGBM predict (same rows, {cores} threads)",
-            "n": len(table),
-            "seconds": round(plain_all, 3),
-            "rows_per_s": round(len(table) / plain_all),
-        }
-    )
+    for label, seconds in (
+        (f"{runs.threads} threads, the service's", plain),
+        ("1 thread", plain_one),
+    ):
+        rows.append(
+            {
+                "case": f"plain in-process LightGBM predict (same rows, {label})",
+                "n": len(table),
+                "seconds": round(seconds, 3),
+                "rows_per_s": round(len(table) / seconds),
+            }
+        )
     # the fixed rate is a quarter of what one client achieves back to back (p50 latency), at
     # most 25/s, so the load tests steady service below saturation on a shared machine
     rate = round(min(25.0, 0.25 / (rows[0]["p50_ms"] / 1000)), 1)

@@ -18,6 +18,7 @@ printed as "nan".
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -130,11 +131,48 @@ class HumanFormatter(string.Formatter):
         return super().format_field(value, format_spec)
 
 
+#: One formatter per language (it holds nothing but its language).
+_FORMATTERS = {lang: HumanFormatter(lang) for lang in LANGUAGES}
+Parts = tuple[tuple[str, str | None, str], ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _parts(template: str) -> Parts | None:
+    """``template`` parsed once into (literal, field name, format spec) parts, or None when a
+    field is positional, indexed, converted (``!r``) or has a nested spec: those go through
+    ``string.Formatter`` as before. Why: a thousand explained rows fill some ten thousand
+    templates, and re-parsing each one in ``string.Formatter.vformat`` was most of their cost."""
+    parts = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (conversion or not name.isidentifier() or "{" in (spec or "")):
+            return None
+        parts.append((literal, name, spec or ""))
+    return tuple(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _without_peer(template: str) -> str:
+    """``template`` with the clause naming the peer figure dropped."""
+    return _PEER_CLAUSE.sub("", template)
+
+
 def fill(template: str, lang: str, **fields: float | str | None) -> str:
     """``template`` filled with human-formatted ``fields``; the peer clause is dropped when the
-    peer figure is missing, and a field the template needs but lacks is a KeyError naming it."""
+    peer figure is missing, and a field the template needs but lacks is a KeyError naming it.
+
+    The same text as ``HumanFormatter(lang).format(template, **fields)`` (with those rules),
+    from the template's cached parts (:func:`_parts`)."""
+    formatter = _FORMATTERS.get(lang) or HumanFormatter(lang)  # an unknown language: its error
     if "peer" in fields and missing(fields["peer"]):
-        template = _PEER_CLAUSE.sub("", template)
+        template = _without_peer(template)
         fields = {k: v for k, v in fields.items() if k != "peer"}
     present = {k: v for k, v in fields.items() if not missing(v) or isinstance(v, str)}
-    return HumanFormatter(lang).format(template, **present)
+    parts = _parts(template)
+    if parts is None:
+        return formatter.format(template, **present)
+    out = []
+    for literal, name, spec in parts:
+        out.append(literal)
+        if name is not None:
+            out.append(formatter.format_field(present[name], spec))
+    return "".join(out)

@@ -10,10 +10,8 @@ serving: a broken upload must never take the service down.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -24,6 +22,8 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
+from pool.resources import parallel_map, threads
 
 log = logging.getLogger("serving.champions")
 
@@ -145,15 +145,20 @@ Rows = Any  # a frame or a 2-d array: what ``in_chunks`` splits by rows
 def in_chunks(fn: Callable[[Rows], Any], frame: Rows, min_rows: int = PARALLEL_ROWS) -> Any:
     """``fn`` over row chunks (of a frame or a 2-d array) in parallel threads for large
     batches (tree models release the GIL), so one request can use every core; small batches
-    run as they are."""
-    workers = min(os.cpu_count() or 1, 4)
+    run as they are.
+
+    The service's thread budget (``pool.resources.threads``: ``SUPERVISION_THREADS``, default
+    every available core) is split, not multiplied: one chunk per thread, each told one
+    thread's share (``parallel_map``), so a LightGBM prediction inside a chunk runs on that
+    share (``predict_threads``) rather than on every core again. Before, two chunks of two
+    OpenMP threads each ran four threads on two cores."""
+    workers = threads()
     if len(frame) < min_rows or workers < 2:
         return fn(frame)
     bounds = np.linspace(0, len(frame), workers + 1, dtype=int)
     rows = frame.iloc if isinstance(frame, pd.DataFrame) else frame
     parts = [rows[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(fn, parts))
+    results = parallel_map(fn, parts)
     return pd.concat(results) if isinstance(results[0], pd.DataFrame) else np.vstack(results)
 
 

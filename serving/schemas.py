@@ -64,9 +64,18 @@ class ScoreRequest(Strict):
     explain_top: int = Field(default=0, ge=0, le=MAX_ROWS)
     explain_all: bool = False
     max_reasons: int = Field(default=5, ge=1, le=50)
-    #: ``records`` (an object per row), ``columns`` (parallel lists) or ``arrow`` (an Arrow
-    #: IPC stream, ``application/vnd.apache.arrow.stream``: for whole feature tables)
-    layout: Literal["records", "columns", "arrow"] = "records"
+    layout: Literal["records", "columns", "arrow"] = Field(
+        default="records",
+        description=(
+            "How the answer is laid out. records (default): results, one object per row. "
+            "columns: parallel lists entity_id, score, probability, percentile and rank (row "
+            "i of each is the same entity, in input order) and reasons as an object keyed "
+            "by entity id holding only the explained rows (ScoreColumns); far faster for a "
+            "client to parse than one object per row. arrow: the same columns as an Arrow "
+            "IPC stream (application/vnd.apache.arrow.stream), reasons as JSON text, the "
+            "model version in the schema metadata."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ScoreRequest:

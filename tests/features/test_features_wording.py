@@ -7,7 +7,7 @@ import pytest
 
 from features import registry
 from features.spec import FeatureSpec
-from features.wording import fill, general, money, percent
+from features.wording import LANGUAGES, fill, general, money, percent
 from training.reason_check import problems
 
 LOAN = FeatureSpec(
@@ -94,3 +94,60 @@ def test_the_check_catches_what_staff_must_not_read() -> None:
     assert problems("ratio 0.123456", names) and problems("loan of 3200000 yuan", names)
     assert problems("登记nozzles 6", names, "zh") and not problems("6 nozzles", names, "en")
     assert problems("value nan", names) and not problems("贷款金额320万元", names)
+
+
+def reference_fill(template: str, lang: str, **fields: float | str | None) -> str:
+    """``fill`` as it was: the rules applied, then ``string.Formatter`` over the template."""
+    from features.wording import _PEER_CLAUSE, HumanFormatter, missing
+
+    if "peer" in fields and missing(fields["peer"]):
+        template = _PEER_CLAUSE.sub("", template)
+        fields = {k: v for k, v in fields.items() if k != "peer"}
+    present = {k: v for k, v in fields.items() if not missing(v) or isinstance(v, str)}
+    return HumanFormatter(lang).format(template, **present)
+
+
+FIGURES = (0.0, 0.004, 0.35, 1.0, 7.0, 12_345.678, 3.2e6, 2.3e8, -0.5, float("nan"), None)
+
+
+def test_fill_from_cached_parts_equals_the_formatter_on_every_declared_template() -> None:
+    from features import registry
+
+    templates = {
+        (spec.template(lang), lang)
+        for name in registry.names()
+        for spec in registry.get(name).features
+        for lang in LANGUAGES
+    }
+    assert len(templates) > 50
+    for template, lang in sorted(templates):
+        for value in FIGURES:
+            for peer in FIGURES[::3]:
+                try:
+                    want = reference_fill(template, lang, value=value, peer=peer)
+                except KeyError as exc:  # a template needing a field not given: the same error
+                    with pytest.raises(KeyError, match=str(exc)):
+                        fill(template, lang, value=value, peer=peer)
+                    continue
+                assert fill(template, lang, value=value, peer=peer) == want, template
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{value!r} vs {peer}",
+        "{0} and {value}",
+        "{value:{width}}",
+        "{value.real:.1f}",
+        "{{x}} {value}",
+    ],
+)
+def test_fill_of_uncommon_templates_equals_the_formatter(template: str) -> None:
+    fields = {"value": 1.5, "peer": 2.0, "width": "8"}
+    try:
+        want = reference_fill(template, "en", **fields)
+    except (IndexError, KeyError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            fill(template, "en", **fields)
+        return
+    assert fill(template, "en", **fields) == want

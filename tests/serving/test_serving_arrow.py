@@ -75,3 +75,34 @@ def test_an_unknown_layout_is_a_422_naming_the_field(client, sandbox) -> None:
     )
     assert got.status_code == 422
     assert "layout" in got.text
+
+
+def test_the_columns_layout_holds_the_records_answer_row_for_row(client, sandbox) -> None:
+    body = {"scenario": SCENARIO, "all_entities": True, "explain_top": 25}
+    records = client.post("/v1/score", json=body, headers=auth(sandbox)).json()
+    columns = client.post(
+        "/v1/score", json={**body, "layout": "columns"}, headers=auth(sandbox)
+    ).json()
+    head = ("scenario", "model", "percentile_basis", "count")
+    assert {k: columns[k] for k in head} == {k: records[k] for k in head}
+    for field in ("entity_id", "score", "probability", "percentile", "rank"):
+        assert columns[field] == [row[field] for row in records["results"]], field
+    explained = {
+        r["entity_id"]: r["reasons"] for r in records["results"] if r["reasons"] is not None
+    }
+    assert columns["reasons"] == explained and len(explained) == 25
+
+
+def test_the_openapi_document_states_the_layouts_and_their_answers() -> None:
+    from serving.app import create_app
+
+    spec = create_app().openapi()
+    layout = spec["components"]["schemas"]["ScoreRequest"]["properties"]["layout"]
+    assert layout["enum"] == ["records", "columns", "arrow"] and layout["default"] == "records"
+    assert "parallel lists" in layout["description"] and MEDIA_TYPE in layout["description"]
+    answer = spec["paths"]["/v1/score"]["post"]["responses"]["200"]["content"]
+    refs = json.dumps(answer["application/json"]["schema"])
+    assert "ScoreResponse" in refs and "ScoreColumns" in refs
+    assert MEDIA_TYPE in answer
+    columns = spec["components"]["schemas"]["ScoreColumns"]["properties"]
+    assert {"entity_id", "score", "probability", "percentile", "rank", "reasons"} <= set(columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pool.keys import id_check_char
@@ -104,3 +105,26 @@ def test_shadow_comparison() -> None:
     assert corr == pytest.approx(1.0) and overlap == 1.0
     corr, overlap = compare(a, -a)
     assert corr == pytest.approx(-1.0) and overlap == 0.0
+
+
+def test_in_chunks_splits_the_thread_budget_instead_of_multiplying_it(monkeypatch) -> None:
+    """Each chunk is told one thread's share, so a LightGBM prediction inside it runs on that
+    share: chunks x threads per chunk stays within ``SUPERVISION_THREADS``."""
+    from pool.resources import predict_threads, threads
+    from serving.champions import PARALLEL_ROWS, in_chunks
+
+    monkeypatch.setenv("SUPERVISION_THREADS", "2")
+    seen: list[tuple[int, int, int]] = []
+
+    def fn(part: np.ndarray) -> np.ndarray:
+        seen.append((len(part), threads(), predict_threads(len(part))))
+        return part * 2.0
+
+    values = np.arange(2 * PARALLEL_ROWS * 3, dtype="float64").reshape(-1, 3)
+    out = in_chunks(fn, values)
+    np.testing.assert_array_equal(out, values * 2.0)
+    assert sorted(seen) == [(PARALLEL_ROWS, 1, 1), (PARALLEL_ROWS, 1, 1)]
+    seen.clear()
+    frame = pd.DataFrame(values[:10])  # below the chunking size: one call on the whole budget
+    pd.testing.assert_frame_equal(in_chunks(lambda f: f * 2.0, frame), frame * 2.0)
+    assert in_chunks(fn, values[:10]).shape == (10, 3) and seen == [(10, 2, 1)]
