@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pandera.errors
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pool.arrow import to_pandas
@@ -246,7 +247,23 @@ def check_source(
 
 
 def _duplicates(column: str, values: pa.ChunkedArray) -> pd.DataFrame:
-    """pandera-shaped failure cases of a unique-declared column: every repeated value's rows."""
+    """pandera-shaped failure cases of a unique-declared column: every repeated value's rows.
+
+    The common case, no value repeated, is settled in Arrow (distinct count against non-null
+    count: a hash table of the distinct values, no Python object per row), so a table of tens
+    of millions of keys is checked in about the memory of its Arrow column; only a column that
+    does repeat a value is turned into a pandas series to list the rows.
+    """
+    distinct = pc.count_distinct(values, mode="only_valid").as_py()
+    if distinct == pc.count(values, mode="only_valid").as_py():
+        return pd.DataFrame(
+            {
+                "column": pd.Series([], dtype=object),
+                "check": pd.Series([], dtype=object),
+                "index": pd.Series([], dtype=float),
+                "failure_case": pd.Series([], dtype=object),
+            }
+        )
     series = pd.Series(values.to_numpy(zero_copy_only=False))
     dupes = series.duplicated(keep=False) & series.notna()
     rows = np.flatnonzero(dupes.to_numpy())

@@ -177,3 +177,15 @@ def test_the_row_group_writer_refuses_an_undeclared_column_naming_it(tmp_path):
     frame = _records(10).assign(extra=1)
     with pytest.raises(PoolTypeError, match=r"demo\.records: undeclared columns \['extra'\]"):
         write_source(frame, _SPEC, tmp_path / "bad.parquet")
+
+
+def test_unique_keys_are_settled_in_arrow_and_repeats_still_name_every_row():
+    from pool.load import _duplicates
+
+    clean = pa.chunked_array([["a", "b", None], ["c", None]])
+    assert _duplicates("k", clean).empty  # nulls do not repeat a value
+    repeated = pa.chunked_array([["a", "b", None], ["c", "a", None, "b"]])
+    found = _duplicates("k", repeated)
+    assert found["index"].tolist() == [0.0, 1.0, 4.0, 6.0]
+    assert found["failure_case"].tolist() == ["a", "b", "a", "b"]
+    assert set(found["check"]) == {"field_uniqueness"} and set(found["column"]) == {"k"}
