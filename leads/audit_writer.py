@@ -160,7 +160,9 @@ class AuditWriter:
             if len(batch) == 1:
                 batch[0][1].set_exception(unavailable(exc))
                 return
-            log.warning("audit batch of %d failed (%s); writing its rows one by one", len(batch), exc)
+            log.warning(
+                "audit batch of %d failed (%s); writing its rows one by one", len(batch), exc
+            )
             for item in batch:
                 self._commit([item])
             return

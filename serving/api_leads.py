@@ -349,7 +349,6 @@ async def lead_evidence(
     (monthly quantities or events on one time line) and the entity's value of the declared
     peer features against its peer group (histogram, quartiles, percentile). Aggregates only,
     no personal data; the read is audited. Computed once per pool version for every entity."""
-    ctx = request.app.state.ctx
     return await run_in_threadpool(evidence_body, request.app.state, caller, lead_id)
 
 
