@@ -74,3 +74,11 @@ class OutcomeConflict(LeadStoreError):
         )
         self.existing = existing
         self.requested = requested
+
+
+class AuditUnavailable(LeadStoreError):
+    """The audit row of a read could not be committed (the store is down, full or locked past
+    its timeout): the read must not be answered. The service answers 503."""
+
+    def __init__(self, message: str):
+        super().__init__(f"{message}; the read was not answered, try again later", field=None)

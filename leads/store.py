@@ -9,7 +9,7 @@ SQLite), so concurrent writers queue instead of overwriting each other.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db, statuses
+from .audit_writer import AuditRow, AuditWriter, add_rows, checked_details
 from .calendar import LOCAL_TZ, local_day
 from .errors import (
     IllegalTransition,
@@ -70,6 +71,7 @@ class LeadStore(LeadReader):
         super().__init__(engine, clock)
         self._owns_engine = owns_engine
         self._writes = sessionmaker(bind=db.writer(engine), expire_on_commit=False)
+        self._audit_writer = AuditWriter(self._write_audit_rows)
 
     @classmethod
     def open(
@@ -82,7 +84,9 @@ class LeadStore(LeadReader):
         return cls(engine, clock=clock, owns_engine=True)
 
     def close(self) -> None:
-        """Release the connections (only when this store created the engine)."""
+        """Write the queued audit rows, then release the connections (only when this store
+        created the engine)."""
+        self._audit_writer.close()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -426,26 +430,26 @@ class LeadStore(LeadReader):
         reason: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Append an audit entry for something done outside the store (a read, an export).
+        """Append an audit entry for something done outside the store (a read, an export) and
+        return once it is committed; :class:`leads.errors.AuditUnavailable` when it could not
+        be. Concurrent callers share commits (:mod:`leads.audit_writer`).
 
-        Changes made through the store are audited by the store itself."""
-        who = _actor(actor)
-        action = _required_text("action", action)
-        object_type = _required_text("object_type", object_type)
-        run_transaction(
-            self._writes,
-            lambda s: self._audit(
-                s,
-                who,
-                action,
-                object_type,
-                object_id,
-                self.now(),
-                role=role,
-                reason=reason,
-                details=details,
-            ),
+        Changes made through the store are audited by the store itself, in their transaction."""
+        row = AuditRow(
+            actor=_actor(actor),
+            action=_required_text("action", action),
+            object_type=_required_text("object_type", object_type),
+            object_id=object_id,
+            at=self.now(),
+            role=role,
+            reason=reason,
+            details=checked_details(details),
         )
+        self._audit_writer.write(row)
+
+    def _write_audit_rows(self, rows: Sequence[AuditRow]) -> None:
+        """One transaction for the rows the audit writer batched."""
+        run_transaction(self._writes, lambda s: add_rows(s, rows))
 
     @staticmethod
     def _audit(

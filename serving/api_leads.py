@@ -349,9 +349,15 @@ async def lead_evidence(
     (monthly quantities or events on one time line) and the entity's value of the declared
     peer features against its peer group (histogram, quartiles, percentile). Aggregates only,
     no personal data; the read is audited. Computed once per pool version for every entity."""
-    ctx = request.app.state.ctx
-    lead = await run_in_threadpool(visible_lead, ctx, caller, lead_id)
-    view = await run_in_threadpool(evidence_view, request.app.state, lead.scenario, lead.entity_id)
+    return await run_in_threadpool(evidence_body, request.app.state, caller, lead_id)
+
+
+def evidence_body(state: Any, caller: Caller, lead_id: int) -> dict[str, Any]:
+    """The evidence charts, in one worker-thread call: the audit write waits for its commit
+    there, never on the event loop."""
+    ctx = state.ctx
+    lead = visible_lead(ctx, caller, lead_id)
+    view = evidence_view(state, lead.scenario, lead.entity_id)
     ctx.audit(caller, "read_lead_evidence", "lead", str(lead_id), None)
     return {"lead_id": lead_id, "scenario": lead.scenario, "evidence_view": view}
 

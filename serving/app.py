@@ -103,7 +103,10 @@ class ServiceContext:
         details: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
-        """Append to the lead store's audit log (a failure here fails the request)."""
+        """Append to the lead store's audit log and return once the row is committed (shared
+        with concurrent requests' rows, ``leads.audit_writer``); a failure raises
+        ``AuditUnavailable`` and the request is answered 503, never with its data. Blocks:
+        call it from a worker thread, not on the event loop."""
         self.store.audit(
             actor=caller.actor,
             role=caller.role,
@@ -246,6 +249,8 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
 
 def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     """The FastAPI app with every route, handler, the size limit and the web page."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from leads.errors import LeadStoreError
 
     app = FastAPI(
@@ -257,7 +262,7 @@ def create_app(max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
         redoc_url=None,
     )
     install_handlers(app)
-    install_lead_store_handler(app, LeadStoreError)
+    install_lead_store_handler(app, LeadStoreError, (OperationalError, InterfaceError))
     for module in (api_score, api_leads, api_handover, api_admin):
         app.include_router(module.router)
 

@@ -70,7 +70,16 @@ def field_errors(errors: list[Any]) -> list[dict]:
 def _lead_store_status(exc: Exception) -> int:
     """HTTP status of a lead store error, by its class name (the store names its errors)."""
     name = type(exc).__name__
-    return {"UnknownLead": 404, "IllegalTransition": 409, "OutcomeConflict": 409}.get(name, 422)
+    statuses = {
+        "UnknownLead": 404,
+        "IllegalTransition": 409,
+        "OutcomeConflict": 409,
+        "AuditUnavailable": 503,
+    }
+    return statuses.get(name, 422)
+
+
+STORE_RETRY_AFTER = "5"  # seconds a client is asked to wait when the lead store is failing
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -107,17 +116,45 @@ def install_handlers(app: FastAPI) -> None:
         return error_response(503, str(exc))
 
 
-def install_lead_store_handler(app: FastAPI, base: type[Exception]) -> None:
-    """Map the lead store's errors (``base`` and subclasses) to 404/409/422 with their message."""
+def install_lead_store_handler(
+    app: FastAPI, base: type[Exception], outages: tuple[type[Exception], ...] = ()
+) -> None:
+    """Map the lead store's errors (``base`` and subclasses) to 404/409/422 with their message,
+    and an audit row that could not be committed to 503 (the read is not answered). ``outages``
+    (the database driver's connection and operational errors) are a failing store: 503 with
+    ``Retry-After``, never a 500."""
 
     @app.exception_handler(base)
     async def _store(_: Request, exc: Exception) -> JSONResponse:
+        status = _lead_store_status(exc)
         detail = [
             {"loc": ["body", field], "msg": str(exc), "type": type(exc).__name__}
             for field in [getattr(exc, "field", None)]
             if field
         ]
-        return error_response(_lead_store_status(exc), str(exc), detail or None)
+        headers = {"Retry-After": STORE_RETRY_AFTER} if status == 503 else None
+        return error_response(status, str(exc), detail or None, headers=headers)
+
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "lead store failing on %s %s: %s", request.method, request.url.path, first_line(exc)
+        )
+        return error_response(
+            503,
+            f"the lead store is unavailable ({type(exc).__name__}: {first_line(exc)}); "
+            "nothing was answered, try again later",
+            headers={"Retry-After": STORE_RETRY_AFTER},
+        )
+
+    for outage in outages:
+        app.add_exception_handler(outage, _outage)
+
+
+def first_line(exc: Exception, limit: int = 200) -> str:
+    """The first line of an exception's message (a driver's message runs to the SQL and its
+    parameters, which an answer must not echo)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
 @dataclass
