@@ -151,6 +151,10 @@ class KeyCache:
         self._lock = threading.Lock()
         self._generation: tuple[int, int, int] | None = None
         self._known: dict[str, Principal] = {}
+        #: True when a lookup is local (SQLite: a file read within the process, well under a
+        #: millisecond), so a caller on an event loop may run it in place; a networked
+        #: store's lookup waits on a round trip and belongs in a worker thread.
+        self.inline = store.engine.dialect.name == "sqlite"
 
     def authenticate(self, secret: str | None) -> Principal | None:
         """The principal holding ``secret`` as the key table says now, or None."""
