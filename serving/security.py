@@ -7,7 +7,7 @@ caller and the reach it was granted, so district checks happen where the object 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -72,7 +72,7 @@ def identify(request: Request, authenticate: Callable[[str], Any]) -> Any:
     return principal
 
 
-def require(action: str) -> Callable[..., Caller]:
+def require(action: str) -> Callable[..., Awaitable[Caller]]:
     """A FastAPI dependency that authenticates and checks ``action`` against the matrix.
 
     The bearer and header schemes are declared as dependencies so the OpenAPI spec documents
