@@ -120,6 +120,7 @@ class ServiceContext:
     def close(self) -> None:
         """Stop polling and release the store."""
         self.hub.stop()
+        self.keys.close()
         self.store.close()
 
 

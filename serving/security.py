@@ -7,12 +7,13 @@ caller and the reach it was granted, so district checks happen where the object 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from . import access
 from .error_handling import ApiError
@@ -71,21 +72,29 @@ def identify(request: Request, authenticate: Callable[[str], Any]) -> Any:
     return principal
 
 
-def require(action: str) -> Callable[..., Caller]:
+def require(action: str) -> Callable[..., Awaitable[Caller]]:
     """A FastAPI dependency that authenticates and checks ``action`` against the matrix.
 
     The bearer and header schemes are declared as dependencies so the OpenAPI spec documents
-    them; the key itself is read once by :func:`secret_from`.
+    them; the key itself is read once by :func:`secret_from`. The dependency is a coroutine:
+    a known key against a local (SQLite) lead store is one in-process fingerprint read, far
+    cheaper than the hand-off to a worker thread and back that a plain ``def`` dependency
+    costs on every request; a networked store's lookup still goes to a thread
+    (``KeyCache.inline``), so the event loop never waits on the network.
     """
     access.reach(action, "admin")  # fail at startup for an undeclared action
 
-    def dependency(
+    async def dependency(
         request: Request,
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         _key: Annotated[str | None, Depends(api_key_header)],
     ) -> Caller:
         ctx = request.app.state.ctx
-        principal = identify(request, ctx.authenticate)
+        principal = (
+            identify(request, ctx.authenticate)
+            if ctx.keys.inline
+            else await run_in_threadpool(identify, request, ctx.authenticate)
+        )
         granted = access.reach(action, principal.role)
         if granted is None:
             raise ApiError(403, f"role {principal.role!r} may not {action}")

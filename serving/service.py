@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from console import logs
-from serving.admission import Admission, bento_route_class
+from serving.admission import Admission, Shed, bento_route_class, route_class
 from serving.app import ServiceContext, attach, build_context, create_app
 from serving.bento_api import (
     EXPLAIN_ROUTE,
@@ -97,6 +97,30 @@ def refused(path: str, status: int, route_class: str, seconds: float) -> None:
         metrics.observe(path, "POST", status, seconds, route_class)
 
 
+def shed(path: str, status: int, klass: str, seconds: float) -> None:
+    """A request shed at capacity before any route matched, counted in ``/metrics`` under its
+    path when that is one fixed route (``/v1/score``, ``/bento/*``), else ``unmatched`` (a raw
+    lead path would be an unbounded label)."""
+    fixed = path == "/v1/score" or path.startswith("/bento/")
+    refused(path if fixed else "unmatched", status, klass, seconds)
+
+
+def rationed_class(method: str, path: str) -> str | None:
+    """The route class of any rationed request: the Bento's endpoints or the mounted app's."""
+    return bento_route_class(method, path) or route_class(method, path)
+
+
+# First of the service's own middlewares (BentoML's metrics, tracing and access log stay in
+# front of it): a request the capacity would refuse at once is answered 503 here, before
+# BentoML routes it and before any body read, key lookup or logging (``Shed``).
+SERVICE.add_asgi_middleware(
+    Shed,
+    current=lambda: app.state.admission,
+    rationing=app.state.rationing,
+    counts=app.state.admission_counts,
+    classify=rationed_class,
+    on_refusal=shed,
+)
 SERVICE.add_asgi_middleware(BentoBadRequests)
 # The typed endpoints are BentoML's, outside the mounted app: ration them with the same
 # capacity and per-key budget as /v1/score (one Rationing), refusing with 429/503 + Retry-After.
