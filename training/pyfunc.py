@@ -63,7 +63,8 @@ def score_frame(estimator: Any, columns: list[str], frame: pd.DataFrame) -> pd.D
     if missing:
         raise ValueError(f"model input lacks feature column(s) {missing}")
     X = frame[columns].astype("float64")
-    if hasattr(estimator, "fired_labels"):  # a rule model: score and the rules fired, no probability
+    # a rule model: score and the rules fired (joined names), no probability
+    if hasattr(estimator, "fired_labels"):
         return pd.DataFrame(
             {
                 "score": np.asarray(estimator.decision_function(X), dtype="float64"),
