@@ -167,10 +167,20 @@ class RuleScorer(BaseEstimator):
 
 
 def _patterns(fired: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of a boolean (rows x rules) matrix and each row's index into them."""
+    """The distinct rows of a boolean (rows x rules) matrix and each row's index into them.
+
+    Up to 62 rules a row is one integer (bit j: rule j fired), so finding the distinct rows is
+    a sort of integers rather than of rows; more rules compare whole rows."""
+    n_rules = fired.shape[1]
     if not len(fired):
-        return np.zeros((0, fired.shape[1]), dtype=np.bool_), np.zeros(0, dtype=np.intp)
-    patterns, which = np.unique(fired, axis=0, return_inverse=True)
+        return np.zeros((0, n_rules), dtype=np.bool_), np.zeros(0, dtype=np.intp)
+    if n_rules > 62:
+        patterns, which = np.unique(fired, axis=0, return_inverse=True)
+        return patterns, np.asarray(which, dtype=np.intp).reshape(-1)
+    bits = np.arange(n_rules, dtype=np.int64)
+    codes = fired.astype(np.int64) @ (np.int64(1) << bits)
+    uniq, which = np.unique(codes, return_inverse=True)
+    patterns = ((uniq[:, None] >> bits) & 1).astype(np.bool_)
     return patterns, np.asarray(which, dtype=np.intp).reshape(-1)
 
 

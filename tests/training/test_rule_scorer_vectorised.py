@@ -144,3 +144,15 @@ def test_the_scored_frame_names_the_fired_rules_of_each_row():
     scored = score_frame(scorer, ["a", "b", "c"], X)
     assert list(scored.index) == list(X.index)
     assert list(scored["rules"]) == [",".join(n) for n in _fired_reference(scorer, X)]
+
+
+@pytest.mark.parametrize("n_rules", [62, 63, 70])
+def test_many_rules_find_the_same_patterns_either_way(n_rules):
+    rng = np.random.default_rng(n_rules)
+    X = pd.DataFrame({f"f{j}": rng.random(120) for j in range(n_rules)})
+    rules = tuple(Rule(f"r{j}", f"f{j}", "<", 0.05, "low {value:.2f}") for j in range(n_rules))
+    scorer = RuleScorer(RuleSet(rules, combine="count")).fit(X)
+    expected = _fired_reference(scorer, X)
+    assert scorer.fired(X) == expected
+    assert list(scorer.fired_labels(X)) == [",".join(n) for n in expected]
+    assert any(f"r{n_rules - 1}" in n for n in expected)  # the highest bit is exercised
