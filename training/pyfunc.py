@@ -63,12 +63,13 @@ def score_frame(estimator: Any, columns: list[str], frame: pd.DataFrame) -> pd.D
     if missing:
         raise ValueError(f"model input lacks feature column(s) {missing}")
     X = frame[columns].astype("float64")
-    if hasattr(estimator, "fired"):  # a rule model: score and the rules fired, no probability
+    # a rule model: score and the rules fired (joined names), no probability
+    if hasattr(estimator, "fired_labels"):
         return pd.DataFrame(
             {
                 "score": np.asarray(estimator.decision_function(X), dtype="float64"),
                 "probability": np.full(len(X), np.nan),
-                RULES_COLUMN: [",".join(names) for names in estimator.fired(X)],
+                RULES_COLUMN: estimator.fired_labels(X, ","),
             },
             index=frame.index,
         )

@@ -115,7 +115,23 @@ class RuleScorer(BaseEstimator):
     def fired(self, X: Any) -> list[list[str]]:
         """Names of the rules fired on each row, in declaration order."""
         names = self._rules.names
-        return [[names[j] for j in np.flatnonzero(row)] for row in self.fired_matrix(X)]
+        patterns, which = _patterns(self.fired_matrix(X))
+        lists = [[names[j] for j in np.flatnonzero(p)] for p in patterns]
+        return [list(lists[k]) for k in which]
+
+    def fired_labels(self, X: Any, sep: str = ",") -> np.ndarray:
+        """Per row, the fired rules' names joined by ``sep`` ("" where none fired), as the
+        scored frame's ``rules`` column holds them.
+
+        Why by pattern: a table has a handful of distinct fired patterns, so each is worded
+        once and the rows take theirs by index; a Python loop over every row cost more than
+        the rules themselves on a national table (issue 17)."""
+        names = self._rules.names
+        patterns, which = _patterns(self.fired_matrix(X))
+        labels = np.array(
+            [sep.join(names[j] for j in np.flatnonzero(p)) for p in patterns], dtype=object
+        )
+        return labels[which] if len(which) else np.empty(0, dtype=object)
 
     def rule_reasons(self, X: Any, peers: pd.DataFrame | None = None) -> list[list[dict]]:
         """Per row, one reason per fired rule: {rule, feature, value, contribution, text}.
@@ -123,13 +139,18 @@ class RuleScorer(BaseEstimator):
         ``peers`` holds, per row and rule feature, the peer group's median (NaN: unknown)."""
         frame = self._frame(X)
         fired = self.fired_matrix(frame)
+        rules = self._rules.rules
+        # each rule's column read once as floats, not a column lookup per row (issue 17)
+        values = [_floats(frame[r.feature]) for r in rules]
+        nans = np.full(len(frame), np.nan)
+        peer_values = [nans if peers is None else _floats(peers[r.feature]) for r in rules]
         out = []
         for i in range(len(frame)):
             reasons = []
             for j in np.flatnonzero(fired[i]):
-                rule = self._rules.rules[j]
-                value = float(frame[rule.feature].iloc[i])
-                peer = float("nan") if peers is None else float(peers[rule.feature].iloc[i])
+                rule = rules[j]
+                value = float(values[j][i])
+                peer = float(peer_values[j][i])
                 weight = 1.0 if self._rules.combine != "weighted_sum" else float(rule.weight)
                 reasons.append(
                     {
@@ -143,6 +164,29 @@ class RuleScorer(BaseEstimator):
                 )
             out.append(reasons)
         return out
+
+
+def _patterns(fired: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean (rows x rules) matrix and each row's index into them.
+
+    Up to 62 rules a row is one integer (bit j: rule j fired), so finding the distinct rows is
+    a sort of integers rather than of rows; more rules compare whole rows."""
+    n_rules = fired.shape[1]
+    if not len(fired):
+        return np.zeros((0, n_rules), dtype=np.bool_), np.zeros(0, dtype=np.intp)
+    if n_rules > 62:
+        patterns, which = np.unique(fired, axis=0, return_inverse=True)
+        return patterns, np.asarray(which, dtype=np.intp).reshape(-1)
+    bits = np.arange(n_rules, dtype=np.int64)
+    codes = fired.astype(np.int64) @ (np.int64(1) << bits)
+    uniq, which = np.unique(codes, return_inverse=True)
+    patterns = ((uniq[:, None] >> bits) & 1).astype(np.bool_)
+    return patterns, np.asarray(which, dtype=np.intp).reshape(-1)
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A column as float64, missing values as NaN."""
+    return column.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def rule_scorer_for(model: Any) -> RuleScorer:
