@@ -239,7 +239,8 @@ def report(rows: pd.DataFrame) -> str:
             pd.DataFrame(
                 [
                     table[
-                        (table["dataset"] == d) & (table["method"] == choice.pick(g["n_cases"].mean()))
+                        (table["dataset"] == d)
+                        & (table["method"] == choice.pick(g["n_cases"].mean()))
                     ].iloc[0]
                     for d, g in table.groupby("dataset")
                 ]
@@ -259,7 +260,9 @@ def report(rows: pd.DataFrame) -> str:
         )
     for peer in PEERS:
         means = peer_means.loc[f"peer:{peer}"]
-        summary.append({"scorer": peer, "aucroc": means["aucroc"].mean(), "aucpr": means["aucpr"].mean()})
+        summary.append(
+            {"scorer": peer, "aucroc": means["aucroc"].mean(), "aucpr": means["aucpr"].mean()}
+        )
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 80)
     lines.append(pd.DataFrame(summary).set_index("scorer").round(4).to_string())
@@ -298,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.datasets or datasets_up_to(args.max_n):
             data = load_adbench(name)
             for seed in range(args.seeds):
-                if not rows.empty and ((rows["dataset"] == data.name) & (rows["seed"] == seed)).any():
+                if (
+                    not rows.empty
+                    and ((rows["dataset"] == data.name) & (rows["seed"] == seed)).any()
+                ):
                     continue
                 new = pd.DataFrame(run_one(data, seed, settings))
                 rows = pd.concat([rows, new], ignore_index=True)
