@@ -35,6 +35,7 @@ from benchmarks.adbench import (
     Dataset,
     _UnlabelledAsZero,
     adbench_manifest,
+    cap_rows,
     load_adbench,
     partial_labels,
     split,
@@ -93,7 +94,9 @@ def datasets_up_to(max_n: int) -> list[str]:
     return manifest[manifest["n"] <= max_n]["name"].astype(str).tolist()
 
 
-def run_one(data: Dataset, seed: int, settings: Sequence[BoosterSetting]) -> list[dict]:
+def run_one(
+    data: Dataset, seed: int, settings: Sequence[BoosterSetting], peers: Sequence[str] = PEERS
+) -> list[dict]:
     """Every setting and every peer on one dataset and seed (same split, same labels)."""
     X_train, X_test, y_train, y_test = split(data, 0.3, seed)
     y = partial_labels(y_train, 0.1, seed)
@@ -114,7 +117,7 @@ def run_one(data: Dataset, seed: int, settings: Sequence[BoosterSetting]) -> lis
                 "detector_weight": model.detector_weight_,
             }
         )
-    for peer in PEERS:
+    for peer in peers:
         scores = _UnlabelledAsZero(peer, seed).fit(X_train, y).decision_function(X_test)
         rows.append(
             base
@@ -229,7 +232,8 @@ def report(rows: pd.DataFrame) -> str:
     loo = leave_one_dataset_out(table)
     peers = rows[rows["method"].str.startswith("peer:")]
     peer_means = peers.groupby(["method", "dataset"])[["aucroc", "aucpr"]].mean()
-    lines = [f"{len(full)} sets x {rows['seed'].nunique()} seeds: {', '.join(sorted(full))}"]
+    seeds = complete[full]
+    lines = [f"{len(full)} sets x {seeds.min()}-{seeds.max()} seeds: {', '.join(sorted(full))}"]
     summary = []
     for label, frame in (
         ("scorer before", table[table["method"] == BEFORE.name].set_index("dataset")),
@@ -258,8 +262,9 @@ def report(rows: pd.DataFrame) -> str:
                 "worst_set": gap.idxmin(),
             }
         )
-    for peer in PEERS:
-        means = peer_means.loc[f"peer:{peer}"]
+    for method in sorted(peers["method"].unique()):
+        means = peer_means.loc[method]
+        peer = method.removeprefix("peer:")
         summary.append(
             {"scorer": peer, "aucroc": means["aucroc"].mean(), "aucpr": means["aucpr"].mean()}
         )
@@ -270,8 +275,10 @@ def report(rows: pd.DataFrame) -> str:
     before = table[table["method"] == BEFORE.name].set_index("dataset")
     per.insert(1, "before_aucroc", before["aucroc"])
     per.insert(2, "before_aucpr", before["aucpr"])
-    per["catb_aucroc"] = peer_means.loc["peer:catboost"]["aucroc"]
-    per["catb_aucpr"] = peer_means.loc["peer:catboost"]["aucpr"]
+    for method in sorted(set(peers["method"]) - {"peer:lgb"}):
+        short = method.removeprefix("peer:")[:5]
+        per[f"{short}_aucroc"] = peer_means.loc[method]["aucroc"]
+        per[f"{short}_aucpr"] = peer_means.loc[method]["aucpr"]
     lines.append(per.round(3).to_string())
     lines.append("LOO choices: " + loo["choice"].value_counts().to_string())
     single = leave_one_dataset_out(table, size_rules=False)
@@ -291,22 +298,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-n", type=int, default=11_200, help="largest table (rows) run")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--report", action="store_true", help="only print the tables")
+    parser.add_argument(
+        "--cap-rows", type=int, default=None, help="stratified cap per table (benchmarks.adbench)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="run only the setting before and the adopted one"
+    )
+    parser.add_argument(
+        "--peers", nargs="+", default=list(PEERS), help="lgb (needed), catboost, xgb, xgbod"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "rows.csv"
     rows = pd.read_csv(path) if path.exists() else pd.DataFrame()
     if not args.report:
-        settings = grid()
+        settings = [BEFORE, ADOPTED] if args.check else grid()
         for name in args.datasets or datasets_up_to(args.max_n):
-            data = load_adbench(name)
+            data = cap_rows(load_adbench(name), args.cap_rows, seed=0)
             for seed in range(args.seeds):
                 if (
                     not rows.empty
                     and ((rows["dataset"] == data.name) & (rows["seed"] == seed)).any()
                 ):
                     continue
-                new = pd.DataFrame(run_one(data, seed, settings))
+                new = pd.DataFrame(run_one(data, seed, settings, args.peers))
                 rows = pd.concat([rows, new], ignore_index=True)
                 rows.to_csv(path, index=False)
                 log.info("%s seed %d done", data.name, seed)
