@@ -33,15 +33,16 @@ from evaluation.metrics import average_precision, precision_at_k, roc_auc
 from features.build import build_features
 from features.registry import get
 from training.detectors import default_detector
-from training.scorers import LeadScorer
+from training.scorers import DEFAULT_BOOSTER, LeadScorer
 
 log = logging.getLogger(__name__)
 
-SCORER_VARIANTS: dict[str, dict] = {
-    "scorer_default": {},
-    "scorer_labelled_only": {"unlabelled_weight": 0.0},
-    "scorer_no_blend": {"detector_blend": 0.0},
-    "scorer_weak_neg_2": {"unlabelled_weight": 2.0},
+SCORER_VARIANTS: dict[str, dict] = {  # default_scorer's settings, and variations of them
+    "scorer_default": dict(DEFAULT_BOOSTER),
+    "scorer_labelled_only": DEFAULT_BOOSTER | {"unlabelled_weight": 0.0},
+    "scorer_no_blend": DEFAULT_BOOSTER | {"detector_blend": 0.0},
+    "scorer_weak_neg_2": DEFAULT_BOOSTER | {"unlabelled_weight": 2.0},
+    "scorer_before_booster_selection": {},  # LeadScorer's defaults (15 leaves)
 }
 
 

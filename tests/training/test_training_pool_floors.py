@@ -13,7 +13,7 @@ scale 1 (1,000 stations).
 
 import pytest
 
-from training.pool_measure import measure
+from training.pool_measure import SCORER_VARIANTS, measure
 
 pytestmark = (
     pytest.mark.slow
@@ -22,7 +22,7 @@ pytestmark = (
 
 @pytest.fixture(scope="module")
 def fuel(fuel_root):  # noqa: F811
-    variants = {"scorer_default": {}, "scorer_labelled_only": {"unlabelled_weight": 0.0}}
+    variants = {k: SCORER_VARIANTS[k] for k in ("scorer_default", "scorer_labelled_only")}
     return measure(fuel_root, "fuel_tax", ks=(30,), variants=variants)
 
 
@@ -37,7 +37,7 @@ def fuel_full(tmp_path_factory):
     from pool_fixtures import built_pool
 
     root = built_pool(tmp_path_factory, ("fuel_tax",), seed=42, scale=1.0)
-    variants = {"scorer_default": {}, "scorer_labelled_only": {"unlabelled_weight": 0.0}}
+    variants = {k: SCORER_VARIANTS[k] for k in ("scorer_default", "scorer_labelled_only")}
     return measure(root, "fuel_tax", ks=(30,), variants=variants)
 
 
@@ -80,7 +80,12 @@ def other_root(tmp_path_factory):
 
 @pytest.mark.parametrize("scenario", sorted(OTHER_FLOORS))
 def test_floors_on_the_other_simulated_scenarios(other_root, scenario):
-    m = measure(other_root, scenario, ks=(20,), variants={"scorer_default": {}})
+    m = measure(
+        other_root,
+        scenario,
+        ks=(20,),
+        variants={"scorer_default": SCORER_VARIANTS["scorer_default"]},
+    )
     floors = OTHER_FLOORS[scenario]
     assert m["scorer_default_p@20"] >= floors["scorer_p"]
     assert m["scorer_default_ap"] >= floors["scorer_ap"]
