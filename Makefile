@@ -59,7 +59,7 @@ loop: install ## The closed loop on fuel_tax with drift from 2024-06, and withou
 	$(CLI) pool --scale 1 --seed $(SEED) --drift-month 17 --data data-drift --scenarios fuel_tax
 	$(CLI) pool --scale 1 --seed $(SEED) --data data-nodrift --scenarios fuel_tax
 	rm -rf reports/loop
-	$(CLI) loop --scenario fuel_tax --data data-drift --control data-nodrift --start 2024-05-31 --months 13
+	$(CLI) loop --scenario fuel_tax --data data-drift --control data-nodrift --start 2024-05-31 --months 18
 
 serve: install ## The BentoML service and staff web page on 127.0.0.1:PORT (default 3000)
 	$(CLI) serve --host 127.0.0.1 --port $${PORT:-3000} --keep-alive 5

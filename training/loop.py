@@ -2,7 +2,7 @@
 version's conversion, retire the one whose leads stop becoming cases, retrain, recover.
 
 ``python -m training.loop --data data-drift --control data-nodrift --start 2024-05-31
---months 13`` replays month by month on a pool built with ``--drift-month N`` (from that month
+--months 18`` replays month by month on a pool built with ``--drift-month N`` (from that month
 the fraudsters change their ways: see ``models.fuel_tax.world.adapt``) and, for
 comparison, on the same pool built without drift. Each month the champion flags its top
 ``capacity`` stations per district, leaving out those with a case already filed; the simulated
