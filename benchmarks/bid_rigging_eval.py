@@ -177,16 +177,20 @@ def detector_transfer(frame: pd.DataFrame, ours: list[str], seed: int = 0) -> pd
         train = frame.index.difference(test)
         for name, relative in (("default_detector", True), ("detector_absolute", False)):
             detector = _detector(ours, seed, relative).fit(frame.loc[train])
-            s = detector.decision_function(frame.loc[test])
             rows.append(
-                {
-                    "method": name,
-                    "country": country,
-                    "roc_auc": roc_auc(y[test], s),
-                    "ap": average_precision(y[test], s),
-                }
+                _held_out(name, country, y[test], detector.decision_function(frame.loc[test]))
             )
     return pd.DataFrame(rows)
+
+
+def _held_out(method: str, country: object, y: np.ndarray, scores: np.ndarray) -> dict:
+    """One row of a held-out-country table: ROC AUC and AP of ``scores`` on ``y``."""
+    return {
+        "method": method,
+        "country": country,
+        "roc_auc": roc_auc(y, scores),
+        "ap": average_precision(y, scores),
+    }
 
 
 def leave_one_country_out(
@@ -200,15 +204,7 @@ def leave_one_country_out(
         for name, (columns, factory) in supervised(ours, theirs, seed).items():
             model = factory()
             model.fit(frame.loc[train, columns], y[train])
-            s = _score(model, frame.loc[test, columns])
-            rows.append(
-                {
-                    "method": name,
-                    "country": country,
-                    "roc_auc": roc_auc(y[test], s),
-                    "ap": average_precision(y[test], s),
-                }
-            )
+            rows.append(_held_out(name, country, y[test], _score(model, frame.loc[test, columns])))
     return pd.DataFrame(rows)
 
 
