@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from .errors import AuditUnavailable, InvalidValue
@@ -157,11 +159,17 @@ class AuditWriter:
         try:
             self._write_rows([row for row, _ in batch])
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
-            if len(batch) == 1:
-                batch[0][1].set_exception(unavailable(exc))
+            if len(batch) == 1 or not row_refused(exc):
+                # the database itself failed (connection, lock, disk): every row would wait out
+                # the same failure again, so the whole batch is answered at once
+                error = unavailable(exc)
+                for _, done in batch:
+                    done.set_exception(error)
                 return
             log.warning(
-                "audit batch of %d failed (%s); writing its rows one by one", len(batch), exc
+                "audit batch of %d refused (%s); writing its rows one by one",
+                len(batch),
+                first_line(exc),
             )
             for item in batch:
                 self._commit([item])
@@ -172,12 +180,30 @@ class AuditWriter:
             done.set_result(None)
 
 
+#: Failures of the database as a whole, not of one row: retrying row by row would only repeat them.
+_DATABASE_FAILURES = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+def row_refused(exc: Exception) -> bool:
+    """Whether ``exc`` may be one row's fault (a constraint, a value, a trigger refusing it), so
+    the batch's other rows are worth writing on their own."""
+    return not isinstance(exc, (*_DATABASE_FAILURES, AuditUnavailable))
+
+
+def first_line(exc: Exception, limit: int = 200) -> str:
+    """The first line of an exception's message (a driver's message runs to the SQL and its
+    parameters, which an answer must not echo)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 def unavailable(exc: Exception) -> AuditUnavailable:
     """The error a waiting request gets when its row's transaction failed."""
     if isinstance(exc, AuditUnavailable):
         return exc
-    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    error = AuditUnavailable(f"the audit log could not be written ({type(exc).__name__}: {first})")
+    error = AuditUnavailable(
+        f"the audit log could not be written ({type(exc).__name__}: {first_line(exc)})"
+    )
     error.__cause__ = exc
     return error
 

@@ -144,25 +144,37 @@ class BodyTimeout(Exception):
     """The client sent no body bytes for ``body_timeout`` seconds."""
 
 
+@dataclass(frozen=True)
+class Ration:
+    """One set of limits as a request sees it: the settings, their gates and per-key buckets."""
+
+    settings: AdmissionSettings
+    gates: dict[str, Gate]
+    rates: KeyedBuckets
+
+
 class Rationing:
     """The gates and per-key buckets of the current :class:`AdmissionSettings`, rebuilt when
     the settings object changes. One instance may be shared by several :class:`Admission`
     middlewares (the mounted app's and the Bento's), which then ration one capacity."""
 
     def __init__(self) -> None:
-        self.settings: AdmissionSettings | None = None
-        self.gates: dict[str, Gate] = {}
-        self.rates: KeyedBuckets | None = None
+        self._current: Ration | None = None
 
-    def of(self, settings: AdmissionSettings) -> Rationing:
-        if settings is not self.settings:
-            self.gates = {c: Gate(settings.concurrency[c], settings.queue[c]) for c in CLASSES}
+    def of(self, settings: AdmissionSettings) -> Ration:
+        """The :class:`Ration` of ``settings``: the one in use while they stay the same object."""
+        now = self._current
+        if now is None or now.settings is not settings:
             share = 1.0 / max(1, settings.workers)
-            self.rates = KeyedBuckets(
-                settings.rate_per_minute * share, max(1.0, settings.rate_burst * share)
+            now = Ration(
+                settings,
+                {c: Gate(settings.concurrency[c], settings.queue[c]) for c in CLASSES},
+                KeyedBuckets(
+                    settings.rate_per_minute * share, max(1.0, settings.rate_burst * share)
+                ),
             )
-            self.settings = settings
-        return self
+            self._current = now
+        return now
 
 
 #: Told of every refusal: (path, status, route class, seconds from arrival to the answer).
@@ -205,7 +217,6 @@ class Admission:
         arrived = time.perf_counter()
         now = self.rationing.of(self.current())  # one request, one set of limits
         settings, gate = now.settings, now.gates[klass]
-        assert settings is not None and now.rates is not None
         wait = now.rates.take(key_of(_secret(scope), (scope.get("client") or ("-",))[0]))
         if wait > 0:
             self.counts["rate_limited"] += 1
@@ -338,8 +349,13 @@ class Admission:
         self._told(scope, status, klass, arrived)
 
     def _told(self, scope: Scope, status: int, klass: str, arrived: float) -> None:
-        if self.on_refusal is not None:
-            self.on_refusal(scope.get("path", ""), status, klass, time.perf_counter() - arrived)
+        tell(self.on_refusal, scope, status, klass, arrived)
+
+
+def tell(hook: RefusalHook | None, scope: Scope, status: int, klass: str, arrived: float) -> None:
+    """Tell ``hook`` (when there is one) of a refusal answered ``status`` for ``scope``."""
+    if hook is not None:
+        hook(scope.get("path", ""), status, klass, time.perf_counter() - arrived)
 
 
 def capacity_message(klass: str) -> str:
@@ -380,7 +396,6 @@ class Shed:
             if klass is not None:
                 arrived = time.perf_counter()
                 now = self.rationing.of(self.current())
-                assert now.settings is not None
                 gate = now.gates[klass]
                 if gate.refuses_now(now.settings.queue_timeout):
                     self.counts[f"refused_{klass}"] += 1
@@ -388,9 +403,7 @@ class Shed:
                     await _send_json(
                         send, 503, self._bodies[klass], retry_after(max(1.0, gate.expected_wait()))
                     )
-                    if self.on_refusal is not None:
-                        seconds = time.perf_counter() - arrived
-                        self.on_refusal(scope.get("path", ""), 503, klass, seconds)
+                    tell(self.on_refusal, scope, 503, klass, arrived)
                     return
         await self.app(scope, receive, send)
 

@@ -20,6 +20,8 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leads.audit_writer import first_line
+
 from .champions import ModelUnavailable, UnknownScenario
 
 log = logging.getLogger("serving.error_handling")
@@ -148,13 +150,6 @@ def install_lead_store_handler(
 
     for outage in outages:
         app.add_exception_handler(outage, _outage)
-
-
-def first_line(exc: Exception, limit: int = 200) -> str:
-    """The first line of an exception's message (a driver's message runs to the SQL and its
-    parameters, which an answer must not echo)."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
 @dataclass

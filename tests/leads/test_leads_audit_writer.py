@@ -9,15 +9,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from threading import Event
 
 import pytest
 import sqlalchemy as sa
 
 from leads import db
-from leads.audit_writer import AuditRow
+from leads.audit_writer import AuditRow, AuditWriter
 from leads.errors import AuditUnavailable, InvalidValue
 from leads.store import LeadStore
 
@@ -193,3 +195,59 @@ def test_sigkill_mid_load_loses_no_acknowledged_read(db_url: str) -> None:
         assert set(acknowledged) <= stored, sorted(set(acknowledged) - stored)[:5]
     finally:
         store.close()
+
+
+def _batched_writer(fail: Exception | None) -> tuple[AuditWriter, list[list[str | None]], Event]:
+    """An :class:`AuditWriter` over a recording ``write_rows`` that fails with ``fail`` whenever
+    a row named 'bad' is in the batch (or always, for 'all'); the first call waits for ``go``."""
+    calls: list[list[str | None]] = []
+    go = Event()
+
+    def write_rows(rows: Sequence[AuditRow]) -> None:
+        go.wait(10)
+        ids = [r.object_id for r in rows]
+        calls.append(ids)
+        if fail is not None and ("bad" in ids or "all" in ids):
+            raise fail
+
+    return AuditWriter(write_rows), calls, go
+
+
+def _rows(*ids: str) -> list[AuditRow]:
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    return [AuditRow("reader", "read_lead", "lead", i, at, "staff", None, {}) for i in ids]
+
+
+def test_a_database_failure_fails_the_batch_at_once_without_row_by_row_retries() -> None:
+    down = sa.exc.OperationalError("INSERT INTO audit_log ...", {}, Exception("disk I/O error"))
+    writer, calls, go = _batched_writer(down)
+    try:
+        first = writer.submit(_rows("all")[0])  # holds the writer until ``go``
+        time.sleep(0.2)
+        rest = [writer.submit(r) for r in _rows("all", "x", "y", "z")]
+        go.set()
+        for future in [first, *rest]:
+            with pytest.raises(AuditUnavailable, match="OperationalError: disk I/O error"):
+                future.result(timeout=10)
+        assert calls == [["all"], ["all", "x", "y", "z"]]  # one try per batch, none per row
+    finally:
+        writer.close()
+
+
+def test_a_row_refused_by_a_constraint_is_retried_alone_and_fails_only_its_caller() -> None:
+    refused = sa.exc.IntegrityError("INSERT INTO audit_log ...", {}, Exception("CHECK failed"))
+    writer, calls, go = _batched_writer(refused)
+    try:
+        first = writer.submit(_rows("w")[0])
+        time.sleep(0.2)
+        rest = dict(zip("abc", [writer.submit(r) for r in _rows("a", "bad", "c")], strict=True))
+        go.set()
+        first.result(timeout=10)
+        rest["a"].result(timeout=10)
+        rest["c"].result(timeout=10)
+        with pytest.raises(AuditUnavailable, match="IntegrityError: CHECK failed"):
+            rest["b"].result(timeout=10)
+        assert calls == [["w"], ["a", "bad", "c"], ["a"], ["bad"], ["c"]]
+        assert (writer.commits, writer.rows) == (3, 3)
+    finally:
+        writer.close()
