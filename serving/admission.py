@@ -240,7 +240,7 @@ class Admission:
             await error_response(408, f"no request body bytes for {settings.body_timeout:g} s")(
                 scope, _nothing, send
             )
-            self._told(scope, 408, klass, arrived)
+            tell(self.on_refusal, scope, 408, klass, arrived)
             return
         await self._admit(klass, gate, settings.queue_timeout, scope, body, receive, send, arrived)
 
@@ -346,9 +346,6 @@ class Admission:
         await error_response(status, message, headers={"Retry-After": retry_after(wait)})(
             scope, _nothing, send
         )
-        self._told(scope, status, klass, arrived)
-
-    def _told(self, scope: Scope, status: int, klass: str, arrived: float) -> None:
         tell(self.on_refusal, scope, status, klass, arrived)
 
 

@@ -197,20 +197,24 @@ def test_sigkill_mid_load_loses_no_acknowledged_read(db_url: str) -> None:
         store.close()
 
 
-def _batched_writer(fail: Exception | None) -> tuple[AuditWriter, list[list[str | None]], Event]:
+def _batched_writer(
+    fail: Exception | None,
+) -> tuple[AuditWriter, list[list[str | None]], Event, Event]:
     """An :class:`AuditWriter` over a recording ``write_rows`` that fails with ``fail`` whenever
-    a row named 'bad' is in the batch (or always, for 'all'); the first call waits for ``go``."""
+    a row named 'bad' is in the batch (or always, for 'all'). Each call sets ``entered`` and then
+    waits for ``go``, so rows submitted after ``entered`` is set all queue for the next batch."""
     calls: list[list[str | None]] = []
-    go = Event()
+    entered, go = Event(), Event()
 
     def write_rows(rows: Sequence[AuditRow]) -> None:
-        go.wait(10)
+        entered.set()
+        assert go.wait(10), "the test never released the writer"
         ids = [r.object_id for r in rows]
         calls.append(ids)
         if fail is not None and ("bad" in ids or "all" in ids):
             raise fail
 
-    return AuditWriter(write_rows), calls, go
+    return AuditWriter(write_rows), calls, entered, go
 
 
 def _rows(*ids: str) -> list[AuditRow]:
@@ -220,10 +224,10 @@ def _rows(*ids: str) -> list[AuditRow]:
 
 def test_a_database_failure_fails_the_batch_at_once_without_row_by_row_retries() -> None:
     down = sa.exc.OperationalError("INSERT INTO audit_log ...", {}, Exception("disk I/O error"))
-    writer, calls, go = _batched_writer(down)
+    writer, calls, entered, go = _batched_writer(down)
     try:
         first = writer.submit(_rows("all")[0])  # holds the writer until ``go``
-        time.sleep(0.2)
+        assert entered.wait(10)
         rest = [writer.submit(r) for r in _rows("all", "x", "y", "z")]
         go.set()
         for future in [first, *rest]:
@@ -236,10 +240,10 @@ def test_a_database_failure_fails_the_batch_at_once_without_row_by_row_retries()
 
 def test_a_row_refused_by_a_constraint_is_retried_alone_and_fails_only_its_caller() -> None:
     refused = sa.exc.IntegrityError("INSERT INTO audit_log ...", {}, Exception("CHECK failed"))
-    writer, calls, go = _batched_writer(refused)
+    writer, calls, entered, go = _batched_writer(refused)
     try:
         first = writer.submit(_rows("w")[0])
-        time.sleep(0.2)
+        assert entered.wait(10)
         rest = dict(zip("abc", [writer.submit(r) for r in _rows("a", "bad", "c")], strict=True))
         go.set()
         first.result(timeout=10)
